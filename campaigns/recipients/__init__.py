@@ -1,0 +1,1 @@
+"""Reading recipients from pasted text, CSV files and API lists."""

@@ -1,0 +1,1 @@
+"""The arq worker: scheduling, paced sending and reporting (later issues)."""
