@@ -1,0 +1,257 @@
+"""The stored data: SQLAlchemy 2 typed models.
+
+Counts are never stored: they are computed from recipient rows (see `campaigns.counts`). Times are
+stored in UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from campaigns.status import CampaignStatus, RecipientStatus
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always loads timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Textcast stores aware UTC times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        Index("ix_campaigns_status_scheduled_at", "status", "scheduled_at"),
+        Index("ix_campaigns_created_at", "created_at"),
+        UniqueConstraint("created_by", "idempotency_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT)
+    source: Mapped[str] = mapped_column(String(16))  # "slack" or "api"
+    message_template: Mapped[str] = mapped_column(Text)
+    # "number" (one), "pool" (several, load shared) or "service" (Messaging Service SID).
+    sender_mode: Mapped[str] = mapped_column(String(16))
+    from_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: send now
+    # Bumped by every edit and by cancel, so a deferred start job for an old version is a no-op.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    region: Mapped[str | None] = mapped_column(String(2))
+
+    created_by: Mapped[str] = mapped_column(String(64))  # actor, e.g. "slack:U123", "api:key_ab"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+
+    consent_confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    consent_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    progress_message_ts: Mapped[str | None] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+
+    # What the recipient import found (invalid rows, duplicates, warnings, variables), and what
+    # the messages cost (segments, encoding, placeholders): fixed between edits, so kept.
+    import_report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message_stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    recipients: Mapped[list[Recipient]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Recipient(Base):
+    __tablename__ = "recipients"
+    __table_args__ = (
+        # Serves both the counts query (GROUP BY status) and "next pending recipients of X".
+        Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
+        # A number appears once per campaign: the database refuses a double send at the source.
+        UniqueConstraint("campaign_id", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    row: Mapped[int] = mapped_column(Integer)  # where it stood in the person's input
+    phone: Mapped[str] = mapped_column(String(20))
+    variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    segments: Mapped[int] = mapped_column(SmallInteger, default=1)
+    status: Mapped[str] = mapped_column(String(12), default=RecipientStatus.PENDING)
+    sender: Mapped[str | None] = mapped_column(String(20))
+    twilio_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_reason: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="recipients")
+
+
+class OptOut(Base):
+    """A number's current opt-out state; its history is in `opt_out_events`."""
+
+    __tablename__ = "opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OptOutEvent(Base):
+    __tablename__ = "opt_out_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean)  # True: opted out, False: opted back in
+    keyword: Mapped[str | None] = mapped_column(String(32))  # "STOP", "START", ...
+    source: Mapped[str] = mapped_column(String(32))  # "sms", "twilio_21610", "slack", "api"
+    actor: Mapped[str | None] = mapped_column(String(64))
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SenderNumberRow(Base):
+    """A Twilio number Textcast has been configured to send from (kept in step with settings)."""
+
+    __tablename__ = "sender_numbers"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mps: Mapped[int] = mapped_column(Integer, default=1)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MessageTemplate(Base):
+    __tablename__ = "message_templates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ContactGroupMember(Base):
+    __tablename__ = "contact_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Where and when this person agreed to be texted ("web form", "paper form at reception").
+    consent_source: Mapped[str] = mapped_column(String(200))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    groups: Mapped[list[ContactGroup]] = relationship(
+        secondary="contact_group_members", back_populates="contacts"
+    )
+
+
+class ContactGroup(Base):
+    __tablename__ = "contact_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary="contact_group_members", back_populates="groups"
+    )
+
+
+class ApiKey(Base):
+    """An HTTP API key; the secret is shown once and only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the public KEY_ID
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when: every change of campaign state and consent leaves one."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

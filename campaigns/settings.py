@@ -1,0 +1,176 @@
+"""Textcast's configuration, read from the environment and `.env` (names as in DESIGN.md).
+
+Every process loads one `Settings`. A missing or malformed value stops start-up with one line
+naming the setting and what is wrong: `load_settings` and `Settings.require` raise
+`SettingsError`, whose message is that line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from campaigns.errors import TextcastError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+
+
+class SettingsError(TextcastError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SenderNumber:
+    """A configured Twilio number and the messages per second its carrier allows."""
+
+    phone: str
+    mps: int
+
+
+def parse_sender_numbers(value: str) -> tuple[SenderNumber, ...]:
+    """Parse `+E164` or `+E164:MPS` items separated by commas (MPS defaults to 1)."""
+    senders: list[SenderNumber] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        number, _, mps_text = item.partition(":")
+        number = number.strip()
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+            raise ValueError(f"{number!r} is not a +E.164 number (for example +14155550100)")
+        try:
+            mps = int(mps_text) if mps_text.strip() else 1
+        except ValueError:
+            raise ValueError(f"{item!r}: the MPS after ':' must be a whole number") from None
+        if mps < 1:
+            raise ValueError(f"{item!r}: the MPS must be at least 1")
+        if any(sender.phone == number for sender in senders):
+            raise ValueError(f"{number} is listed twice")
+        senders.append(SenderNumber(number, mps))
+    return tuple(senders)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+        env_ignore_empty=True,  # an empty variable means "use the default", as in most tools
+    )
+
+    DATABASE_URL: str = "sqlite+aiosqlite:///./textcast.db"
+    REDIS_URL: str = "redis://localhost:6379/0"
+
+    SLACK_BOT_TOKEN: str | None = None
+    SLACK_SIGNING_SECRET: str | None = None
+    SLACK_APP_TOKEN: str | None = None
+    SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    SLACK_NOTIFY_CHANNEL: str | None = None
+    ALLOWED_SLACK_USERS: Annotated[tuple[str, ...], NoDecode] = ()
+    ALLOWED_SLACK_USERGROUP: str | None = None
+
+    TWILIO_ACCOUNT_SID: str | None = None
+    TWILIO_AUTH_TOKEN: str | None = None
+    TWILIO_API_URL: str = DEFAULT_TWILIO_API_URL
+    TWILIO_MESSAGING_SERVICE_SID: str | None = None
+    # Twilio does not report a Messaging Service's throughput, so it is configured.
+    TWILIO_MESSAGING_SERVICE_MPS: int = Field(default=1, ge=1)
+    SENDER_NUMBERS: Annotated[tuple[SenderNumber, ...], NoDecode] = ()
+
+    PUBLIC_BASE_URL: str | None = None
+    DEFAULT_REGION: str | None = None
+    PRICE_PER_SEGMENT: Decimal = Field(default=Decimal("0.0079"), ge=0)
+    PRICE_CURRENCY: str = "USD"
+    PORT: int = Field(default=3000, ge=1, le=65535)
+
+    @field_validator("SENDER_NUMBERS", mode="before")
+    @classmethod
+    def _senders(cls, value: Any) -> Any:
+        return parse_sender_numbers(value) if isinstance(value, str) else value
+
+    @field_validator("ALLOWED_SLACK_USERS", mode="before")
+    @classmethod
+    def _users(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(user.strip() for user in value.split(",") if user.strip())
+        return value
+
+    @field_validator("DEFAULT_REGION", mode="before")
+    @classmethod
+    def _region(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        region = str(value).strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a two-letter region code such as US or GB")
+        return region
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db")
+        return value
+
+    @field_validator("PUBLIC_BASE_URL", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        url = str(value).strip().rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("use the https:// address where Twilio can reach this server")
+        return url
+
+    @cached_property
+    def sender_phones(self) -> tuple[str, ...]:
+        return tuple(sender.phone for sender in self.SENDER_NUMBERS)
+
+    def sender(self, phone: str) -> SenderNumber | None:
+        return next((s for s in self.SENDER_NUMBERS if s.phone == phone), None)
+
+    def require(self, *names: str) -> None:
+        """Stop with one line naming the first of `names` that is not set."""
+        for name in names:
+            if getattr(self, name) in (None, "", ()):
+                raise SettingsError(f"{name} is not set: {_HINTS.get(name, 'set it')}")
+
+
+_HINTS = {
+    "SLACK_BOT_TOKEN": "set it to the app's bot token (xoxb-...)",
+    "SLACK_SIGNING_SECRET": "set it to the app's signing secret (Basic Information page)",
+    "SLACK_APP_TOKEN": "set it to an app-level token (xapp-...) to use Socket Mode",
+    "TWILIO_ACCOUNT_SID": "set it to your Twilio account SID (AC...)",
+    "TWILIO_AUTH_TOKEN": "set it to your Twilio auth token",
+    "SENDER_NUMBERS": "list your Twilio numbers, for example +14155550100:1,+14155550101:10",
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; turn pydantic's report into one line naming the first bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raw = first.get("input")
+        shown = f" (got {raw!r})" if isinstance(raw, str) and len(raw) < 80 else ""
+        raise SettingsError(f"{name} is malformed: {message}{shown}", field=name) from None

@@ -1,0 +1,92 @@
+"""Campaign and recipient statuses, the order recipient statuses move in, and the count rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+CANCELLABLE = frozenset(
+    {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
+)
+FINISHED = frozenset({CampaignStatus.DONE, CampaignStatus.FAILED, CampaignStatus.CANCELLED})
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "pending"  # waiting to be sent
+    QUEUED = "queued"  # handed to (or being handed to) Twilio
+    SENT = "sent"  # Twilio handed it to the carrier, no delivery receipt (yet)
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# A status only ever moves to a higher rank: a late or repeated callback can never move a message
+# back (delivered -> sent), and the final statuses share the top rank so none overrides another.
+RANK: Mapping[RecipientStatus, int] = {
+    RecipientStatus.PENDING: 0,
+    RecipientStatus.QUEUED: 1,
+    RecipientStatus.SENT: 2,
+    RecipientStatus.DELIVERED: 3,
+    RecipientStatus.UNDELIVERED: 3,
+    RecipientStatus.FAILED: 3,
+    RecipientStatus.CANCELLED: 3,
+}
+FINAL = frozenset(status for status, rank in RANK.items() if rank == 3)
+
+
+def statuses_below(status: RecipientStatus) -> tuple[RecipientStatus, ...]:
+    """The statuses a recipient may move *from* to reach `status`."""
+    return tuple(s for s, rank in RANK.items() if rank < RANK[status])
+
+
+# Twilio's message statuses, in our terms.
+TWILIO_STATUS: Mapping[str, RecipientStatus] = {
+    "accepted": RecipientStatus.QUEUED,
+    "scheduled": RecipientStatus.QUEUED,
+    "queued": RecipientStatus.QUEUED,
+    "sending": RecipientStatus.QUEUED,
+    "sent": RecipientStatus.SENT,
+    "delivered": RecipientStatus.DELIVERED,
+    "read": RecipientStatus.DELIVERED,
+    "undelivered": RecipientStatus.UNDELIVERED,
+    "failed": RecipientStatus.FAILED,
+    "canceled": RecipientStatus.CANCELLED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A campaign's counts, as the seed defines them: `sent` without a receipt counts as failed."""
+
+    total: int = 0
+    delivered: int = 0
+    failed: int = 0
+    pending: int = 0
+    cancelled: int = 0
+
+    @classmethod
+    def from_statuses(cls, by_status: Mapping[str, int]) -> Counts:
+        get = by_status.get
+        return cls(
+            total=sum(by_status.values()),
+            delivered=get(RecipientStatus.DELIVERED, 0),
+            failed=get(RecipientStatus.FAILED, 0)
+            + get(RecipientStatus.UNDELIVERED, 0)
+            + get(RecipientStatus.SENT, 0),
+            pending=get(RecipientStatus.PENDING, 0) + get(RecipientStatus.QUEUED, 0),
+            cancelled=get(RecipientStatus.CANCELLED, 0),
+        )

@@ -1,0 +1,78 @@
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from campaigns.settings import SenderNumber, SettingsError, load_settings
+
+
+def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "SENDER_NUMBERS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.DATABASE_URL == "sqlite+aiosqlite:///./textcast.db"
+    assert settings.REDIS_URL == "redis://localhost:6379/0"
+    assert settings.PORT == 3000
+    assert settings.SENDER_NUMBERS == ()
+
+
+def test_sender_numbers_take_an_optional_mps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENDER_NUMBERS", "+14155550100:5, +447700900001")
+    monkeypatch.setenv("PRICE_PER_SEGMENT", "0.04")
+    monkeypatch.setenv("ALLOWED_SLACK_USERS", "U1, U2")
+    settings = load_settings()
+    assert settings.SENDER_NUMBERS == (
+        SenderNumber("+14155550100", 5),
+        SenderNumber("+447700900001", 1),
+    )
+    assert settings.PRICE_PER_SEGMENT == Decimal("0.04")
+    assert settings.ALLOWED_SLACK_USERS == ("U1", "U2")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("SENDER_NUMBERS", "07700900001", "not a +E.164 number"),
+        ("SENDER_NUMBERS", "+14155550100:fast", "whole number"),
+        ("SENDER_NUMBERS", "+14155550100:0", "at least 1"),
+        ("SENDER_NUMBERS", "+14155550100,+14155550100", "listed twice"),
+        ("PORT", "eighty", "PORT is malformed"),
+        ("DEFAULT_REGION", "England", "two-letter region"),
+        ("DATABASE_URL", "mysql://x", "sqlite+aiosqlite"),
+        ("PUBLIC_BASE_URL", "example.com", "https://"),
+        ("PRICE_PER_SEGMENT", "-1", "PRICE_PER_SEGMENT"),
+    ],
+)
+def test_a_bad_value_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.message.startswith(f"{name} is malformed")
+    assert words in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_require_names_the_missing_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is not set: .*xoxb-"):
+        load_settings().require("SLACK_BOT_TOKEN")
+
+
+def test_the_command_line_prints_one_line_not_a_traceback(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "campaigns.cli", "db", "upgrade"],
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "mysql://nope"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "textcast: DATABASE_URL is malformed: use sqlite+aiosqlite:///path/to/file.db or "
+        "postgresql+asyncpg://user@host/db (got 'mysql://nope')"
+    ]
