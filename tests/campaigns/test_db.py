@@ -23,9 +23,7 @@ async def test_two_engines_write_at_the_same_time_without_locking_errors(db: Dat
             audit.record(session, "test", "write", None, n=n)
 
     try:
-        await asyncio.gather(
-            *(read_then_write(db if n % 2 else other, n) for n in range(60))
-        )
+        await asyncio.gather(*(read_then_write(db if n % 2 else other, n) for n in range(60)))
     finally:
         await other.dispose()
     async with db.read() as session:

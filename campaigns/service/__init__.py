@@ -1,0 +1,49 @@
+"""The service layer: every change to campaign state goes through these functions.
+
+Slack, the HTTP API and the worker call them with a `Context`; each call is one transaction, so a
+failed request leaves nothing half-written.
+"""
+
+from campaigns.service.change import NOW, CampaignChanges, cancel_campaign, edit_campaign
+from campaigns.service.common import CampaignView
+from campaigns.service.context import Context
+from campaigns.service.create import NewCampaign, create_campaign, launch_campaign
+from campaigns.service.optouts import (
+    keyword_of,
+    opted_out_among,
+    record_opt_in,
+    record_opt_out,
+)
+from campaigns.service.preview import Preview, SampleMessage, preview_campaign
+from campaigns.service.queries import CampaignDetail, CampaignPage, get_campaign, list_campaigns
+from campaigns.service.status_updates import (
+    StatusUpdate,
+    apply_status_update,
+    apply_status_updates,
+)
+
+__all__ = [
+    "NOW",
+    "CampaignChanges",
+    "CampaignDetail",
+    "CampaignPage",
+    "CampaignView",
+    "Context",
+    "NewCampaign",
+    "Preview",
+    "SampleMessage",
+    "StatusUpdate",
+    "apply_status_update",
+    "apply_status_updates",
+    "cancel_campaign",
+    "create_campaign",
+    "edit_campaign",
+    "get_campaign",
+    "keyword_of",
+    "launch_campaign",
+    "list_campaigns",
+    "opted_out_among",
+    "preview_campaign",
+    "record_opt_in",
+    "record_opt_out",
+]

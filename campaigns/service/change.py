@@ -1,0 +1,167 @@
+"""Editing a campaign before it starts, and cancelling one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns import audit
+from campaigns.errors import StateError
+from campaigns.models import Campaign, Recipient
+from campaigns.recipients import ImportReport
+from campaigns.schedule import check_send_time
+from campaigns.senders import choose_senders
+from campaigns.service.common import (
+    CampaignView,
+    analyse,
+    checked_name,
+    checked_template,
+    counts_for,
+    import_summary,
+    insert_recipients,
+    load_campaign,
+    require_recipients,
+)
+from campaigns.service.context import Context
+from campaigns.status import CANCELLABLE, EDITABLE, CampaignStatus, RecipientStatus
+from campaigns.templates import Template
+
+NOW: Literal["now"] = "now"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignChanges:
+    """What to change; None leaves a field as it is."""
+
+    name: str | None = None
+    message_template: str | None = None
+    recipients: ImportReport | None = None
+    from_numbers: Sequence[str] | None = None
+    send_at: datetime | Literal["now"] | None = None  # "now": send at once instead
+    expected_version: int | None = None  # refuse if someone else changed it meanwhile
+
+
+def _refuse_edit(campaign: Campaign) -> StateError:
+    if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        why = "it has started sending; you can still cancel what is not sent yet"
+    else:
+        why = f"it is {campaign.status}"
+    return StateError(f"Campaign {campaign.name!r} can no longer be edited: {why}.")
+
+
+async def edit_campaign(
+    ctx: Context, campaign_id: str, changes: CampaignChanges, actor: str
+) -> CampaignView:
+    """Change a draft or scheduled campaign; every edit bumps its version."""
+    async with ctx.db.transaction() as session:
+        campaign = await load_campaign(session, campaign_id, for_update=True)
+        if campaign.status not in EDITABLE:
+            raise _refuse_edit(campaign)
+        if changes.expected_version not in (None, campaign.version):
+            raise StateError(
+                f"Campaign {campaign.name!r} was changed by someone else meanwhile: "
+                "reload it and make your change again."
+            )
+        changed = await _apply(ctx, session, campaign, changes)
+        campaign.version += 1
+        campaign.updated_at = ctx.now()
+        audit.record(
+            session, actor, "campaign.edit", campaign.id, fields=changed, version=campaign.version
+        )
+        counts = (await counts_for(session, [campaign.id]))[campaign.id]
+    return CampaignView(campaign, counts)
+
+
+async def _apply(
+    ctx: Context, session: AsyncSession, campaign: Campaign, changes: CampaignChanges
+) -> list[str]:
+    changed: list[str] = []
+    if changes.name is not None:
+        campaign.name = checked_name(changes.name)
+        changed.append("name")
+    if changes.from_numbers is not None:
+        senders = choose_senders(ctx.settings, changes.from_numbers)
+        campaign.sender_mode, campaign.from_numbers = senders.mode, list(senders.numbers)
+        changed.append("senders")
+    if changes.send_at is not None:
+        send_at = None if changes.send_at == NOW else changes.send_at
+        campaign.scheduled_at = check_send_time(send_at, ctx.now())
+        if campaign.status == CampaignStatus.SCHEDULED and campaign.scheduled_at is None:
+            campaign.status = CampaignStatus.RUNNING
+        changed.append("schedule")
+    template_text = changes.message_template or campaign.message_template
+    template = checked_template(template_text)
+    if changes.recipients is not None:
+        report = changes.recipients
+        require_recipients(report)
+        variables = [r.variables for r in report.recipients]
+        segments, stats = analyse(template, variables, report.variables)
+        await session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
+        await insert_recipients(session, campaign.id, changes.recipients, segments)
+        campaign.import_report = import_summary(changes.recipients)
+        campaign.message_stats = stats.to_json()
+        changed.append("recipients")
+    elif changes.message_template is not None:
+        await _resegment(session, campaign, template)
+    if changes.message_template is not None:
+        campaign.message_template = template_text
+        changed.append("message")
+    return changed
+
+
+async def _resegment(session: AsyncSession, campaign: Campaign, template: Template) -> None:
+    """A new message for the same recipients: recount every recipient's segments."""
+    rows = (
+        await session.execute(
+            select(Recipient.id, Recipient.variables).where(Recipient.campaign_id == campaign.id)
+        )
+    ).all()
+    names = campaign.import_report.get("variables", [])
+    segments, stats = analyse(template, [variables for _, variables in rows], names)
+    await session.execute(  # ORM bulk UPDATE by primary key
+        update(Recipient),
+        [{"id": rid, "segments": s} for (rid, _), s in zip(rows, segments, strict=True)],
+    )
+    campaign.message_stats = stats.to_json()
+
+
+async def cancel_campaign(ctx: Context, campaign_id: str, actor: str) -> tuple[CampaignView, int]:
+    """Cancel; unsent recipients become `cancelled`. Sent messages are never recalled.
+
+    Returns the campaign and how many recipients were cancelled.
+    """
+    async with ctx.db.transaction() as session:
+        campaign = await load_campaign(session, campaign_id, for_update=True)
+        if campaign.status not in CANCELLABLE:
+            raise StateError(_refuse_cancel(campaign))
+        now = ctx.now()
+        campaign.status = CampaignStatus.CANCELLED
+        campaign.version += 1  # the pending start job, if any, becomes a no-op
+        campaign.cancelled_at, campaign.cancelled_by = now, actor
+        campaign.finished_at = campaign.updated_at = now
+        result = await session.execute(
+            update(Recipient)
+            .where(
+                Recipient.campaign_id == campaign.id,
+                Recipient.status == RecipientStatus.PENDING,
+            )
+            .values(status=RecipientStatus.CANCELLED, updated_at=now)
+        )
+        cancelled = result.rowcount or 0  # type: ignore[attr-defined]
+        audit.record(session, actor, "campaign.cancel", campaign.id, recipients=cancelled)
+        counts = (await counts_for(session, [campaign.id]))[campaign.id]
+    return CampaignView(campaign, counts), cancelled
+
+
+def _refuse_cancel(campaign: Campaign) -> str:
+    if campaign.status == CampaignStatus.CANCELLED:
+        return f"Campaign {campaign.name!r} is already cancelled."
+    return (
+        f"Campaign {campaign.name!r} is {campaign.status}: there is nothing left to cancel, "
+        "and sent messages cannot be recalled."
+    )

@@ -1,0 +1,154 @@
+"""Creating a campaign (as a draft to preview, or launched at once) and launching a draft."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from campaigns import audit
+from campaigns.errors import InputError, StateError
+from campaigns.ids import new_campaign_id
+from campaigns.models import Campaign
+from campaigns.recipients import ImportReport
+from campaigns.schedule import check_send_time
+from campaigns.senders import choose_senders
+from campaigns.service.common import (
+    CampaignView,
+    analyse,
+    checked_name,
+    checked_template,
+    counts_for,
+    import_summary,
+    insert_recipients,
+    load_campaign,
+    require_recipients,
+)
+from campaigns.service.context import Context
+from campaigns.status import CampaignStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewCampaign:
+    name: str
+    message_template: str
+    recipients: ImportReport
+    from_numbers: Sequence[str] | None  # one, several, ["all"], or None for the only one
+    send_at: datetime | None  # None: send now
+    source: str  # "slack" or "api"
+    consent_confirmed: bool  # the person confirmed every recipient opted in
+    channel_id: str | None = None
+    agent_id: str | None = None
+    idempotency_key: str | None = None
+    region: str | None = None
+
+
+def _require_consent(confirmed: bool) -> None:
+    if not confirmed:
+        raise InputError(
+            "Confirm that everyone on the list agreed to receive texts from you.", field="consent"
+        )
+
+
+def _launched_status(send_at: datetime | None) -> CampaignStatus:
+    return CampaignStatus.RUNNING if send_at is None else CampaignStatus.SCHEDULED
+
+
+async def create_campaign(
+    ctx: Context, new: NewCampaign, actor: str, *, launch: bool = True
+) -> CampaignView:
+    """Check everything, then store the campaign and its recipients in one transaction.
+
+    With `launch=False` the campaign is a draft to preview and then `launch_campaign`. A repeated
+    request with the same idempotency key (and actor) returns the first campaign instead.
+    """
+    if new.idempotency_key and (earlier := await _by_idempotency_key(ctx, new, actor)):
+        return earlier
+    name = checked_name(new.name)
+    template = checked_template(new.message_template)
+    require_recipients(new.recipients)
+    senders = choose_senders(ctx.settings, new.from_numbers)
+    now = ctx.now()
+    send_at = check_send_time(new.send_at, now)
+    if launch:
+        _require_consent(new.consent_confirmed)
+    report = new.recipients
+    segments, stats = analyse(template, [r.variables for r in report.recipients], report.variables)
+
+    campaign = Campaign(
+        id=new_campaign_id(),
+        name=name,
+        status=_launched_status(send_at) if launch else CampaignStatus.DRAFT,
+        source=new.source,
+        message_template=new.message_template,
+        sender_mode=senders.mode,
+        from_numbers=list(senders.numbers),
+        scheduled_at=send_at,
+        version=1,
+        region=new.region,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        channel_id=new.channel_id,
+        agent_id=new.agent_id,
+        idempotency_key=new.idempotency_key,
+        import_report=import_summary(new.recipients),
+        message_stats=stats.to_json(),
+    )
+    if new.consent_confirmed:
+        campaign.consent_confirmed_by, campaign.consent_confirmed_at = actor, now
+    try:
+        async with ctx.db.transaction() as session:
+            session.add(campaign)
+            await session.flush()
+            await insert_recipients(session, campaign.id, new.recipients, segments)
+            audit.record(
+                session, actor, "campaign.create", campaign.id,
+                status=campaign.status, recipients=len(new.recipients.recipients),
+            )  # fmt: skip
+            counts = (await counts_for(session, [campaign.id]))[campaign.id]
+    except IntegrityError:
+        # Two requests with one idempotency key raced; the other one stored its campaign first.
+        if new.idempotency_key and (earlier := await _by_idempotency_key(ctx, new, actor)):
+            return earlier
+        raise
+    return CampaignView(campaign, counts)
+
+
+async def _by_idempotency_key(ctx: Context, new: NewCampaign, actor: str) -> CampaignView | None:
+    async with ctx.db.read() as session:
+        campaign = (
+            await session.execute(
+                select(Campaign).where(
+                    Campaign.created_by == actor, Campaign.idempotency_key == new.idempotency_key
+                )
+            )
+        ).scalar_one_or_none()
+        if campaign is None:
+            return None
+        return CampaignView(campaign, (await counts_for(session, [campaign.id]))[campaign.id])
+
+
+async def launch_campaign(
+    ctx: Context, campaign_id: str, actor: str, *, consent_confirmed: bool
+) -> CampaignView:
+    """Turn a previewed draft into a running or scheduled campaign."""
+    _require_consent(consent_confirmed)
+    async with ctx.db.transaction() as session:
+        campaign = await load_campaign(session, campaign_id, for_update=True)
+        if campaign.status != CampaignStatus.DRAFT:
+            raise StateError(
+                f"Campaign {campaign.name!r} is already {campaign.status}; it was launched once."
+            )
+        now = ctx.now()
+        # The preview may have sat open for a while: the window is checked again.
+        send_at = check_send_time(campaign.scheduled_at, now)
+        campaign.status = _launched_status(send_at)
+        campaign.consent_confirmed_by, campaign.consent_confirmed_at = actor, now
+        campaign.updated_at = now
+        audit.record(session, actor, "campaign.launch", campaign.id, status=campaign.status)
+        counts = (await counts_for(session, [campaign.id]))[campaign.id]
+    return CampaignView(campaign, counts)

@@ -1,0 +1,98 @@
+"""Opt-outs (STOP and its synonyms, Twilio's 21610) and opt-ins (START), with their history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from campaigns import audit
+from campaigns.errors import InputError
+from campaigns.models import OptOut, OptOutEvent
+from campaigns.recipients import normalise_phone
+from campaigns.service.context import Context
+
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+
+def keyword_of(body: str) -> str | None:
+    """The keyword a reply is, if the whole message is one (any case, surrounding spaces)."""
+    word = body.strip().upper()
+    return word if word in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS else None
+
+
+def _e164(phone: str) -> str:
+    result = normalise_phone(phone, None)
+    if result.e164 is None:
+        raise InputError(f"{phone!r} is not a phone number with a country code.", field="phone")
+    return result.e164
+
+
+async def _set(ctx: Context, phone: str, opted_out: bool, **event: Any) -> bool:
+    """Store the new state and its event; True if the state changed."""
+    phone = _e164(phone)
+    now = ctx.now()
+    insert = pg_insert if ctx.db.dialect == "postgresql" else sqlite_insert
+    async with ctx.db.transaction() as session:
+        before = await session.get(OptOut, phone)
+        was = before.opted_out if before else False
+        statement = insert(OptOut).values(phone=phone, opted_out=opted_out, updated_at=now)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[OptOut.phone], set_={"opted_out": opted_out, "updated_at": now}
+            )
+        )
+        session.add(OptOutEvent(phone=phone, opted_out=opted_out, at=now, **event))
+        action = "optout.record" if opted_out else "optout.revoke"
+        audit.record(session, event.get("actor") or event["source"], action,
+                     event.get("campaign_id"), keyword=event.get("keyword"))  # fmt: skip
+    return was != opted_out
+
+
+async def record_opt_out(
+    ctx: Context,
+    phone: str,
+    *,
+    source: str,
+    keyword: str | None = None,
+    actor: str | None = None,
+    campaign_id: str | None = None,
+) -> bool:
+    """Opt a number out of every sender; True if it was not opted out before."""
+    return await _set(
+        ctx, phone, True, source=source, keyword=keyword, actor=actor, campaign_id=campaign_id
+    )
+
+
+async def record_opt_in(
+    ctx: Context,
+    phone: str,
+    *,
+    source: str,
+    keyword: str | None = None,
+    actor: str | None = None,
+) -> bool:
+    """Opt a number back in (START, YES, UNSTOP); True if it was opted out before."""
+    return await _set(ctx, phone, False, source=source, keyword=keyword, actor=actor)
+
+
+async def opted_out_among(ctx: Context, phones: Iterable[str]) -> set[str]:
+    """Which of these E.164 numbers are opted out now."""
+    wanted = list(dict.fromkeys(phones))
+    found: set[str] = set()
+    async with ctx.db.read() as session:
+        for start in range(0, len(wanted), 1_000):  # stay under bind-parameter limits
+            rows = await session.execute(
+                select(OptOut.phone).where(
+                    OptOut.phone.in_(wanted[start : start + 1_000]), OptOut.opted_out.is_(True)
+                )
+            )
+            found.update(rows.scalars())
+    return found
