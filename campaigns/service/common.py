@@ -113,7 +113,7 @@ async def insert_recipients(
 ) -> None:
     """Bulk insert, in chunks so a 100,000-row import stays small in memory."""
     connection = await session.connection()
-    insert = _insert_sqlite if connection.dialect.name == "sqlite" else _insert_core
+    insert = _insert_sqlite if connection.dialect.name == "sqlite" else _insert_postgresql
     recipients = report.recipients
     for start in range(0, len(recipients), INSERT_CHUNK):
         chunk = recipients[start : start + INSERT_CHUNK]
@@ -144,24 +144,21 @@ async def _insert_sqlite(
     )
 
 
-async def _insert_core(
+async def _insert_postgresql(
     connection: AsyncConnection,
     campaign_id: str,
     chunk: Sequence[ParsedRecipient],
     segments: Sequence[int],
 ) -> None:
-    await connection.execute(
-        Recipient.__table__.insert(),
-        [
-            {
-                "campaign_id": campaign_id,
-                "row": r.row,
-                "phone": r.phone,
-                "variables": r.variables,
-                "segments": n,
-                "status": "pending",
-                "attempts": 0,
-            }
+    # asyncpg's binary COPY, inside the transaction SQLAlchemy opened on this connection:
+    # several times faster than INSERT for a 100,000-row import.
+    raw = await connection.get_raw_connection()
+    dumps = json.dumps
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        "recipients",
+        columns=["campaign_id", "row", "phone", "variables", "segments", "status", "attempts"],
+        records=[
+            (campaign_id, r.row, r.phone, dumps(r.variables), n, "pending", 0)
             for r, n in zip(chunk, segments, strict=True)
         ],
     )
