@@ -16,6 +16,7 @@ from campaigns.service.optouts import (
 )
 from campaigns.service.preview import Preview, SampleMessage, preview_campaign
 from campaigns.service.queries import CampaignDetail, CampaignPage, get_campaign, list_campaigns
+from campaigns.service.senders import sync_sender_numbers
 from campaigns.service.status_updates import (
     StatusUpdate,
     apply_status_update,
@@ -46,4 +47,5 @@ __all__ = [
     "preview_campaign",
     "record_opt_in",
     "record_opt_out",
+    "sync_sender_numbers",
 ]
