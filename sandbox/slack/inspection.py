@@ -1,0 +1,65 @@
+"""Looking into the sandbox over HTTP, for the demo and for processes other than the test's.
+
+GET /_sandbox/transcript/{channel}, GET /_sandbox/calls[?method=&channel=], POST /_sandbox/reset,
+POST /_sandbox/files?name=people.csv[&user=][&channel=][&title=] with the bytes as the body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from sandbox.slack.context import SANDBOX
+from sandbox.slack.errors import SlackError
+from sandbox.slack.workspace import ALICE
+
+
+async def transcript(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    try:
+        text = sandbox.transcript(request.match_info["channel"])
+    except SlackError as error:
+        return web.Response(status=404, text=error.code)
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+async def calls(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    found = sandbox.recorder.calls(request.query.get("method"), request.query.get("channel"))
+    body = [
+        {
+            "method": c.method,
+            "args": c.args,
+            "time": c.time,
+            "ok": c.ok,
+            "error": c.error,
+            "status": c.status,
+            "channel": c.channel,
+        }
+        for c in found
+    ]
+    return web.Response(text=json.dumps(body, default=str), content_type="application/json")
+
+
+async def reset(request: web.Request) -> web.Response:
+    request.app[SANDBOX].reset()
+    return web.Response(status=204)
+
+
+async def add_file(request: web.Request) -> web.Response:
+    """POST the bytes with ?name=people.csv[&user=U0ALICE][&channel=C0CAMPAIGNS]: the file object."""
+    sandbox = request.app[SANDBOX]
+    query = request.query
+    if "name" not in query:
+        return web.Response(status=400, text="name is required")
+    file = sandbox.add_file(
+        query["name"],
+        await request.read(),
+        user=query.get("user", ALICE),
+        channel=query.get("channel"),
+        title=query.get("title"),
+    )
+    origin = str(request.url.origin())
+    body = file.to_dict(origin, sandbox.workspace.team_id, sandbox)
+    return web.Response(text=json.dumps(body), content_type="application/json")

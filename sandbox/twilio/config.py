@@ -1,0 +1,177 @@
+"""What the Twilio stand-in is configured with: account, numbers, carrier behaviour and faults.
+
+All of it is plain data. `CarrierConfig` and `Faults` may be changed while the stand-in runs
+(through `TwilioSandbox.set_carrier` / `set_faults`, or `POST /sandbox/carrier|faults`); the
+carrier and the fault injector read them on every decision.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from campaigns.settings import Settings
+
+DEFAULT_ACCOUNT_SID = "AC5a4db0c55a4db0c55a4db0c55a4db0c5"
+DEFAULT_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+DEFAULT_NUMBER = "+14155550100"
+
+# Carrier error codes the stand-in can end a message with, and the status each ends in.
+# 30008 is Twilio's catch-all: the message never left, so it is "failed"; the others were handed
+# to the carrier and came back, so they are "undelivered".
+CARRIER_ERRORS: dict[int, tuple[str, str]] = {
+    30003: ("undelivered", "Unreachable destination handset"),
+    30005: ("undelivered", "Unknown destination handset"),
+    30006: ("undelivered", "Landline or unreachable carrier"),
+    30007: ("undelivered", "Message filtered"),
+    30008: ("failed", "Unknown error"),
+}
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+
+
+@dataclass
+class RecipientFailure:
+    """A recipient whose messages end with `code`, each with probability `rate`."""
+
+    code: int = 30003
+    rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_code(self.code)
+        _check_rate("rate", self.rate)
+
+
+@dataclass
+class CarrierConfig:
+    """How the simulated carrier moves messages along, and how it reports back."""
+
+    step_delay: float = 0.005  # seconds between sending, sent and the final status
+    failure_rate: float = 0.0  # chance any message ends with one of failure_codes
+    failure_codes: tuple[int, ...] = (30003, 30005, 30006, 30007, 30008)
+    recipient_failures: dict[str, RecipientFailure] = field(default_factory=dict)
+    callback_delay: float = 0.0  # seconds added before each status callback is posted
+    callback_duplicate_rate: float = 0.0  # chance a status callback is posted twice
+    callback_reorder_rate: float = 0.0  # chance a callback is held until after the next one
+
+    def __post_init__(self) -> None:
+        if self.step_delay < 0 or self.callback_delay < 0:
+            raise ValueError("step_delay and callback_delay cannot be negative")
+        for name in ("failure_rate", "callback_duplicate_rate", "callback_reorder_rate"):
+            _check_rate(name, getattr(self, name))
+        self.failure_codes = tuple(self.failure_codes)
+        if not self.failure_codes:
+            raise ValueError("failure_codes needs at least one code")
+        for code in self.failure_codes:
+            _check_code(code)
+        self.recipient_failures = {
+            number: failure
+            if isinstance(failure, RecipientFailure)
+            else RecipientFailure(**failure)
+            for number, failure in self.recipient_failures.items()
+        }
+
+
+@dataclass
+class Faults:
+    """Faults of the REST API itself, decided per request with the stand-in's seeded generator."""
+
+    rate_429: float = 0.0  # answer 429 / 20429 without creating the message
+    rate_500: float = 0.0  # answer 500 / 20500 without creating the message
+    latency_ms: float = 0.0  # wait this long before answering a create
+    drop_rate: float = 0.0  # create the message, then close the connection without answering
+    on_reads: bool = False  # also answer fetches and lists with 429 / 500 at those rates
+
+    def __post_init__(self) -> None:
+        for name in ("rate_429", "rate_500", "drop_rate"):
+            _check_rate(name, getattr(self, name))
+        if self.rate_429 + self.rate_500 > 1:
+            raise ValueError("rate_429 + rate_500 cannot exceed 1")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms cannot be negative")
+
+
+@dataclass
+class SandboxConfig:
+    """One Twilio account as the stand-in plays it."""
+
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str = DEFAULT_AUTH_TOKEN
+    numbers: dict[str, float] = field(default_factory=lambda: {DEFAULT_NUMBER: 1.0})  # → MPS
+    messaging_services: dict[str, tuple[str, ...]] = field(default_factory=dict)  # MG → numbers
+    inbound_url: str | None = None  # where replies are posted, as a number's SMS webhook
+    carrier: CarrierConfig = field(default_factory=CarrierConfig)
+    faults: Faults = field(default_factory=Faults)
+    seed: int | None = None  # seeds fault and carrier-outcome decisions
+    price_per_segment: str = "0.0079"
+    callback_connections: int = 64  # connection limit of the session that posts callbacks
+    callback_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.account_sid):
+            raise ValueError(f"account_sid must be AC and 32 hex digits, not {self.account_sid!r}")
+        if not self.auth_token:
+            raise ValueError("auth_token cannot be empty")
+        self.numbers = {number: float(mps) for number, mps in self.numbers.items()}
+        for number, mps in self.numbers.items():
+            if not _E164.fullmatch(number):
+                raise ValueError(f"{number!r} is not an E.164 number")
+            if mps <= 0:
+                raise ValueError(f"{number}: MPS must be positive")
+        self.messaging_services = {
+            sid: tuple(numbers) for sid, numbers in self.messaging_services.items()
+        }
+        for sid, numbers in self.messaging_services.items():
+            if not _MESSAGING_SERVICE_SID.fullmatch(sid):
+                raise ValueError(f"{sid!r} is not a Messaging Service SID (MG and 32 hex digits)")
+            if not numbers:
+                raise ValueError(f"{sid} has no numbers")
+            unknown = [number for number in numbers if number not in self.numbers]
+            if unknown:
+                raise ValueError(f"{sid} uses numbers the account does not have: {unknown}")
+        if self.callback_connections < 1:
+            raise ValueError("callback_connections must be at least 1")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> SandboxConfig:
+        """The account Textcast's settings describe: its SID, token, numbers and service."""
+        values: dict[str, Any] = {}
+        if settings.TWILIO_ACCOUNT_SID:
+            values["account_sid"] = settings.TWILIO_ACCOUNT_SID
+        if settings.TWILIO_AUTH_TOKEN:
+            values["auth_token"] = settings.TWILIO_AUTH_TOKEN
+        numbers = {sender.phone: float(sender.mps) for sender in settings.SENDER_NUMBERS}
+        if numbers:
+            values["numbers"] = numbers
+        if settings.TWILIO_MESSAGING_SERVICE_SID and numbers:
+            values["messaging_services"] = {settings.TWILIO_MESSAGING_SERVICE_SID: tuple(numbers)}
+        values["price_per_segment"] = str(settings.PRICE_PER_SEGMENT)
+        values.update(overrides)
+        return cls(**values)
+
+
+def replace_fields(target: Any, changes: dict[str, Any]) -> None:
+    """Set `changes` on a config dataclass after validating them all on a copy."""
+    names = {f.name for f in fields(target)}
+    unknown = sorted(set(changes) - names)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+    merged = {name: getattr(target, name) for name in names} | changes
+    checked = type(target)(**merged)  # runs __post_init__ validation
+    for name in changes:
+        setattr(target, name, getattr(checked, name))
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be between 0 and 1, not {value}")
+
+
+def _check_code(code: int) -> None:
+    if code not in CARRIER_ERRORS:
+        raise ValueError(
+            f"{code} is not a carrier error the stand-in knows: {list(CARRIER_ERRORS)}"
+        )

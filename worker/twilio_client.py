@@ -1,0 +1,129 @@
+"""The Twilio REST client the worker uses: the real SDK, async, pointed at TWILIO_API_URL.
+
+Facts about twilio 9.x's `AsyncTwilioHttpClient` that shaped this (see twilio/http/
+async_http_client.py):
+
+- Its `timeout` constructor argument is stored but never used: `request()` passes the per-call
+  `timeout`, which the SDK always leaves as None, straight to aiohttp, and aiohttp reads an
+  explicit None as "no timeout at all". A request to a server that never answers waits forever.
+- It retries only when built with `max_retries`, through aiohttp_retry, whose default retries
+  every method, POST included, on any 5xx. Never set it: a retried create is a second SMS.
+- It logs every request's URL and query at INFO, which for a message list filtered by `To` is a
+  phone number in the log.
+
+So the client below keeps the SDK's request path (the Client builds URLs, auth and headers) but
+makes the HTTP call itself: a socket-level timeout, no retries, no query logging, and the scheme
+and host of every URL swapped for `api_url` when that is not Twilio's.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from aiohttp import ClientSession, ClientTimeout, TCPConnector
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+TWILIO_API_URL = "https://api.twilio.com"
+DEFAULT_TIMEOUT = 10.0  # seconds to connect, and between bytes of the answer
+DEFAULT_MAX_CONNECTIONS = 100
+
+_logger = logging.getLogger("textcast.twilio")
+
+
+class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
+    """`AsyncTwilioHttpClient` with a working timeout, no retries and an optional base URL."""
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        # pool_connections=False: the parent would build a session with aiohttp's defaults.
+        # max_retries stays None, so the parent never wraps the session in a RetryClient.
+        self.api_url = _base_url(api_url)
+        super().__init__(pool_connections=False, timeout=timeout, logger=_logger)
+        self.session = ClientSession(connector=TCPConnector(limit=max_connections))
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the SDK's signature
+        allow_redirects: bool = False,
+    ) -> Response:
+        seconds = timeout if timeout is not None else self.timeout
+        if seconds is not None and seconds <= 0:
+            raise ValueError(seconds)
+        # Connect and read are bounded; waiting for a free pooled connection is not, so a timeout
+        # always means the request reached the network (it may or may not have been received).
+        client_timeout = ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+        headers = dict(headers or {})
+        if auth is not None:
+            # aiohttp 3.14 deprecates its `auth` argument; the header is the same on every version.
+            credentials = f"{auth[0]}:{auth[1]}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
+        target = self._target(url)
+        _logger.debug("Twilio %s %s", method.upper(), urlsplit(target).path)
+        async with self.session.request(
+            method.upper(),
+            target,
+            params=params,
+            data=data,
+            headers=headers,
+            timeout=client_timeout,
+            allow_redirects=allow_redirects,
+        ) as response:
+            text = await response.text()
+            return Response(response.status, text, response.headers)
+
+    def _target(self, url: str) -> str:
+        if self.api_url is None:
+            return url
+        base = self.api_url
+        parts = urlsplit(url)
+        path = base.path.rstrip("/") + parts.path
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+def create_twilio_client(
+    account_sid: str,
+    auth_token: str,
+    api_url: str | None = None,
+    *,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> Client:
+    """A twilio `Client` for `await ...create_async(...)` calls; build it inside a running loop.
+
+    Close it with `await close_twilio_client(client)` (that is `client.http_client.close()`).
+    """
+    http_client = TextcastTwilioHttpClient(
+        api_url, timeout=timeout, max_connections=max_connections
+    )
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+async def close_twilio_client(client: Client) -> None:
+    """Close the HTTP session of a client made by `create_twilio_client`."""
+    http_client = client.http_client
+    if isinstance(http_client, AsyncTwilioHttpClient):
+        await http_client.close()
+
+
+def _base_url(api_url: str | None) -> SplitResult | None:
+    if api_url is None or api_url.rstrip("/") == TWILIO_API_URL:
+        return None
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"TWILIO_API_URL must be an http(s) address, not {api_url!r}")
+    return parts
