@@ -1,7 +1,8 @@
-"""The `textcast` command.
+"""The `textcast` command: the command-line edge of every process.
 
-Each subcommand names the module that runs it and is imported only when used, so `textcast db
-upgrade` never loads Slack or Twilio code. A setting or input problem ends the command with one line
+It lives here so the console script has one home, but it imports the bot, the worker and the
+sandbox only inside their own subcommands, so `textcast db upgrade` and the domain never load
+Slack, Twilio or aiohttp code. A setting or input problem ends the command with one line
 on standard error naming what to fix, never a traceback.
 """
 
@@ -11,10 +12,13 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from campaigns.errors import LimitError, RecipientFileError, TextcastError
+from campaigns.service import Context, create_api_key, list_api_keys, revoke_api_key
 from campaigns.settings import load_settings
 
 EXIT_USAGE = 2
@@ -37,6 +41,76 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     else:
         print(f"Upgraded the database schema from {before or 'empty'} to {after}.")
     return 0
+
+
+def _bot(_args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.app import serve
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its schema check chatters at INFO
+    asyncio.run(serve(load_settings()))
+    return 0
+
+
+async def _with_context(run: Callable[[Context], Awaitable[int]]) -> int:
+    from campaigns import migrate
+    from campaigns.db import Database
+
+    settings = load_settings()
+    db = Database(settings.DATABASE_URL)
+    try:
+        await migrate.ensure_schema_current(db)
+        return await run(Context(db=db, settings=settings))
+    finally:
+        await db.dispose()
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from sandbox.run import serve
+
+    asyncio.run(serve(load_settings(), args.host, args.twilio_port, args.slack_port))
+    return 0
+
+
+def _apikey_create(args: argparse.Namespace) -> int:
+    async def run(ctx: Context) -> int:
+        new = await create_api_key(ctx, args.name, "cli")
+        print(f"Created API key {new.key.id} ({new.key.name}). Its secret is shown only this once:")
+        print()
+        print(f"    Authorization: Bearer {new.token}")
+        print()
+        return 0
+
+    return asyncio.run(_with_context(run))
+
+
+def _apikey_revoke(args: argparse.Namespace) -> int:
+    async def run(ctx: Context) -> int:
+        key = await revoke_api_key(ctx, args.key_id, "cli")
+        print(f"Revoked API key {key.id} ({key.name}): requests with it now get 401.")
+        return 0
+
+    return asyncio.run(_with_context(run))
+
+
+def _apikey_list(_args: argparse.Namespace) -> int:
+    async def run(ctx: Context) -> int:
+        keys = await list_api_keys(ctx)
+        if not keys:
+            print("No API keys yet: textcast apikey create NAME")
+        for key in keys:
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            used = (
+                f"last used {key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
+            )
+            print(f"{key.id}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {used}  {state}")
+        return 0
+
+    return asyncio.run(_with_context(run))
 
 
 def _recipients_check(args: argparse.Namespace) -> int:
@@ -75,6 +149,26 @@ def build_parser() -> argparse.ArgumentParser:
         run=_db_upgrade
     )
 
+    commands.add_parser("bot", help="run the web process (HTTP API, health checks)").set_defaults(
+        run=_bot
+    )
+
+    sandbox = commands.add_parser("sandbox", help="run local stand-ins for Twilio and Slack")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--twilio-port", type=int, default=8701)
+    sandbox.add_argument("--slack-port", type=int, default=8702)
+    sandbox.set_defaults(run=_sandbox)
+
+    apikey = commands.add_parser("apikey", help="HTTP API keys")
+    ak = apikey.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")
+    create = ak.add_parser("create", help="create a key and print it once")
+    create.add_argument("name", metavar="NAME", help="who or what uses it, e.g. 'booking system'")
+    create.set_defaults(run=_apikey_create)
+    revoke = ak.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    revoke.set_defaults(run=_apikey_revoke)
+    ak.add_parser("list", help="list keys (never their secrets)").set_defaults(run=_apikey_list)
+
     recipients = commands.add_parser("recipients", help="recipient lists")
     rc = recipients.add_subparsers(dest="recipients_command", required=True, metavar="ACTION")
     check = rc.add_parser("check", help="check a CSV file or list and print a JSON report")
@@ -93,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TextcastError as error:
         print(f"textcast: {error.message}", file=sys.stderr)
         return EXIT_USAGE
+    except (OSError, DBAPIError) as error:
+        # The database or Redis did not answer: say so in one line, not a traceback.
+        reason = getattr(error, "orig", None) or error
+        print(f"textcast: cannot connect: {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -4,6 +4,13 @@ Slack, the HTTP API and the worker call them with a `Context`; each call is one 
 failed request leaves nothing half-written.
 """
 
+from campaigns.service.apikeys import (
+    NewApiKey,
+    authenticate,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
 from campaigns.service.change import NOW, CampaignChanges, cancel_campaign, edit_campaign
 from campaigns.service.common import CampaignView
 from campaigns.service.context import Context
@@ -30,22 +37,27 @@ __all__ = [
     "CampaignPage",
     "CampaignView",
     "Context",
+    "NewApiKey",
     "NewCampaign",
     "Preview",
     "SampleMessage",
     "StatusUpdate",
     "apply_status_update",
     "apply_status_updates",
+    "authenticate",
     "cancel_campaign",
+    "create_api_key",
     "create_campaign",
     "edit_campaign",
     "get_campaign",
     "keyword_of",
     "launch_campaign",
+    "list_api_keys",
     "list_campaigns",
     "opted_out_among",
     "preview_campaign",
     "record_opt_in",
     "record_opt_out",
+    "revoke_api_key",
     "sync_sender_numbers",
 ]

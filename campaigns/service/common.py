@@ -56,6 +56,7 @@ class CampaignView:
 
     campaign: Campaign
     counts: Counts
+    replayed: bool = False  # an idempotent retry answered with the campaign it created first
 
 
 def checked_template(text: str) -> Template:

@@ -129,7 +129,8 @@ async def _by_idempotency_key(ctx: Context, new: NewCampaign, actor: str) -> Cam
         ).scalar_one_or_none()
         if campaign is None:
             return None
-        return CampaignView(campaign, (await counts_for(session, [campaign.id]))[campaign.id])
+        counts = (await counts_for(session, [campaign.id]))[campaign.id]
+        return CampaignView(campaign, counts, replayed=True)
 
 
 async def launch_campaign(

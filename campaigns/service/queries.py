@@ -6,7 +6,6 @@ Both page with opaque cursors (keyset pagination), so a page costs the same howe
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,7 +45,7 @@ def _encode(*parts: str) -> str:
 def _decode(cursor: str, parts: int) -> list[str]:
     try:
         decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII text
         decoded = ""
     values = decoded.split("|")
     if len(values) != parts or not all(values):

@@ -217,8 +217,11 @@ async def test_list_is_newest_first_with_counts_and_pages(ctx: Context, clock: C
     assert {v.campaign.name: v.counts.total for v in first_page.items} == {
         f"c{i}": i + 1 for i in range(5)
     }
-    with pytest.raises(InputError, match="cursor"):
-        await list_campaigns(ctx, cursor="garbage")
+    for cursor in ("garbage", "ð", "𱶄", "!!", ""):  # schemathesis found the non-ASCII ones
+        with pytest.raises(InputError, match="cursor"):
+            await list_campaigns(ctx, cursor=cursor or "=")
+        with pytest.raises(InputError, match="cursor"):
+            await get_campaign(ctx, "smsc_x" if not ids else ids[0], cursor=cursor or "=")
 
 
 async def test_get_pages_through_recipients(ctx: Context) -> None:

@@ -1,0 +1,7 @@
+"""`python -m bot`: the same as `textcast bot`."""
+
+import sys
+
+from campaigns.cli import main
+
+sys.exit(main(["bot", *sys.argv[1:]]))

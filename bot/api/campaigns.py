@@ -1,0 +1,146 @@
+"""/v1/sms/campaigns: create, list, get and cancel campaigns over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from bot.api.errors import BadRequest
+from bot.api.requests import CreateCampaign
+from bot.api.responses import campaign_json, created_json, recipient_json
+from bot.keys import RUNTIME, api_key
+from campaigns.limits import MAX_INPUT_BYTES
+from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
+from campaigns.service import (
+    NewCampaign,
+    cancel_campaign,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+)
+from campaigns.status import RecipientStatus
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _actor(request: web.Request) -> str:
+    return f"api:{api_key(request).id}"
+
+
+async def _json_body(request: web.Request) -> object:
+    if request.content_length is not None and request.content_length > MAX_INPUT_BYTES:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=MAX_INPUT_BYTES, actual_size=request.content_length
+        )
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+
+
+def _recipients(body: CreateCampaign, region: str | None) -> ImportReport:
+    if body.recipients_csv is not None:
+        return parse_recipients(body.recipients_csv, region)
+    items = [item.model_dump() for item in body.recipients or ()]
+    return check_recipient_list(items, region)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.", "Idempotency-Key"
+        )
+    return key
+
+
+async def create(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    key = _idempotency_key(request)
+    body = CreateCampaign.model_validate(await _json_body(request))
+    region = body.region.upper() if body.region else runtime.settings.DEFAULT_REGION
+    view = await create_campaign(
+        runtime.ctx,
+        NewCampaign(
+            name=body.name,
+            message_template=body.message_template,
+            recipients=_recipients(body, region),
+            from_numbers=body.senders(),
+            send_at=body.scheduled_at,
+            source="api",
+            # Calling the API with a key states, for the key's owner, that everyone opted in.
+            consent_confirmed=True,
+            channel_id=runtime.settings.SLACK_NOTIFY_CHANNEL,
+            agent_id=body.agent_id,
+            idempotency_key=key,
+            region=region,
+        ),
+        _actor(request),
+    )
+    headers = {"Idempotent-Replayed": "true"} if view.replayed else None
+    return web.json_response(created_json(view, runtime.settings), status=201, headers=headers)
+
+
+def _limit(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise BadRequest(f"{name} must be a whole number from 1 to 1000.", name)
+    return int(text)
+
+
+async def list_all(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    limit = _limit(request, "limit", 50)
+    page = await list_campaigns(
+        runtime.ctx, limit=limit, cursor=request.query.get("cursor") or None
+    )
+    return web.json_response(
+        {
+            "campaigns": [campaign_json(view, runtime.settings) for view in page.items],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+async def get_one(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    status = request.query.get("status")
+    limit = _limit(request, "recipients_limit", 100)
+    if status is not None and status not in set(RecipientStatus):
+        raise BadRequest(f"status must be one of: {', '.join(RecipientStatus)}.", "status")
+    detail = await get_campaign(
+        runtime.ctx,
+        request.match_info["campaign_id"],
+        recipients_limit=limit,
+        cursor=request.query.get("cursor") or None,
+        status=status,
+    )
+    return web.json_response(
+        {
+            **campaign_json(detail.view, runtime.settings),
+            "recipients": [recipient_json(r) for r in detail.recipients],
+            "next_cursor": detail.next_cursor,
+        }
+    )
+
+
+async def cancel(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    view, cancelled = await cancel_campaign(
+        runtime.ctx, request.match_info["campaign_id"], _actor(request)
+    )
+    return web.json_response({**campaign_json(view, runtime.settings), "cancelled_now": cancelled})
+
+
+def register(app: web.Application) -> None:
+    app.router.add_post("/v1/sms/campaigns", create)
+    app.router.add_get("/v1/sms/campaigns", list_all, allow_head=False)
+    app.router.add_get("/v1/sms/campaigns/{campaign_id}", get_one, allow_head=False)
+    app.router.add_delete("/v1/sms/campaigns/{campaign_id}", cancel)

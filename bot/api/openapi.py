@@ -1,0 +1,339 @@
+"""The OpenAPI 3.1 document for /v1, served at GET /v1/openapi.json.
+
+Written by hand to say exactly what the server does; schemathesis checks the two agree in CI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from campaigns.limits import MAX_RECIPIENTS
+from campaigns.status import CampaignStatus, RecipientStatus
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema_ref: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+    }
+
+
+UNAUTHORIZED = {
+    **_error("Missing, malformed, unknown or revoked API key"),
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+}
+
+CAMPAIGN_PROPERTIES: dict[str, Any] = {
+    "campaign_id": {"type": "string", "pattern": "^smsc_[a-z0-9]+$"},
+    "name": {"type": "string"},
+    "status": {"type": "string", "enum": [s.value for s in CampaignStatus]},
+    "source": {"type": "string", "enum": ["api", "slack"]},
+    "message_template": {"type": "string"},
+    "from_numbers": {"type": "array", "items": {"type": "string"}},
+    "sender_mode": {"type": "string", "enum": ["number", "pool", "service"]},
+    "scheduled_at": NULLABLE_TIME,
+    "created_at": {"type": "string", "format": "date-time"},
+    "agent_id": NULLABLE_STRING,
+    "version": {"type": "integer", "minimum": 1},
+    "total_count": {"type": "integer", "minimum": 0},
+    "delivered_count": {"type": "integer", "minimum": 0},
+    "failed_count": {"type": "integer", "minimum": 0, "description": "failed + undelivered + sent"},
+    "pending_count": {"type": "integer", "minimum": 0, "description": "pending + queued"},
+    "cancelled_count": {"type": "integer", "minimum": 0},
+    "segments": {"type": "integer", "minimum": 0},
+    "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2", "mixed"]},
+    "estimated_cost": {"type": "number", "minimum": 0},
+    "currency": {"type": "string"},
+}
+
+CAMPAIGN = {
+    "type": "object",
+    "required": list(CAMPAIGN_PROPERTIES),
+    "properties": CAMPAIGN_PROPERTIES,
+    "additionalProperties": False,
+}
+
+INVALID_ROW = {
+    "type": "object",
+    "required": ["row", "value", "reason"],
+    "properties": {
+        "row": {"type": "integer"},
+        "value": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+RECIPIENT_OUT = {
+    "type": "object",
+    "required": ["phone", "variables", "status", "twilio_sid", "error_code", "error_reason"],
+    "properties": {
+        "phone": {"type": "string"},
+        "variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        "status": {"type": "string", "enum": [s.value for s in RecipientStatus]},
+        "twilio_sid": NULLABLE_STRING,
+        "error_code": {"type": ["integer", "null"]},
+        "error_reason": NULLABLE_STRING,
+    },
+    "additionalProperties": False,
+}
+
+VARIABLE_VALUE = {"type": ["string", "number", "boolean", "null"]}
+
+CREATE_BODY = {
+    "type": "object",
+    "required": ["name", "message_template"],
+    "description": (
+        "Exactly one of `recipients` and `recipients_csv`; at most one of `from_number` and "
+        "`from_numbers` (neither: the only configured number). With schedule_type `schedule`, "
+        "`scheduled_at` is required and must be 15 minutes to 7 days ahead. Creating a campaign "
+        "with a key states, for the key's owner, that every recipient opted in."
+    ),
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "message_template": {"type": "string", "minLength": 1, "maxLength": 10000},
+        "from_number": {
+            "type": ["string", "null"],
+            "maxLength": 64,
+            "description": "a configured sender number, or `all`",
+        },
+        "from_numbers": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "minItems": 1,
+            "maxItems": 100,
+        },
+        "recipients": {
+            "type": ["array", "null"],
+            "maxItems": MAX_RECIPIENTS + 1,
+            "items": {
+                "type": "object",
+                "required": ["phone"],
+                "properties": {
+                    "phone": {"type": "string", "maxLength": 100},
+                    "variables": {"type": "object", "additionalProperties": VARIABLE_VALUE},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "recipients_csv": {
+            "type": ["string", "null"],
+            "description": "CSV or pasted numbers, read like an upload",
+        },
+        "schedule_type": {"type": "string", "enum": ["now", "schedule"], "default": "now"},
+        "scheduled_at": {"type": ["string", "null"], "format": "date-time"},
+        "agent_id": {"type": ["string", "null"], "maxLength": 64},
+        "region": {
+            "type": ["string", "null"],
+            "minLength": 2,
+            "maxLength": 2,
+            "description": "for numbers without a country code; default DEFAULT_REGION",
+        },
+    },
+    "additionalProperties": False,
+}
+
+CAMPAIGN_ID = {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}
+
+
+def _limit(name: str, default: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": default},
+    }
+
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Textcast campaign API",
+        "version": "1",
+        "description": "Create, list, track and cancel bulk SMS campaigns. Authenticate with `Authorization: Bearer KEY_ID:KEY_SECRET`.",
+    },
+    "security": [{"apiKey": []}],
+    "paths": {
+        "/v1/sms/campaigns": {
+            "post": {
+                "operationId": "createCampaign",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "description": "A retry with the same key returns the first campaign.",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/CreateCampaign"}
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {
+                        **_json(
+                            "CreatedCampaign",
+                            "Created (or, for a repeated Idempotency-Key, the first one)",
+                        ),
+                        "headers": {
+                            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}
+                        },
+                    },
+                    "400": _error("Malformed request"),
+                    "401": UNAUTHORIZED,
+                    "413": _error("Body over 10 MB"),
+                    "422": _error(
+                        "A campaign rule was broken (no valid recipient, unknown sender, schedule window, ...)"
+                    ),
+                },
+            },
+            "get": {
+                "operationId": "listCampaigns",
+                "parameters": [_limit("limit", 50), CURSOR],
+                "responses": {
+                    "200": _json("CampaignPage", "Newest first, with computed counts"),
+                    "400": _error("Malformed query"),
+                    "401": UNAUTHORIZED,
+                    "422": _error("A cursor this server did not give out"),
+                },
+            },
+        },
+        "/v1/sms/campaigns/{campaign_id}": {
+            "parameters": [CAMPAIGN_ID],
+            "get": {
+                "operationId": "getCampaign",
+                "parameters": [
+                    _limit("recipients_limit", 100),
+                    CURSOR,
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": [s.value for s in RecipientStatus]},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        "CampaignDetail", "The campaign, its counts and a page of recipients"
+                    ),
+                    "400": _error("Malformed query"),
+                    "401": UNAUTHORIZED,
+                    "404": _error("No such campaign"),
+                    "422": _error("A cursor this server did not give out"),
+                },
+            },
+            "delete": {
+                "operationId": "cancelCampaign",
+                "responses": {
+                    "200": _json(
+                        "CancelledCampaign", "Cancelled; unsent recipients are now cancelled"
+                    ),
+                    "401": UNAUTHORIZED,
+                    "404": _error("No such campaign"),
+                    "409": _error("Done, failed or already cancelled: nothing to cancel"),
+                },
+            },
+        },
+    },
+    "components": {
+        "securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "KEY_ID:KEY_SECRET"}
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message", "field"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": NULLABLE_STRING,
+                        },
+                        "additionalProperties": False,
+                    }
+                },
+                "additionalProperties": False,
+            },
+            "CreateCampaign": CREATE_BODY,
+            "Campaign": CAMPAIGN,
+            "CreatedCampaign": {
+                "type": "object",
+                "required": [
+                    *CAMPAIGN_PROPERTIES,
+                    "invalid",
+                    "invalid_count",
+                    "duplicates",
+                    "warnings",
+                ],
+                "properties": {
+                    **CAMPAIGN_PROPERTIES,
+                    "invalid": {
+                        "type": "array",
+                        "items": INVALID_ROW,
+                        "description": "rejected recipients (the first 1,000)",
+                    },
+                    "invalid_count": {"type": "integer", "minimum": 0},
+                    "duplicates": {"type": "integer", "minimum": 0},
+                    "warnings": {"type": "array", "items": {"type": "string"}},
+                },
+                "additionalProperties": False,
+            },
+            "CampaignDetail": {
+                "type": "object",
+                "required": [*CAMPAIGN_PROPERTIES, "recipients", "next_cursor"],
+                "properties": {
+                    **CAMPAIGN_PROPERTIES,
+                    "recipients": {"type": "array", "items": RECIPIENT_OUT},
+                    "next_cursor": NULLABLE_STRING,
+                },
+                "additionalProperties": False,
+            },
+            "CancelledCampaign": {
+                "type": "object",
+                "required": [*CAMPAIGN_PROPERTIES, "cancelled_now"],
+                "properties": {
+                    **CAMPAIGN_PROPERTIES,
+                    "cancelled_now": {"type": "integer", "minimum": 0},
+                },
+                "additionalProperties": False,
+            },
+            "CampaignPage": {
+                "type": "object",
+                "required": ["campaigns", "next_cursor"],
+                "properties": {
+                    "campaigns": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/Campaign"},
+                    },
+                    "next_cursor": NULLABLE_STRING,
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+}
+
+
+async def openapi(_request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

@@ -1,0 +1,52 @@
+"""The API's request bodies, checked for shape before the service layer checks the rules."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from campaigns.limits import MAX_RECIPIENTS
+
+VariableValue = str | int | float | bool | None
+
+
+class RecipientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(max_length=100)
+    variables: dict[str, VariableValue] = Field(default_factory=dict)
+
+
+class CreateCampaign(BaseModel):
+    """POST /v1/sms/campaigns, as the seed's API has it, plus recipients_csv and from_numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    message_template: str = Field(min_length=1, max_length=10_000)
+    from_number: str | None = Field(default=None, max_length=64)
+    from_numbers: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    recipients: list[RecipientIn] | None = Field(default=None, max_length=MAX_RECIPIENTS + 1)
+    recipients_csv: str | None = None
+    schedule_type: Literal["now", "schedule"] = "now"
+    scheduled_at: AwareDatetime | None = None
+    agent_id: str | None = Field(default=None, max_length=64)
+    region: str | None = Field(default=None, min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> CreateCampaign:
+        if (self.recipients is None) == (self.recipients_csv is None):
+            raise ValueError("send either recipients (a list) or recipients_csv (CSV text)")
+        if self.from_number is not None and self.from_numbers is not None:
+            raise ValueError("send either from_number or from_numbers")
+        if self.schedule_type == "schedule" and self.scheduled_at is None:
+            raise ValueError("scheduled_at is required when schedule_type is 'schedule'")
+        if self.schedule_type == "now" and self.scheduled_at is not None:
+            raise ValueError("scheduled_at goes with schedule_type 'schedule'")
+        return self
+
+    def senders(self) -> list[str] | None:
+        if self.from_numbers is not None:
+            return self.from_numbers
+        return [self.from_number] if self.from_number is not None else None

@@ -1,0 +1,72 @@
+"""The API's JSON for campaigns and recipients."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from campaigns.messages import MessageStats
+from campaigns.models import Recipient
+from campaigns.service import CampaignView
+from campaigns.settings import Settings
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _money(amount: Decimal) -> float:
+    return float(amount.quantize(Decimal("0.000001")))
+
+
+def campaign_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
+    campaign, counts = view.campaign, view.counts
+    stats = MessageStats.from_json(campaign.message_stats)
+    return {
+        "campaign_id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "source": campaign.source,
+        "message_template": campaign.message_template,
+        "from_numbers": list(campaign.from_numbers),
+        "sender_mode": campaign.sender_mode,
+        "scheduled_at": timestamp(campaign.scheduled_at),
+        "created_at": timestamp(campaign.created_at),
+        "agent_id": campaign.agent_id,
+        "version": campaign.version,
+        "total_count": counts.total,
+        "delivered_count": counts.delivered,
+        "failed_count": counts.failed,
+        "pending_count": counts.pending,
+        "cancelled_count": counts.cancelled,
+        "segments": stats.total_segments,
+        "encoding": stats.encoding,
+        "estimated_cost": _money(stats.cost(settings.PRICE_PER_SEGMENT)),
+        "currency": settings.PRICE_CURRENCY,
+    }
+
+
+def created_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
+    """The create answer also says what was left out of the list, and why."""
+    report = view.campaign.import_report
+    return {
+        **campaign_json(view, settings),
+        "invalid": report.get("invalid", []),
+        "invalid_count": report.get("invalid_count", 0),
+        "duplicates": report.get("duplicates", 0),
+        "warnings": report.get("warnings", []),
+    }
+
+
+def recipient_json(recipient: Recipient) -> dict[str, Any]:
+    return {
+        "phone": recipient.phone,
+        "variables": recipient.variables,
+        "status": recipient.status,
+        "twilio_sid": recipient.twilio_sid,
+        "error_code": recipient.error_code,
+        "error_reason": recipient.error_reason,
+    }

@@ -1,0 +1,52 @@
+"""The web process: one aiohttp application for the HTTP API and health checks.
+
+`create_web_app` is the one place where routes and middlewares are put together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from bot import api
+from bot.api.auth import require_api_key
+from bot.api.errors import json_errors
+from bot.health import healthz
+from bot.keys import RUNTIME
+from bot.runtime import Runtime
+from campaigns.limits import MAX_INPUT_BYTES
+from campaigns.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Room for a 10 MB recipient list plus the rest of the JSON around it; larger bodies get 413.
+MAX_BODY = MAX_INPUT_BYTES + 256 * 1024
+
+
+def create_web_app(runtime: Runtime) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, require_api_key])
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz, allow_head=False)
+    api.register(app)
+    return app
+
+
+async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
+    """Run the web process until SIGINT or SIGTERM."""
+    runtime = await Runtime.start(settings)
+    runner = web.AppRunner(create_web_app(runtime), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, settings.PORT).start()
+        log.info("Textcast is listening on port %s", settings.PORT)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await runtime.close()

@@ -1,0 +1,43 @@
+"""What the web process holds while it runs: settings, database, Redis and the service context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from campaigns import migrate
+from campaigns.db import Database
+from campaigns.models import utcnow
+from campaigns.service import Context, sync_sender_numbers
+from campaigns.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: Redis
+    ctx: Context
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        db: Database | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Runtime:
+        """Connect, refuse an out-of-date schema, and record the configured sender numbers."""
+        db = db or Database(settings.DATABASE_URL)
+        await migrate.ensure_schema_current(db)
+        ctx = Context(db=db, settings=settings, clock=clock)
+        await sync_sender_numbers(ctx)
+        redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        return cls(settings=settings, db=db, redis=redis, ctx=ctx)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.db.dispose()

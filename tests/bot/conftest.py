@@ -1,0 +1,46 @@
+"""A running web process (real HTTP on a local port) on the test database and real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_web_app
+from bot.runtime import Runtime
+from campaigns.db import Database
+from campaigns.service import create_api_key
+from campaigns.settings import Settings
+from tests.conftest import Clock, make_settings
+
+
+@dataclass
+class Api:
+    client: TestClient
+    runtime: Runtime
+    token: str
+    key_id: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def api_settings() -> Settings:
+    return make_settings(SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS")
+
+
+@pytest.fixture
+async def api(db: Database, api_settings: Settings, clock: Clock) -> AsyncIterator[Api]:
+    runtime = await Runtime.start(api_settings, db=db, clock=clock)
+    new_key = await create_api_key(runtime.ctx, "tests", "test")
+    client = TestClient(TestServer(create_web_app(runtime)))
+    await client.start_server()
+    try:
+        yield Api(client, runtime, new_key.token, new_key.key.id)
+    finally:
+        await client.close()
+        await runtime.redis.aclose()

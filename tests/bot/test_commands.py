@@ -1,0 +1,59 @@
+"""`textcast apikey ...` and `textcast bot` run as a user runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from campaigns.db import Database
+from campaigns.models import ApiKey
+from campaigns.service import Context, authenticate
+from tests.conftest import make_settings
+
+
+async def textcast(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db_url}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "campaigns.cli", *args],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+async def test_apikey_create_shows_the_secret_once_and_stores_a_hash(db: Database) -> None:
+    created = await textcast(db.url, "apikey", "create", "booking system")
+    assert created.returncode == 0, created.stderr
+    token = next(
+        line.split("Bearer ")[1] for line in created.stdout.splitlines() if "Bearer" in line
+    )
+    key_id, secret = token.split(":")
+    ctx = Context(db, make_settings())
+    assert (await authenticate(ctx, token)) is not None
+    async with db.read() as session:
+        stored = (await session.execute(select(ApiKey))).scalar_one()
+    assert stored.id == key_id and stored.name == "booking system"
+    assert secret not in stored.secret_hash
+
+    listed = await textcast(db.url, "apikey", "list")
+    assert key_id in listed.stdout and "active" in listed.stdout
+    assert secret not in listed.stdout
+
+    revoked = await textcast(db.url, "apikey", "revoke", key_id)
+    assert revoked.returncode == 0 and "Revoked" in revoked.stdout
+    assert (await authenticate(ctx, token)) is None
+    assert "revoked" in (await textcast(db.url, "apikey", "list")).stdout
+    again = await textcast(db.url, "apikey", "revoke", key_id)
+    assert again.returncode == 2 and "already revoked" in again.stderr
+
+
+async def test_the_bot_refuses_a_database_without_the_schema(tmp_path: Path) -> None:
+    result = await textcast(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", "bot")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "textcast: the database has no Textcast tables yet: run `textcast db upgrade`"
+    )
