@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -65,3 +67,28 @@ def messages_per_second(settings: Settings, choice: SenderChoice) -> int:
         return settings.TWILIO_MESSAGING_SERVICE_MPS
     # A number since removed from SENDER_NUMBERS is assumed to have the default 1 MPS.
     return sum(sender.mps if (sender := settings.sender(phone)) else 1 for phone in choice.numbers)
+
+
+def preferred_senders(phone: str, pool: Sequence[tuple[str, int]]) -> list[str]:
+    """The pool's numbers, the recipient's sticky sender first, by weighted rendezvous hashing.
+
+    Each (phone, number) pair draws a stable pseudo-random score scaled by the number's MPS, so a
+    phone keeps its first choice across campaigns with the same pool, only the phones whose best
+    score belonged to an added or removed number move, and each number comes first for a share of
+    phones proportional to its MPS.
+    """
+    scored: list[tuple[float, str]] = []
+    for sender, weight in pool:
+        if weight <= 0:
+            raise ValueError(f"{sender} has MPS {weight}: a sender's weight must be positive")
+        scored.append((-weight / math.log(_unit_hash(phone, sender)), sender))
+    # The number itself breaks ties, so the order never depends on the pool's order.
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [sender for _, sender in scored]
+
+
+def _unit_hash(phone: str, sender: str) -> float:
+    """A stable number strictly between 0 and 1 (Python's `hash` changes with every process)."""
+    digest = hashlib.blake2b(f"{phone}\x00{sender}".encode(), digest_size=8).digest()
+    # 53 bits, the most a float holds exactly: with 64 the largest draws would round to 1.0.
+    return ((int.from_bytes(digest, "big") >> 11) + 0.5) / 2**53

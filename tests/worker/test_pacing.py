@@ -1,0 +1,304 @@
+"""Pacing on the real Redis: no number ever exceeds its MPS, and no capacity is left idle.
+
+Every send is checked twice. The booked starts (`Slot.at`, on Redis's clock) must hold exactly: at
+most MPS segments in any 1-second window. The instants the loop woke to send (the sending
+process's clock) must never come before their slot; how late they come depends on the machine's
+load, so they are checked over a window shortened by the spread of that lateness, in which they
+can only exceed the MPS if they did not follow their slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from worker.pacing import PACING_SCRIPT, Pacer
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# Sleeps overshoot by a millisecond or two, by tens of milliseconds on a busy machine.
+MAX_LATENESS_SPREAD = 0.5
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    prefix = f"test-pacing-{uuid.uuid4().hex[:12]}:"
+    try:
+        yield prefix
+    finally:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    sender: str
+    cost: int
+    at: float  # booked start, Redis clock
+    sent: float  # when the loop woke to send, the sending process's clock
+
+
+async def take(
+    pacer: Pacer,
+    candidates: Sequence[tuple[str, float]],
+    cost: int,
+    *,
+    sticky: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Sent:
+    """What a worker does per message: reserve (or sleep until a slot is near), sleep, send."""
+    while (slot := await pacer.reserve(candidates, cost, sticky=sticky)) is None:
+        await asyncio.sleep(await pacer.next_free(candidates))
+    await asyncio.sleep(slot.wait)
+    return Sent(slot.sender, cost, slot.at, clock())
+
+
+async def send_all(
+    pacer: Pacer, candidates: Sequence[tuple[str, float]], costs: Sequence[int]
+) -> list[Sent]:
+    return [await take(pacer, candidates, cost) for cost in costs]
+
+
+def busiest(starts: Sequence[tuple[float, int]], mps: float, width: float = 1.0) -> int:
+    """Most segments in any window [t, t + width): a message's k-th segment goes at start + k/MPS."""
+    segments = sorted(start + k / mps for start, cost in starts for k in range(cost))
+    most, first = 0, 0
+    for last, instant in enumerate(segments):
+        while segments[first] <= instant - width:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+async def redis_now(redis: Redis) -> float:
+    seconds, microseconds = await redis.time()
+    return seconds + microseconds / 1e6
+
+
+async def clock_offset(redis: Redis, clock: Callable[[], float] = time.monotonic) -> float:
+    """At most `clock` minus Redis's clock: a send with `sent - at` below this went early."""
+    before = clock()
+    return before - await redis_now(redis)
+
+
+def lateness_spread(sends: Sequence[Sent]) -> float:
+    # The clocks' offset cancels out: only how much later one send woke than another is left.
+    lateness = [s.sent - s.at for s in sends]
+    return max(lateness) - min(lateness)
+
+
+def assert_paced(sends: Sequence[Sent], mps: float, offset: float) -> None:
+    early = offset - min(s.sent - s.at for s in sends)
+    assert early < 0.001, f"a send went {early:.4f} s before its slot"
+    spread = lateness_spread(sends)
+    assert spread < MAX_LATENESS_SPREAD, f"sleeps were late by up to {spread:.3f} s apart"
+    assert busiest([(s.at, s.cost) for s in sends], mps) <= mps
+    # A woken send lies within `spread` of its slot, so a window `spread` shorter than a second
+    # maps into one second of slots (less a microsecond for the floats' rounding).
+    woke = busiest([(s.sent, s.cost) for s in sends], mps, 1.0 - spread - 1e-6)
+    assert woke <= mps
+
+
+def duration(sends: Sequence[Sent], mps: float) -> float:
+    """From the first send until the number is free again after the last one."""
+    return sends[-1].sent + sends[-1].cost / mps - sends[0].sent
+
+
+def test_busiest_counts_each_segment_at_its_own_instant() -> None:
+    assert busiest([(0.0, 1), (0.5, 1), (1.0, 1)], 2) == 2
+    assert busiest([(0.0, 1), (0.5, 1), (0.999, 1)], 2) == 3
+    assert busiest([(0.0, 3)], 3) == 3  # at 0, 1/3 and 2/3
+    assert busiest([(0.0, 4)], 2) == 2  # at 0, 0.5 | 1.0, 1.5
+
+
+async def test_one_sender_is_spaced_at_its_mps_and_loses_no_time(redis: Redis, prefix: str) -> None:
+    pacer = Pacer(redis, prefix=prefix)
+    offset = await clock_offset(redis)
+    sends = await send_all(pacer, [("+14155550100", 50)], [1] * 100)
+    assert_paced(sends, 50, offset)
+    minimum = 100 / 50
+    took = duration(sends, 50)
+    assert minimum - lateness_spread(sends) <= took <= minimum * 1.02 + 0.05, took
+
+
+async def test_a_message_costs_its_segments(redis: Redis, prefix: str) -> None:
+    pacer = Pacer(redis, prefix=prefix)
+    offset = await clock_offset(redis)
+    sends = await send_all(pacer, [("+14155550100", 30)], [3] * 15)
+    assert_paced(sends, 30, offset)
+    assert duration(sends, 30) <= 45 / 30 * 1.02 + 0.05
+
+
+async def test_a_message_longer_than_a_second_of_mps_goes_then_holds_the_number(
+    redis: Redis, prefix: str
+) -> None:
+    pacer = Pacer(redis, prefix=prefix)
+    sender = [("+14155550100", 30.0)]
+    first = await pacer.reserve(sender, 45)
+    assert first is not None and first.wait == 0.0
+    assert await pacer.reserve(sender, 1) is None
+    assert 1.25 < await pacer.next_free(sender) <= 1.5
+
+
+CHILD = """
+import asyncio, json, sys, time
+from redis.asyncio import Redis
+from tests.worker.test_pacing import take
+from worker.pacing import Pacer
+
+async def send_until(pacer, mps, end):
+    while (sent := await take(pacer, [("+14155550100", mps)], 1, clock=time.time)).sent < end:
+        print(json.dumps([sent.at, sent.sent]))
+
+async def main(url, prefix, mps, start, seconds, tasks):
+    redis = Redis.from_url(url)
+    pacer = Pacer(redis, prefix=prefix)
+    await asyncio.sleep(start - time.time())
+    await asyncio.gather(*(send_until(pacer, mps, start + seconds) for _ in range(tasks)))
+    await redis.aclose()
+
+url, prefix, mps, start, seconds, tasks = sys.argv[1:]
+asyncio.run(main(url, prefix, float(mps), float(start), float(seconds), int(tasks)))
+"""
+
+
+async def test_two_processes_share_one_number_without_exceeding_or_wasting_it(
+    redis: Redis, prefix: str
+) -> None:
+    mps, seconds = 40, 2.0
+    start = time.time() + 1.0  # time enough for both interpreters to start
+    # A few sends in flight per process, as in the worker: a late wake-up then loses no capacity.
+    args = [REDIS_URL, prefix, str(mps), str(start), str(seconds), "3"]
+    offset = await clock_offset(redis, time.time)
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CHILD, *args, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+        )
+        for _ in range(2)
+    ]
+    outputs = [await child.communicate() for child in children]
+    assert [child.returncode for child in children] == [0, 0]
+    per_process = [
+        [Sent("+14155550100", 1, *json.loads(line)) for line in out.splitlines()]
+        for out, _ in outputs
+    ]
+    sends = [s for sends in per_process for s in sends]
+    assert_paced(sends, mps, offset)
+    assert len(sends) >= 0.95 * mps * seconds, len(sends)
+    assert all(len(own) >= 0.3 * len(sends) for own in per_process), [len(p) for p in per_process]
+
+
+async def test_several_numbers_add_up_and_each_keeps_its_own_mps(redis: Redis, prefix: str) -> None:
+    pool = [("+14155550100", 20.0), ("+14155550101", 20.0), ("+14155550102", 20.0)]
+    pacer = Pacer(redis, prefix=prefix)
+    offset = await clock_offset(redis)
+    sends = await send_all(pacer, pool, [1] * 90)
+    for sender, mps in pool:
+        own = [s for s in sends if s.sender == sender]
+        assert len(own) == 30
+        assert_paced(own, mps, offset)
+    took = sends[-1].sent + 1 / 20 - sends[0].sent
+    assert took <= 90 / 60 * 1.02 + 0.05, took
+
+
+# The tests below make their calls back to back and read the outcome from the numbers' order.
+# Rates are slow so that even a 200 ms stall of a busy machine between calls changes nothing.
+
+
+async def test_the_sticky_number_is_kept_until_it_is_saturated(redis: Redis, prefix: str) -> None:
+    a, b, c = "+14155550100", "+14155550101", "+14155550102"
+    pool = [(a, 2.0), (b, 2.0), (c, 2.0)]
+    pacer = Pacer(redis, prefix=prefix, horizon=1.2)
+    slots = [await pacer.reserve(pool, 1, sticky=b, tolerance=5.0) for _ in range(5)]
+    # b books 0, 0.5 and 1 s ahead; at 1.5 s it is beyond the horizon, and a and c, free now,
+    # take over even though b is well within the tolerance.
+    assert [slot.sender if slot else None for slot in slots] == [b, b, b, a, c]
+    assert [slot.wait if slot else None for slot in slots][3:] == [0.0, 0.0]
+
+
+async def test_the_sticky_number_is_abandoned_beyond_the_tolerance(
+    redis: Redis, prefix: str
+) -> None:
+    a, b, c = "+14155550100", "+14155550101", "+14155550102"
+    pool = [(a, 2.0), (b, 2.0), (c, 2.0)]
+    pacer = Pacer(redis, prefix=prefix, horizon=5.0)
+    slots = [await pacer.reserve(pool, 1, sticky=b, tolerance=0.6) for _ in range(5)]
+    # b at 0 and 0.5 s; at 1 s it is too far behind a and c, which are free now. Once a is booked
+    # to 0.5 s, b at 1 s is back within the tolerance of the soonest.
+    assert [slot.sender if slot else None for slot in slots] == [b, b, a, c, b]
+    unknown = await pacer.reserve(pool, 1, sticky="+14155550199")
+    assert unknown is not None and unknown.sender in (a, c)
+
+
+async def test_nothing_is_booked_beyond_the_horizon(redis: Redis, prefix: str) -> None:
+    slow, fast = "+14155550100", "+14155550101"
+    pool = [(slow, 1.25), (fast, 2.5)]
+    pacer = Pacer(redis, prefix=prefix, horizon=1.0)
+    slots = [await pacer.reserve(pool, 1) for _ in range(6)]
+    # slow books 0 and 0.8 s ahead, fast 0, 0.4 and 0.8 s; then slow is at 1.6 s, fast at 1.2 s.
+    assert [slot.sender if slot else None for slot in slots] == [slow, fast, fast, slow, fast, None]
+    keys = [pacer.key(sender) for sender, _ in pool]
+    before = await redis.mget(keys)
+    ttls = [await redis.pttl(key) for key in keys]
+    assert await pacer.reserve(pool, 1) is None
+    assert await redis.mget(keys) == before
+    after = [await redis.pttl(key) for key in keys]
+    assert all(0 < ttl <= was for ttl, was in zip(after, ttls, strict=True)), (ttls, after)
+
+    fast_free = int(before[1]) / 1e6  # the key holds when fast is free again, in Redis time
+    earlier = await redis_now(redis)
+    wait = await pacer.next_free(pool)
+    later = await redis_now(redis)
+    assert fast_free - later - 1e-6 <= wait <= fast_free - earlier + 1e-6
+    assert await pacer.next_free([("+14155550199", 1.0)]) == 0.0
+
+
+async def test_keys_expire_once_the_number_is_free_again(redis: Redis, prefix: str) -> None:
+    pacer = Pacer(redis, prefix=prefix)
+    await pacer.reserve([("+14155550100", 10.0)], 2)
+    assert 0 < await redis.pttl(pacer.key("+14155550100")) <= 201
+
+
+async def test_pacing_restarts_after_its_keys_and_the_script_are_flushed(
+    redis: Redis, prefix: str
+) -> None:
+    pacer = Pacer(redis, prefix=prefix)
+    sender = [("+14155550100", 50.0)]
+    await send_all(pacer, sender, [1] * 5)
+    for _ in range(50):
+        if await pacer.reserve(sender, 1) is None:
+            break  # booked up to the horizon
+    else:
+        pytest.fail("the horizon never filled up")
+    await redis.delete(pacer.key("+14155550100"))
+    await redis.script_flush()
+    sha = hashlib.sha1(PACING_SCRIPT.encode()).hexdigest()
+    assert await redis.script_exists(sha) == [False]
+    slot = await pacer.reserve(sender, 1)
+    assert slot is not None and slot.wait == 0.0  # a flushed number is free now
+    assert await redis.script_exists(sha) == [True]
+    offset = await clock_offset(redis)
+    sends = await send_all(pacer, sender, [1] * 20)
+    assert_paced(sends, 50, offset)
+    assert sends[0].at - slot.at >= 1 / 50 - 1e-6
