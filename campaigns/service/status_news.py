@@ -1,0 +1,98 @@
+"""What a batch of Twilio status news means beyond the statuses themselves.
+
+Which campaigns it touched (so their Slack summaries can be refreshed); the SID of a message
+whose first callback beat the sender's own write of it; and the opt-outs that Twilio's error
+21610 reveals: Twilio refuses a number that texted STOP, so the refusal is an opt-out we may not
+have heard of (the STOP may have reached another app on the same number).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Sequence
+
+from sqlalchemy import bindparam, select, update
+
+from campaigns.errors import InputError
+from campaigns.models import Recipient
+from campaigns.service.context import Context
+from campaigns.service.optouts import opted_out_among, record_opt_out
+from campaigns.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OPT_OUT_SOURCE = "twilio_21610"
+
+
+def status_news_key(settings: Settings) -> str:
+    """The Redis set of campaign ids whose recipients moved: `textcast:status-news` by default.
+
+    Only the name lives here, so that the web process (callbacks) and the worker (polling) add
+    to the same set; the domain itself never talks to Redis.
+    """
+    return f"{settings.REDIS_NAMESPACE}:status-news"
+
+
+async def campaigns_by_sid(ctx: Context, sids: Collection[str]) -> dict[str, str]:
+    """The campaign of each of these Twilio SIDs that belongs to a recipient (one query)."""
+    if not sids:
+        return {}
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(Recipient.twilio_sid, Recipient.campaign_id).where(
+                Recipient.twilio_sid.in_(list(sids))
+            )
+        )
+        return {sid: campaign_id for sid, campaign_id in rows if sid is not None}
+
+
+async def campaigns_of_sids(ctx: Context, sids: Collection[str]) -> set[str]:
+    """The campaigns these Twilio SIDs belong to (one query; unknown SIDs are skipped)."""
+    return set((await campaigns_by_sid(ctx, sids)).values())
+
+
+async def attach_sids(ctx: Context, pairs: Sequence[tuple[int, str]]) -> int:
+    """Store each (recipient id, SID) on a recipient that has no SID yet; returns how many.
+
+    For a status callback that arrives before the sender has written the SID Twilio gave it:
+    the callback's URL names the recipient, and its signature vouches for the pairing.
+    """
+    if not pairs:
+        return 0
+    statement = (
+        update(Recipient.__table__)
+        .where(Recipient.id == bindparam("rid"), Recipient.twilio_sid.is_(None))
+        .values(twilio_sid=bindparam("sid"))
+    )
+    async with ctx.db.transaction() as session:
+        connection = await session.connection()
+        attached = 0
+        for rid, sid in pairs:  # few (a race's losers), and asyncpg cannot count executemany
+            result = await connection.execute(statement, {"rid": rid, "sid": sid})
+            attached += max(result.rowcount, 0)
+    return attached
+
+
+async def record_refused_numbers(ctx: Context, refused: Iterable[tuple[str, str | None]]) -> int:
+    """Opt out each (phone, campaign id) Twilio refused with 21610; returns how many were new.
+
+    A number already opted out is left alone, so a repeated callback adds no second event.
+    """
+    campaign_of: dict[str, str | None] = {}
+    for phone, campaign_id in refused:
+        campaign_of.setdefault(phone, campaign_id)
+    if not campaign_of:
+        return 0
+    already = await opted_out_among(ctx, campaign_of)
+    recorded = 0
+    for phone, campaign_id in campaign_of.items():
+        if phone in already:
+            continue
+        try:
+            recorded += await record_opt_out(
+                ctx, phone, source=OPT_OUT_SOURCE, keyword=None, campaign_id=campaign_id
+            )
+        except InputError:
+            # Not a number with a country code: Twilio never sends one, so nothing to opt out.
+            log.warning("21610 for a number that is not E.164; no opt-out recorded")
+    return recorded
