@@ -1,0 +1,10 @@
+"""The action ids of every button Textcast puts in a message; `bot.slack.actions` listens for them.
+
+Each button's `value` is the id of the campaign it acts on.
+"""
+
+from __future__ import annotations
+
+RESUME_CAMPAIGN = "campaign_resume"
+CANCEL_CAMPAIGN = "campaign_cancel"
+SEND_NOW = "campaign_send_now"

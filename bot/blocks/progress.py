@@ -1,0 +1,115 @@
+"""The one progress message a campaign keeps in its channel, updated in place while it sends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.blocks.text import (
+    actor,
+    context,
+    duration,
+    escape,
+    header,
+    local_time,
+    message,
+    origin,
+    section,
+    senders,
+)
+from campaigns.service.report import CampaignReport
+from campaigns.status import CampaignStatus
+
+BAR_CELLS = 10
+FULL, EMPTY = "▓", "░"
+
+STATUS_LABELS = {
+    CampaignStatus.DRAFT: "Draft",
+    CampaignStatus.SCHEDULED: "Scheduled",
+    CampaignStatus.RUNNING: "Sending",
+    CampaignStatus.PAUSED: "Paused",
+    CampaignStatus.DONE: "Done",
+    CampaignStatus.CANCELLED: "Cancelled",
+    CampaignStatus.FAILED: "Failed",
+}
+
+
+def percent(done: int, total: int) -> int:
+    """Rounded down, so 100% means every recipient is handled, not 99.6% of them."""
+    return done * 100 // total if total else 0
+
+
+def progress_bar(done: int, total: int) -> str:
+    filled = done * BAR_CELLS // total if total else 0
+    return f"{FULL * filled}{EMPTY * (BAR_CELLS - filled)} {percent(done, total)}%"
+
+
+def send_rate(per_second: float) -> str:
+    if per_second >= 1:
+        return f"{per_second:,.1f}".removesuffix(".0") + " messages a second"
+    per_minute = per_second * 60
+    shown = f"{per_minute:.1f}".removesuffix(".0") if per_minute < 10 else f"{per_minute:,.0f}"
+    return f"{shown} messages a minute"
+
+
+def time_left(eta: timedelta) -> str:
+    if eta < timedelta(minutes=1):
+        return "less than a minute left"
+    return f"about {duration(eta)} left"
+
+
+def status_line(report: CampaignReport) -> str:
+    campaign = report.campaign
+    label = f"*{STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)}*"
+    if campaign.status == CampaignStatus.SCHEDULED and campaign.scheduled_at:
+        return f"{label} for {local_time(campaign.scheduled_at)}"
+    if campaign.status == CampaignStatus.CANCELLED:
+        return f"{label} by {actor(campaign.cancelled_by)}"
+    if campaign.status == CampaignStatus.FAILED:
+        return f"{label}: every message was refused (the summary in the thread says why)"
+    return label
+
+
+def counts_line(report: CampaignReport) -> str:
+    counts = report.counts
+    return (
+        f"{counts.delivered:,} delivered · {counts.failed:,} failed · "
+        f"{counts.pending:,} pending · {counts.cancelled:,} cancelled, of {counts.total:,}"
+    )
+
+
+def progress_message(
+    report: CampaignReport, *, rate: float | None, eta: timedelta | None
+) -> dict[str, Any]:
+    """`rate` is messages handed to Twilio per second, `eta` the time left to send the rest;
+    both are shown only while the campaign sends."""
+    campaign = report.campaign
+    counts = report.counts
+    lines = [
+        status_line(report),
+        f"{progress_bar(report.handled, counts.total)} "
+        f"({report.handled:,} of {counts.total:,} handled)",
+        counts_line(report),
+    ]
+    if campaign.status == CampaignStatus.RUNNING:
+        pace = [send_rate(rate)] if rate is not None else []
+        if eta is not None and report.unsent:
+            pace.append(time_left(eta))
+        if pace:
+            joined = " · ".join(pace)
+            lines.append(joined[:1].upper() + joined[1:])
+    if campaign.status == CampaignStatus.PAUSED and campaign.pause_reason:
+        lines.append(f"Paused: {escape(campaign.pause_reason)}")
+    if report.duration is not None and campaign.status not in (
+        CampaignStatus.RUNNING,
+        CampaignStatus.PAUSED,
+    ):
+        lines.append(f"Took {duration(report.duration)}")
+    about = f"{origin(campaign)} · {senders(campaign)} · {campaign.id}"
+    label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)
+    fallback = (
+        f"{escape(campaign.name)}: {label.lower()}, {percent(report.handled, counts.total)}% "
+        f"({counts.delivered:,} delivered, {counts.failed:,} failed, "
+        f"{counts.pending:,} pending of {counts.total:,})"
+    )
+    return message(fallback, [header(campaign.name), section("\n".join(lines)), context(about)])
