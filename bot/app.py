@@ -11,7 +11,7 @@ import signal
 
 from aiohttp import web
 
-from bot import api
+from bot import api, slack, twilio
 from bot.api.auth import require_api_key
 from bot.api.errors import json_errors
 from bot.health import healthz
@@ -31,6 +31,8 @@ def create_web_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz, allow_head=False)
     api.register(app)
+    slack.register(app, runtime)  # POST /slack/events, when Slack is configured
+    twilio.register(app)
     return app
 
 

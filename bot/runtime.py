@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
 from campaigns import migrate
 from campaigns.db import Database
@@ -19,7 +19,7 @@ from campaigns.settings import Settings
 class Runtime:
     settings: Settings
     db: Database
-    redis: Redis
+    redis: ArqRedis  # a redis.asyncio.Redis that can also enqueue arq jobs
     ctx: Context
 
     @classmethod
@@ -35,7 +35,7 @@ class Runtime:
         await migrate.ensure_schema_current(db)
         ctx = Context(db=db, settings=settings, clock=clock)
         await sync_sender_numbers(ctx)
-        redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        redis = ArqRedis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
         return cls(settings=settings, db=db, redis=redis, ctx=ctx)
 
     async def close(self) -> None:

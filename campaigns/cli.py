@@ -69,6 +69,19 @@ async def _with_context(run: Callable[[Context], Awaitable[int]]) -> int:
         await db.dispose()
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    import logging
+
+    from worker.main import run
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    run(load_settings())
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from sandbox.run import serve
 
@@ -152,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("bot", help="run the web process (HTTP API, health checks)").set_defaults(
         run=_bot
     )
+
+    commands.add_parser("worker", help="run the sending worker (arq)").set_defaults(run=_worker)
 
     sandbox = commands.add_parser("sandbox", help="run local stand-ins for Twilio and Slack")
     sandbox.add_argument("--host", default="127.0.0.1")

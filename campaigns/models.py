@@ -103,6 +103,7 @@ class Campaign(Base):
 
     channel_id: Mapped[str | None] = mapped_column(String(32))
     progress_message_ts: Mapped[str | None] = mapped_column(String(32))
+    summary_message_ts: Mapped[str | None] = mapped_column(String(32))  # in the progress thread
     agent_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
 
@@ -137,6 +138,9 @@ class Recipient(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_reason: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Set when a worker claims the recipient, just before asking Twilio: `queued` with no SID
+    # and an old claim means a request may have gone out and must be reconciled, not repeated.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship(back_populates="recipients")

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
 
     DATABASE_URL: str = "sqlite+aiosqlite:///./textcast.db"
     REDIS_URL: str = "redis://localhost:6379/0"
+    # Every Redis key and the job queue start with this, so two installs (or test runs) can share
+    # one Redis.
+    REDIS_NAMESPACE: str = Field(default="textcast", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 
     SLACK_BOT_TOKEN: str | None = None
     SLACK_SIGNING_SECRET: str | None = None
@@ -90,6 +93,23 @@ class Settings(BaseSettings):
     PRICE_PER_SEGMENT: Decimal = Field(default=Decimal("0.0079"), ge=0)
     PRICE_CURRENCY: str = "USD"
     PORT: int = Field(default=3000, ge=1, le=65535)
+
+    # The worker. Defaults suit one small team; the benchmarks say what they allow.
+    WORKER_MAX_IN_FLIGHT: int = Field(default=400, ge=1, le=5000)  # Twilio requests at once
+    WORKER_DRIVERS_PER_CAMPAIGN: int = Field(default=1, ge=1, le=16)  # parallel send loops
+    TWILIO_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
+    # Twilio drops a message still queued after this long instead of sending it hours late.
+    MESSAGE_VALIDITY_SECONDS: int = Field(default=14_400, ge=1, le=36_000)
+    # A campaign found this late (the worker was down) waits for a person to say send or cancel.
+    LATE_START_SECONDS: int = Field(default=3_600, ge=60)
+    # Pause when more than this share of the last AUTO_PAUSE_WINDOW submissions failed.
+    AUTO_PAUSE_WINDOW: int = Field(default=50, ge=5)
+    AUTO_PAUSE_FAILURE_RATE: float = Field(default=0.5, gt=0, le=1)
+    # A recipient claimed this long ago and never answered is checked with Twilio and resent
+    # only if Twilio has no such message (its worker died mid-request).
+    RECLAIM_AFTER_SECONDS: float = Field(default=60.0, gt=0)
+    PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
+    SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
 
     @field_validator("SENDER_NUMBERS", mode="before")
     @classmethod

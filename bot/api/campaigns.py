@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.api.errors import BadRequest
 from bot.api.requests import CreateCampaign
 from bot.api.responses import campaign_json, created_json, recipient_json
+from bot.jobs import enqueue_start
 from bot.keys import RUNTIME, api_key
 from campaigns.limits import MAX_INPUT_BYTES
 from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
@@ -82,6 +83,15 @@ async def create(request: web.Request) -> web.Response:
         ),
         _actor(request),
     )
+    campaign = view.campaign
+    if not view.replayed:
+        await enqueue_start(
+            runtime.redis,
+            runtime.settings.REDIS_NAMESPACE,
+            campaign.id,
+            campaign.version,
+            campaign.scheduled_at,
+        )
     headers = {"Idempotent-Replayed": "true"} if view.replayed else None
     return web.json_response(created_json(view, runtime.settings), status=201, headers=headers)
 

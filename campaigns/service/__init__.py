@@ -23,6 +23,7 @@ from campaigns.service.optouts import (
 )
 from campaigns.service.preview import Preview, SampleMessage, preview_campaign
 from campaigns.service.queries import CampaignDetail, CampaignPage, get_campaign, list_campaigns
+from campaigns.service.report import CampaignReport, FailureGroup, campaign_report
 from campaigns.service.senders import sync_sender_numbers
 from campaigns.service.status_updates import (
     StatusUpdate,
@@ -35,8 +36,10 @@ __all__ = [
     "CampaignChanges",
     "CampaignDetail",
     "CampaignPage",
+    "CampaignReport",
     "CampaignView",
     "Context",
+    "FailureGroup",
     "NewApiKey",
     "NewCampaign",
     "Preview",
@@ -45,6 +48,7 @@ __all__ = [
     "apply_status_update",
     "apply_status_updates",
     "authenticate",
+    "campaign_report",
     "cancel_campaign",
     "create_api_key",
     "create_campaign",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,7 +31,9 @@ class Api:
 
 @pytest.fixture
 def api_settings() -> Settings:
-    return make_settings(SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS")
+    return make_settings(
+        SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS", REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}"
+    )
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ class WebhookReceiver:
     def for_message(self, sid: str) -> list[ReceivedWebhook]:
         return [webhook for webhook in self.received if webhook.params.get("MessageSid") == sid]
 
-    async def wait_for(self, count: int, path: str | None = None, timeout: float = 3.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, count: int, path: str | None = None, timeout: float = 3.0) -> None:
         def enough() -> bool:
             seen = self.received if path is None else self.at(path)
             return len(seen) >= count

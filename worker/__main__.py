@@ -1,0 +1,7 @@
+"""`python -m worker`: the same as `textcast worker`."""
+
+import sys
+
+from campaigns.cli import main
+
+sys.exit(main(["worker", *sys.argv[1:]]))

@@ -1,0 +1,164 @@
+"""The worker's arq jobs: start a campaign, drive its sending, and the sweep that recovers both.
+
+The database is the truth: Redis holds only the queue, pacing and heartbeats, so after a Redis
+flush or a dead worker the sweep finds due and running campaigns again and picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.jobs import START_CAMPAIGN, enqueue_start, queue_name
+from campaigns.models import Campaign
+from campaigns.service.sending import StartDecision, campaigns_to_drive, start_campaign
+from campaigns.service.status_news import status_news_key
+from campaigns.status import FINISHED, CampaignStatus
+from worker.engine import Driver
+from worker.runtime import WorkerRuntime
+from worker.status_poll import poll_statuses, polling_needed
+
+log = logging.getLogger(__name__)
+
+DRIVE_CAMPAIGN = "drive_campaign"
+RUNTIME = "textcast"  # the key of the WorkerRuntime in arq's job context
+# A process that already runs a loop for a campaign offers a second one to other worker processes
+# this many times (HANDOFF_DEFER_SECONDS apart) before running it itself.
+HANDOFFS = 10
+HANDOFF_DEFER_SECONDS = 0.2
+SUMMARIES_PER_RUN = 100
+_driving_here: set[str] = set()  # campaigns this process runs a send loop for
+
+
+def _heartbeat_seconds(rt: WorkerRuntime) -> int:
+    """How long a send loop's heartbeat lasts: two sweeps, so a dead worker's loop is restarted
+    by the second sweep after it died. A live loop refreshes it every third of this."""
+    return max(3, 2 * rt.settings.SWEEP_SECONDS)
+
+
+def _heartbeat_key(rt: WorkerRuntime, campaign_id: str, shard: int) -> str:
+    return f"{rt.namespace}:driving:{campaign_id}:{shard}"
+
+
+async def enqueue_drivers(rt: WorkerRuntime, campaign_id: str) -> int:
+    """Start the campaign's send loops that nobody is running; returns how many were started."""
+    started = 0
+    for shard in range(rt.settings.WORKER_DRIVERS_PER_CAMPAIGN):
+        # The heartbeat is taken before the job is queued, so the sweep does not queue a second.
+        if await rt.redis.set(
+            _heartbeat_key(rt, campaign_id, shard), "queued", nx=True, ex=_heartbeat_seconds(rt)
+        ):
+            await _enqueue_drive(rt, campaign_id, shard)
+            started += 1
+    return started
+
+
+async def _enqueue_drive(
+    rt: WorkerRuntime, campaign_id: str, shard: int, handoffs: int = 0
+) -> None:
+    await rt.redis.enqueue_job(
+        DRIVE_CAMPAIGN,
+        campaign_id,
+        shard,
+        handoffs,
+        _job_id=f"drive:{campaign_id}:{shard}:{uuid.uuid4().hex[:8]}",
+        _queue_name=queue_name(rt.namespace),
+        _defer_by=HANDOFF_DEFER_SECONDS if handoffs else None,
+    )
+
+
+async def start_campaign_job(ctx: dict[str, Any], campaign_id: str, version: int) -> str:
+    rt: WorkerRuntime = ctx[RUNTIME]
+    started = await start_campaign(rt.ctx, campaign_id, version)
+    if started.decision is StartDecision.LATE:
+        log.warning("campaign %s started too late: waiting for a person to decide", campaign_id)
+        await rt.reporter.late(campaign_id)
+    elif started.decision is StartDecision.SEND:
+        loops = await enqueue_drivers(rt, campaign_id)
+        log.info("campaign %s started: %d send loops queued", campaign_id, loops)
+    return started.decision
+
+
+async def drive_campaign_job(
+    ctx: dict[str, Any], campaign_id: str, shard: int, handoffs: int = 0
+) -> str:
+    rt: WorkerRuntime = ctx[RUNTIME]
+    key = _heartbeat_key(rt, campaign_id, shard)
+    if campaign_id in _driving_here and handoffs < HANDOFFS:
+        # Spread a campaign's loops over worker processes when there are several.
+        await rt.redis.set(key, "queued", ex=_heartbeat_seconds(rt))
+        await _enqueue_drive(rt, campaign_id, shard, handoffs + 1)
+        return "offered to another worker"
+    _driving_here.add(campaign_id)
+    beat = asyncio.create_task(_keep_beating(rt, key))
+    try:
+        started = await start_campaign(rt.ctx, campaign_id)
+        if started.decision is not StartDecision.SEND or started.campaign is None:
+            return "nothing to do"
+        log.info("worker %s drives campaign %s (loop %d)", rt.worker_id, campaign_id, shard)
+        more = await Driver(rt, started.campaign).run()
+        if more:  # the slice is over: a fresh job goes on, so no single job runs for hours
+            await rt.redis.set(key, "queued", ex=_heartbeat_seconds(rt))
+            await _enqueue_drive(rt, campaign_id, shard)
+            return "continued"
+        return "stopped"
+    finally:
+        _driving_here.discard(campaign_id)
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+        if not (await rt.redis.get(key) or b"").startswith(b"queued"):
+            await rt.redis.delete(key)
+
+
+async def _keep_beating(rt: WorkerRuntime, key: str) -> None:
+    every = _heartbeat_seconds(rt)
+    while True:
+        await rt.redis.set(key, rt.worker_id, ex=every)
+        await asyncio.sleep(every / 3)
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Re-enqueue due campaigns and resume running ones that no worker is driving."""
+    rt: WorkerRuntime = ctx[RUNTIME]
+    due = resumed = 0
+    for campaign in await campaigns_to_drive(rt.ctx):
+        if campaign.status == CampaignStatus.SCHEDULED:
+            await enqueue_start(rt.redis, rt.namespace, campaign.id, campaign.version)
+            due += 1
+        else:
+            resumed += await enqueue_drivers(rt, campaign.id)
+    if due or resumed:
+        log.info("sweep: %d due campaigns queued, %d send loops resumed", due, resumed)
+    return {"due": due, "resumed": resumed}
+
+
+async def poll_statuses_job(ctx: dict[str, Any]) -> int:
+    """Without PUBLIC_BASE_URL Twilio cannot call back: ask it about messages not yet final."""
+    rt: WorkerRuntime = ctx[RUNTIME]
+    if not polling_needed(rt.settings):
+        return 0
+    return await poll_statuses(rt.ctx, rt.gateway.client, redis=rt.redis)
+
+
+async def refresh_summaries(ctx: dict[str, Any]) -> int:
+    """Bring finished campaigns' Slack summaries up to date as late delivery receipts arrive."""
+    rt: WorkerRuntime = ctx[RUNTIME]
+    ids = await rt.redis.spop(status_news_key(rt.settings), SUMMARIES_PER_RUN) or []
+    refreshed = 0
+    for raw in ids:
+        campaign_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+        async with rt.ctx.db.read() as session:
+            status = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+        if status in FINISHED:  # a running campaign's progress message is kept fresh by its loop
+            await rt.reporter.refresh_summary(campaign_id)
+            refreshed += 1
+    return refreshed
+
+
+JOB_FUNCTIONS = {START_CAMPAIGN: start_campaign_job, DRIVE_CAMPAIGN: drive_campaign_job}

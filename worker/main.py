@@ -1,0 +1,64 @@
+"""`textcast worker`: the arq worker, configured from Textcast's settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+
+from bot.jobs import queue_name
+from campaigns.settings import Settings
+from worker.jobs import JOB_FUNCTIONS, RUNTIME, poll_statuses_job, refresh_summaries, sweep
+from worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+
+# A drive job hands over to a fresh one every 10 minutes, so this only bounds a stuck job.
+JOB_TIMEOUT_SECONDS = 900
+
+
+def worker_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """The arq Worker's arguments (tests pass overrides, e.g. a shorter poll delay)."""
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx[RUNTIME] = await WorkerRuntime.start(settings, ctx["redis"])
+        log.info("worker %s started", ctx[RUNTIME].worker_id)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if RUNTIME in ctx:
+            await ctx[RUNTIME].close()
+
+    every = settings.SWEEP_SECONDS
+    options: dict[str, Any] = {
+        "functions": [func(job, name=name) for name, job in JOB_FUNCTIONS.items()],
+        "cron_jobs": [
+            cron(
+                sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=True, timeout=60
+            ),
+            cron(poll_statuses_job, second=set(range(0, 60, 5)), unique=True, timeout=120),
+            cron(refresh_summaries, second=set(range(0, 60, 10)), unique=True, timeout=120),
+        ],
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "redis_settings": RedisSettings.from_dsn(settings.REDIS_URL),
+        "queue_name": queue_name(settings.REDIS_NAMESPACE),
+        "max_jobs": 100,
+        "job_timeout": JOB_TIMEOUT_SECONDS,
+        "keep_result": 0,
+        "poll_delay": 0.1,  # a campaign sent "now" starts within a second
+        "max_tries": 1000,  # a job cut short by a shutdown is retried, not dropped
+    }
+    options.update(overrides)
+    return options
+
+
+def create_worker(settings: Settings, **overrides: Any) -> Worker:
+    return Worker(**worker_options(settings, **overrides))
+
+
+def run(settings: Settings) -> None:
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    create_worker(settings).run()
