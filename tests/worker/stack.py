@@ -26,6 +26,7 @@ from campaigns.db import Database
 from campaigns.service import Context, create_api_key, get_campaign
 from campaigns.settings import Settings
 from campaigns.status import FINISHED
+from sandbox import slack as slack_stand_in
 from sandbox import twilio as twilio_sandbox
 from tests.conftest import make_settings
 from worker.main import create_worker
@@ -41,6 +42,7 @@ class Stack:
     web: TestClient
     bot: Runtime
     token: str
+    slack: slack_stand_in.SlackSandbox | None = None
     workers: list[tuple[Worker, asyncio.Task[Any]]] = field(default_factory=list)
 
     @property
@@ -91,12 +93,13 @@ async def running_stack(
     senders: dict[str, float] | None = None,
     *,
     callbacks: bool = False,
+    slack: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """`senders`: number -> MPS, for both Textcast's settings and the stand-in's carrier.
 
     `callbacks`: Twilio posts delivery receipts to the web app (PUBLIC_BASE_URL is set);
-    otherwise the worker polls for them.
+    otherwise the worker polls for them. `slack`: the worker reports to the Slack stand-in.
     """
     senders = senders or SENDERS
     port = _free_port()
@@ -117,6 +120,15 @@ async def running_stack(
     }
     if callbacks:
         values["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    slack_sandbox = await slack_stand_in.start() if slack else None
+    if slack_sandbox is not None:
+        values.update(
+            SLACK_API_URL=slack_sandbox.url,
+            SLACK_BOT_TOKEN=slack_stand_in.BOT_TOKEN,
+            SLACK_SIGNING_SECRET=slack_stand_in.SIGNING_SECRET,
+            SLACK_NOTIFY_CHANNEL=slack_stand_in.CAMPAIGNS,
+            PROGRESS_INTERVAL_SECONDS=0.5,
+        )
     values.update(overrides)
     settings = make_settings(**values)
     env = {name: str(value) for name, value in values.items()}
@@ -125,7 +137,7 @@ async def running_stack(
     key = await create_api_key(bot.ctx, "tests", "test")
     web = TestClient(TestServer(create_web_app(bot), port=port))
     await web.start_server()
-    stack = Stack(env, settings, twilio, web, bot, key.token)
+    stack = Stack(env, settings, twilio, web, bot, key.token, slack=slack_sandbox)
     try:
         yield stack
     finally:
@@ -134,6 +146,8 @@ async def running_stack(
         await _forget_namespace(bot.redis, namespace)
         await bot.redis.aclose()
         await twilio.stop()
+        if slack_sandbox is not None:
+            await slack_sandbox.stop()
 
 
 def _free_port() -> int:

@@ -91,3 +91,18 @@ async def test_a_scheduled_campaign_starts_at_its_time(db: Database, clock) -> N
         detail = await get_campaign(stack.ctx, cid)
         assert detail.view.campaign.status == "scheduled"
         assert stack.twilio.sandbox.messages() == []
+
+
+async def test_a_campaign_whose_every_message_is_refused_ends_failed(db: Database) -> None:
+    async with running_stack(db) as stack:
+        for i in range(4):
+            await stack.twilio.sandbox.reply(f"+447400{i:06d}", "+14155550100", "STOP")
+        await stack.start_worker()
+        cid = await stack.create(
+            name="Refused", message_template="Hi", recipients=people(4), from_number="+14155550100"
+        )
+        await stack.until_finished(cid)
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
+        assert detail.view.campaign.status == "failed"
+        assert {r.error_code for r in detail.recipients} == {21610}
+        assert detail.view.counts == Counts(total=4, failed=4)

@@ -122,3 +122,34 @@ async def test_a_failure_spike_pauses_the_campaign(db: Database) -> None:
         )
         detail = await get_campaign(stack.ctx, cid, recipients_limit=100)
         assert sum(r.status == "pending" for r in detail.recipients) > 20  # the rest wait
+
+
+async def test_the_channel_sees_progress_then_a_summary_that_follows_late_receipts(
+    db: Database,
+) -> None:
+    async with running_stack(db, callbacks=True, slack=True) as stack:
+        assert stack.slack is not None
+        stack.twilio.sandbox.fail_recipient("+447400000004", code=30003)
+        await stack.start_worker()
+        cid = await stack.create(
+            name="Spring reminders",
+            message_template="Hi {{n}}",
+            recipients=people(12),
+            from_number="all",
+        )
+        await until_counts(stack, cid, lambda c: c.delivered == 11 and c.failed == 1)
+        channel = stack.settings.SLACK_NOTIFY_CHANNEL
+        async with asyncio.timeout(25):  # the summary refresh runs every 10 s
+            while (
+                "11 delivered · 1 failed" not in (transcript := stack.slack.transcript(channel))
+                or "Final" not in transcript
+            ):
+                await asyncio.sleep(0.2)
+        print(transcript)
+        top_level = stack.slack.messages(channel)
+        assert len(top_level) == 1, "one progress message, updated in place"
+        assert "Spring reminders" in transcript and "Done" in transcript
+        assert "30003" in transcript and "switched off" in transcript
+        assert "12 segments sent" in transcript
+        updates = [c for c in stack.slack.calls("chat.update") if c.ok]
+        assert updates, "the progress message is edited, never reposted"
