@@ -36,6 +36,15 @@ def create_web_app(runtime: Runtime) -> web.Application:
     return app
 
 
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM, so the caller can shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     """Run the web process until SIGINT or SIGTERM."""
     runtime = await Runtime.start(settings)
@@ -44,11 +53,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     try:
         await web.TCPSite(runner, host, settings.PORT).start()
         log.info("Textcast is listening on port %s", settings.PORT)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_stopped()
     finally:
         await runner.cleanup()
         await runtime.close()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-
+from bot.app import until_stopped
 from campaigns.settings import Settings, parse_sender_numbers
 from sandbox import slack, twilio
 
@@ -42,11 +40,7 @@ async def serve(settings: Settings, host: str, twilio_port: int, slack_port: int
     try:
         listed = ",".join(f"{sender.phone}:{sender.mps}" for sender in senders)
         print(instructions(twilio_running, slack_running.url, listed), flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_stopped()
     finally:
         await slack_running.stop()
         await twilio_running.stop()

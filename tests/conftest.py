@@ -19,12 +19,15 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from twilio.rest import Client
 
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.models import Base
 from campaigns.service import Context
 from campaigns.settings import Settings
+from sandbox.twilio import RunningTwilioSandbox
+from worker.twilio_client import close_twilio_client, create_twilio_client
 
 BASE_URL = os.environ.get("DATABASE_URL") or "sqlite+aiosqlite:///"
 ON_POSTGRES = BASE_URL.startswith("postgresql")
@@ -130,3 +133,13 @@ def settings() -> Settings:
 @pytest.fixture
 def ctx(db: Database, settings: Settings, clock: Clock) -> Context:
     return Context(db=db, settings=settings, clock=clock)
+
+
+@pytest.fixture
+async def twilio(twilio_sandbox: RunningTwilioSandbox) -> AsyncIterator[Client]:
+    """The real twilio SDK client, pointed at whichever stand-in the test module starts."""
+    client = create_twilio_client(
+        twilio_sandbox.account_sid, twilio_sandbox.auth_token, twilio_sandbox.url
+    )
+    yield client
+    await close_twilio_client(client)

@@ -44,7 +44,6 @@ from sandbox.twilio import (
     start,
 )
 from tests.conftest import Clock, make_settings
-from worker.twilio_client import close_twilio_client, create_twilio_client
 
 SENDER = "+14155550100"
 PHONES = ["+447700900001", "+447700900002", "+447700900003", "+447700900004"]
@@ -142,15 +141,6 @@ async def twilio_sandbox() -> AsyncIterator[RunningTwilioSandbox]:
     running = await start(config=SandboxConfig(numbers={SENDER: 500}, carrier=carrier, seed=7))
     yield running
     await running.stop()
-
-
-@pytest.fixture
-async def twilio(twilio_sandbox: RunningTwilioSandbox) -> AsyncIterator[Client]:
-    client = create_twilio_client(
-        twilio_sandbox.account_sid, twilio_sandbox.auth_token, twilio_sandbox.url
-    )
-    yield client
-    await close_twilio_client(client)
 
 
 # Helpers ------------------------------------------------------------------------------------

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
-from twilio.rest import Client
 
 from sandbox.twilio import CarrierConfig, RunningTwilioSandbox, SandboxConfig, start
-from worker.twilio_client import close_twilio_client, create_twilio_client
 
 FAST_NUMBER = "+14155550100"  # 500 MPS: never the bottleneck
 SLOW_NUMBER = "+14155550101"  # 5 MPS: for pacing tests
@@ -105,12 +103,3 @@ async def twilio_sandbox(webhooks: WebhookReceiver) -> AsyncIterator[RunningTwil
     running = await start(config=sandbox_config(inbound_url=webhooks.url("/twilio/inbound")))
     yield running
     await running.stop()
-
-
-@pytest.fixture
-async def twilio(twilio_sandbox: RunningTwilioSandbox) -> AsyncIterator[Client]:
-    client = create_twilio_client(
-        twilio_sandbox.account_sid, twilio_sandbox.auth_token, twilio_sandbox.url
-    )
-    yield client
-    await close_twilio_client(client)

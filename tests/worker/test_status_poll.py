@@ -28,7 +28,6 @@ from sandbox.twilio import (
 )
 from tests.conftest import Clock, make_settings
 from worker.status_poll import BACKOFF_SECONDS, PollKeys, poll_statuses, polling_needed
-from worker.twilio_client import close_twilio_client, create_twilio_client
 
 SENDER = "+14155550100"
 PHONES = [f"+4477009000{i:02d}" for i in range(1, 6)]
@@ -57,15 +56,6 @@ async def twilio_sandbox() -> AsyncIterator[RunningTwilioSandbox]:
     running = await start(config=SandboxConfig(numbers={SENDER: 500}, carrier=carrier, seed=11))
     yield running
     await running.stop()
-
-
-@pytest.fixture
-async def twilio(twilio_sandbox: RunningTwilioSandbox) -> AsyncIterator[Client]:
-    client = create_twilio_client(
-        twilio_sandbox.account_sid, twilio_sandbox.auth_token, twilio_sandbox.url
-    )
-    yield client
-    await close_twilio_client(client)
 
 
 async def forget(redis: Redis, settings: Settings) -> None:
