@@ -42,7 +42,9 @@ async def test_an_old_schema_is_refused_with_the_fix(db: Database) -> None:
     async with db.engine.begin() as connection:
         await connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     try:
-        with pytest.raises(SchemaOutOfDate, match=r"out of date \(0000, .*run `textcast db upgrade`"):
+        with pytest.raises(
+            SchemaOutOfDate, match=r"out of date \(0000, .*run `textcast db upgrade`"
+        ):
             await migrate.ensure_schema_current(db)
     finally:  # on PostgreSQL the database outlives this test
         async with db.engine.begin() as connection:
