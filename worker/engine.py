@@ -11,9 +11,11 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -53,6 +55,15 @@ OPT_OUT_CODE = 21610
 # Pace 2% under each number's MPS: over any 1-second window that leaves 20 ms for requests that
 # reach Twilio a little late or early, at any rate, for 2% of the throughput.
 PACING_MARGIN = 0.02
+# A request that would leave more than this after its slot (the event loop woke it late: the
+# worker is busy) gives the slot up and books another. Late requests bunch up with the next
+# ones; half of the margin's 20 ms is for that, half for the network.
+MAX_LATENESS = 0.020
+
+
+class Booked(NamedTuple):
+    sender: str
+    due: float  # the slot's start on this event loop's clock (never earlier than Redis's)
 
 
 @dataclass
@@ -62,11 +73,14 @@ class Driver:
     slice_seconds: float = 600.0  # then hand over to a fresh job, so no job runs for hours
     template: Template = field(init=False)
     pool: list[tuple[str, float]] = field(init=False)
+    weights: list[tuple[str, int]] = field(init=False)  # the pool as preferred_senders takes it
     results: list[SendResult] = field(default_factory=list)
     waiting: dict[int, Claimed] = field(default_factory=dict)  # claimed, no request made yet
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # requests, waiting or made
+    freed: asyncio.Event = field(default_factory=asyncio.Event)  # a task in `tasks` has ended
     stopping: CampaignStatus | None = None
     ticking: asyncio.Task[None] | None = None
+    late_slots: int = 0  # slots given up because this loop woke too late for them
     window: FailureWindow = field(init=False)
 
     def __post_init__(self) -> None:
@@ -80,8 +94,8 @@ class Driver:
                 (phone, _paced(sender.mps if (sender := settings.sender(phone)) else 1))
                 for phone in self.campaign.from_numbers
             ]
+        self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
-        self.in_flight = asyncio.Semaphore(settings.WORKER_MAX_IN_FLIGHT)
 
     @property
     def senders(self) -> list[str]:
@@ -98,19 +112,28 @@ class Driver:
         deadline = time.monotonic() + self.slice_seconds
         watcher = asyncio.create_task(self._watch_state())
         flusher = asyncio.create_task(self._flush_forever())
+        claiming: asyncio.Task[list[Claimed]] | None = None
         try:
-            await self.rt.reporter.started(self.cid)
+            # Posting the progress message is a Slack round trip (more if Slack says 429): the
+            # first messages do not wait for it, and progress ticks wait until it is done.
+            self.ticking = asyncio.create_task(self.rt.reporter.started(self.cid))
             await self._reconcile_stale()
             while not self.stopping and time.monotonic() < deadline:
-                claimed = await claim_batch(self.rt.ctx, self.cid, self._batch_size())
-                if not claimed:
+                ready = await claiming if claiming is not None else await self._claim()
+                claiming = None
+                if not ready:
                     if not await self._idle():
                         break
                     continue
-                await self._launch_all(claimed)
+                # The next batch is claimed while this one is paced and sent, so the requests in
+                # flight do not dip each time the database is asked for more.
+                claiming = asyncio.create_task(self._claim())
+                await self._launch_all(ready)
                 self._tick_in_background()
             return not self.stopping and time.monotonic() >= deadline
         finally:
+            if claiming is not None:  # what it claimed is in `waiting`, released below
+                await asyncio.gather(claiming, return_exceptions=True)
             await self._wind_down()
             watcher.cancel()
             flusher.cancel()
@@ -147,40 +170,87 @@ class Driver:
         async with self.rt.ctx.db.read() as session:
             return await session.scalar(select(Campaign.status).where(Campaign.id == self.cid))
 
-    async def _launch_all(self, claimed: Sequence[Claimed]) -> None:
-        opted_out = await opted_out_among(self.rt.ctx, [c.phone for c in claimed])
-        for recipient in claimed:
-            if recipient.phone in opted_out:
-                self._result(SendResult(recipient.id, Outcome.FAILED, error_reason=OPTED_OUT))
-                continue
-            self.waiting[recipient.id] = recipient
-        for recipient in claimed:
-            if recipient.id not in self.waiting:
-                continue
-            if self.stopping:
-                return
-            await self.in_flight.acquire()
-            sender = await self._slot(recipient)
-            if sender is None:  # stopped while waiting for a slot
-                self.in_flight.release()
-                return
-            task = asyncio.create_task(self._deliver(recipient, sender))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+    async def _claim(self) -> list[Claimed]:
+        """Claim the next recipients; the opted-out fail at once, the rest wait in `waiting`."""
+        while claimed := await claim_batch(self.rt.ctx, self.cid, self._batch_size()):
+            opted_out = await opted_out_among(self.rt.ctx, [c.phone for c in claimed])
+            ready: list[Claimed] = []
+            for recipient in claimed:
+                if recipient.phone in opted_out:
+                    self._result(SendResult(recipient.id, Outcome.FAILED, error_reason=OPTED_OUT))
+                    continue
+                self.waiting[recipient.id] = recipient
+                ready.append(recipient)
+            if ready:
+                return ready
+        return []
+
+    async def _launch_all(self, ready: Sequence[Claimed]) -> None:
+        """Book each recipient a send slot and start its request, as fast as the in-flight
+        bound allows; a recipient left when stopping stays in `waiting`."""
+        queue = deque(ready)
+        while queue and not self.stopping:
+            room = await self._room()
+            batch = [queue.popleft() for _ in range(min(room, len(queue)))]
+            slots = await self._slots(batch)
+            for recipient, booked in zip(batch, slots, strict=False):
+                task = asyncio.create_task(self._deliver(recipient, booked))
+                self.tasks.add(task)
+                task.add_done_callback(self._landed)
+            queue.extendleft(reversed(batch[len(slots) :]))
+
+    async def _room(self) -> int:
+        """How many more requests may start now; waits until at least one may."""
+        while (room := self.rt.settings.WORKER_MAX_IN_FLIGHT - len(self.tasks)) <= 0:
+            self.freed.clear()
+            await self.freed.wait()
+        return room
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self.freed.set()
+
+    async def _slots(self, batch: Sequence[Claimed]) -> list[Booked]:
+        """Book send slots for the first of `batch`, in one round trip: as many as are near.
+
+        Each goes on one of the campaign's senders, preferring the recipient's sticky one.
+        Nothing is near: wait until a sender is free. Stopped meanwhile: none.
+        """
+        messages = [(recipient.segments, self._sticky(recipient.phone)) for recipient in batch]
+        pacer = self.rt.pacer
+        loop = asyncio.get_running_loop()
+        while not self.stopping:
+            slots = await pacer.reserve_many(self.pool, messages)
+            if slots:
+                # The waits count from the script's instant: from now, they err late, never early.
+                now = loop.time()
+                return [Booked(slot.sender, now + slot.wait) for slot in slots]
+            # Until the soonest slot comes within the horizon: booked then, it is taken at its
+            # time, not at whenever this loop wakes up (which would lose that lateness each time).
+            await asyncio.sleep(max(0.001, await pacer.next_free(self.pool) - pacer.horizon))
+        return []
+
+    async def _on_time(self, booked: Booked) -> bool:
+        """Sleep until the slot; False if woken more than MAX_LATENESS after it."""
+        loop = asyncio.get_running_loop()
+        if (wait := booked.due - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        if loop.time() - booked.due <= MAX_LATENESS:
+            return True
+        self.late_slots += 1
+        return False
 
     async def _slot(self, recipient: Claimed) -> str | None:
-        """Book the next send slot on one of the campaign's senders, preferring its sticky one."""
-        sticky = preferred_senders(recipient.phone, [(s, max(1, round(m))) for s, m in self.pool])[
-            0
-        ]
-        while not self.stopping:
-            slot = await self.rt.pacer.reserve(self.pool, recipient.segments, sticky=sticky)
-            if slot is not None:
-                if slot.wait > 0:
-                    await asyncio.sleep(slot.wait)
-                return slot.sender
-            await asyncio.sleep(max(0.001, await self.rt.pacer.next_free(self.pool)))
+        """Book one send slot and wait for it (a retry); None if stopped meanwhile."""
+        while slots := await self._slots([recipient]):
+            if await self._on_time(slots[0]):
+                return None if self.stopping else slots[0].sender
         return None
+
+    def _sticky(self, phone: str) -> str | None:
+        if len(self.weights) == 1:
+            return None
+        return preferred_senders(phone, self.weights)[0]
 
     def _tick_in_background(self) -> None:
         # Slack may answer 429 and make the reporter wait: sending never waits with it.
@@ -200,15 +270,23 @@ class Driver:
             validity_period=self.rt.settings.MESSAGE_VALIDITY_SECONDS,
         )
 
-    async def _deliver(self, recipient: Claimed, sender: str) -> None:
+    async def _deliver(self, recipient: Claimed, booked: Booked) -> None:
         try:
-            self.waiting.pop(recipient.id, None)
-            await self._attempt_until_settled(recipient, sender)
+            while not await self._on_time(booked):
+                if self.stopping or recipient.id not in self.waiting:
+                    return
+                rebooked = await self._slots([recipient])
+                if not rebooked:  # stopped
+                    return
+                booked = rebooked[0]
+            # Stopped before its slot: the claim stays in `waiting`, for _wind_down to release.
+            # Not there any more: _wind_down has released it already (the slice ended).
+            if self.stopping or self.waiting.pop(recipient.id, None) is None:
+                return
+            await self._attempt_until_settled(recipient, booked.sender)
         except Exception:
             # Leave the claim as it is: it will go stale and be reconciled, never sent twice.
             log.exception("sending to %s failed unexpectedly", mask(recipient.phone))
-        finally:
-            self.in_flight.release()
 
     async def _attempt_until_settled(self, recipient: Claimed, sender: str) -> None:
         message = self._outgoing(recipient, sender)
@@ -226,7 +304,10 @@ class Driver:
                 break
             await asyncio.sleep(_backoff(attempt_number))
             await refresh_claims(self.rt.ctx, [recipient.id])
-            sender = await self._slot(recipient) or sender
+            paced = await self._slot(recipient)
+            if paced is None:  # stopped while waiting for a slot: never send unpaced
+                break
+            sender = paced
             message = self._outgoing(recipient, sender)
         await self._give_up(recipient, sender, message, attempt)
 
@@ -373,6 +454,12 @@ class Driver:
         await release_claims(self.rt.ctx, leftover, to=to)
         if self.tasks:
             await asyncio.wait(self.tasks)
+        if self.late_slots:
+            log.info(
+                "campaign %s: %d send slots given up, woken too late for them (the worker is busy)",
+                self.cid,
+                self.late_slots,
+            )
         if self.stopping:
             await self.rt.reporter.tick(self.cid, force=True)
 

@@ -7,6 +7,7 @@ answer timed out). Only the last needs reconciling against Twilio before any ret
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,13 @@ class Outgoing:
     validity_period: int
 
 
+# What `messages.create_async` sends with every create.
+_CREATE_HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Accept": "application/json",
+}
+
+
 def _is_service(sender: str) -> bool:
     return sender.startswith("MG")
 
@@ -56,6 +64,12 @@ def _is_service(sender: str) -> bool:
 class Gateway:
     def __init__(self, client: Client) -> None:
         self.client = client
+        # Creates go through the SDK's API version object: the same request, authentication and
+        # errors as `client.messages.create_async`, without the MessageInstance it would build
+        # from the answer (three date parses and some forty attributes: 20 of the ~250 µs of
+        # CPU a create takes), of which the engine reads three fields.
+        self._api = client.api.v2010
+        self._messages_uri = f"/Accounts/{client.account_sid}/Messages.json"
 
     async def check(self) -> None:
         """One cheap request at start: it proves the credentials and warms the connection, so the
@@ -63,19 +77,14 @@ class Gateway:
         await self.client.messages.list_async(limit=1, page_size=1)
 
     async def send(self, message: Outgoing) -> Attempt:
-        sender = (
-            {"messaging_service_sid": message.sender}
-            if _is_service(message.sender)
-            else {"from_": message.sender}
-        )
-        extra = {"status_callback": message.status_callback} if message.status_callback else {}
+        form: dict[str, object] = {"To": message.to, "Body": message.body}
+        form["MessagingServiceSid" if _is_service(message.sender) else "From"] = message.sender
+        if message.status_callback:
+            form["StatusCallback"] = message.status_callback
+        form["ValidityPeriod"] = message.validity_period
         try:
-            created = await self.client.messages.create_async(
-                to=message.to,
-                body=message.body,
-                validity_period=message.validity_period,
-                **sender,
-                **extra,
+            created = await self._api.create_async(
+                method="POST", uri=self._messages_uri, data=form, headers=dict(_CREATE_HEADERS)
             )
         except TwilioRestException as error:
             return _refused_or_transient(error.status, error.code)
@@ -84,9 +93,14 @@ class Gateway:
             return Attempt(Kind.TRANSIENT, reason="could not connect to Twilio")
         except (TimeoutError, aiohttp.ClientError, TwilioException):
             return Attempt(Kind.UNKNOWN, reason="no answer from Twilio")
-        segments = int(created.num_segments or 0) or None  # "0" until a service picks a number
-        status = TWILIO_STATUS.get(created.status or "queued", RecipientStatus.QUEUED)
-        return Attempt(Kind.SUBMITTED, sid=created.sid, status=status, segments=segments)
+        except json.JSONDecodeError:
+            return Attempt(Kind.UNKNOWN, reason="Twilio's answer was not JSON")
+        sid = created.get("sid")
+        if not sid:  # accepted, but we cannot tell which message it made
+            return Attempt(Kind.UNKNOWN, reason="Twilio's answer had no message SID")
+        segments = int(created.get("num_segments") or 0) or None  # "0" until a service picks
+        status = TWILIO_STATUS.get(created.get("status") or "queued", RecipientStatus.QUEUED)
+        return Attempt(Kind.SUBMITTED, sid=sid, status=status, segments=segments)
 
     async def find(
         self, message: Outgoing, senders: Collection[str], since: datetime

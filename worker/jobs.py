@@ -45,17 +45,21 @@ def _heartbeat_key(rt: WorkerRuntime, campaign_id: str, shard: int) -> str:
     return f"{rt.namespace}:driving:{campaign_id}:{shard}"
 
 
-async def enqueue_drivers(rt: WorkerRuntime, campaign_id: str) -> int:
-    """Start the campaign's send loops that nobody is running; returns how many were started."""
+async def enqueue_drivers(rt: WorkerRuntime, campaign_id: str, *, first: int = 0) -> int:
+    """Start the campaign's send loops (from shard `first`) that nobody is running; returns how
+    many were started."""
     started = 0
-    for shard in range(rt.settings.WORKER_DRIVERS_PER_CAMPAIGN):
-        # The heartbeat is taken before the job is queued, so the sweep does not queue a second.
-        if await rt.redis.set(
-            _heartbeat_key(rt, campaign_id, shard), "queued", nx=True, ex=_heartbeat_seconds(rt)
-        ):
+    for shard in range(first, rt.settings.WORKER_DRIVERS_PER_CAMPAIGN):
+        if await _take_heartbeat(rt, campaign_id, shard):
             await _enqueue_drive(rt, campaign_id, shard)
             started += 1
     return started
+
+
+async def _take_heartbeat(rt: WorkerRuntime, campaign_id: str, shard: int) -> bool:
+    # Taken before the loop is queued or run, so the sweep does not start a second one.
+    key = _heartbeat_key(rt, campaign_id, shard)
+    return bool(await rt.redis.set(key, "queued", nx=True, ex=_heartbeat_seconds(rt)))
 
 
 async def _enqueue_drive(
@@ -79,8 +83,13 @@ async def start_campaign_job(ctx: dict[str, Any], campaign_id: str, version: int
         log.warning("campaign %s started too late: waiting for a person to decide", campaign_id)
         await rt.reporter.late(campaign_id)
     elif started.decision is StartDecision.SEND:
-        loops = await enqueue_drivers(rt, campaign_id)
-        log.info("campaign %s started: %d send loops queued", campaign_id, loops)
+        # This job runs the first send loop itself: queued, it would wait for the next poll of
+        # the queue (up to poll_delay) before the first message went.
+        here = await _take_heartbeat(rt, campaign_id, 0)
+        loops = await enqueue_drivers(rt, campaign_id, first=1)
+        log.info("campaign %s started: %d send loops", campaign_id, loops + here)
+        if here:
+            await drive_campaign_job(ctx, campaign_id, 0)
     return started.decision
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -18,13 +19,24 @@ log = logging.getLogger(__name__)
 
 # A drive job hands over to a fresh one every 10 minutes, so this only bounds a stuck job.
 JOB_TIMEOUT_SECONDS = 900
+# Objects the young generation holds before it is collected (Python's default is 700). Sending
+# allocates a few hundred per message; collecting every few messages cost ~5% of the CPU.
+YOUNG_GENERATION = 10_000
 
 
-def worker_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
-    """The arq Worker's arguments (tests pass overrides, e.g. a shorter poll delay)."""
+def worker_options(
+    settings: Settings, *, own_process: bool = False, **overrides: Any
+) -> dict[str, Any]:
+    """The arq Worker's arguments (tests pass overrides, e.g. a shorter poll delay).
+
+    `own_process`: the worker is the whole process (`textcast worker`), so it may tune the
+    process's garbage collector; tests that run a worker inside pytest leave it alone.
+    """
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx[RUNTIME] = await WorkerRuntime.start(settings, ctx["redis"])
+        if own_process:
+            tune_garbage_collector()
         log.info("worker %s started", ctx[RUNTIME].worker_id)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -55,10 +67,20 @@ def worker_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
     return options
 
 
-def create_worker(settings: Settings, **overrides: Any) -> Worker:
-    return Worker(**worker_options(settings, **overrides))
+def create_worker(settings: Settings, *, own_process: bool = False, **overrides: Any) -> Worker:
+    return Worker(**worker_options(settings, own_process=own_process, **overrides))
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what startup made (modules, the ORM's metadata, the SDKs' clients: all of it lives
+    as long as the process), so full collections stop walking it, and collect the young
+    generation less often. Together they were a sixth of a busy worker's CPU."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION, older, oldest)
 
 
 def run(settings: Settings) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
-    create_worker(settings).run()
+    create_worker(settings, own_process=True).run()

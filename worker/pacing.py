@@ -5,6 +5,9 @@ microseconds of Redis `TIME`, from which the number is free again. A message of 
 starting at `start` moves it to `max(TAT, start) + cost / MPS`, so segments never go closer than
 1/MPS apart, whichever process books them. Only slots close at hand are booked (`horizon`): a
 worker never holds a slot far ahead while other workers could have used the number sooner.
+
+One call books a run of messages (`reserve_many`), in order, as if each had made its own call at
+the same instant: a fast campaign makes one Redis round trip per batch, not one per message.
 """
 
 from __future__ import annotations
@@ -15,51 +18,68 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 # KEYS: one pacing key per candidate.
-# ARGV: cost, burst, horizon_us, tolerance_us, sticky (1-based candidate, 0 = none),
-#       book (1 = reserve, 0 = only look), then each candidate's MPS.
-# Returns {candidate (1-based, 0 = none booked), wait_us, start_us}; with nothing booked, the
-# soonest candidate's wait and start.
+# ARGV: burst, horizon_us, tolerance_us, book (1 = reserve, 0 = only look), the number of
+#       candidates, each candidate's MPS, then per message: cost, sticky (1-based candidate,
+#       0 = none).
+# Returns {candidate, wait_us, start_us} for each message booked, in order. When a message cannot
+# be booked (its soonest slot is beyond the horizon, or book is 0) the list ends with
+# {0, wait_us, start_us} of the soonest candidate, and the messages after it are not looked at.
 PACING_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local cost = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local horizon = tonumber(ARGV[3])
-local tolerance = tonumber(ARGV[4])
-local sticky = tonumber(ARGV[5])
-local book = ARGV[6] == '1'
+local burst = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local tolerance = tonumber(ARGV[3])
+local book = ARGV[4] == '1'
+local count = tonumber(ARGV[5])
 
-local starts, tats, intervals = {}, {}, {}
-local soonest = 0
-for i, key in ipairs(KEYS) do
-    local interval = 1000000 / tonumber(ARGV[6 + i])
-    local tat = tonumber(redis.call('GET', key) or '0')
-    -- A burst lets a message start while the bucket still holds (burst - cost) segments; a
-    -- message bigger than the burst waits for an empty bucket.
-    local slack = (burst - math.min(cost, burst)) * interval
-    local start = math.max(now, math.ceil(tat - slack))
-    starts[i], tats[i], intervals[i] = start, tat, interval
-    if soonest == 0 or start < starts[soonest] then
-        soonest = i
+local tats, intervals, starts, booked = {}, {}, {}, {}
+for i = 1, count do
+    intervals[i] = 1000000 / tonumber(ARGV[5 + i])
+    tats[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+end
+
+local reply = {}
+for first = 6 + count, #ARGV, 2 do
+    local cost = tonumber(ARGV[first])
+    local sticky = tonumber(ARGV[first + 1])
+    local soonest = 0
+    for i = 1, count do
+        -- A burst lets a message start while the bucket still holds (burst - cost) segments; a
+        -- message bigger than the burst waits for an empty bucket.
+        local slack = (burst - math.min(cost, burst)) * intervals[i]
+        local start = math.max(now, math.ceil(tats[i] - slack))
+        starts[i] = start
+        if soonest == 0 or start < starts[soonest] then
+            soonest = i
+        end
     end
+    local chosen = soonest
+    if sticky > 0 and starts[sticky] - starts[soonest] <= tolerance
+            and starts[sticky] - now <= horizon then
+        chosen = sticky
+    end
+    local start = starts[chosen]
+    if not book or start - now > horizon then
+        reply[#reply + 1] = 0
+        reply[#reply + 1] = starts[soonest] - now
+        reply[#reply + 1] = starts[soonest]
+        break
+    end
+    -- Rounded up, so that rounding never packs segments closer than 1/MPS.
+    tats[chosen] = math.ceil(math.max(tats[chosen], start) + cost * intervals[chosen])
+    booked[chosen] = true
+    reply[#reply + 1] = chosen
+    reply[#reply + 1] = start - now
+    reply[#reply + 1] = start
 end
 
-local chosen = soonest
-if sticky > 0 and starts[sticky] - starts[soonest] <= tolerance
-        and starts[sticky] - now <= horizon then
-    chosen = sticky
+for i in pairs(booked) do
+    -- Once its TAT has passed a key says nothing an absent key would not: let it expire then.
+    local ttl_ms = math.ceil((tats[i] - now) / 1000) + 1
+    redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', ttl_ms)
 end
-local start = starts[chosen]
-if not book or start - now > horizon then
-    return {0, starts[soonest] - now, starts[soonest]}
-end
-
--- Rounded up, so that rounding never packs segments closer than 1/MPS.
-local tat = math.ceil(math.max(tats[chosen], start) + cost * intervals[chosen])
--- Once its TAT has passed a key says nothing an absent key would not: let it expire then.
-local ttl_ms = math.ceil((tat - now) / 1000) + 1
-redis.call('SET', KEYS[chosen], string.format('%d', tat), 'PX', ttl_ms)
-return {chosen, start - now, start}
+return reply
 """
 
 _MICROSECONDS = 1_000_000
@@ -104,47 +124,71 @@ class Pacer:
         within the horizon. None means every candidate is further away than the horizon and
         nothing was booked: sleep `next_free` and ask again.
         """
-        if cost < 1:
+        slots = await self.reserve_many(candidates, [(cost, sticky)], tolerance=tolerance)
+        return slots[0] if slots else None
+
+    async def reserve_many(
+        self,
+        candidates: Sequence[tuple[str, float]],
+        messages: Sequence[tuple[int, str | None]],
+        *,
+        tolerance: float = 0.5,
+    ) -> list[Slot]:
+        """Book slots for `messages` (cost, sticky sender) in order, in one round trip.
+
+        Each is booked as `reserve` would book it. The slots returned are for the first messages,
+        as many as fit within the horizon: fewer than asked (none at all when the soonest number
+        is beyond the horizon) means sleep `next_free` and ask again for the rest.
+        """
+        if any(cost < 1 for cost, _ in messages):
             raise ValueError("a message costs at least 1 segment")
         senders = [sender for sender, _ in candidates]
-        choice = senders.index(sticky) + 1 if sticky in senders else 0
-        index, wait_us, start_us = await self._run(
-            candidates, cost, book=True, sticky=choice, tolerance=tolerance
+        index = {sender: i for i, sender in enumerate(senders, start=1)}
+        reply = await self._run(
+            candidates,
+            [(cost, index.get(sticky, 0) if sticky else 0) for cost, sticky in messages],
+            book=True,
+            tolerance=tolerance,
         )
-        if not index:
-            return None
         # The wait counts from the script's instant, so sleeping it from the reply errs late by
         # the reply's travel time, never early.
-        return Slot(senders[index - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
+        return [
+            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
+            for chosen, wait_us, start_us in reply
+            if chosen
+        ]
 
     async def next_free(self, candidates: Sequence[tuple[str, float]]) -> float:
         """Seconds until the soonest candidate could take a 1-segment message (0.0 = now)."""
-        _, wait_us, _ = await self._run(candidates, 1, book=False, sticky=0, tolerance=0.0)
+        reply = await self._run(candidates, [(1, 0)], book=False, tolerance=0.0)
+        _, wait_us, _ = reply[-1]
         return wait_us / _MICROSECONDS
 
     async def _run(
         self,
         candidates: Sequence[tuple[str, float]],
-        cost: int,
+        messages: Sequence[tuple[int, int]],
         *,
         book: bool,
-        sticky: int,
         tolerance: float,
-    ) -> tuple[int, int, int]:
+    ) -> list[tuple[int, int, int]]:
         if not candidates:
             raise ValueError("no candidate senders")
         if any(mps <= 0 for _, mps in candidates):
             raise ValueError("every candidate needs a positive MPS")
-        index, wait_us, start_us = await self._script(
+        if not messages:
+            return []
+        flat = await self._script(
             keys=[self.key(sender) for sender, _ in candidates],
             args=[
-                cost,
                 self.burst,
                 round(self.horizon * _MICROSECONDS),
                 round(tolerance * _MICROSECONDS),
-                sticky,
                 1 if book else 0,
+                len(candidates),
                 *(repr(float(mps)) for _, mps in candidates),
+                *(value for message in messages for value in message),
             ],
         )
-        return int(index), int(wait_us), int(start_us)
+        values = [int(value) for value in flat]
+        return [(values[i], values[i + 1], values[i + 2]) for i in range(0, len(values), 3)]

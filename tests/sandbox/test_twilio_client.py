@@ -137,3 +137,43 @@ async def test_connection_refused_is_a_client_error():
             await client.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
     finally:
         await close_twilio_client(client)
+
+
+async def test_a_create_posts_the_form_as_aiohttp_would_have_encoded_it():
+    received: list[tuple[str, bytes]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        received.append((request.headers["Content-Type"], await request.read()))
+        return web.json_response({"sid": "SM" + "0" * 32, "status": "queued"}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = create_twilio_client(
+        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
+    )
+    try:
+        await client.messages.create_async(
+            to=HANDSET,
+            from_=FAST_NUMBER,
+            body="Hi & bye, 100% £5 ✓",
+            media_url=["https://a/1", "https://a/2"],
+        )
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+
+    ((content_type, body),) = received
+    assert content_type == "application/x-www-form-urlencoded"
+    expected = aiohttp.FormData(
+        {
+            "To": HANDSET,
+            "From": FAST_NUMBER,
+            "Body": "Hi & bye, 100% £5 ✓",
+            "MediaUrl": ["https://a/1", "https://a/2"],
+        }
+    )()
+    assert sorted(body.split(b"&")) == sorted(expected.decode().encode().split(b"&"))
+    assert body.count(b"MediaUrl=") == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -302,3 +303,42 @@ async def test_pacing_restarts_after_its_keys_and_the_script_are_flushed(
     sends = await send_all(pacer, sender, [1] * 20)
     assert_paced(sends, 50, offset)
     assert sends[0].at - slot.at >= 1 / 50 - 1e-6
+
+
+async def test_a_batch_books_what_one_call_per_message_would(redis: Redis, prefix: str) -> None:
+    a, b, c = "+14155550100", "+14155550101", "+14155550102"
+    pool = [(a, 2.0), (b, 2.0), (c, 2.0)]
+    stickies = [b, b, None, c, a, b, b, b]
+    one_by_one = Pacer(redis, prefix=prefix + "one:", horizon=5.0)
+    singles = [await one_by_one.reserve(pool, 1, sticky=s, tolerance=0.6) for s in stickies]
+    batched = Pacer(redis, prefix=prefix + "batch:", horizon=5.0)
+    slots = await batched.reserve_many(pool, [(1, s) for s in stickies], tolerance=0.6)
+    assert [slot.sender for slot in slots] == [slot.sender if slot else None for slot in singles]
+    # One instant for the whole batch: each number's slots are exactly 1/MPS apart.
+    for sender in (a, b, c):
+        starts = [slot.at for slot in slots if slot.sender == sender]
+        assert all(
+            abs(later - earlier - 0.5) < 1e-5 for earlier, later in itertools.pairwise(starts)
+        )
+    waits = {round(slot.at - slot.wait, 3) for slot in slots}  # the script's instant, recovered
+    assert len(waits) == 1
+
+
+async def test_a_batch_books_only_up_to_the_horizon(redis: Redis, prefix: str) -> None:
+    sender = [("+14155550100", 4.0)]
+    pacer = Pacer(redis, prefix=prefix, horizon=1.0)
+    slots = await pacer.reserve_many(sender, [(1, None)] * 10)
+    # 0, 0.25, 0.5, 0.75 and 1.0 s ahead; the sixth would start beyond the horizon.
+    assert [round(slot.wait, 3) for slot in slots] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert await pacer.reserve_many(sender, [(1, None)] * 3) == []
+    assert 1.0 < await pacer.next_free(sender) <= 1.25
+    with pytest.raises(ValueError, match="segment"):
+        await pacer.reserve_many(sender, [(1, None), (0, None)])
+
+
+async def test_a_batch_counts_each_message_by_its_segments(redis: Redis, prefix: str) -> None:
+    pacer = Pacer(redis, prefix=prefix, horizon=2.0)
+    costs = [3, 1, 4]
+    slots = await pacer.reserve_many([("+14155550100", 10.0)], [(cost, None) for cost in costs])
+    assert [round(slot.wait, 3) for slot in slots] == [0.0, 0.3, 0.4]
+    assert busiest([(s.at, cost) for s, cost in zip(slots, costs, strict=True)], 10) <= 10

@@ -1,0 +1,114 @@
+"""worker.gateway: one create through the real SDK, and what each kind of answer means."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from twilio.rest import Client
+
+from campaigns.status import RecipientStatus
+from sandbox.twilio import RunningTwilioSandbox, SandboxConfig, start
+from worker.gateway import Gateway, Kind, Outgoing
+from worker.twilio_client import close_twilio_client, create_twilio_client
+
+SENDER = "+14155550100"
+SERVICE = "MG" + "0123456789abcdef" * 2
+HANDSET = "+447700900123"
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[RunningTwilioSandbox]:
+    config = SandboxConfig(numbers={SENDER: 100}, messaging_services={SERVICE: (SENDER,)}, seed=7)
+    running = await start(config=config)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def client(stand_in: RunningTwilioSandbox) -> AsyncIterator[Client]:
+    made = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url, timeout=1)
+    yield made
+    await close_twilio_client(made)
+
+
+def outgoing(sender: str = SENDER, to: str = HANDSET, callback: str | None = None) -> Outgoing:
+    return Outgoing(to=to, body="Hi Sam, 20% off", sender=sender, status_callback=callback,
+                    validity_period=600)  # fmt: skip
+
+
+async def test_a_create_is_submitted_with_its_sid_and_segments(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    callback = "https://textcast.example.com/twilio/status?rid=7"
+    attempt = await Gateway(client).send(outgoing(callback=callback))
+    (message,) = stand_in.sandbox.messages()
+    assert (attempt.kind, attempt.sid, attempt.segments) == (Kind.SUBMITTED, message.sid, 1)
+    assert attempt.status is RecipientStatus.QUEUED
+    assert (message.to, message.from_, message.body) == (HANDSET, SENDER, "Hi Sam, 20% off")
+    assert (message.status_callback, message.validity_period) == (callback, 600)
+
+
+async def test_a_messaging_service_picks_the_number(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    attempt = await Gateway(client).send(outgoing(sender=SERVICE))
+    (message,) = stand_in.sandbox.messages()
+    assert (attempt.kind, attempt.sid) == (Kind.SUBMITTED, message.sid)
+    assert attempt.segments is None  # Twilio says 0 until the service has picked a number
+    assert message.messaging_service_sid == SERVICE and message.status_callback is None
+
+
+async def test_refusals_429s_and_500s_are_told_apart(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    gateway = Gateway(client)
+    refused = await gateway.send(outgoing(to="+1555"))
+    assert (refused.kind, refused.code) == (Kind.REFUSED, 21211)
+    stand_in.sandbox.set_faults(rate_429=1.0)
+    assert (await gateway.send(outgoing())).kind is Kind.TRANSIENT  # surely not created
+    stand_in.sandbox.set_faults(rate_429=0.0, rate_500=1.0)
+    assert (await gateway.send(outgoing())).kind is Kind.UNKNOWN  # a 5xx may come after it was
+    stand_in.sandbox.set_faults(rate_500=0.0, drop_rate=1.0)
+    assert (await gateway.send(outgoing())).kind is Kind.UNKNOWN
+    assert len(stand_in.sandbox.messages()) == 1  # the dropped one: it exists, unknown to us
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        ("<html>Created</html>", "text/html", "not JSON"),
+        ("{}", "application/json", "no message SID"),
+    ],
+)
+async def test_a_2xx_that_names_no_message_is_unknown(
+    body: str, content_type: str, reason: str
+) -> None:
+    """A proxy's page or an empty answer: Twilio may have created it, so it is reconciled."""
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.Response(status=201, text=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    client = create_twilio_client("AC" + "1" * 32, "token", url)
+    try:
+        attempt = await Gateway(client).send(outgoing())
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+    assert attempt.kind is Kind.UNKNOWN and reason in (attempt.reason or "")
+
+
+async def test_no_connection_is_transient() -> None:
+    client = create_twilio_client("AC" + "1" * 32, "token", "http://127.0.0.1:9")
+    try:
+        attempt = await Gateway(client).send(outgoing())
+    finally:
+        await close_twilio_client(client)
+    assert attempt.kind is Kind.TRANSIENT
