@@ -7,7 +7,7 @@ id, so enqueueing twice is harmless).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 
@@ -25,7 +25,15 @@ def start_job_id(campaign_id: str, version: int) -> str:
 async def enqueue_start(
     redis: ArqRedis, namespace: str, campaign_id: str, version: int, at: datetime | None = None
 ) -> None:
-    """Start the campaign at `at` (None: now); the worker's sweep would find it anyway."""
+    """Start the campaign at `at` (None: now); the worker's sweep would find it anyway.
+
+    A time already past runs the job now. arq keeps a job's key for a day past its time, and a
+    time more than a day gone would give the key a negative expiry, which Redis refuses; and
+    whatever the clocks say (the service's, arq's), the start job decides from the database
+    whether the campaign is due, so running it early is only ever a no-op.
+    """
+    if at is not None and at <= datetime.now(UTC):
+        at = None
     await redis.enqueue_job(
         START_CAMPAIGN,
         campaign_id,

@@ -6,13 +6,16 @@ messages for 30 minutes.
 Each carries the time it was issued and the user it was issued for, and is signed with a key
 only the sandbox and its request builders know, so the Web API stand-in can tell its own triggers
 from invented ones without sharing state with the builders (they may run in another process).
-Slack's format is "12345.98765.abcd2358fdea"; these look alike: "{issued_ms}.{user}.{signature}".
+Slack's format is "12345.98765.abcd2358fdea"; these look alike:
+"{issued_ms}.{user}-{nonce}.{signature}". The nonce keeps two triggers issued for one user in
+the same millisecond apart (each is exchanged once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -28,14 +31,15 @@ def _signature(message: str) -> str:
     return hmac.new(_KEY, message.encode(), hashlib.sha256).hexdigest()[:20]
 
 
-def _sign(issued_ms: int, user_id: str) -> str:
-    return _signature(f"{issued_ms}.{user_id}")
+def _sign(issued_ms: int, user_id: str, nonce: str) -> str:
+    return _signature(f"{issued_ms}.{user_id}.{nonce}")
 
 
 def issue_trigger_id(user_id: str, *, issued_at: float | None = None) -> str:
     """A trigger for `user_id`; pass `issued_at` (epoch seconds) in the past for an expired one."""
     issued_ms = int((time.time() if issued_at is None else issued_at) * 1000)
-    return f"{issued_ms}.{user_id}.{_sign(issued_ms, user_id)}"
+    nonce = secrets.token_hex(4)
+    return f"{issued_ms}.{user_id}-{nonce}.{_sign(issued_ms, user_id, nonce)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,11 @@ def read_trigger_id(trigger_id: str | None, *, ttl: float, now: float | None = N
     if not trigger_id:
         raise SlackError("invalid_arguments", "[ERROR] missing required field: trigger_id")
     issued, _, rest = trigger_id.partition(".")
-    user_id, _, signature = rest.rpartition(".")
+    signed, _, signature = rest.rpartition(".")
+    user_id, _, nonce = signed.rpartition("-")
     if not issued.isdigit() or not user_id:
         raise SlackError("invalid_trigger_id")
-    if not hmac.compare_digest(signature, _sign(int(issued), user_id)):
+    if not hmac.compare_digest(signature, _sign(int(issued), user_id, nonce)):
         raise SlackError("invalid_trigger_id")
     issued_at = int(issued) / 1000
     if (time.time() if now is None else now) - issued_at > ttl:
