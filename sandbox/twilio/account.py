@@ -79,6 +79,7 @@ class TwilioSandbox:
             for number in numbers
         }
         self._running = False
+        self._late: set[asyncio.Task[Message]] = set()  # creates held back by `Faults.late_rate`
 
     async def start(self) -> None:
         if self._running:
@@ -91,6 +92,9 @@ class TwilioSandbox:
         if not self._running:
             return
         self._running = False
+        for task in self._late:
+            task.cancel()
+        await asyncio.gather(*self._late, return_exceptions=True)
         await self.carrier.stop()
         await self.callbacks.stop()
 
@@ -167,6 +171,23 @@ class TwilioSandbox:
         self.store.add(message)
         self.carrier.submit(message)
         return message
+
+    def create_later(self, form: Form, delay: float) -> asyncio.Task[Message]:
+        """`create_message(form)` after `delay` seconds, in a task that outlives the request."""
+
+        async def later() -> Message:
+            await asyncio.sleep(delay)
+            return self.create_message(form)
+
+        task = asyncio.create_task(later())
+        self._late.add(task)
+        task.add_done_callback(self._forget_late)
+        return task
+
+    def _forget_late(self, task: asyncio.Task[Message]) -> None:
+        self._late.discard(task)
+        if not task.cancelled():
+            task.exception()  # a refusal nobody waited for (the client hung up) is not an error
 
     def _sticky_sender(self, service_sid: str, to: str) -> str:
         # Twilio's Sticky Sender: a recipient always hears from the same number of the service.

@@ -84,14 +84,32 @@ class Faults:
     latency_ms: float = 0.0  # wait this long before answering a create
     drop_rate: float = 0.0  # create the message, then close the connection without answering
     on_reads: bool = False  # also answer fetches and lists with 429 / 500 at those rates
+    # A slow Twilio: hold a create for `late_ms` (longer than the client waits), then create the
+    # message all the same. The client has given up; the message exists from then on.
+    late_rate: float = 0.0
+    late_ms: float = 0.0
+    # A message shows in lists only this long after it was created (fetching it works at once).
+    list_lag_ms: float = 0.0
+    # Lists and fetches answer 429 or 500 (half each) at this rate, whatever `on_reads` says.
+    read_fail_rate: float = 0.0
+    # The next `fail_next` creates answer HTTP `fail_status` with Twilio code `fail_code` and
+    # create nothing (e.g. 401 / 20003 for an account whose credentials stopped working).
+    fail_next: int = 0
+    fail_status: int = 500
+    fail_code: int = 20500
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_500", "drop_rate"):
+        for name in ("rate_429", "rate_500", "drop_rate", "late_rate", "read_fail_rate"):
             _check_rate(name, getattr(self, name))
         if self.rate_429 + self.rate_500 > 1:
             raise ValueError("rate_429 + rate_500 cannot exceed 1")
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms cannot be negative")
+        for name in ("latency_ms", "late_ms", "list_lag_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative")
+        if self.fail_next < 0:
+            raise ValueError("fail_next cannot be negative")
+        if not 400 <= self.fail_status <= 599:
+            raise ValueError("fail_status must be an HTTP error status (400-599)")
 
 
 @dataclass

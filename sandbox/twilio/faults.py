@@ -19,7 +19,11 @@ class FaultInjector:
     def __init__(self, faults: Faults, seed: int | None) -> None:
         self.faults = faults
         self.rng = random.Random(seed)
-        self.injected: dict[str, int] = {"429": 0, "500": 0, "dropped": 0}
+        # Its own generator, so that turning these on does not change the decisions above.
+        self.slow_rng = random.Random(None if seed is None else seed + 7)
+        self.injected: dict[str, int] = dict.fromkeys(
+            ("429", "500", "dropped", "late", "read_failed", "failed_next"), 0
+        )
 
     def update(self, **changes: Any) -> Faults:
         replace_fields(self.faults, changes)
@@ -27,17 +31,33 @@ class FaultInjector:
 
     def clear(self) -> Faults:
         return self.update(
-            rate_429=0.0, rate_500=0.0, latency_ms=0.0, drop_rate=0.0, on_reads=False
-        )
+            rate_429=0.0, rate_500=0.0, latency_ms=0.0, drop_rate=0.0, on_reads=False,
+            late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
+        )  # fmt: skip
 
     @property
     def latency(self) -> float:
         return self.faults.latency_ms / 1000
 
+    @property
+    def list_lag(self) -> float:
+        return self.faults.list_lag_ms / 1000
+
     def refusal(self, create: bool) -> TwilioApiError | None:
         """The error to answer instead of handling the request, if any."""
-        if not create and not self.faults.on_reads:
-            return None
+        if create and self.faults.fail_next > 0:
+            self.faults.fail_next -= 1
+            self.injected["failed_next"] += 1
+            code, status = self.faults.fail_code, self.faults.fail_status
+            return TwilioApiError(code, status, f"Injected failure {code}")
+        if not create:
+            read_draw = self.slow_rng.random()
+            if read_draw < self.faults.read_fail_rate:
+                self.injected["read_failed"] += 1
+                half = read_draw < self.faults.read_fail_rate / 2
+                return too_many_requests() if half else internal_error()
+            if not self.faults.on_reads:
+                return None
         draw = self.rng.random()
         if draw < self.faults.rate_429:
             self.injected["429"] += 1
@@ -53,3 +73,10 @@ class FaultInjector:
         if dropped:
             self.injected["dropped"] += 1
         return dropped
+
+    def late(self) -> float:
+        """Seconds to hold this create before making the message (0.0: not held)."""
+        if self.slow_rng.random() >= self.faults.late_rate or self.faults.late_ms <= 0:
+            return 0.0
+        self.injected["late"] += 1
+        return self.faults.late_ms / 1000

@@ -64,10 +64,19 @@ def message_resource(message: Message, account_sid: str) -> dict[str, Any]:
     }
 
 
-def list_page(store: MessageStore, account_sid: str, query: Mapping[str, str]) -> dict[str, Any]:
-    """One page of `GET .../Messages.json`, newest first, with Twilio's paging keys."""
+def list_page(
+    store: MessageStore,
+    account_sid: str,
+    query: Mapping[str, str],
+    *,
+    created_before: float | None = None,
+) -> dict[str, Any]:
+    """One page of `GET .../Messages.json`, newest first, with Twilio's paging keys.
+
+    `created_before` (the event loop's clock): messages created later are not listed yet.
+    """
     filters = {name: query[name] for name in LIST_FILTERS if name in query}
-    matches = _matcher(filters)
+    matches = _matcher(filters, created_before)
     page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, low=1)
     page_size = min(page_size, MAX_PAGE_SIZE)
     page = _int_param(query, "Page", 0, low=0)
@@ -163,7 +172,9 @@ def _seq(message: Message) -> int:
     return message.seq
 
 
-def _matcher(filters: Mapping[str, str]) -> Callable[[Message], bool]:
+def _matcher(
+    filters: Mapping[str, str], created_before: float | None = None
+) -> Callable[[Message], bool]:
     """A test for To, From and the DateSent filters (dates GMT; `<` and `>` include the bound).
 
     A date (YYYY-MM-DD) means that whole day, a date-time that second. A message not sent yet
@@ -183,6 +194,8 @@ def _matcher(filters: Mapping[str, str]) -> Callable[[Message], bool]:
         bounds.append((float("-inf"), high))
 
     def matches(message: Message) -> bool:
+        if created_before is not None and message.created_at > created_before:
+            return False
         if to is not None and message.to != to:
             return False
         if from_ is not None and message.from_ != from_:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from sandbox.twilio import RunningTwilioSandbox, start
@@ -117,3 +118,69 @@ async def test_faults_endpoint_changes_faults_while_running(
             assert r.status == 200
     message = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
     assert message.status == "queued"
+
+
+async def test_a_late_create_lands_after_the_client_gave_up(twilio_sandbox: RunningTwilioSandbox):
+    twilio_sandbox.sandbox.set_faults(late_rate=1.0, late_ms=600)
+    impatient = create_twilio_client(
+        twilio_sandbox.account_sid, twilio_sandbox.auth_token, twilio_sandbox.url, timeout=0.2
+    )
+    try:
+        with pytest.raises(TimeoutError):
+            await impatient.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="Too slow")
+        assert twilio_sandbox.sandbox.messages() == []  # nothing yet when the client gave up
+        await asyncio.sleep(0.6)
+        (late,) = twilio_sandbox.sandbox.messages()
+        assert late.body == "Too slow"  # ...but Twilio made it all the same
+        assert twilio_sandbox.sandbox.faults.injected["late"] == 1
+    finally:
+        await close_twilio_client(impatient)
+
+
+async def test_a_patient_client_gets_the_late_create_answered(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    twilio_sandbox.sandbox.set_faults(late_rate=1.0, late_ms=200)
+    started = time.monotonic()
+    message = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="Slow")
+    assert time.monotonic() - started >= 0.2
+    assert [m.sid for m in twilio_sandbox.sandbox.messages()] == [message.sid]
+
+
+async def test_list_calls_fail_at_the_read_rate_and_creates_do_not(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    twilio_sandbox.sandbox.set_faults(read_fail_rate=1.0)
+    await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    statuses = set()
+    for _ in range(20):
+        # The SDK raises a plain TwilioException for a page it could not fetch.
+        with pytest.raises(TwilioException) as raised:
+            await twilio.messages.list_async(to=HANDSET)
+        statuses.add(raised.value.args[1].status_code)
+    assert statuses == {429, 500}
+    assert twilio_sandbox.sandbox.faults.injected["read_failed"] == 20
+
+
+async def test_the_next_creates_fail_with_the_code_asked_for(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    twilio_sandbox.sandbox.set_faults(fail_next=2, fail_status=401, fail_code=20003)
+    for _ in range(2):
+        with pytest.raises(TwilioRestException) as raised:
+            await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+        assert (raised.value.status, raised.value.code) == (401, 20003)
+    assert twilio_sandbox.sandbox.messages() == []
+    await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")  # the third works
+    assert len(twilio_sandbox.sandbox.messages()) == 1
+
+
+async def test_a_new_message_shows_in_lists_only_after_the_lag(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    twilio_sandbox.sandbox.set_faults(list_lag_ms=300)
+    message = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    assert await twilio.messages.list_async(to=HANDSET) == []
+    assert (await twilio.messages(message.sid).fetch_async()).sid == message.sid
+    await asyncio.sleep(0.35)
+    assert [m.sid for m in await twilio.messages.list_async(to=HANDSET)] == [message.sid]
