@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -76,6 +77,17 @@ class Database:
         async with self.sessions() as session:
             await session.connection(execution_options={_READ_ONLY: True})
             yield session
+
+    async def now(self, session: AsyncSession) -> datetime:
+        """The database's clock, read inside `session`'s transaction.
+
+        Claims and leases are judged on it, never on a worker's own clock, so that workers on
+        machines whose clocks disagree still agree on whose claim has run out. SQLite runs in
+        this process, on this machine: its clock is the one this process reads.
+        """
+        if self.dialect == "sqlite":
+            return datetime.now(UTC)
+        return (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,6 +8,7 @@ documents every code at https://www.twilio.com/docs/api/errors/CODE.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
 # Twilio answers a send to a number that texted STOP with this code; it is an opt-out, too.
 OPTED_OUT = 21610
@@ -18,6 +19,7 @@ REASONS: Mapping[int, str] = {
     20429: "Twilio was too busy to take the message just then.",
     21211: "This is not a valid phone number.",
     21408: "Your Twilio account is not allowed to text this country yet.",
+    21611: "The sending number had too many messages waiting to go out.",
     21606: "The sending number cannot send texts: check it in Twilio.",
     OPTED_OUT: "This person replied STOP and no longer receives texts from you.",
     21612: "This number cannot get texts from your sending number (often a landline).",
@@ -38,11 +40,30 @@ REASONS: Mapping[int, str] = {
     30410: "The phone network did not answer in time.",
 }
 
-# HTTP answers and Twilio codes worth another try later (DESIGN.md, Sending): too many requests,
-# Twilio's own server errors, a full queue (30001) and the carrier's "unknown error" (30008).
-# Everything else is permanent: the same request would fail the same way.
-TRANSIENT_HTTP = frozenset({429, 500, 502, 503, 504})
-TRANSIENT_CODES = frozenset({20429, 30001, 30008})
+# What a failed create means, from its HTTP status and Twilio's code (DESIGN.md, Sending).
+# 30001 and 30008 are not here: they are delivery-time codes, reported by a status callback for a
+# message that exists; a create never answers with them.
+RETRY_CODES = frozenset({20429, 21611})  # refused for now, nothing made: try again later
+ACCOUNT_WIDE = frozenset({20003, 21606, 21408})  # no message of this campaign can go: pause
+UNCERTAIN_HTTP = frozenset({500, 502, 503, 504})  # Twilio's own errors: it may have made it
+
+
+class CreateFailure(StrEnum):
+    RETRY = "retry"  # surely not created; the same request may work later
+    UNKNOWN = "unknown"  # may have been created: look it up, never resend on a guess
+    ACCOUNT = "account"  # the account or sending number is refused: pause the campaign
+    REFUSED = "refused"  # this message is refused for good: fail the recipient
+
+
+def classify_create_error(http_status: int | None, code: int | None) -> CreateFailure:
+    """What a create that failed with `http_status` and Twilio `code` means for the recipient."""
+    if http_status == 429 or code in RETRY_CODES:
+        return CreateFailure.RETRY
+    if code in ACCOUNT_WIDE:
+        return CreateFailure.ACCOUNT
+    if http_status in UNCERTAIN_HTTP or (http_status is not None and http_status >= 500):
+        return CreateFailure.UNKNOWN
+    return CreateFailure.REFUSED
 
 
 def reason_for(code: int | None) -> str:
@@ -52,8 +73,3 @@ def reason_for(code: int | None) -> str:
     return REASONS.get(code) or (
         f"Twilio error {code}: see twilio.com/docs/api/errors/{code} for what it means."
     )
-
-
-def is_transient(http_status: int | None, code: int | None) -> bool:
-    """Whether a failed request (its HTTP status, Twilio's error code) may succeed if retried."""
-    return http_status in TRANSIENT_HTTP or code in TRANSIENT_CODES

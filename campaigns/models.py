@@ -93,6 +93,9 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last time (database clock) a send loop held the campaign: a running campaign whose
+    # loops have been gone for longer than LATE_START_SECONDS is not resumed without asking.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(64))
@@ -138,9 +141,17 @@ class Recipient(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_reason: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
-    # Set when a worker claims the recipient, just before asking Twilio: `queued` with no SID
-    # and an old claim means a request may have gone out and must be reconciled, not repeated.
+    # A send loop claims a recipient (pending -> queued) before any request for it: its token,
+    # the claim's time and a lease, all on the database's clock. The owner renews the lease while
+    # it holds the claim; every write about the recipient is conditional on the token, so a loop
+    # that lost its claim can neither send nor record it (see campaigns/service/claims.py).
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Quarantine: a request whose outcome is unknown (or whose owner vanished) is never resent
+    # on a guess. It waits, owned by nobody, until `check_at`, when a lookup in Twilio settles it.
+    unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship(back_populates="recipients")

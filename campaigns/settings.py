@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Annotated, Any
 
 import phonenumbers
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from campaigns.errors import TextcastError
@@ -105,11 +105,28 @@ class Settings(BaseSettings):
     # Pause when more than this share of the last AUTO_PAUSE_WINDOW submissions failed.
     AUTO_PAUSE_WINDOW: int = Field(default=50, ge=5)
     AUTO_PAUSE_FAILURE_RATE: float = Field(default=0.5, gt=0, le=1)
-    # A recipient claimed this long ago and never answered is checked with Twilio and resent
-    # only if Twilio has no such message (its worker died mid-request).
-    RECLAIM_AFTER_SECONDS: float = Field(default=60.0, gt=0)
+    # The lease of a send loop's claim on a recipient: renewed every third of this while the
+    # loop holds it. A claim not renewed for this long (its worker died or stalled) is taken
+    # from it and checked with Twilio, never simply resent.
+    RECLAIM_AFTER_SECONDS: float = Field(default=30.0, gt=0)
+    # A request whose outcome is unknown (a timeout, a dropped connection, a 5xx) waits this
+    # long before the lookup that decides it, so a create Twilio makes late shows up first.
+    UNKNOWN_OUTCOME_WAIT_SECONDS: float = Field(default=120.0, gt=0)
+    # A recipient whose outcome is still unknown this long after it became so (Twilio's list
+    # would not answer) ends `failed` with `unknown_outcome`, never sent twice.
+    UNKNOWN_OUTCOME_LIMIT_SECONDS: float = Field(default=3_600.0, gt=0)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _lookups_wait_for_late_creates(self) -> Settings:
+        # A lookup sooner than a request can take to fail would miss the late create.
+        if self.UNKNOWN_OUTCOME_WAIT_SECONDS < self.TWILIO_TIMEOUT_SECONDS:
+            raise ValueError(
+                "UNKNOWN_OUTCOME_WAIT_SECONDS: must be at least TWILIO_TIMEOUT_SECONDS "
+                f"({self.TWILIO_TIMEOUT_SECONDS:g})"
+            )
+        return self
 
     @field_validator("SENDER_NUMBERS", mode="before")
     @classmethod
@@ -189,8 +206,11 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         first = error.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
+        if first["loc"]:
+            name = str(first["loc"][0])
+        else:  # a rule across settings names the one to change first: "NAME: what is wrong"
+            name, _, message = message.partition(": ")
         raw = first.get("input")
         shown = f" (got {raw!r})" if isinstance(raw, str) and len(raw) < 80 else ""
         raise SettingsError(f"{name} is malformed: {message}{shown}", field=name) from None

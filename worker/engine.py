@@ -1,8 +1,15 @@
-"""Sending one campaign: claim recipients, pace them per sender, submit, record, finish.
+"""Sending one campaign: claim recipients, pace them per sender, submit, record, settle, finish.
 
 One `Driver` runs one send loop for one campaign; several (in one or many worker processes) may
-run on the same campaign at once: the database hands each a different set of recipients and the
-pacer in Redis keeps every sender number under its MPS, whoever sends.
+run on the same campaign at once. The database hands each loop different recipients, under a
+claim with the loop's token and a lease that the loop renews while it holds them (see
+campaigns/service/claims.py); the pacer in Redis keeps every sender number under its MPS,
+whoever sends; and each sender's booked slots are handed out in order by its lane (lanes.py).
+
+What the loop never does: make a request once its lease may have run out; resend a request whose
+outcome is unknown (it is quarantined, and a lookup settles it: settling.py); write about a
+recipient it no longer holds; let one recipient's problem, or a brief database, Redis or Slack
+error, stop the campaign.
 """
 
 from __future__ import annotations
@@ -10,12 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
+import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -23,47 +28,50 @@ from campaigns.models import Campaign
 from campaigns.privacy import mask
 from campaigns.senders import SenderMode, preferred_senders
 from campaigns.service import opted_out_among, record_opt_out
-from campaigns.service.sending import (
+from campaigns.service.claims import (
     OPTED_OUT,
     Claimed,
-    FailureWindow,
     Outcome,
     SendResult,
     claim_batch,
-    finish_if_complete,
-    pause_campaign,
     record_results,
-    refresh_claims,
     release_claims,
-    stale_claims,
+    renew_claims,
 )
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.service.sending import FailureWindow, finish_if_complete, pause_campaign
+from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing
+from worker.lanes import Lane
 from worker.runtime import WorkerRuntime
+from worker.settling import Settler
 
 log = logging.getLogger(__name__)
 
 STATE_CHECK_SECONDS = 0.5  # a cancel stops the loop within this (plus one pacing step)
 FLUSH_SECONDS = 0.1
-MAX_ATTEMPTS = 8
+SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
+MAX_ATTEMPTS = 8  # requests Twilio refuses for now (429) before the recipient fails
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-# Twilio's clock and ours may differ: look for an uncertain message this far before its claim.
-CLOCK_SKEW = timedelta(minutes=5)
+ERROR_BACKOFF_CAP = 2.0  # the longest pause after a database or Redis error in the loop itself
+WIND_DOWN_TRIES = 20  # attempts at the last writes of a loop that is stopping
 OPT_OUT_CODE = 21610
 # Pace 2% under each number's MPS: over any 1-second window that leaves 20 ms for requests that
 # reach Twilio a little late or early, at any rate, for 2% of the throughput.
 PACING_MARGIN = 0.02
-# A request that would leave more than this after its slot (the event loop woke it late: the
-# worker is busy) gives the slot up and books another. Late requests bunch up with the next
-# ones; half of the margin's 20 ms is for that, half for the network.
-MAX_LATENESS = 0.020
 
 
-class Booked(NamedTuple):
-    sender: str
-    due: float  # the slot's start on this event loop's clock (never earlier than Redis's)
+@dataclass(eq=False, slots=True)
+class Work:
+    """A recipient this loop holds, from its claim until what happened is recorded."""
+
+    claim: Claimed
+    tries: int = 0  # requests Twilio refused for now
+
+    @property
+    def id(self) -> int:
+        return self.claim.id
 
 
 @dataclass
@@ -71,17 +79,30 @@ class Driver:
     rt: WorkerRuntime
     campaign: Campaign
     slice_seconds: float = 600.0  # then hand over to a fresh job, so no job runs for hours
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
     template: Template = field(init=False)
     pool: list[tuple[str, float]] = field(init=False)
     weights: list[tuple[str, int]] = field(init=False)  # the pool as preferred_senders takes it
-    results: list[SendResult] = field(default_factory=list)
-    waiting: dict[int, Claimed] = field(default_factory=dict)  # claimed, no request made yet
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # requests, waiting or made
-    freed: asyncio.Event = field(default_factory=asyncio.Event)  # a task in `tasks` has ended
-    stopping: CampaignStatus | None = None
-    ticking: asyncio.Task[None] | None = None
-    late_slots: int = 0  # slots given up because this loop woke too late for them
     window: FailureWindow = field(init=False)
+    settler: Settler = field(init=False)
+    stopping: CampaignStatus | None = None
+    # Every recipient held and not yet settled here, and where it is: waiting for a slot
+    # (`ready`), booked in a lane, backing off after a 429 (`retrying`, then `retry_due`), or
+    # in flight. Its result, once known, waits in `results` for the flusher.
+    held: dict[int, Work] = field(default_factory=dict)
+    ready: deque[Work] = field(default_factory=deque)
+    lanes: dict[str, Lane[Work]] = field(default_factory=dict)
+    retrying: set[Work] = field(default_factory=set)
+    retry_due: list[Work] = field(default_factory=list)
+    unscreened: list[Work] = field(default_factory=list)  # claimed, opt-outs not checked yet
+    in_flight: int = 0
+    results: list[SendResult] = field(default_factory=list)
+    unsent: list[int] = field(default_factory=list)  # held, no request made: to give back
+    lease_deadline: float = 0.0  # loop time after which this loop's claims may be another's
+    exhausted: bool = False  # the last claim found nothing pending
+    exhausted_until: float = 0.0  # ...so look again after this
+    book_after: float = 0.0  # the pacer has nothing near: book again after this
+    errors: int = 0  # the loop's own steps that failed in a row (database, Redis)
 
     def __post_init__(self) -> None:
         settings = self.rt.settings
@@ -96,168 +117,255 @@ class Driver:
             ]
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
-
-    @property
-    def senders(self) -> list[str]:
-        return [sender for sender, _ in self.pool]
+        self.settler = Settler(self.rt, self.campaign, token=self.token)
+        self._wake = asyncio.Event()
+        self._lane_filled: dict[str, asyncio.Event] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # requests in flight
+        self._background: list[asyncio.Task[None]] = []
+        self._dispatchers: list[asyncio.Task[None]] = []
+        self._settling: asyncio.Task[None] | None = None
+        self._stop_settling = asyncio.Event()  # set: stop after the current pass
+        self._ticking: asyncio.Task[None] | None = None
 
     @property
     def cid(self) -> str:
         return self.campaign.id
 
+    @property
+    def lease(self) -> float:
+        return self.rt.settings.RECLAIM_AFTER_SECONDS
+
+    @property
+    def late_slots(self) -> int:
+        return sum(lane.lost for lane in self.lanes.values())
+
     # --- the loop --------------------------------------------------------------------------------
 
     async def run(self) -> bool:
         """Send until the campaign is finished, stopped, or this slice is over (returns True)."""
-        deadline = time.monotonic() + self.slice_seconds
-        watcher = asyncio.create_task(self._watch_state())
-        flusher = asyncio.create_task(self._flush_forever())
-        claiming: asyncio.Task[list[Claimed]] | None = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.slice_seconds
+        self.lease_deadline = loop.time() + self.lease  # before the first claim: err early
+        for job in (self._watch_state, self._flush_forever, self._keep_leases):
+            self._background.append(asyncio.create_task(job()))
+        self._settling = asyncio.create_task(self._settle())
+        # Posting the progress message is a Slack round trip (more if Slack says 429): the first
+        # messages do not wait for it.
+        self._ticking = asyncio.create_task(self.rt.reporter.started(self.cid))
+        finished = False
         try:
-            # Posting the progress message is a Slack round trip (more if Slack says 429): the
-            # first messages do not wait for it, and progress ticks wait until it is done.
-            self.ticking = asyncio.create_task(self.rt.reporter.started(self.cid))
-            await self._reconcile_stale()
-            while not self.stopping and time.monotonic() < deadline:
-                ready = await claiming if claiming is not None else await self._claim()
-                claiming = None
-                if not ready:
-                    if not await self._idle():
-                        break
+            while not self.stopping and loop.time() < deadline:
+                await self._step()
+                if self.held or not self.exhausted:
+                    await self._nap(deadline)
                     continue
-                # The next batch is claimed while this one is paced and sent, so the requests in
-                # flight do not dip each time the database is asked for more.
-                claiming = asyncio.create_task(self._claim())
-                await self._launch_all(ready)
-                self._tick_in_background()
-            return not self.stopping and time.monotonic() >= deadline
+                # The last claim found nothing and nothing is held: done, or wait for lookups.
+                try:
+                    finished = await self._finish_or_wait()
+                except Exception as error:
+                    await self._after_error("finish", error)
+                if finished:
+                    break
+            return not self.stopping and not finished and loop.time() >= deadline
         finally:
-            if claiming is not None:  # what it claimed is in `waiting`, released below
-                await asyncio.gather(claiming, return_exceptions=True)
             await self._wind_down()
-            watcher.cancel()
-            flusher.cancel()
-            await self._flush()
+
+    async def _step(self) -> None:
+        """Claim what is needed, screen new claims and due retries, book slots for what is ready."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self._may_send() and loop.time() >= self.exhausted_until and self._wants_more():
+                await self._claim()
+            if self.unscreened or self.retry_due:
+                await self._screen()
+            if self.ready and self._may_send() and loop.time() >= self.book_after:
+                await self._book()
+            self.errors = 0
+        except Exception as error:
+            await self._after_error("claim, screen or book", error)
+
+    async def _after_error(self, what: str, error: Exception) -> None:
+        """A database or Redis error in the loop's own work: pause briefly, then go on."""
+        self.errors += 1
+        pause = min(ERROR_BACKOFF_CAP, 0.05 * 2**self.errors)
+        log.warning("campaign %s: could not %s (%r); again in %.2f s", self.cid, what, error,
+                    pause)  # fmt: skip
+        await asyncio.sleep(random.uniform(pause / 2, pause))
+
+    async def _nap(self, deadline: float) -> None:
+        """Until something changes: a request ends, a retry is due, a lane needs booking..."""
+        loop = asyncio.get_running_loop()
+        timeout = STATE_CHECK_SECONDS
+        if self.ready and self.book_after > loop.time():
+            timeout = min(timeout, self.book_after - loop.time())
+        self._wake.clear()
+        try:
+            async with asyncio.timeout(max(0.0, min(timeout, deadline - loop.time()))):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+
+    def _booked(self) -> int:
+        return sum(len(lane) for lane in self.lanes.values())
+
+    def _wants_more(self) -> bool:
+        waiting = len(self.ready) + len(self.unscreened) + self._booked()
+        return (
+            waiting < self._batch_size()
+            and self.in_flight + waiting < self.rt.settings.WORKER_MAX_IN_FLIGHT
+        )
 
     def _batch_size(self) -> int:
         # Claim about half a second of sending: a claim never waits long for its slot.
         rate = sum(mps for _, mps in self.pool)
         return max(1, min(500, int(rate / 2), self.rt.settings.WORKER_MAX_IN_FLIGHT))
 
-    async def _idle(self) -> bool:
-        """Nothing to claim: wait for what is in flight, then finish. False ends the loop."""
-        if self.tasks:
-            await asyncio.wait(self.tasks, timeout=STATE_CHECK_SECONDS)
-            return True
+    async def _finish_or_wait(self) -> bool:
+        """Nothing held and nothing to claim: finish the campaign if every recipient is settled
+        (True), else wait a little: another loop still sends, or lookups are due later."""
         await self._flush()
-        if await self._reconcile_stale():
-            return True
-        finished = await finish_if_complete(self.rt.ctx, self.cid)
-        if finished is not None:
+        if await finish_if_complete(self.rt.ctx, self.cid) is not None:
             await self.rt.reporter.finished(self.cid)
-            return False
-        if self.stopping:
-            return False
-        # Another driver still has requests in flight, or a dead one left claims that are not
-        # stale yet: look again shortly.
+            return True
         await asyncio.sleep(STATE_CHECK_SECONDS)
-        return await self._still_running()
-
-    async def _still_running(self) -> bool:
-        return await self._status() == CampaignStatus.RUNNING
+        return False
 
     async def _status(self) -> str | None:
         async with self.rt.ctx.db.read() as session:
             return await session.scalar(select(Campaign.status).where(Campaign.id == self.cid))
 
-    async def _claim(self) -> list[Claimed]:
-        """Claim the next recipients; the opted-out fail at once, the rest wait in `waiting`."""
-        while claimed := await claim_batch(self.rt.ctx, self.cid, self._batch_size()):
-            opted_out = await opted_out_among(self.rt.ctx, [c.phone for c in claimed])
-            ready: list[Claimed] = []
-            for recipient in claimed:
-                if recipient.phone in opted_out:
-                    self._result(SendResult(recipient.id, Outcome.FAILED, error_reason=OPTED_OUT))
-                    continue
-                self.waiting[recipient.id] = recipient
-                ready.append(recipient)
-            if ready:
-                return ready
-        return []
+    def _may_send(self) -> bool:
+        """Whether this loop's claims are surely still its own for a while."""
+        margin = min(2.0, self.lease / 4)
+        return asyncio.get_running_loop().time() < self.lease_deadline - margin
 
-    async def _launch_all(self, ready: Sequence[Claimed]) -> None:
-        """Book each recipient a send slot and start its request, as fast as the in-flight
-        bound allows; a recipient left when stopping stays in `waiting`."""
-        queue = deque(ready)
-        while queue and not self.stopping:
-            room = await self._room()
-            batch = [queue.popleft() for _ in range(min(room, len(queue)))]
-            slots = await self._slots(batch)
-            for recipient, booked in zip(batch, slots, strict=False):
-                task = asyncio.create_task(self._deliver(recipient, booked))
-                self.tasks.add(task)
-                task.add_done_callback(self._landed)
-            queue.extendleft(reversed(batch[len(slots) :]))
+    # --- claiming and booking --------------------------------------------------------------------
 
-    async def _room(self) -> int:
-        """How many more requests may start now; waits until at least one may."""
-        while (room := self.rt.settings.WORKER_MAX_IN_FLIGHT - len(self.tasks)) <= 0:
-            self.freed.clear()
-            await self.freed.wait()
-        return room
+    async def _claim(self) -> None:
+        """Claim the next recipients; they are screened for opt-outs before they are booked."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        claimed = await claim_batch(
+            self.rt.ctx, self.cid, self._batch_size(), token=self.token, lease=self.lease
+        )
+        self.exhausted = not claimed
+        if not claimed:
+            self.exhausted_until = loop.time() + STATE_CHECK_SECONDS
+            return
+        # The lease runs from the claim's transaction, which began after `started`.
+        self.lease_deadline = max(self.lease_deadline, started + self.lease)
+        for recipient in claimed:
+            work = Work(recipient)
+            self.held[recipient.id] = work
+            self.unscreened.append(work)
 
-    def _landed(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        self.freed.set()
+    async def _screen(self) -> None:
+        """New claims, and retries whose backoff is over, go to be booked unless the number
+        opted out (for a retry: a STOP that came while it waited). The opted-out fail."""
+        fresh, again = self.unscreened, self.retry_due
+        self.unscreened, self.retry_due = [], []  # what comes meanwhile waits for the next look
+        try:
+            opted_out = await opted_out_among(self.rt.ctx, [w.claim.phone for w in fresh + again])
+        except BaseException:
+            self.unscreened, self.retry_due = fresh + self.unscreened, again + self.retry_due
+            raise
+        for work in fresh + again:
+            if work.claim.phone in opted_out:
+                self._settled(work, SendResult(work.id, Outcome.FAILED, error_reason=OPTED_OUT))
+        # Retries go first: they have waited longest.
+        self.ready.extendleft(reversed([w for w in again if w.claim.phone not in opted_out]))
+        self.ready.extend(w for w in fresh if w.claim.phone not in opted_out)
 
-    async def _slots(self, batch: Sequence[Claimed]) -> list[Booked]:
-        """Book send slots for the first of `batch`, in one round trip: as many as are near.
+    async def _book(self) -> None:
+        """Book send slots for what is ready, as many as the in-flight bound allows and are near.
 
         Each goes on one of the campaign's senders, preferring the recipient's sticky one.
-        Nothing is near: wait until a sender is free. Stopped meanwhile: none.
         """
-        messages = [(recipient.segments, self._sticky(recipient.phone)) for recipient in batch]
-        pacer = self.rt.pacer
         loop = asyncio.get_running_loop()
-        while not self.stopping:
-            slots = await pacer.reserve_many(self.pool, messages)
-            if slots:
-                # The waits count from the script's instant: from now, they err late, never early.
-                now = loop.time()
-                return [Booked(slot.sender, now + slot.wait) for slot in slots]
+        booked = self._booked()
+        room = self.rt.settings.WORKER_MAX_IN_FLIGHT - self.in_flight - booked
+        # Near the in-flight bound, each request that ends makes room for one more: book them a
+        # few at a time rather than one Redis round trip each, unless the lanes run dry.
+        if room <= 0 or (room < min(len(self.ready), self._chunk()) and booked):
+            return
+        # Taken out while the pacer is asked: others add to `ready` meanwhile.
+        batch = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
+        messages = [(w.claim.segments, self._sticky(w.claim.phone)) for w in batch]
+        try:
+            slots, rest = await self.rt.pacer.book(self.pool, messages)
+        except BaseException:
+            self.ready.extendleft(reversed(batch))
+            raise
+        # The waits count from the script's instant: from now, they err late, never early.
+        now = loop.time()
+        for work, slot in zip(batch, slots, strict=False):
+            lane = self._lane(slot.sender)
+            lane.add(work, work.claim.segments, now + slot.wait)
+            self._lane_filled[slot.sender].set()
+        self.ready.extendleft(reversed(batch[len(slots) :]))
+        if len(slots) < len(batch):
             # Until the soonest slot comes within the horizon: booked then, it is taken at its
-            # time, not at whenever this loop wakes up (which would lose that lateness each time).
-            await asyncio.sleep(max(0.001, await pacer.next_free(self.pool) - pacer.horizon))
-        return []
+            # time, not whenever this loop wakes up.
+            self.book_after = now + max(0.001, rest - self.rt.pacer.horizon)
+        self._tick_in_background()
 
-    async def _on_time(self, booked: Booked) -> bool:
-        """Sleep until the slot; False if woken more than MAX_LATENESS after it."""
-        loop = asyncio.get_running_loop()
-        if (wait := booked.due - loop.time()) > 0:
-            await asyncio.sleep(wait)
-        if loop.time() - booked.due <= MAX_LATENESS:
-            return True
-        self.late_slots += 1
-        return False
+    def _chunk(self) -> int:
+        return max(1, min(50, self._batch_size() // 4))
 
-    async def _slot(self, recipient: Claimed) -> str | None:
-        """Book one send slot and wait for it (a retry); None if stopped meanwhile."""
-        while slots := await self._slots([recipient]):
-            if await self._on_time(slots[0]):
-                return None if self.stopping else slots[0].sender
-        return None
+    def _lane(self, sender: str) -> Lane[Work]:
+        lane = self.lanes.get(sender)
+        if lane is None:
+            lane = self.lanes[sender] = Lane(sender)
+            self._lane_filled[sender] = asyncio.Event()
+            self._dispatchers.append(asyncio.create_task(self._dispatch(lane)))
+        return lane
 
     def _sticky(self, phone: str) -> str | None:
         if len(self.weights) == 1:
             return None
         return preferred_senders(phone, self.weights)[0]
 
+    async def _dispatch(self, lane: Lane[Work]) -> None:
+        """Hand out one sender's slots: each request at its slot's time, or booked again."""
+        loop = asyncio.get_running_loop()
+        filled = self._lane_filled[lane.sender]
+        while True:
+            due = lane.next_due()
+            if due is None or self.stopping or not self._may_send():
+                filled.clear()
+                try:
+                    async with asyncio.timeout(STATE_CHECK_SECONDS):
+                        await filled.wait()
+                except TimeoutError:
+                    pass
+                continue
+            if (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)
+                continue
+            go, again = lane.take_due(loop.time())
+            for work in go:
+                self._launch(work, lane.sender)
+            if again:
+                self.ready.extendleft(reversed(again))
+                self._wake.set()
+
     def _tick_in_background(self) -> None:
         # Slack may answer 429 and make the reporter wait: sending never waits with it.
-        if self.ticking is None or self.ticking.done():
-            self.ticking = asyncio.create_task(self.rt.reporter.tick(self.cid))
+        if self._ticking is None or self._ticking.done():
+            self._ticking = asyncio.create_task(self.rt.reporter.tick(self.cid))
 
-    # --- one recipient ---------------------------------------------------------------------------
+    # --- one request -----------------------------------------------------------------------------
+
+    def _launch(self, work: Work, sender: str) -> None:
+        self.in_flight += 1
+        task = asyncio.create_task(self._request(work, sender))
+        self._tasks.add(task)
+        task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.in_flight -= 1
+        self._wake.set()
 
     def _outgoing(self, recipient: Claimed, sender: str) -> Outgoing:
         base = self.rt.settings.PUBLIC_BASE_URL
@@ -265,103 +373,103 @@ class Driver:
             to=recipient.phone,
             body=self.template.render(recipient.variables).text,
             sender=sender,
-            # The recipient id lets a callback that beats our own write of the SID find its row.
+            # The recipient id lets a callback that beats our own write of the SID find its
+            # row, and settles a recipient in quarantine.
             status_callback=f"{base}/twilio/status?rid={recipient.id}" if base else None,
             validity_period=self.rt.settings.MESSAGE_VALIDITY_SECONDS,
         )
 
-    async def _deliver(self, recipient: Claimed, booked: Booked) -> None:
-        try:
-            while not await self._on_time(booked):
-                if self.stopping or recipient.id not in self.waiting:
-                    return
-                rebooked = await self._slots([recipient])
-                if not rebooked:  # stopped
-                    return
-                booked = rebooked[0]
-            # Stopped before its slot: the claim stays in `waiting`, for _wind_down to release.
-            # Not there any more: _wind_down has released it already (the slice ended).
-            if self.stopping or self.waiting.pop(recipient.id, None) is None:
-                return
-            await self._attempt_until_settled(recipient, booked.sender)
-        except Exception:
-            # Leave the claim as it is: it will go stale and be reconciled, never sent twice.
-            log.exception("sending to %s failed unexpectedly", mask(recipient.phone))
-
-    async def _attempt_until_settled(self, recipient: Claimed, sender: str) -> None:
-        message = self._outgoing(recipient, sender)
-        for attempt_number in range(1, MAX_ATTEMPTS + 1):
-            attempt = await self.rt.gateway.send(message)
-            if attempt.kind is Kind.UNKNOWN:
-                attempt = await self._reconciled(message, recipient) or attempt
-            if attempt.kind is Kind.SUBMITTED:
-                self._submitted(recipient, attempt.sender or sender, attempt)
-                return
-            if attempt.kind is Kind.REFUSED:
-                await self._refused(recipient, sender, attempt)
-                return
-            if attempt_number == MAX_ATTEMPTS or self.stopping:
-                break
-            await asyncio.sleep(_backoff(attempt_number))
-            await refresh_claims(self.rt.ctx, [recipient.id])
-            paced = await self._slot(recipient)
-            if paced is None:  # stopped while waiting for a slot: never send unpaced
-                break
-            sender = paced
-            message = self._outgoing(recipient, sender)
-        await self._give_up(recipient, sender, message, attempt)
-
-    async def _give_up(
-        self, recipient: Claimed, sender: str, message: Outgoing, last: Attempt
-    ) -> None:
-        """No more tries (stopping, or Twilio kept failing): settle the recipient one way."""
-        if last.kind is Kind.UNKNOWN:
-            try:
-                found = await self.rt.gateway.find(
-                    message, self.senders, recipient.claimed_at - CLOCK_SKEW
-                )
-            except LookupError:
-                return  # Twilio cannot tell us now: the claim goes stale and is checked again
-            if found is not None:
-                self._submitted(recipient, found.sender or sender, found)
-                return
-        if self.stopping:
-            to = (
-                RecipientStatus.CANCELLED
-                if self.stopping == CampaignStatus.CANCELLED
-                else RecipientStatus.PENDING
-            )
-            await release_claims(self.rt.ctx, [recipient.id], to=to)
+    async def _request(self, work: Work, sender: str) -> None:
+        if self.stopping or not self._may_send() or work.id not in self.held:
+            # Checked again right before the request leaves (this task may have waited its
+            # turn): stopped, lease at risk, or taken over meanwhile. Nothing was sent.
+            if work.id in self.held:
+                self.ready.appendleft(work)
             return
-        reason = f"{last.reason or 'Twilio did not accept it'} (gave up after {MAX_ATTEMPTS} tries)"
-        await self._refused(recipient, sender, Attempt(Kind.REFUSED, code=last.code, reason=reason))
-
-    async def _reconciled(self, message: Outgoing, recipient: Claimed) -> Attempt | None:
         try:
-            return await self.rt.gateway.find(
-                message, self.senders, recipient.claimed_at - CLOCK_SKEW
-            )
-        except LookupError:
-            return None
+            attempt = await self.rt.gateway.send(self._outgoing(work.claim, sender))
+        except Exception:
+            # Not one of the outcomes the gateway knows: whether it was sent is unknown.
+            log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))
+            attempt = Attempt(Kind.UNKNOWN, reason="the request failed unexpectedly")
+        try:
+            await self._outcome(work, sender, attempt)
+        except Exception:
+            log.exception("recording what happened to %s failed", mask(work.claim.phone))
 
-    def _submitted(self, recipient: Claimed, sender: str, attempt: Attempt) -> None:
-        self.window.add(False)
-        self._result(
-            SendResult(recipient.id, Outcome.SUBMITTED, sender=sender, twilio_sid=attempt.sid,
-                       segments=attempt.segments)
-        )  # fmt: skip
+    async def _outcome(self, work: Work, sender: str, attempt: Attempt) -> None:
+        if attempt.kind is Kind.SUBMITTED:
+            self.window.add(False)
+            self._settled(
+                work,
+                SendResult(work.id, Outcome.SUBMITTED, sender=sender, twilio_sid=attempt.sid,
+                           segments=attempt.segments),
+            )  # fmt: skip
+        elif attempt.kind is Kind.REFUSED:
+            await self._refused(work, sender, attempt)
+        elif attempt.kind is Kind.ACCOUNT:
+            await self._account_refused(work, attempt)
+        elif attempt.kind is Kind.TRANSIENT:
+            self._retry_later(work, sender, attempt)
+        else:
+            # Never resent on a guess: quarantined until a lookup, made long enough from now
+            # for a create Twilio makes late to show, finds it or finds that it was never made.
+            self._settled(
+                work,
+                SendResult(
+                    work.id, Outcome.UNKNOWN, sender=sender, error_code=attempt.code,
+                    error_reason=f"{_sentence(attempt.reason)} Checking with Twilio whether it "
+                    "was sent.",
+                    check_in=self.rt.settings.UNKNOWN_OUTCOME_WAIT_SECONDS,
+                ),
+            )  # fmt: skip
 
-    async def _refused(self, recipient: Claimed, sender: str, attempt: Attempt) -> None:
+    async def _refused(self, work: Work, sender: str, attempt: Attempt) -> None:
         self.window.add(True)
-        self._result(
-            SendResult(recipient.id, Outcome.FAILED, sender=sender, error_code=attempt.code,
-                       error_reason=attempt.reason)
+        self._settled(
+            work,
+            SendResult(work.id, Outcome.FAILED, sender=sender, error_code=attempt.code,
+                       error_reason=attempt.reason or "Twilio did not accept the message."),
         )  # fmt: skip
         if attempt.code == OPT_OUT_CODE:
             await record_opt_out(
-                self.rt.ctx, recipient.phone, source="twilio_21610", campaign_id=self.cid
+                self.rt.ctx, work.claim.phone, source="twilio_21610", campaign_id=self.cid
             )
         await self._pause_on_failure_spike()
+
+    def _retry_later(self, work: Work, sender: str, attempt: Attempt) -> None:
+        work.tries += 1
+        if work.tries >= MAX_ATTEMPTS:
+            reason = f"{_sentence(attempt.reason)} Gave up after {MAX_ATTEMPTS} tries."
+            self._settled(
+                work,
+                SendResult(work.id, Outcome.FAILED, sender=sender, error_code=attempt.code,
+                           error_reason=reason),
+            )  # fmt: skip
+            return
+        self.retrying.add(work)
+        asyncio.get_running_loop().call_later(_backoff(work.tries), self._retry_is_due, work)
+
+    def _retry_is_due(self, work: Work) -> None:
+        if work in self.retrying:
+            self.retrying.discard(work)
+            self.retry_due.append(work)
+            self._wake.set()
+
+    async def _account_refused(self, work: Work, attempt: Attempt) -> None:
+        """Twilio refuses the account or the sending number: nothing of this campaign can go.
+        The recipient goes back (nothing was sent), and the campaign pauses on the first one."""
+        self.held.pop(work.id, None)
+        self.unsent.append(work.id)
+        if self.stopping:
+            return
+        self.stopping = CampaignStatus.PAUSED
+        self._wake.set()
+        reason = (
+            f"Twilio refused to send: {attempt.reason or 'the account or number was refused.'} "
+            "Fix it in Twilio, then resume."
+        )
+        await self._pause(reason)
 
     async def _pause_on_failure_spike(self) -> None:
         settings = self.rt.settings
@@ -372,96 +480,177 @@ class Driver:
         ):
             return
         self.stopping = CampaignStatus.PAUSED
+        self._wake.set()
         share = round(self.window.rate() * 100)
+        await self._pause(
+            f"{share}% of the last {self.window.size} messages failed. Check the errors below, "
+            "then resume or cancel."
+        )
+
+    async def _pause(self, reason: str) -> None:
         try:
-            await pause_campaign(
-                self.rt.ctx,
-                self.cid,
-                f"{share}% of the last {self.window.size} messages failed. Check the errors "
-                "below, then resume or cancel.",
-            )
+            await pause_campaign(self.rt.ctx, self.cid, reason)
         except Exception:  # already cancelled or paused by someone else: nothing to add
             log.info("campaign %s was not paused: it had already stopped", self.cid)
             return
         await self.rt.reporter.paused(self.cid)
 
-    # --- stale claims left by a worker that died mid-request --------------------------------------
+    def _settled(self, work: Work, result: SendResult) -> None:
+        """What happened is known: it is written by the flusher, and no longer held here."""
+        self.held.pop(work.id, None)
+        self.results.append(result)
 
-    async def _reconcile_stale(self) -> bool:
-        """Settle stale claims: adopt the message Twilio has, or give the recipient back."""
-        stale = await stale_claims(self.rt.ctx, self.cid)
-        if not stale:
-            return False
-        unsent: list[int] = []
-        for recipient in stale:
-            sender = recipient.sender or self.pool[0][0]
-            message = self._outgoing(recipient, sender)
-            try:
-                found = await self.rt.gateway.find(
-                    message, self.senders, recipient.claimed_at - CLOCK_SKEW
-                )
-            except LookupError:
-                continue  # Twilio did not answer: try again on the next pass
-            if found is not None:
-                self._submitted(recipient, found.sender or sender, found)
-            else:
-                unsent.append(recipient.id)
-        await self._flush()
-        # Twilio never got these: they go back to pending and are claimed again.
-        await release_claims(self.rt.ctx, unsent, to=RecipientStatus.PENDING)
-        log.info(
-            "campaign %s: %d stale claims reconciled, %d to resend",
-            self.cid,
-            len(stale),
-            len(unsent),
-        )
-        return True
-
-    # --- state, results and stopping -------------------------------------------------------------
+    # --- background: state, leases, results, lookups ---------------------------------------------
 
     async def _watch_state(self) -> None:
+        failures = 0
         while True:
-            await asyncio.sleep(STATE_CHECK_SECONDS)
-            status = await self._status()
+            # After an error, look again sooner: a cancel must not wait for the database.
+            await asyncio.sleep(0.1 if failures else STATE_CHECK_SECONDS)
+            try:
+                status = await self._status()
+            except Exception as error:
+                failures += 1
+                if failures == 1:
+                    log.warning("campaign %s: could not read its state: %r", self.cid, error)
+                continue
+            failures = 0
             if status != CampaignStatus.RUNNING and not self.stopping:
                 self.stopping = CampaignStatus(status) if status else CampaignStatus.CANCELLED
+                self._wake.set()
 
-    def _result(self, result: SendResult) -> None:
-        self.results.append(result)
+    async def _keep_leases(self) -> None:
+        """Renew this loop's leases; drop what it no longer holds."""
+        loop = asyncio.get_running_loop()
+        every = self.lease / 3
+        failed = False
+        while True:
+            await asyncio.sleep(min(every, 1.0) if failed else every)
+            started = loop.time()
+            holding = set(self.held)
+            try:
+                renewed = await renew_claims(
+                    self.rt.ctx, self.cid, token=self.token, lease=self.lease
+                )
+            except Exception as error:
+                failed = True
+                log.warning("campaign %s: could not renew its leases: %r", self.cid, error)
+                continue
+            failed = False
+            self.lease_deadline = started + self.lease
+            lost = (holding & set(self.held)) - renewed
+            if lost:
+                self._lose(lost)
+
+    def _lose(self, lost: set[int]) -> None:
+        """Claims another loop has taken (this one stalled past its lease): never send them."""
+        log.warning("campaign %s: %d claims were taken over; they are not sent from here",
+                    self.cid, len(lost))  # fmt: skip
+        self.ready = deque(w for w in self.ready if w.id not in lost)
+        for lane in self.lanes.values():
+            lane.remove(lost)
+        self.retrying = {w for w in self.retrying if w.id not in lost}
+        self.retry_due = [w for w in self.retry_due if w.id not in lost]
+        self.unscreened = [w for w in self.unscreened if w.id not in lost]
+        for rid in lost:
+            self.held.pop(rid, None)  # one in flight: its write is refused, its lookup settles it
 
     async def _flush(self) -> None:
         batch, self.results = self.results, []
-        if batch:
-            await record_results(self.rt.ctx, batch)
+        if not batch:
+            return
+        try:
+            await record_results(self.rt.ctx, batch, token=self.token)
+        except Exception:
+            self.results[:0] = batch  # kept, in order, for the next try
+            raise
 
     async def _flush_forever(self) -> None:
+        failures = 0
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+            await asyncio.sleep(min(ERROR_BACKOFF_CAP, FLUSH_SECONDS * 2**failures))
             try:
                 await self._flush()
-            except Exception:
-                log.exception("recording results failed; they will be retried")
+                failures = 0
+            except Exception as error:
+                failures = min(failures + 1, 5)
+                log.warning("campaign %s: recording %d results failed (%r); they are kept",
+                            self.cid, len(self.results), error)  # fmt: skip
+
+    async def _settle(self) -> None:
+        """Look up what is due in quarantine, and take over claims whose lease ran out."""
+        while not self._stop_settling.is_set():
+            try:
+                settled, due_in = await self.settler.settle()
+                if settled.absent:  # back to pending: claim them again
+                    self.exhausted_until = 0.0
+                    self._wake.set()
+            except Exception as error:
+                log.warning("campaign %s: settling unknown outcomes failed: %r", self.cid, error)
+                due_in = SETTLE_SECONDS
+            pause = SETTLE_SECONDS if due_in is None else min(SETTLE_SECONDS, max(0.2, due_in))
+            try:
+                async with asyncio.timeout(pause):
+                    await self._stop_settling.wait()
+            except TimeoutError:
+                pass
+
+    # --- stopping --------------------------------------------------------------------------------
 
     async def _wind_down(self) -> None:
-        """Claims that never reached Twilio go back (pending) or, after a cancel, are cancelled."""
-        leftover = list(self.waiting)
-        self.waiting.clear()
-        to = (
-            RecipientStatus.CANCELLED
-            if self.stopping == CampaignStatus.CANCELLED
-            else RecipientStatus.PENDING
-        )
-        await release_claims(self.rt.ctx, leftover, to=to)
-        if self.tasks:
-            await asyncio.wait(self.tasks)
+        """Stop making requests; give back what was not sent; record what was; stop the rest.
+
+        Claims that never reached Twilio go back (pending) or, after a cancel, are cancelled.
+        """
+        self._stop_settling.set()
+        for task in self._dispatchers:
+            task.cancel()
+        await asyncio.gather(*self._dispatchers, return_exceptions=True)
+        if self._tasks:  # requests in flight settle themselves (or come back, not sent)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        unsent = list(self.ready) + list(self.retrying) + self.retry_due + self.unscreened
+        for lane in self.lanes.values():
+            unsent += lane.drain()
+        self.ready.clear()
+        self.retrying.clear()
+        self.retry_due, self.unscreened = [], []
+        for work in unsent:
+            self.held.pop(work.id, None)
+        self.unsent += [work.id for work in unsent]
+        await self._last_write("give back unsent claims", self._release)
+        await self._last_write("record results", self._flush)
+        if self._settling is not None:  # a lookup pass under way finishes, up to a point
+            try:
+                async with asyncio.timeout(10):
+                    await self._settling
+            except TimeoutError:
+                self._settling.cancel()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.late_slots:
-            log.info(
-                "campaign %s: %d send slots given up, woken too late for them (the worker is busy)",
-                self.cid,
-                self.late_slots,
-            )
+            log.info("campaign %s: %d send slots given up, woken too late for them (the worker "
+                     "is busy)", self.cid, self.late_slots)  # fmt: skip
         if self.stopping:
             await self.rt.reporter.tick(self.cid, force=True)
+
+    async def _release(self) -> None:
+        await release_claims(self.rt.ctx, self.cid, self.unsent, token=self.token)
+        self.unsent = []
+
+    async def _last_write(self, what: str, write: Callable[[], Awaitable[None]]) -> None:
+        """A write the loop must make before it stops; tried for a while on errors. If it never
+        succeeds, the leases run out and the claims are settled by a lookup all the same."""
+        for attempt in range(WIND_DOWN_TRIES):
+            try:
+                await write()
+                return
+            except Exception as error:
+                if attempt == WIND_DOWN_TRIES - 1:
+                    log.error("campaign %s: could not %s: %r; the leases will run out and "
+                              "lookups settle them", self.cid, what, error)  # fmt: skip
+                    return
+                await asyncio.sleep(min(ERROR_BACKOFF_CAP, 0.1 * 2**attempt))
 
 
 def _paced(mps: int) -> float:
@@ -471,3 +660,9 @@ def _paced(mps: int) -> float:
 def _backoff(attempt_number: int) -> float:
     """Exponential backoff with full jitter, so retries from many tasks do not arrive together."""
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt_number))
+
+
+def _sentence(reason: str | None) -> str:
+    text = (reason or "Twilio did not answer").strip()
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(".") else text + "."

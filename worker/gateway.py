@@ -1,31 +1,46 @@
 """One request to Twilio, and what its outcome means for the recipient.
 
-Every exception is sorted into three kinds: Twilio refused for good, try again later, or we cannot
-know whether the message was created (the connection dropped after the request went out, or the
-answer timed out). Only the last needs reconciling against Twilio before any retry.
+Every failure is sorted into four kinds: Twilio refused this message for good; it refused the
+whole account or sending number (pause the campaign); it made nothing and the same request may
+work later; or we cannot know whether the message was made (the connection dropped after the
+request went out, the answer timed out, Twilio answered 5xx). Only the last needs a lookup in
+Twilio before any resend, and only a lookup made long enough later can tell.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from campaigns.delivery_errors import is_transient, reason_for
+from campaigns.delivery_errors import CreateFailure, classify_create_error, reason_for
 from campaigns.status import TWILIO_STATUS, RecipientStatus
+
+# Twilio's dates are whole seconds, on Twilio's clock: a message made in the same second as a
+# claim shows a date up to a second before it, and the clocks may differ by a little more.
+MATCH_SKEW = timedelta(seconds=1)
+log = logging.getLogger(__name__)
+LOOKUP_PAGE = 50
+LOOKUP_LIMIT = 500  # messages to one number since a claim: far more than any real case
+
+
+class CredentialsRefused(Exception):
+    """Twilio refused the account SID and auth token."""
 
 
 class Kind(StrEnum):
     SUBMITTED = "submitted"
     REFUSED = "refused"  # permanent: fail the recipient with the code
+    ACCOUNT = "account"  # the account or number is refused: pause, the recipient goes back
     TRANSIENT = "transient"  # not created; retry after a backoff
-    UNKNOWN = "unknown"  # may have been created: reconcile before retrying
+    UNKNOWN = "unknown"  # may have been created: quarantine until a lookup settles it
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +88,23 @@ class Gateway:
 
     async def check(self) -> None:
         """One cheap request at start: it proves the credentials and warms the connection, so the
-        first message of a campaign does not arrive late (and bunch up with the next ones)."""
-        await self.client.messages.list_async(limit=1, page_size=1)
+        first message of a campaign does not arrive late (and bunch up with the next ones).
+
+        Raises CredentialsRefused when Twilio refuses the account's credentials. Any other
+        failure (Twilio busy or away for a moment) is only logged: the worker starts all the
+        same, and its requests and lookups deal with Twilio's errors as they come.
+        """
+        try:
+            await self.client.messages.list_async(limit=1, page_size=1)
+        except TwilioException as error:
+            # A page the SDK could not fetch carries the response as its second argument.
+            response = error.args[1] if len(error.args) > 1 else None
+            status = getattr(response, "status_code", None) or getattr(error, "status", None)
+            if status in (401, 403):
+                raise CredentialsRefused(f"Twilio answered {status}") from None
+            log.warning("Twilio did not answer the start-up check (%s); starting anyway", status)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("Twilio could not be reached at start-up (%r); starting anyway", error)
 
     async def send(self, message: Outgoing) -> Attempt:
         form: dict[str, object] = {"To": message.to, "Body": message.body}
@@ -87,14 +117,19 @@ class Gateway:
                 method="POST", uri=self._messages_uri, data=form, headers=dict(_CREATE_HEADERS)
             )
         except TwilioRestException as error:
-            return _refused_or_transient(error.status, error.code)
+            return _failed(error.status, error.code)
         except aiohttp.ClientConnectorError:
             # The connection was never made, so nothing was sent.
             return Attempt(Kind.TRANSIENT, reason="could not connect to Twilio")
-        except (TimeoutError, aiohttp.ClientError, TwilioException):
-            return Attempt(Kind.UNKNOWN, reason="no answer from Twilio")
         except json.JSONDecodeError:
             return Attempt(Kind.UNKNOWN, reason="Twilio's answer was not JSON")
+        except UnicodeError:
+            # Raised while the form was encoded, before any byte left: text no SMS can carry.
+            return Attempt(
+                Kind.REFUSED, reason="The message has characters that cannot be sent by SMS."
+            )
+        except (TimeoutError, aiohttp.ClientError, TwilioException):
+            return Attempt(Kind.UNKNOWN, reason="no answer from Twilio")
         sid = created.get("sid")
         if not sid:  # accepted, but we cannot tell which message it made
             return Attempt(Kind.UNKNOWN, reason="Twilio's answer had no message SID")
@@ -102,36 +137,52 @@ class Gateway:
         status = TWILIO_STATUS.get(created.get("status") or "queued", RecipientStatus.QUEUED)
         return Attempt(Kind.SUBMITTED, sid=sid, status=status, segments=segments)
 
-    async def find(
+    async def candidates(
         self, message: Outgoing, senders: Collection[str], since: datetime
-    ) -> Attempt | None:
-        """The message if Twilio already has it, else None.
+    ) -> list[Attempt]:
+        """Messages Twilio has that could be `message`, oldest first.
 
-        It may have gone from any of the campaign's `senders` (a retry can change sender, and a
-        dead worker never recorded which it used) at any time after `since`.
+        The same body to the same number from any of the campaign's `senders` (a retry can
+        change sender, and a dead loop never recorded which it used), made no earlier than
+        `since` (the claim), give or take MATCH_SKEW. Raises LookupError when Twilio cannot be
+        asked: that says nothing about whether the message exists.
         """
+        earliest = since.replace(microsecond=0) - MATCH_SKEW
+        pool = set(senders)
+        found: list[Attempt] = []
         try:
-            found = await self.client.messages.list_async(to=message.to, limit=50, page_size=50)
-        except (TwilioException, aiohttp.ClientError, TimeoutError):
-            raise LookupError("could not list Twilio's messages") from None
-        for candidate in found:
-            created = candidate.date_created
-            if created is not None and created < since:
-                continue
-            sent_from = {candidate.from_, candidate.messaging_service_sid}
-            if sent_from & set(senders) and candidate.body == message.body:
+            # Newest first: stop at the first message older than the claim.
+            async for candidate in await self.client.messages.stream_async(
+                to=message.to, limit=LOOKUP_LIMIT, page_size=LOOKUP_PAGE
+            ):
+                created = candidate.date_created
+                if created is not None and created < earliest:
+                    break
+                sent_from = {candidate.from_, candidate.messaging_service_sid}
+                if candidate.direction == "inbound" or not sent_from & pool:
+                    continue
+                if candidate.body != message.body:
+                    continue
                 status = TWILIO_STATUS.get(candidate.status or "queued", RecipientStatus.QUEUED)
-                segments = int(candidate.num_segments or 0) or None
-                return Attempt(
-                    Kind.SUBMITTED, sid=candidate.sid, status=status, segments=segments,
-                    sender=candidate.from_ or candidate.messaging_service_sid,
+                found.append(
+                    Attempt(
+                        Kind.SUBMITTED, sid=candidate.sid, status=status,
+                        segments=int(candidate.num_segments or 0) or None,
+                        code=candidate.error_code,
+                        sender=candidate.from_ or candidate.messaging_service_sid,
+                    )
                 )  # fmt: skip
-        return None
+        except (TwilioException, aiohttp.ClientError, TimeoutError, json.JSONDecodeError):
+            raise LookupError("could not list Twilio's messages") from None
+        found.reverse()
+        return found
 
 
-def _refused_or_transient(http_status: int | None, code: int | None) -> Attempt:
-    if is_transient(http_status, code):
-        # A 5xx may come after Twilio created the message; only a 429 surely did not.
-        kind = Kind.TRANSIENT if http_status == 429 or code == 20429 else Kind.UNKNOWN
-        return Attempt(kind, code=code, reason=reason_for(code))
-    return Attempt(Kind.REFUSED, code=code, reason=reason_for(code))
+def _failed(http_status: int | None, code: int | None) -> Attempt:
+    kind = {
+        CreateFailure.RETRY: Kind.TRANSIENT,
+        CreateFailure.UNKNOWN: Kind.UNKNOWN,
+        CreateFailure.ACCOUNT: Kind.ACCOUNT,
+        CreateFailure.REFUSED: Kind.REFUSED,
+    }[classify_create_error(http_status, code)]
+    return Attempt(kind, code=code, reason=reason_for(code) if code else None)

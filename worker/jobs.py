@@ -16,11 +16,18 @@ from sqlalchemy import select
 
 from bot.jobs import START_CAMPAIGN, enqueue_start, queue_name
 from campaigns.models import Campaign
-from campaigns.service.sending import StartDecision, campaigns_to_drive, start_campaign
+from campaigns.service.claims import has_unsettled_claims
+from campaigns.service.sending import (
+    StartDecision,
+    campaigns_to_drive,
+    campaigns_to_settle,
+    start_campaign,
+)
 from campaigns.service.status_news import status_news_key
 from campaigns.status import FINISHED, CampaignStatus
 from worker.engine import Driver
 from worker.runtime import WorkerRuntime
+from worker.settling import Settler
 from worker.status_poll import poll_statuses, polling_needed
 
 log = logging.getLogger(__name__)
@@ -107,6 +114,11 @@ async def drive_campaign_job(
     beat = asyncio.create_task(_keep_beating(rt, key))
     try:
         started = await start_campaign(rt.ctx, campaign_id)
+        if started.decision is StartDecision.LATE:
+            # Every worker was down for a long while: the rest is not sent without asking.
+            log.warning("campaign %s stalled too long: waiting for a person to decide", campaign_id)
+            await rt.reporter.late(campaign_id)
+            return "paused: stalled too long"
         if started.decision is not StartDecision.SEND or started.campaign is None:
             return "nothing to do"
         log.info("worker %s drives campaign %s (loop %d)", rt.worker_id, campaign_id, shard)
@@ -145,6 +157,19 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     if due or resumed:
         log.info("sweep: %d due campaigns queued, %d send loops resumed", due, resumed)
     return {"due": due, "resumed": resumed}
+
+
+async def settle_stopped(ctx: dict[str, Any]) -> int:
+    """Settle unknown outcomes and dead loops' claims in paused and cancelled campaigns, which no
+    send loop drives: looked up in Twilio as a loop would, so none stays in limbo."""
+    rt: WorkerRuntime = ctx[RUNTIME]
+    settled = 0
+    for campaign in await campaigns_to_settle(rt.ctx):
+        if not await has_unsettled_claims(rt.ctx, campaign.id):
+            continue
+        done, _ = await Settler(rt, campaign, token=uuid.uuid4().hex).settle()
+        settled += done.adopted + done.absent + done.given_up
+    return settled
 
 
 async def poll_statuses_job(ctx: dict[str, Any]) -> int:

@@ -12,7 +12,14 @@ from arq.worker import Worker, func
 
 from bot.jobs import queue_name
 from campaigns.settings import Settings
-from worker.jobs import JOB_FUNCTIONS, RUNTIME, poll_statuses_job, refresh_summaries, sweep
+from worker.jobs import (
+    JOB_FUNCTIONS,
+    RUNTIME,
+    poll_statuses_job,
+    refresh_summaries,
+    settle_stopped,
+    sweep,
+)
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,7 @@ def worker_options(
             cron(
                 sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=True, timeout=60
             ),
+            cron(settle_stopped, second=set(range(0, 60, every)), unique=True, timeout=120),
             cron(poll_statuses_job, second=set(range(0, 60, 5)), unique=True, timeout=120),
             cron(refresh_summaries, second=set(range(0, 60, 10)), unique=True, timeout=120),
         ],

@@ -158,6 +158,33 @@ class Pacer:
             if chosen
         ]
 
+    async def book(
+        self,
+        candidates: Sequence[tuple[str, float]],
+        messages: Sequence[tuple[int, str | None]],
+        *,
+        tolerance: float = 0.5,
+    ) -> tuple[list[Slot], float]:
+        """`reserve_many`, and the seconds until the soonest candidate is free when not every
+        message could be booked (0.0 when all were): one round trip either way."""
+        if any(cost < 1 for cost, _ in messages):
+            raise ValueError("a message costs at least 1 segment")
+        senders = [sender for sender, _ in candidates]
+        index = {sender: i for i, sender in enumerate(senders, start=1)}
+        reply = await self._run(
+            candidates,
+            [(cost, index.get(sticky, 0) if sticky else 0) for cost, sticky in messages],
+            book=True,
+            tolerance=tolerance,
+        )
+        slots = [
+            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
+            for chosen, wait_us, start_us in reply
+            if chosen
+        ]
+        rest = reply[-1][1] / _MICROSECONDS if reply and not reply[-1][0] else 0.0
+        return slots, rest
+
     async def next_free(self, candidates: Sequence[tuple[str, float]]) -> float:
         """Seconds until the soonest candidate could take a 1-segment message (0.0 = now)."""
         reply = await self._run(candidates, [(1, 0)], book=False, tolerance=0.0)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from arq.connections import ArqRedis
-from twilio.base.exceptions import TwilioRestException
 
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.service import Context, sync_sender_numbers
 from campaigns.settings import Settings, SettingsError
-from worker.gateway import Gateway
+from worker.gateway import CredentialsRefused, Gateway
 from worker.pacing import Pacer
 from worker.reporting import Reporter
 from worker.slack_client import create_slack_client
@@ -97,10 +96,10 @@ class WorkerRuntime:
         gateway = Gateway(client)
         try:
             await gateway.check()
-        except TwilioRestException as error:
+        except CredentialsRefused as error:
             await close_twilio_client(client)
             raise SettingsError(
-                f"Twilio refused the credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): {error.msg}"
+                f"Twilio refused the credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): {error}"
             ) from None
         return cls(
             settings=settings,

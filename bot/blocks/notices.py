@@ -70,10 +70,12 @@ def late_start_message(campaign: Campaign) -> dict[str, Any]:
     """The campaign was found long after its start time (Textcast was down): send or cancel."""
     reason = escape(campaign.pause_reason or "It was found long after its start time.")
     name = escape(campaign.name)
+    # A campaign can also stop partway, when every worker was down for a long while.
+    what = "stopped sending partway" if campaign.started_at else "has not started"
     return message(
-        f"{name} has not started: send it now, or cancel it?",
+        f"{name} {what}: send {'the rest ' if campaign.started_at else 'it '}now, or cancel it?",
         [
-            section(f":alarm_clock: *{name}* has not started. {reason}"),
+            section(f":alarm_clock: *{name}* {what}. {reason}"),
             _actions(
                 _button("Send now", SEND_NOW, campaign.id, style="primary"),
                 cancel_button(campaign),

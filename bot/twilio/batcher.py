@@ -191,7 +191,9 @@ class StatusBatcher:
         if early:
             # Applied again even where nothing was attached: the sender may have written the
             # SID itself since the first apply.
-            await attach_sids(self.ctx, [(item.recipient_id or 0, _sid(item)) for item in early])
+            await attach_sids(
+                self.ctx, [(item.recipient_id or 0, _sid(item), item.to) for item in early]
+            )
             moved += await apply_status_updates(self.ctx, [item.update for item in early])
             campaign_of = await campaigns_by_sid(self.ctx, sids)
         unknown = len(sids) - len(campaign_of)

@@ -14,9 +14,9 @@ from sqlalchemy import case, func, select
 
 from campaigns.delivery_errors import reason_for
 from campaigns.models import Campaign, Recipient
+from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME
 from campaigns.service.common import counts_for, load_campaign
 from campaigns.service.context import Context
-from campaigns.service.sending import OPTED_OUT
 from campaigns.status import Counts, RecipientStatus
 
 
@@ -60,8 +60,17 @@ class CampaignReport:
         return self.awaiting_receipt == 0
 
 
+# Said for recipients whose outcome Twilio never told (campaigns.service.claims.UNKNOWN_OUTCOME).
+UNKNOWN_OUTCOME_REASON = (
+    "Twilio never confirmed whether it was sent (no answer, and its message list could not be "
+    "read), so Textcast did not send it again."
+)
+
+
 def failure_reason(code: int | None, stored: str | None) -> str:
     """A plain reason: what was stored with the failure, else what the code means."""
+    if stored == UNKNOWN_OUTCOME:
+        return UNKNOWN_OUTCOME_REASON
     return stored or reason_for(code)
 
 

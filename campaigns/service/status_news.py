@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from campaigns.errors import InputError
 from campaigns.models import Recipient
 from campaigns.service.context import Context
 from campaigns.service.optouts import opted_out_among, record_opt_out
 from campaigns.settings import Settings
+from campaigns.status import RecipientStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +52,51 @@ async def campaigns_of_sids(ctx: Context, sids: Collection[str]) -> set[str]:
     return set((await campaigns_by_sid(ctx, sids)).values())
 
 
-async def attach_sids(ctx: Context, pairs: Sequence[tuple[int, str]]) -> int:
-    """Store each (recipient id, SID) on a recipient that has no SID yet; returns how many.
+async def attach_sids(ctx: Context, found: Sequence[tuple[int, str, str | None]]) -> int:
+    """Store each (recipient id, SID, To) on a recipient that has no SID yet; returns how many.
 
-    For a status callback that arrives before the sender has written the SID Twilio gave it:
-    the callback's URL names the recipient, and its signature vouches for the pairing.
+    For a status callback that names a message Textcast holds no SID for: its URL names the
+    recipient (`rid`), its signature vouches for the pairing, and its `To` must be the
+    recipient's number. That is the message the recipient's request made, however the request
+    ended: its answer beat the sender's own write, or was lost (the recipient waits in
+    quarantine for a lookup, and this settles it), or a lookup found nothing yet and gave the
+    recipient back to be sent (this stops the resend, unless it is already under way).
     """
-    if not pairs:
+    if not found:
         return 0
-    statement = (
-        update(Recipient.__table__)
-        .where(Recipient.id == bindparam("rid"), Recipient.twilio_sid.is_(None))
-        .values(twilio_sid=bindparam("sid"))
-    )
+    attached = 0
     async with ctx.db.transaction() as session:
+        held = await session.execute(
+            select(Recipient.twilio_sid).where(Recipient.twilio_sid.in_([s for _, s, _ in found]))
+        )
+        taken = set(held.scalars())
         connection = await session.connection()
-        attached = 0
-        for rid, sid in pairs:  # few (a race's losers), and asyncpg cannot count executemany
-            result = await connection.execute(statement, {"rid": rid, "sid": sid})
+        for rid, sid, to in found:  # few (a race's losers), and asyncpg cannot count executemany
+            if sid in taken:  # already some recipient's: never two rows on one message
+                continue
+            where = [
+                Recipient.id == rid,
+                Recipient.twilio_sid.is_(None),
+                Recipient.status.in_([RecipientStatus.QUEUED, RecipientStatus.PENDING]),
+            ]
+            if to is not None:
+                where.append(Recipient.phone == to)
+            result = await connection.execute(
+                update(Recipient.__table__)
+                .where(*where)
+                .values(
+                    twilio_sid=sid,
+                    status=RecipientStatus.QUEUED,
+                    claim_token=None,
+                    lease_until=None,
+                    unknown_since=None,
+                    check_at=None,
+                    error_code=None,
+                    error_reason=None,
+                )
+            )
             attached += max(result.rowcount, 0)
+            taken.add(sid)
     return attached
 
 

@@ -80,6 +80,7 @@ class TwilioSandbox:
         }
         self._running = False
         self._late: set[asyncio.Task[Message]] = set()  # creates held back by `Faults.late_rate`
+        self.reads = 0  # list and fetch requests answered or refused: how hard clients look
 
     async def start(self) -> None:
         if self._running:
@@ -116,10 +117,11 @@ class TwilioSandbox:
             password, self.config.auth_token
         )
 
-    def create_message(self, form: Form) -> Message:
+    def create_message(self, form: Form, requested_at: float | None = None) -> Message:
         """Validate a create request as Twilio does, store the message and hand it to the carrier.
 
         Raises TwilioApiError with Twilio's code for a request Twilio would refuse.
+        `requested_at` (loop time): when the request arrived, if earlier than now.
         """
         to = (form.get("To") or "").strip()
         if not to:
@@ -166,6 +168,7 @@ class TwilioSandbox:
             created_at=asyncio.get_running_loop().time(),
             created_wall=now,
             updated_wall=now,
+            requested_at=requested_at,
         )
         message.history.append(StatusChange(status, message.created_at, now))
         self.store.add(message)
@@ -175,9 +178,11 @@ class TwilioSandbox:
     def create_later(self, form: Form, delay: float) -> asyncio.Task[Message]:
         """`create_message(form)` after `delay` seconds, in a task that outlives the request."""
 
+        requested_at = asyncio.get_running_loop().time()
+
         async def later() -> Message:
             await asyncio.sleep(delay)
-            return self.create_message(form)
+            return self.create_message(form, requested_at)
 
         task = asyncio.create_task(later())
         self._late.add(task)
@@ -325,6 +330,7 @@ class TwilioSandbox:
             "in_flight": self.carrier.in_flight,
             "callbacks_pending": self.callbacks.pending,
             "faults_injected": dict(self.faults.injected),
+            "reads": self.reads,
             "opt_outs": [list(pair) for pair in self.optouts.pairs()],
         }
 
@@ -338,6 +344,7 @@ class TwilioSandbox:
         self.store.reset()
         self.optouts.clear()
         self.faults.injected = dict.fromkeys(self.faults.injected, 0)
+        self.reads = 0
 
 
 def _sid() -> str:

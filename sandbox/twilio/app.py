@@ -146,6 +146,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
 async def list_messages(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     account_sid = _authenticated(request)
+    sandbox.reads += 1
     refusal = sandbox.faults.refusal(create=False)
     if refusal is not None:
         raise refusal
@@ -159,6 +160,7 @@ async def list_messages(request: web.Request) -> web.Response:
 async def fetch_message(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     account_sid = _authenticated(request)
+    sandbox.reads += 1
     refusal = sandbox.faults.refusal(create=False)
     if refusal is not None:
         raise refusal

@@ -48,6 +48,7 @@ class Message:
     created_wall: float
     updated_wall: float
     sent_wall: float | None = None
+    requested_at: float | None = None  # when the create request arrived (later for a slow one)
     carrier_at: float | None = None  # when the carrier took its first segment
     carrier_wall: float | None = None
     error_code: int | None = None
@@ -59,6 +60,11 @@ class Message:
     @property
     def outbound(self) -> bool:
         return self.direction != "inbound"
+
+    @property
+    def arrived_at(self) -> float:
+        """When its create request reached the API (a late create is made later than this)."""
+        return self.created_at if self.requested_at is None else self.requested_at
 
     @property
     def final(self) -> bool:
@@ -82,6 +88,7 @@ class Message:
             "status": self.status,
             "error_code": self.error_code,
             "created_at": self.created_at,
+            "requested_at": self.arrived_at,
             "created_wall": self.created_wall,
             "carrier_at": self.carrier_at,
             "carrier_wall": self.carrier_wall,
@@ -167,14 +174,15 @@ class MessageStore:
         """The most segments `sender` moved in any window of `seconds` (half-open).
 
         stage="carrier": when the simulated carrier took each segment from the sender's queue,
-        which the carrier itself keeps within the number's MPS. stage="api": when the REST API
-        accepted the message, which shows whether the client paced itself.
+        which the carrier itself keeps within the number's MPS. stage="api": when the create
+        request reached the REST API (for a slow create, before the message was made), which
+        shows whether the client paced itself.
         """
         if stage == "carrier":
             times = self.departures.get(sender, [])
         else:
             times = sorted(
-                message.created_at
+                message.arrived_at
                 for message in self.outbound()
                 if message.sender == sender
                 for _ in range(message.segments)

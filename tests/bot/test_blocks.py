@@ -333,6 +333,7 @@ def test_paused_notice_says_why_and_offers_resume_and_a_confirmed_cancel() -> No
 def test_late_start_notice_offers_send_now_and_cancel() -> None:
     campaign = make_campaign(
         status=CampaignStatus.PAUSED,
+        started_at=None,
         pause_reason=(
             "It was due at 2026-11-23 07:00 UTC but Textcast was not running then (2 h 0 min "
             "late). Send it now, or cancel it?"
@@ -347,6 +348,21 @@ def test_late_start_notice_offers_send_now_and_cancel() -> None:
     ]
     assert all(b["value"] == campaign.id for b in buttons(message))
     assert "confirm" in buttons(message)[1]
+
+
+def test_a_campaign_that_stalled_partway_says_so() -> None:
+    campaign = make_campaign(
+        status=CampaignStatus.PAUSED,
+        pause_reason=(
+            "It stopped sending at 2026-11-23 07:00 UTC because Textcast was not running (2 h "
+            "0 min ago), with 340 messages not sent yet. Send them now, or cancel?"
+        ),
+    )
+    message = late_start_message(campaign)
+    assert valid(message)[0].startswith(
+        ":alarm_clock: *March promotion* stopped sending partway. It stopped sending at"
+    )
+    assert [b["action_id"] for b in buttons(message)] == [SEND_NOW, CANCEL_CAMPAIGN]
 
 
 def test_a_resolved_notice_keeps_the_reason_and_loses_its_buttons() -> None:

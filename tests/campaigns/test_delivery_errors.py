@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.delivery_errors import (
-    REASONS,
-    TRANSIENT_CODES,
-    TRANSIENT_HTTP,
-    is_transient,
-    reason_for,
-)
+from campaigns.delivery_errors import REASONS, CreateFailure, classify_create_error, reason_for
 from campaigns.models import Recipient
 
 COVERED = [21211, 21408, 21610, 21612, 21614, 21617, 30001, 30002, 30003, 30004, 30005, 30006,
-           30007, 30008, 30034, 30036, 30410, 20429, 20003]  # fmt: skip
+           30007, 30008, 30034, 30036, 30410, 20429, 20003, 21611, 21606]  # fmt: skip
 
 
 @pytest.mark.parametrize("code", COVERED)
@@ -44,33 +38,30 @@ def test_no_code_still_gives_a_sentence() -> None:
 
 
 @pytest.mark.parametrize(
-    ("http_status", "code", "transient"),
+    ("http_status", "code", "meaning"),
     [
-        (429, 20429, True),  # too many requests
-        (429, None, True),
-        (500, None, True),
-        (502, None, True),
-        (503, None, True),
-        (504, None, True),
-        (None, 30001, True),  # queue overflow
-        (None, 30008, True),  # unknown carrier error
-        (None, 20429, True),
-        (400, 21211, False),  # invalid number
-        (400, 21614, False),  # not a mobile
-        (400, 21610, False),  # opted out
-        (None, 30003, False),  # handset unreachable: the same again would fail again
-        (None, 30007, False),  # filtered as spam
-        (401, 20003, False),  # bad credentials
-        (404, 20404, False),
-        (None, None, False),
+        (429, 20429, CreateFailure.RETRY),  # too many requests: nothing was made
+        (429, None, CreateFailure.RETRY),
+        (400, 21611, CreateFailure.RETRY),  # the sender's queue is full
+        (500, None, CreateFailure.UNKNOWN),  # Twilio's own error: it may have made it
+        (500, 20500, CreateFailure.UNKNOWN),
+        (502, None, CreateFailure.UNKNOWN),
+        (503, None, CreateFailure.UNKNOWN),
+        (504, None, CreateFailure.UNKNOWN),
+        (401, 20003, CreateFailure.ACCOUNT),  # the credentials stopped working
+        (400, 21606, CreateFailure.ACCOUNT),  # the sending number cannot send
+        (400, 21408, CreateFailure.ACCOUNT),  # the account may not text this country
+        (400, 21211, CreateFailure.REFUSED),  # invalid number
+        (400, 21614, CreateFailure.REFUSED),  # not a mobile
+        (400, 21610, CreateFailure.REFUSED),  # opted out
+        # Delivery-time codes a create never answers with: not retried as if they were.
+        (400, 30001, CreateFailure.REFUSED),
+        (400, 30008, CreateFailure.REFUSED),
+        (404, 20404, CreateFailure.REFUSED),
+        (None, None, CreateFailure.REFUSED),
     ],
 )
-def test_only_what_twilio_says_is_temporary_is_retried(
-    http_status: int | None, code: int | None, transient: bool
+def test_a_failed_create_is_retried_only_when_nothing_was_made(
+    http_status: int | None, code: int | None, meaning: CreateFailure
 ) -> None:
-    assert is_transient(http_status, code) is transient
-
-
-def test_the_transient_sets_are_the_ones_the_design_names() -> None:
-    assert TRANSIENT_HTTP == {429, 500, 502, 503, 504}
-    assert TRANSIENT_CODES == {20429, 30001, 30008}
+    assert classify_create_error(http_status, code) is meaning

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 import uuid
@@ -17,19 +18,32 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
+from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker
 from redis.asyncio import Redis
+from twilio.rest import Client
 
 from bot.app import create_web_app
 from bot.runtime import Runtime
 from campaigns.db import Database
-from campaigns.service import Context, create_api_key, get_campaign
+from campaigns.models import Campaign
+from campaigns.recipients import check_recipient_list
+from campaigns.service import (
+    Context,
+    NewCampaign,
+    create_api_key,
+    create_campaign,
+    get_campaign,
+)
+from campaigns.service.sending import start_campaign
 from campaigns.settings import Settings
 from campaigns.status import FINISHED
 from sandbox import slack as slack_stand_in
 from sandbox import twilio as twilio_sandbox
 from tests.conftest import make_settings
 from worker.main import create_worker
+from worker.runtime import WorkerRuntime
+from worker.twilio_client import close_twilio_client, create_twilio_client
 
 SENDERS = {"+14155550100": 50.0, "+14155550101": 50.0, "+14155550102": 50.0}
 
@@ -73,10 +87,29 @@ class Stack:
 
     async def stop_workers(self) -> None:
         for worker, task in self.workers:
+            # As arq's close() does, but a job cancelled mid-way does not fail the test: close()
+            # gathers the cancelled jobs without return_exceptions.
+            worker.handle_sig(signal.SIGUSR1)
+            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+            worker.tasks.clear()
             await worker.close()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         self.workers.clear()
+
+    def twilio_client(self) -> Client:
+        """The real twilio SDK, pointed at the stand-in: for sending from outside Textcast."""
+        return create_twilio_client(
+            self.twilio.account_sid, self.twilio.auth_token, self.twilio.url
+        )
+
+    async def close_twilio_client(self, client: Client) -> None:
+        await close_twilio_client(client)
+
+    async def stored_sids(self, campaign_id: str) -> dict[str, str | None]:
+        """Each recipient's phone and the SID Textcast holds for it."""
+        detail = await get_campaign(self.ctx, campaign_id, recipients_limit=1000)
+        return {r.phone: r.twilio_sid for r in detail.recipients}
 
     async def until_finished(self, campaign_id: str, timeout: float = 30.0) -> None:
         async with asyncio.timeout(timeout):
@@ -116,6 +149,8 @@ async def running_stack(
         "SENDER_NUMBERS": ",".join(f"{n}:{int(m)}" for n, m in senders.items()),
         "TWILIO_TIMEOUT_SECONDS": 2.0,
         "RECLAIM_AFTER_SECONDS": 3.0,
+        "UNKNOWN_OUTCOME_WAIT_SECONDS": 3.0,
+        "UNKNOWN_OUTCOME_LIMIT_SECONDS": 60.0,
         "SWEEP_SECONDS": 1,
     }
     if callbacks:
@@ -148,6 +183,50 @@ async def running_stack(
         await twilio.stop()
         if slack_sandbox is not None:
             await slack_sandbox.stop()
+
+
+@asynccontextmanager
+async def worker_runtime(
+    db: Database,
+    twilio: twilio_sandbox.RunningTwilioSandbox,
+    senders: dict[str, float],
+    **overrides: Any,
+) -> AsyncIterator[WorkerRuntime]:
+    """A worker process's runtime, in this process: for driving one `Driver` by hand."""
+    namespace = f"test-{uuid.uuid4().hex[:12]}"
+    settings = make_settings(
+        DATABASE_URL=db.url, REDIS_NAMESPACE=namespace,
+        SENDER_NUMBERS=",".join(f"{n}:{int(m)}" for n, m in senders.items()),
+        TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+        TWILIO_API_URL=twilio.url, TWILIO_TIMEOUT_SECONDS=2.0, RECLAIM_AFTER_SECONDS=3.0,
+        UNKNOWN_OUTCOME_WAIT_SECONDS=3.0, UNKNOWN_OUTCOME_LIMIT_SECONDS=60.0, **overrides,
+    )  # fmt: skip
+    redis: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.REDIS_URL))
+    rt = await WorkerRuntime.start(settings, redis, db=db)
+    try:
+        yield rt
+    finally:
+        await close_twilio_client(rt.gateway.client)
+        await _forget_namespace(redis, namespace)
+        await redis.aclose()
+
+
+async def new_running_campaign(
+    ctx: Context, recipients: list[dict[str, Any]], senders: list[str], template: str = "Hi {{n}}"
+) -> Campaign:
+    """A campaign sent now, started as its start job would start it."""
+    view = await create_campaign(
+        ctx,
+        NewCampaign(
+            name="Test", message_template=template,
+            recipients=check_recipient_list(recipients, "GB"), from_numbers=senders,
+            send_at=None, source="api", consent_confirmed=True,
+        ),
+        "test",
+    )  # fmt: skip
+    started = await start_campaign(ctx, view.campaign.id)
+    assert started.campaign is not None
+    return started.campaign
 
 
 def _free_port() -> int:

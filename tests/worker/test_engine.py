@@ -95,7 +95,7 @@ async def test_a_cancel_releases_requests_waiting_for_their_slot(
         while not stand_in.sandbox.messages():
             await asyncio.sleep(0.02)
     await asyncio.sleep(0.2)
-    assert driver.tasks, "requests should be waiting for their slots"
+    assert driver._booked(), "requests should be waiting for their slots"
     await cancel_campaign(runtime.ctx, driver.cid, "test")
     cancelled_at = time.monotonic()
     async with asyncio.timeout(5):

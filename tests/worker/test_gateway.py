@@ -10,7 +10,7 @@ from twilio.rest import Client
 
 from campaigns.status import RecipientStatus
 from sandbox.twilio import RunningTwilioSandbox, SandboxConfig, start
-from worker.gateway import Gateway, Kind, Outgoing
+from worker.gateway import CredentialsRefused, Gateway, Kind, Outgoing
 from worker.twilio_client import close_twilio_client, create_twilio_client
 
 SENDER = "+14155550100"
@@ -112,3 +112,20 @@ async def test_no_connection_is_transient() -> None:
     finally:
         await close_twilio_client(client)
     assert attempt.kind is Kind.TRANSIENT
+
+
+async def test_the_start_up_check_refuses_wrong_credentials_only(
+    stand_in: RunningTwilioSandbox,
+) -> None:
+    wrong = create_twilio_client(stand_in.account_sid, "wrong-token", stand_in.url)
+    try:
+        with pytest.raises(CredentialsRefused):
+            await Gateway(wrong).check()
+    finally:
+        await close_twilio_client(wrong)
+    right = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url)
+    try:
+        stand_in.sandbox.set_faults(read_fail_rate=1.0)  # Twilio busy: the worker starts anyway
+        await Gateway(right).check()
+    finally:
+        await close_twilio_client(right)

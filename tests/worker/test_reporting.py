@@ -26,16 +26,14 @@ from campaigns.service import (
     create_campaign,
     get_campaign,
 )
-from campaigns.service.sending import (
+from campaigns.service.claims import (
     OPTED_OUT,
     Outcome,
     SendResult,
     claim_batch,
-    finish_if_complete,
-    pause_campaign,
     record_results,
-    start_campaign,
 )
+from campaigns.service.sending import finish_if_complete, pause_campaign, start_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus, RecipientStatus
 from sandbox.slack import CAMPAIGNS, RANDOM, SlackSandbox
@@ -95,26 +93,30 @@ async def new_campaign(ctx: Context, count: int = 10, channel: str | None = CAMP
     return view.campaign.id
 
 
+TOKEN = "test-loop"
+
+
 async def submit(ctx: Context, campaign_id: str, count: int) -> list[str]:
     """Hand `count` recipients to Twilio; their SIDs."""
-    claimed = await claim_batch(ctx, campaign_id, count)
+    claimed = await claim_batch(ctx, campaign_id, count, token=TOKEN, lease=60)
     results = [
         SendResult(c.id, Outcome.SUBMITTED, sender=SENDER, twilio_sid=f"SM{uuid.uuid4().hex}")
         for c in claimed
     ]
-    await record_results(ctx, results)
+    await record_results(ctx, results, token=TOKEN)
     return [r.twilio_sid for r in results if r.twilio_sid]
 
 
 async def refuse(ctx: Context, campaign_id: str, count: int, code: int | None, reason: str) -> None:
     """`count` recipients refused at submission."""
-    claimed = await claim_batch(ctx, campaign_id, count)
+    claimed = await claim_batch(ctx, campaign_id, count, token=TOKEN, lease=60)
     await record_results(
         ctx,
         [
             SendResult(c.id, Outcome.FAILED, sender=SENDER, error_code=code, error_reason=reason)
             for c in claimed
         ],
+        token=TOKEN,
     )
 
 
@@ -170,7 +172,7 @@ async def test_report_counts_cost_and_groups_failures(ctx: Context, clock: Clock
 async def test_report_of_a_campaign_still_sending(ctx: Context, clock: Clock) -> None:
     campaign_id = await new_campaign(ctx)
     await submit(ctx, campaign_id, 3)
-    await claim_batch(ctx, campaign_id, 2)  # claimed, no answer from Twilio yet
+    await claim_batch(ctx, campaign_id, 2, token=TOKEN, lease=60)  # no answer from Twilio yet
     clock.advance(seconds=30)
     report = await campaign_report(ctx, campaign_id)
     assert (report.submitted, report.unsent, report.awaiting_receipt) == (3, 7, 3)

@@ -1,0 +1,569 @@
+"""Claims on recipients: which send loop may send to whom, for how long, and what it found.
+
+Exactly-once rests on these rules, all judged on the database's clock (`Database.now`), never on
+a worker's own:
+
+1. A recipient is claimed (pending -> queued) with its loop's token and a lease before any
+   request for it is made. The loop renews the lease while it holds the claim, waiting or in
+   flight, and makes no request once its lease may have run out.
+2. Every later write about a claimed recipient is conditional on the token (or, for a result
+   that carries a SID, on that SID): a loop that lost its claim can neither send nor record it.
+3. A request whose outcome is unknown (a timeout, a dropped connection, a 5xx), and a claim whose
+   lease ran out (its loop died or stalled), are quarantined: owned by nobody and never resent on
+   a guess, until a lookup in Twilio made long enough after the last request could have left for
+   a late create to show settles them: the message found (its SID adopted), or none (pending
+   again). A lookup is taken like a claim, with a token and a lease, so two loops never both act
+   on one recipient.
+4. A recipient goes back to pending only from a claim that made no request, or after such a
+   lookup; in a cancelled campaign it becomes cancelled instead.
+5. One bad row never fails a batch: what cannot be written is recorded on its own recipient and
+   the rest commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.models import Campaign, Recipient, UTCDateTime
+from campaigns.service.context import Context
+from campaigns.status import CampaignStatus, RecipientStatus
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT = "opted_out"
+# What a recipient ends with when Twilio never told whether its message was made.
+UNKNOWN_OUTCOME = "unknown_outcome"
+ABANDONED = "Its send loop stopped answering; checking with Twilio whether it was sent."
+REASON_LENGTH = 200  # the column's size
+_CHUNK = 500  # ids per IN (...), well under SQLite's and asyncpg's parameter limits
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A recipient a loop holds: claimed to send, or taken to look up."""
+
+    id: int
+    phone: str
+    variables: dict[str, str]
+    segments: int
+    sender: str | None
+    claimed_at: datetime  # database clock: a message Twilio made before it is not this claim's
+    unknown_since: datetime | None = None  # when its outcome became unknown (lookups only)
+    taken_at: datetime | None = None  # the database's clock when this loop took it
+
+
+def _held_by(token: str | ColumnElement[str]) -> ColumnElement[bool]:
+    return and_(
+        Recipient.claim_token == token,
+        Recipient.status == RecipientStatus.QUEUED,
+        Recipient.twilio_sid.is_(None),
+    )
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    return [list(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
+
+
+async def _touch(session: AsyncSession, campaign_id: str, now: datetime) -> None:
+    await session.execute(
+        update(Campaign).where(Campaign.id == campaign_id).values(heartbeat_at=now)
+    )
+
+
+async def claim_batch(
+    ctx: Context, campaign_id: str, limit: int, *, token: str, lease: float
+) -> list[Claimed]:
+    """Claim up to `limit` pending recipients of a running campaign, in input order."""
+    async with ctx.db.transaction() as session:
+        status = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+        if status != CampaignStatus.RUNNING:
+            return []
+        now = await ctx.db.now(session)
+        await _touch(session, campaign_id, now)
+        candidates = (
+            select(Recipient.id)
+            .where(
+                Recipient.campaign_id == campaign_id, Recipient.status == RecipientStatus.PENDING
+            )
+            .order_by(Recipient.id)
+            .limit(limit)
+        )
+        if ctx.db.dialect == "postgresql":  # two loops on one campaign take different rows
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list((await session.execute(candidates)).scalars())
+        if not ids:
+            return []
+        rows = await session.execute(
+            update(Recipient)
+            .where(Recipient.id.in_(ids), Recipient.status == RecipientStatus.PENDING)
+            .values(
+                status=RecipientStatus.QUEUED,
+                claim_token=token,
+                claimed_at=now,
+                lease_until=now + timedelta(seconds=lease),
+                attempts=Recipient.attempts + 1,
+                updated_at=now,
+            )
+            .returning(
+                Recipient.id,
+                Recipient.phone,
+                Recipient.variables,
+                Recipient.segments,
+                Recipient.sender,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        claimed = [Claimed(r.id, r.phone, r.variables, r.segments, r.sender, now) for r in rows]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
+
+
+async def renew_claims(ctx: Context, campaign_id: str, *, token: str, lease: float) -> set[int]:
+    """Extend the lease of every claim `token` holds in the campaign; returns their ids.
+
+    A claim missing from the answer is no longer this loop's: its lease ran out and another loop
+    took it, or it was settled meanwhile (a status callback brought its SID). It also marks the
+    campaign as driven, whether or not the loop holds anything.
+    """
+    async with ctx.db.transaction() as session:
+        now = await ctx.db.now(session)
+        await _touch(session, campaign_id, now)
+        rows = await session.execute(
+            update(Recipient)
+            .where(Recipient.campaign_id == campaign_id, _held_by(token))
+            .values(lease_until=now + timedelta(seconds=lease))
+            .returning(Recipient.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(rows.scalars())
+
+
+async def release_claims(ctx: Context, campaign_id: str, ids: Sequence[int], *, token: str) -> int:
+    """Give back claims for which no request was made (or that a lookup found Twilio never got):
+    pending again, or cancelled if the campaign is cancelled by now. Returns how many."""
+    if not ids:
+        return 0
+    released = 0
+    async with ctx.db.transaction() as session:
+        # Read under the campaign's lock: a cancel committing meanwhile is either seen here, or
+        # comes after and cancels what this makes pending. Never pending in a cancelled campaign.
+        status_query = select(Campaign.status).where(Campaign.id == campaign_id)
+        if ctx.db.dialect == "postgresql":
+            status_query = status_query.with_for_update()
+        status = await session.scalar(status_query)
+        to = (
+            RecipientStatus.CANCELLED
+            if status == CampaignStatus.CANCELLED
+            else RecipientStatus.PENDING
+        )
+        for chunk in _chunks(ids):
+            result = await session.execute(
+                update(Recipient)
+                .where(Recipient.id.in_(chunk), _held_by(token))
+                .values(
+                    status=to,
+                    claim_token=None,
+                    claimed_at=None,
+                    lease_until=None,
+                    unknown_since=None,
+                    check_at=None,
+                    error_code=None,
+                    error_reason=None,
+                    updated_at=ctx.now(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            released += result.rowcount or 0  # type: ignore[attr-defined]
+    return released
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    SUBMITTED = "submitted"  # Twilio has it: it has a SID
+    FAILED = "failed"  # refused for good (or opted out): it will not be sent
+    UNKNOWN = "unknown"  # it may or may not exist: quarantined until a lookup settles it
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    recipient_id: int
+    outcome: Outcome
+    sender: str | None = None
+    twilio_sid: str | None = None
+    error_code: int | None = None
+    error_reason: str | None = None
+    segments: int | None = None  # Twilio's count, when it gave one
+    check_in: float = 0.0  # UNKNOWN: seconds until the lookup that settles it
+
+
+_TABLE = Recipient.__table__
+_NO_OWNER = {"claim_token": None, "lease_until": None}
+_SETTLED = {**_NO_OWNER, "unknown_since": None, "check_at": None}
+
+
+def _claimed() -> ColumnElement[bool]:
+    return and_(
+        _TABLE.c.id == bindparam("rid"),
+        _TABLE.c.claim_token == bindparam("token"),
+        _TABLE.c.status == RecipientStatus.QUEUED,
+        _TABLE.c.twilio_sid.is_(None),
+    )
+
+
+# A status callback may have attached the SID (and moved the status) before this write: the row
+# is then matched by its SID, and only what the callback could not know is added.
+_SUBMITTED = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("rid"),
+        or_(
+            and_(
+                _TABLE.c.claim_token == bindparam("token"),
+                _TABLE.c.status == RecipientStatus.QUEUED,
+                _TABLE.c.twilio_sid.is_(None),
+            ),
+            _TABLE.c.twilio_sid == bindparam("sid"),
+        ),
+    )
+    .values(
+        twilio_sid=bindparam("sid"),
+        sender=bindparam("sender"),
+        segments=func.coalesce(bindparam("segs"), _TABLE.c.segments),
+        # What quarantine noted is no longer true; what a callback wrote stays.
+        error_code=case((_TABLE.c.twilio_sid.is_(None), None), else_=_TABLE.c.error_code),
+        error_reason=case((_TABLE.c.twilio_sid.is_(None), None), else_=_TABLE.c.error_reason),
+        updated_at=bindparam("now"),
+        **_SETTLED,
+    )
+)
+_FAILED = (
+    update(_TABLE)
+    .where(_claimed())
+    .values(
+        status=RecipientStatus.FAILED,
+        sender=func.coalesce(bindparam("sender"), _TABLE.c.sender),
+        error_code=bindparam("code"),
+        error_reason=bindparam("reason"),
+        updated_at=bindparam("now"),
+        **_SETTLED,
+    )
+)
+_UNKNOWN = (
+    update(_TABLE)
+    .where(_claimed())
+    .values(
+        unknown_since=func.coalesce(
+            _TABLE.c.unknown_since, bindparam("since", type_=UTCDateTime())
+        ),
+        check_at=bindparam("check_at"),
+        sender=func.coalesce(bindparam("sender"), _TABLE.c.sender),
+        error_code=bindparam("code"),
+        error_reason=bindparam("reason"),
+        updated_at=bindparam("now"),
+        **_NO_OWNER,
+    )
+)
+
+
+def _reason(text: str | None) -> str | None:
+    """A reason the column can hold: no NUL (PostgreSQL refuses it in text), at most its size."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "")
+    if len(text) <= REASON_LENGTH:
+        return text
+    return text[: REASON_LENGTH - 1] + "…"
+
+
+async def record_results(ctx: Context, results: Sequence[SendResult], *, token: str) -> None:
+    """Store what happened to recipients `token` holds, in one transaction.
+
+    A result for a recipient the loop no longer holds changes nothing, nor does one recorded
+    twice. If one row cannot be written (a SID another recipient holds, a value the database
+    refuses), each is written on its own and that one is recorded as failed with the reason.
+    Any other error (the database is away) raises, and nothing of the batch is written: the
+    caller keeps it and tries again.
+    """
+    if not results:
+        return
+    try:
+        await _write(ctx, results, token)
+    except DBAPIError as error:
+        if not _about_the_data(error):
+            raise
+        for result in results:
+            try:
+                await _write(ctx, [result], token)
+            except DBAPIError as row_error:
+                if not _about_the_data(row_error):
+                    raise
+                await _write_unrecordable(ctx, result, token, row_error)
+
+
+def _about_the_data(error: DBAPIError) -> bool:
+    """Whether the database refused what was written (a constraint, a value it cannot hold), as
+    opposed to being unreachable or busy: then writing the rows one by one finds the bad one."""
+    if isinstance(error, IntegrityError | DataError):
+        return True
+    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        return False
+    # asyncpg's errors reach SQLAlchemy untranslated; their SQLSTATE tells: class 22 is "data
+    # exception" (a NUL byte, a number out of range), class 23 "integrity constraint violation".
+    cause: BaseException | None = error.orig
+    while cause is not None:
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate[:2] in ("22", "23")
+        cause = cause.__cause__
+    return False
+
+
+async def _write(ctx: Context, results: Sequence[SendResult], token: str) -> None:
+    now = ctx.now()
+    by_kind: dict[Outcome, list[SendResult]] = {kind: [] for kind in Outcome}
+    for result in results:
+        by_kind[result.outcome].append(result)
+    async with ctx.db.transaction() as session:
+        connection = await session.connection()
+        if ok := by_kind[Outcome.SUBMITTED]:
+            await connection.execute(
+                _SUBMITTED,
+                [
+                    {"rid": r.recipient_id, "token": token, "sid": r.twilio_sid,
+                     "sender": r.sender, "segs": r.segments, "now": now}
+                    for r in ok
+                ],
+            )  # fmt: skip
+        if bad := by_kind[Outcome.FAILED]:
+            await connection.execute(
+                _FAILED,
+                [
+                    {"rid": r.recipient_id, "token": token, "sender": r.sender,
+                     "code": r.error_code, "reason": _reason(r.error_reason), "now": now}
+                    for r in bad
+                ],
+            )  # fmt: skip
+        if unsure := by_kind[Outcome.UNKNOWN]:
+            clock = await ctx.db.now(session)
+            await connection.execute(
+                _UNKNOWN,
+                [
+                    {"rid": r.recipient_id, "token": token, "sender": r.sender,
+                     "code": r.error_code, "reason": _reason(r.error_reason), "now": now,
+                     "since": clock, "check_at": clock + timedelta(seconds=r.check_in)}
+                    for r in unsure
+                ],
+            )  # fmt: skip
+
+
+async def _write_unrecordable(
+    ctx: Context, result: SendResult, token: str, error: Exception
+) -> None:
+    """The row refused `result`: keep what matters (a SID), or fail the recipient with why, so it
+    is settled either way and never resent."""
+    if result.outcome is Outcome.SUBMITTED:
+        try:  # the SID alone, without what else Twilio said
+            await _write(ctx, [SendResult(result.recipient_id, Outcome.SUBMITTED,
+                                          twilio_sid=result.twilio_sid)], token)  # fmt: skip
+            return
+        except DBAPIError as again:
+            if not _about_the_data(again):
+                raise
+        reason = (
+            f"Twilio took it as {result.twilio_sid}, a message another recipient already holds; "
+            "it was not sent again."
+        )
+    else:
+        reason = "What happened to this message could not be stored; it was not sent again."
+    log.warning(
+        "recipient %d: could not record %s (%s); failing it",
+        result.recipient_id,
+        result.outcome,
+        type(error).__name__,
+    )
+    failed = SendResult(result.recipient_id, Outcome.FAILED, error_reason=_reason(reason))
+    try:
+        await _write(ctx, [failed], token)
+    except DBAPIError:
+        log.exception("recipient %d: even its failure could not be stored", result.recipient_id)
+
+
+# --- quarantine and lookups ------------------------------------------------------------------------
+
+
+async def quarantine_expired(ctx: Context, campaign_id: str, *, wait: float) -> int:
+    """Claims whose lease ran out: their loop died or stalled, and may have made a request.
+
+    They are owned by nobody from now on, and looked up `wait` seconds after the lease ended (by
+    then a request the loop made in time has surely reached Twilio). Returns how many.
+    """
+    async with ctx.db.transaction() as session:
+        now = await ctx.db.now(session)
+        expired = (
+            select(Recipient.id, Recipient.claim_token, Recipient.lease_until)
+            .where(
+                Recipient.campaign_id == campaign_id,
+                Recipient.status == RecipientStatus.QUEUED,
+                Recipient.twilio_sid.is_(None),
+                Recipient.claim_token.is_not(None),
+                or_(Recipient.lease_until.is_(None), Recipient.lease_until < now),
+            )
+            .limit(_CHUNK)
+        )
+        if ctx.db.dialect == "postgresql":
+            expired = expired.with_for_update(skip_locked=True)
+        rows = (await session.execute(expired)).all()
+        if not rows:
+            return 0
+        statement = (
+            update(_TABLE)
+            .where(
+                _TABLE.c.id == bindparam("rid"),
+                _TABLE.c.claim_token == bindparam("token"),
+                _TABLE.c.status == RecipientStatus.QUEUED,
+                _TABLE.c.twilio_sid.is_(None),
+                or_(_TABLE.c.lease_until.is_(None), _TABLE.c.lease_until < bindparam("now")),
+            )
+            .values(
+                unknown_since=func.coalesce(
+                    _TABLE.c.unknown_since, bindparam("ended", type_=UTCDateTime())
+                ),
+                check_at=bindparam("check_at"),
+                error_reason=ABANDONED,
+                updated_at=bindparam("now"),
+                **_NO_OWNER,
+            )
+        )
+        connection = await session.connection()
+        await connection.execute(
+            statement,
+            [
+                {"rid": rid, "token": owner, "now": now, "ended": ended or now,
+                 "check_at": (ended or now) + timedelta(seconds=wait)}
+                for rid, owner, ended in rows
+            ],
+        )  # fmt: skip
+    log.info(
+        "campaign %s: %d claims ran out of lease; they wait for a lookup", campaign_id, len(rows)
+    )
+    return len(rows)
+
+
+async def take_checks(
+    ctx: Context, campaign_id: str, *, token: str, lease: float, limit: int
+) -> list[Claimed]:
+    """Take quarantined recipients whose lookup is due, for `token` alone to look up and settle."""
+    async with ctx.db.transaction() as session:
+        now = await ctx.db.now(session)
+        due = (
+            select(Recipient.id)
+            .where(
+                Recipient.campaign_id == campaign_id,
+                Recipient.status == RecipientStatus.QUEUED,
+                Recipient.twilio_sid.is_(None),
+                Recipient.claim_token.is_(None),
+                or_(Recipient.check_at.is_(None), Recipient.check_at <= now),
+            )
+            .order_by(Recipient.check_at, Recipient.id)
+            .limit(limit)
+        )
+        if ctx.db.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list((await session.execute(due)).scalars())
+        if not ids:
+            return []
+        rows = await session.execute(
+            update(Recipient)
+            .where(
+                Recipient.id.in_(ids),
+                Recipient.status == RecipientStatus.QUEUED,
+                Recipient.twilio_sid.is_(None),
+                Recipient.claim_token.is_(None),
+            )
+            .values(claim_token=token, lease_until=now + timedelta(seconds=lease))
+            .returning(
+                Recipient.id,
+                Recipient.phone,
+                Recipient.variables,
+                Recipient.segments,
+                Recipient.sender,
+                Recipient.claimed_at,
+                Recipient.unknown_since,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return [
+            Claimed(
+                r.id,
+                r.phone,
+                r.variables,
+                r.segments,
+                r.sender,
+                claimed_at=r.claimed_at or r.unknown_since or now,
+                unknown_since=r.unknown_since or now,
+                taken_at=now,
+            )
+            for r in rows
+        ]
+
+
+async def next_check_in(ctx: Context, campaign_id: str) -> float | None:
+    """Seconds until the campaign's soonest lookup or lease end (0.0: now); None if nothing is
+    unsettled but the claims loops are working on."""
+    async with ctx.db.read() as session:
+        now = await ctx.db.now(session)
+        soonest = await session.scalar(
+            select(
+                func.min(
+                    case((Recipient.claim_token.is_(None), Recipient.check_at),
+                         else_=Recipient.lease_until)
+                )
+            ).where(
+                Recipient.campaign_id == campaign_id,
+                Recipient.status == RecipientStatus.QUEUED,
+                Recipient.twilio_sid.is_(None),
+            )
+        )  # fmt: skip
+    if soonest is None:
+        return None
+    if isinstance(soonest, str):  # SQLite hands an aggregate back untyped
+        soonest = UTCDateTime().process_result_value(datetime.fromisoformat(soonest), None)
+    return max(0.0, (soonest - now).total_seconds())
+
+
+async def unsettled_count(session: AsyncSession, campaign_id: str) -> int:
+    """Recipients not yet handed to Twilio for sure: pending, or claimed without a SID."""
+    return (
+        await session.execute(
+            select(func.count()).where(
+                Recipient.campaign_id == campaign_id,
+                (Recipient.status == RecipientStatus.PENDING)
+                | ((Recipient.status == RecipientStatus.QUEUED) & Recipient.twilio_sid.is_(None)),
+            )
+        )
+    ).scalar_one()
+
+
+async def has_unsettled_claims(ctx: Context, campaign_id: str) -> bool:
+    """Whether any recipient is claimed without a SID (held, or waiting for a lookup)."""
+    async with ctx.db.read() as session:
+        found = await session.scalar(
+            select(Recipient.id)
+            .where(
+                Recipient.campaign_id == campaign_id,
+                Recipient.status == RecipientStatus.QUEUED,
+                Recipient.twilio_sid.is_(None),
+            )
+            .limit(1)
+        )
+    return found is not None
