@@ -15,6 +15,7 @@ error, stop the campaign.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -42,7 +43,7 @@ from campaigns.service.sending import FailureWindow, finish_if_complete, pause_c
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing
-from worker.lanes import Lane
+from worker.lanes import MAX_LATENESS, Lane
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 
@@ -126,6 +127,7 @@ class Driver:
         self._settling: asyncio.Task[None] | None = None
         self._stop_settling = asyncio.Event()  # set: stop after the current pass
         self._ticking: asyncio.Task[None] | None = None
+        self._send_until = 0.0
 
     @property
     def cid(self) -> str:
@@ -145,7 +147,8 @@ class Driver:
         """Send until the campaign is finished, stopped, or this slice is over (returns True)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.slice_seconds
-        self.lease_deadline = loop.time() + self.lease  # before the first claim: err early
+        self._loop = loop
+        self._extend_lease(loop.time() + self.lease)  # before the first claim: err early
         for job in (self._watch_state, self._flush_forever, self._keep_leases):
             self._background.append(asyncio.create_task(job()))
         self._settling = asyncio.create_task(self._settle())
@@ -155,6 +158,8 @@ class Driver:
         finished = False
         try:
             while not self.stopping and loop.time() < deadline:
+                # Cleared before the step, so that what happens during it wakes the next nap.
+                self._wake.clear()
                 await self._step()
                 if self.held or not self.exhausted:
                     await self._nap(deadline)
@@ -198,7 +203,6 @@ class Driver:
         timeout = STATE_CHECK_SECONDS
         if self.ready and self.book_after > loop.time():
             timeout = min(timeout, self.book_after - loop.time())
-        self._wake.clear()
         try:
             async with asyncio.timeout(max(0.0, min(timeout, deadline - loop.time()))):
                 await self._wake.wait()
@@ -209,11 +213,10 @@ class Driver:
         return sum(len(lane) for lane in self.lanes.values())
 
     def _wants_more(self) -> bool:
+        # Half a second of sending waits behind what is in flight, so that room made by a
+        # request that ends is taken at once.
         waiting = len(self.ready) + len(self.unscreened) + self._booked()
-        return (
-            waiting < self._batch_size()
-            and self.in_flight + waiting < self.rt.settings.WORKER_MAX_IN_FLIGHT
-        )
+        return waiting < min(self._batch_size(), self.rt.settings.WORKER_MAX_IN_FLIGHT)
 
     def _batch_size(self) -> int:
         # Claim about half a second of sending: a claim never waits long for its slot.
@@ -236,8 +239,13 @@ class Driver:
 
     def _may_send(self) -> bool:
         """Whether this loop's claims are surely still its own for a while."""
-        margin = min(2.0, self.lease / 4)
-        return asyncio.get_running_loop().time() < self.lease_deadline - margin
+        return self._loop.time() < self._send_until
+
+    def _extend_lease(self, deadline: float) -> None:
+        """The claims are this loop's until `deadline` (loop time); it sends until a margin
+        before, which covers the time from its last check to the request leaving."""
+        self.lease_deadline = deadline
+        self._send_until = deadline - min(2.0, self.lease / 4)
 
     # --- claiming and booking --------------------------------------------------------------------
 
@@ -253,7 +261,7 @@ class Driver:
             self.exhausted_until = loop.time() + STATE_CHECK_SECONDS
             return
         # The lease runs from the claim's transaction, which began after `started`.
-        self.lease_deadline = max(self.lease_deadline, started + self.lease)
+        self._extend_lease(max(self.lease_deadline, started + self.lease))
         for recipient in claimed:
             work = Work(recipient)
             self.held[recipient.id] = work
@@ -310,7 +318,7 @@ class Driver:
         self._tick_in_background()
 
     def _chunk(self) -> int:
-        return max(1, min(50, self._batch_size() // 4))
+        return max(1, min(16, self._batch_size() // 8))
 
     def _lane(self, sender: str) -> Lane[Work]:
         lane = self.lanes.get(sender)
@@ -343,8 +351,8 @@ class Driver:
                 await asyncio.sleep(wait)
                 continue
             go, again = lane.take_due(loop.time())
-            for work in go:
-                self._launch(work, lane.sender)
+            for work, slot in go:
+                self._launch(work, lane, slot)
             if again:
                 self.ready.extendleft(reversed(again))
                 self._wake.set()
@@ -356,9 +364,9 @@ class Driver:
 
     # --- one request -----------------------------------------------------------------------------
 
-    def _launch(self, work: Work, sender: str) -> None:
+    def _launch(self, work: Work, lane: Lane[Work], slot: float) -> None:
         self.in_flight += 1
-        task = asyncio.create_task(self._request(work, sender))
+        task = asyncio.create_task(self._request(work, lane, slot))
         self._tasks.add(task)
         task.add_done_callback(self._landed)
 
@@ -379,13 +387,18 @@ class Driver:
             validity_period=self.rt.settings.MESSAGE_VALIDITY_SECONDS,
         )
 
-    async def _request(self, work: Work, sender: str) -> None:
-        if self.stopping or not self._may_send() or work.id not in self.held:
-            # Checked again right before the request leaves (this task may have waited its
-            # turn): stopped, lease at risk, or taken over meanwhile. Nothing was sent.
+    async def _request(self, work: Work, lane: Lane[Work], slot: float) -> None:
+        # Checked again right before the request leaves: this task may have waited its turn
+        # behind others (after a stall, many run at once). Stopped, lease at risk, taken over
+        # meanwhile, or too late for its slot: nothing is sent, and it is booked again.
+        late = self._loop.time() - slot > MAX_LATENESS
+        if self.stopping or late or not self._may_send() or work.id not in self.held:
             if work.id in self.held:
+                lane.lost += late
                 self.ready.appendleft(work)
+                self._wake.set()
             return
+        sender = lane.sender
         try:
             attempt = await self.rt.gateway.send(self._outgoing(work.claim, sender))
         except Exception:
@@ -537,7 +550,7 @@ class Driver:
                 log.warning("campaign %s: could not renew its leases: %r", self.cid, error)
                 continue
             failed = False
-            self.lease_deadline = started + self.lease
+            self._extend_lease(started + self.lease)
             lost = (holding & set(self.held)) - renewed
             if lost:
                 self._lose(lost)
@@ -579,6 +592,10 @@ class Driver:
 
     async def _settle(self) -> None:
         """Look up what is due in quarantine, and take over claims whose lease ran out."""
+        # Not before the first claims: on SQLite its writes would queue in front of them.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_SECONDS):
+                await self._stop_settling.wait()
         while not self._stop_settling.is_set():
             try:
                 settled, due_in = await self.settler.settle()

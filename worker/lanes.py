@@ -45,38 +45,47 @@ class Lane(Generic[Item]):
     def next_due(self) -> float | None:
         return self.slots[0].due if self.slots else None
 
-    def take_due(self, now: float) -> tuple[list[Item], list[Item]]:
-        """What may go now, and what lost its slot and must be booked again (oldest first).
-
-        Call it at or after `next_due()`.
+    def take_due(self, now: float) -> tuple[list[tuple[Item, float]], list[Item]]:
+        """What may go now (each with its slot's time), and what lost its slot and must be
+        booked again (oldest first). Call it at or after `next_due()`.
         """
-        go: list[Item] = []
+        go: list[tuple[Item, float]] = []
         while self.slots and self.slots[0].due <= now:
             if now - self.slots[0].due > MAX_LATENESS or self.waiting[0][1] > self.slots[0].cost:
                 return go, self._repack(now)
-            self.slots.popleft()
-            go.append(self.waiting.popleft()[0])
+            go.append((self.waiting.popleft()[0], self.slots.popleft().due))
         return go, []
 
     def _repack(self, now: float) -> list[Item]:
         """Give up the slots whose time has passed, and hand the rest out again in order, each to
         the next request it is big enough for; the requests left over are returned."""
-        fresh = [slot for slot in self.slots if now - slot.due <= MAX_LATENESS]
-        slots: deque[Booked] = deque()
-        kept: deque[tuple[Item, int]] = deque()
+        fresh: list[Booked | None] = [s for s in self.slots if now - s.due <= MAX_LATENESS]
+        pairs: list[tuple[Booked, tuple[Item, int]]] = []
         rebook: list[Item] = []
-        position = 0
+        first = 0  # fresh[:first] are all taken
         for item, cost in self.waiting:
-            while position < len(fresh) and fresh[position].cost < cost:
-                position += 1  # too small for it (messages of mixed sizes): unused
-            if position < len(fresh):
-                slots.append(fresh[position])
-                kept.append((item, cost))
-                position += 1
-            else:
+            while first < len(fresh) and fresh[first] is None:
+                first += 1
+            # The soonest slot left that is big enough (the first, unless sizes are mixed).
+            index = next(
+                (
+                    i
+                    for i in range(first, len(fresh))
+                    if (slot := fresh[i]) is not None and slot.cost >= cost
+                ),
+                None,
+            )
+            if index is None:
                 rebook.append(item)
-        self.lost += len(self.slots) - len(slots)
-        self.slots, self.waiting = slots, kept
+                continue
+            slot = fresh[index]
+            assert slot is not None
+            fresh[index] = None
+            pairs.append((slot, (item, cost)))
+        pairs.sort(key=lambda pair: pair[0].due)
+        self.lost += len(self.slots) - len(pairs)
+        self.slots = deque(slot for slot, _ in pairs)
+        self.waiting = deque(waiting for _, waiting in pairs)
         return rebook
 
     def drain(self) -> list[Item]:

@@ -78,7 +78,15 @@ INVALID_ROW = {
 
 RECIPIENT_OUT = {
     "type": "object",
-    "required": ["phone", "variables", "status", "twilio_sid", "error_code", "error_reason"],
+    "required": [
+        "phone",
+        "variables",
+        "status",
+        "twilio_sid",
+        "error_code",
+        "error_reason",
+        "outcome_unknown_since",
+    ],
     "properties": {
         "phone": {"type": "string"},
         "variables": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -86,6 +94,9 @@ RECIPIENT_OUT = {
         "twilio_sid": NULLABLE_STRING,
         "error_code": {"type": ["integer", "null"]},
         "error_reason": NULLABLE_STRING,
+        # Set while Textcast does not know whether Twilio made the message (no answer, or its
+        # sender stopped): it is checked with Twilio, never simply sent again.
+        "outcome_unknown_since": {"type": ["string", "null"], "format": "date-time"},
     },
     "additionalProperties": False,
 }

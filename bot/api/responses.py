@@ -69,4 +69,5 @@ def recipient_json(recipient: Recipient) -> dict[str, Any]:
         "twilio_sid": recipient.twilio_sid,
         "error_code": recipient.error_code,
         "error_reason": recipient.error_reason,
+        "outcome_unknown_since": timestamp(recipient.unknown_since),
     }

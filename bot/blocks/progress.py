@@ -98,6 +98,11 @@ def progress_message(
         if pace:
             joined = " · ".join(pace)
             lines.append(joined[:1].upper() + joined[1:])
+    if report.uncertain:
+        lines.append(
+            f"{report.uncertain:,} being checked with Twilio: its answer was lost, so Textcast "
+            "asks whether they went out before it sends any again"
+        )
     if campaign.status == CampaignStatus.PAUSED and campaign.pause_reason:
         lines.append(f"Paused: {escape(campaign.pause_reason)}")
     if report.duration is not None and campaign.status not in (

@@ -45,6 +45,8 @@ class CampaignReport:
     started_at: datetime | None
     finished_at: datetime | None
     duration: timedelta | None  # started to finished, or to now while it runs
+    # Claimed, Twilio's answer lost: waiting for a lookup to tell whether it was sent
+    uncertain: int = 0
 
     @property
     def handled(self) -> int:
@@ -84,12 +86,18 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
     unsent = (Recipient.status == RecipientStatus.PENDING) | (
         (Recipient.status == RecipientStatus.QUEUED) & Recipient.twilio_sid.is_(None)
     )
+    unsure = (
+        (Recipient.status == RecipientStatus.QUEUED)
+        & Recipient.twilio_sid.is_(None)
+        & Recipient.unknown_since.is_not(None)
+    )
     sending = select(
         func.count(Recipient.twilio_sid),
         func.coalesce(func.sum(case((has_sid, Recipient.segments), else_=0)), 0),
         func.coalesce(func.sum(case((has_sid & Recipient.status.in_(_AWAITING), 1), else_=0)), 0),
         func.coalesce(func.sum(case((unsent, 1), else_=0)), 0),
         func.coalesce(func.sum(case((Recipient.status == RecipientStatus.SENT, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((unsure, 1), else_=0)), 0),
     ).where(Recipient.campaign_id == campaign_id)
     # Grouped by its label: PostgreSQL would not match a repeated expression's bound parameter.
     opt_out = (func.coalesce(Recipient.error_reason, "") == OPTED_OUT).label("opted_out")
@@ -101,7 +109,9 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
     async with ctx.db.read() as session:
         campaign = await load_campaign(session, campaign_id)
         counts = (await counts_for(session, [campaign_id]))[campaign_id]
-        submitted, segments, awaiting, not_sent, sent = (await session.execute(sending)).one()
+        submitted, segments, awaiting, not_sent, sent, uncertain = (
+            await session.execute(sending)
+        ).one()
         failed_rows = (await session.execute(failed)).all()
 
     opted_out = 0
@@ -130,4 +140,5 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
         started_at=started,
         finished_at=finished,
         duration=max(end - started, timedelta(0)) if started else None,
+        uncertain=int(uncertain),
     )

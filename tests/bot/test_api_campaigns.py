@@ -252,6 +252,7 @@ async def test_get_shows_recipients_with_their_status(api: Api) -> None:
         "twilio_sid": "SM" + "a" * 32,
         "error_code": 30003,
         "error_reason": "Unreachable handset",
+        "outcome_unknown_since": None,
     }
     phones = [r["phone"] for r in page["recipients"]]
     while page["next_cursor"]:

@@ -102,6 +102,14 @@ def test_progress_while_sending_shows_the_bar_counts_rate_and_time_left() -> Non
     ]
 
 
+def test_progress_says_how_many_wait_for_a_check_with_twilio() -> None:
+    lines = valid(progress_message(make_report(uncertain=3), rate=None, eta=None))
+    assert (
+        "3 being checked with Twilio: its answer was lost, so Textcast asks whether they went "
+        "out before it sends any again"
+    ) in lines
+
+
 def test_progress_fallback_text_says_the_same_in_a_line() -> None:
     message = progress_message(make_report(), rate=None, eta=None)
     assert message["text"] == (

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker
@@ -185,12 +186,79 @@ async def running_stack(
             await slack_sandbox.stop()
 
 
+class TwilioAccount(Protocol):
+    """Where a Twilio stand-in is and how to sign in to it."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def account_sid(self) -> str: ...
+    @property
+    def auth_token(self) -> str: ...
+
+
+@dataclass
+class StandInProcess:
+    """`textcast sandbox` in a process of its own, observed over HTTP. What it records is not
+    skewed by this process: a test that stalls its own event loop would delay the arrival
+    times of a stand-in running in it, too."""
+
+    env: dict[str, str]
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return self.env["TWILIO_API_URL"]
+
+    @property
+    def account_sid(self) -> str:
+        return self.env["TWILIO_ACCOUNT_SID"]
+
+    @property
+    def auth_token(self) -> str:
+        return self.env["TWILIO_AUTH_TOKEN"]
+
+    async def get(self, path: str) -> Any:
+        async with self.http.get(self.url + path) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        async with self.http.post(self.url + path, json=body) as response:
+            response.raise_for_status()
+            return await response.json()
+
+
+@asynccontextmanager
+async def stand_in_process(senders: dict[str, float]) -> AsyncIterator[StandInProcess]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SLACK_", "SENDER_"))
+    }
+    environment["SENDER_NUMBERS"] = ",".join(f"{n}:{int(m)}" for n, m in senders.items())
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "campaigns.cli", "sandbox", "--twilio-port", "0",
+        "--slack-port", "0", stdout=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    assert process.stdout is not None
+    exported: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(15):
+            while "SLACK_NOTIFY_CHANNEL" not in exported:
+                line = (await process.stdout.readline()).decode()
+                assert line, "textcast sandbox exited early"
+                if line.startswith("export "):
+                    name, _, value = line.removeprefix("export ").strip().partition("=")
+                    exported[name] = value
+        async with aiohttp.ClientSession() as http:
+            yield StandInProcess(exported, http)
+    finally:
+        process.send_signal(signal.SIGINT)
+        await process.wait()
+
+
 @asynccontextmanager
 async def worker_runtime(
-    db: Database,
-    twilio: twilio_sandbox.RunningTwilioSandbox,
-    senders: dict[str, float],
-    **overrides: Any,
+    db: Database, twilio: TwilioAccount, senders: dict[str, float], **overrides: Any
 ) -> AsyncIterator[WorkerRuntime]:
     """A worker process's runtime, in this process: for driving one `Driver` by hand."""
     namespace = f"test-{uuid.uuid4().hex[:12]}"

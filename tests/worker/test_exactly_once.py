@@ -37,6 +37,7 @@ from tests.worker.stack import (
     new_running_campaign,
     people,
     running_stack,
+    stand_in_process,
     worker_runtime,
 )
 from worker.engine import Driver
@@ -101,6 +102,10 @@ async def test_a_pause_after_an_unknown_outcome_never_resends_on_resume(db: Data
         await asyncio.sleep(2.5)  # the client has given up on every one
         detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
         assert {r.status for r in detail.recipients} == {"queued"}  # quarantined, not pending
+        answer = await stack.web.get(f"/v1/sms/campaigns/{cid}", headers=stack.auth)
+        shown = (await answer.json())["recipients"]
+        assert all(r["outcome_unknown_since"] for r in shown)  # the API says so
+        assert all("Checking with Twilio" in r["error_reason"] for r in shown)
         sandbox.clear_faults()
         # No loop drives a paused campaign: the sweep's lookups settle them.
         await until(lambda: _all_have_sids(stack, cid), timeout=30)
@@ -286,33 +291,28 @@ async def test_database_errors_lose_no_result_and_a_cancel_is_honoured_through_t
 
 
 async def test_stalls_on_a_crowded_number_cost_only_the_slots_they_covered(db: Database) -> None:
-    from sandbox.twilio import SandboxConfig, start
-
-    twilio = await start(config=SandboxConfig(numbers={ONE: 49}, seed=4))
-    try:
-        async with worker_runtime(db, twilio, {ONE: 49}) as rt:
-            campaign = await new_running_campaign(rt.ctx, people(150), [ONE])
-            driver = Driver(rt, campaign)
-            started = time.monotonic()
-            loop = asyncio.create_task(driver.run())
-            await asyncio.sleep(0.8)  # running at its MPS for a while: crowded
-            for _ in range(3):
-                # A busy worker: requests due meanwhile wake late, and would go out together.
-                time.sleep(0.15)  # noqa: ASYNC251 - blocking the event loop is the point
-                await asyncio.sleep(0.4)
-            async with asyncio.timeout(20):
-                assert await loop is False
-            took = time.monotonic() - started
-            sandbox = twilio.sandbox
-            assert sorted(sandbox.per_recipient().values()) == [1] * 150
-            assert sandbox.max_in_window(ONE, 1.0, stage="api") <= 49
-            # 3 stalls of 150 ms at 48 slots a second cover about 22 slots (a few more for the
-            # late wake-ups around them); giving each late request's slot up instead, and
-            # booking again one by one, wasted 106 and took 5.3 s.
-            assert driver.late_slots <= 30, driver.late_slots
-            assert took < 150 / 48.02 + 0.45 + 0.8, took
-    finally:
-        await twilio.stop()
+    async with stand_in_process({ONE: 49}) as twilio, worker_runtime(db, twilio, {ONE: 49}) as rt:
+        campaign = await new_running_campaign(rt.ctx, people(150), [ONE])
+        driver = Driver(rt, campaign)
+        started = time.monotonic()
+        loop = asyncio.create_task(driver.run())
+        await asyncio.sleep(0.8)  # running at its MPS for a while: crowded
+        for _ in range(3):
+            # A busy worker: requests due meanwhile wake late, and would go out together.
+            time.sleep(0.15)  # noqa: ASYNC251 - blocking the event loop is the point
+            await asyncio.sleep(0.4)
+        async with asyncio.timeout(20):
+            assert await loop is False
+        took = time.monotonic() - started
+        # The stand-in runs in a process of its own, so the stalls do not delay its clock.
+        summary = await twilio.get("/sandbox/summary")
+        assert summary["messages"] == 150 and summary["duplicates"] == []
+        assert summary["max_in_window"][ONE]["api"] <= 49
+        # 3 stalls of 150 ms at 48 slots a second cover about 22 slots (a few more for the late
+        # wake-ups around them); giving each late request's slot up instead, and booking again
+        # one by one, wasted 106 and took 5.3 s.
+        assert driver.late_slots <= 30, driver.late_slots
+        assert took < 150 / 48.02 + 0.45 + 0.8, took
 
 
 # 8. What Twilio's codes mean: a full queue is retried, an account-wide refusal pauses at once ----

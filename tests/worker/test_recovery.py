@@ -92,3 +92,122 @@ async def test_two_worker_processes_share_the_senders_without_going_over(
             assert sandbox.max_in_window(sender, 1.0, stage="api") <= 5, sender
         drivers = [log.read_text().count(f"drives campaign {cid}") for log in logs]
         assert all(drivers), f"both processes should have driven the campaign: {drivers}"
+
+
+def sends_per_second_within(stack: Stack, senders: dict[str, float]) -> None:
+    for sender, mps in senders.items():
+        most = stack.twilio.sandbox.max_in_window(sender, 1.0, stage="api")
+        assert most <= mps, f"{sender}: {most} requests in one second, over its {mps} MPS"
+
+
+async def started(logs: list[Path]) -> None:
+    async with asyncio.timeout(30):  # both are up and polling before the campaign arrives
+        while not all(log.exists() and "started" in log.read_text() for log in logs):
+            await asyncio.sleep(0.1)
+
+
+async def stop_all(workers: list[asyncio.subprocess.Process]) -> None:
+    for process in workers:
+        if process.returncode is None:
+            process.send_signal(signal.SIGCONT)
+            process.send_signal(signal.SIGTERM)
+    await asyncio.gather(*(w.wait() for w in workers))
+
+
+SHARED = {"+14155550100": 20.0, "+14155550101": 20.0, "+14155550102": 20.0}
+
+
+async def test_a_worker_stalled_past_its_lease_sends_nothing_it_lost(
+    db: Database, tmp_path: Path
+) -> None:
+    async with running_stack(db, senders=SHARED, WORKER_DRIVERS_PER_CAMPAIGN=2) as stack:
+        logs = [tmp_path / "a.log", tmp_path / "b.log"]
+        workers = [await stack.start_worker_process(log) for log in logs]
+        try:
+            await started(logs)
+            cid = await stack.create(
+                name="Stall", message_template="Hi {{n}}", recipients=people(300),
+                from_number="all",
+            )  # fmt: skip
+            await until_sent(stack, 60)
+            # A live but stalled worker (a long GC pause, a VM migration): past its 3 s lease,
+            # short of the lease and the lookup wait together.
+            workers[0].send_signal(signal.SIGSTOP)
+            await asyncio.sleep(4.5)
+            workers[0].send_signal(signal.SIGCONT)
+            await stack.until_finished(cid, timeout=90)
+        finally:
+            await stop_all(workers)
+        assert_everyone_once(stack, 300)
+        sends_per_second_within(stack, SHARED)
+        stalled, other = (log.read_text() for log in logs)
+        assert "taken over" in stalled  # it woke up holding claims that were no longer its
+        assert "ran out of lease" in other  # ...because the other loop had taken them
+
+
+async def hold_the_write_lock(url: str, seconds: float) -> None:
+    """Another client holds the database's write lock for a while: a slow database."""
+    from sqlalchemy import text
+
+    locker = Database(url)
+    try:
+        async with locker.transaction() as session:
+            if locker.dialect == "postgresql":
+                await session.execute(text("LOCK TABLE recipients IN EXCLUSIVE MODE"))
+            else:  # BEGIN IMMEDIATE took SQLite's write lock already
+                await session.execute(text("SELECT 1"))
+            await asyncio.sleep(seconds)
+    finally:
+        await locker.dispose()
+
+
+async def test_two_workers_under_every_fault_at_once_send_everyone_exactly_once(
+    db: Database, tmp_path: Path
+) -> None:
+    recipients = people(300)
+    async with running_stack(db, senders=SHARED, WORKER_DRIVERS_PER_CAMPAIGN=2) as stack:
+        sandbox = stack.twilio.sandbox
+        # Earlier messages with the very text the campaign will send some of them.
+        client = stack.twilio_client()
+        earlier: dict[str, str] = {}
+        try:
+            for person in recipients[::30]:
+                sent = await client.messages.create_async(
+                    to=person["phone"], from_="+14155550100", body=f"Hi {person['variables']['n']}"
+                )
+                earlier[person["phone"]] = sent.sid
+        finally:
+            await stack.close_twilio_client(client)
+        await asyncio.sleep(2.0)  # Twilio's dates are whole seconds
+        logs = [tmp_path / "a.log", tmp_path / "b.log"]
+        workers = [await stack.start_worker_process(log) for log in logs]
+        try:
+            await started(logs)
+            sandbox.set_faults(
+                late_rate=0.1, late_ms=2500, rate_429=0.05, rate_500=0.05, drop_rate=0.03,
+                read_fail_rate=0.2, list_lag_ms=500,
+            )  # fmt: skip
+            cid = await stack.create(name="Everything", message_template="Hi {{n}}",
+                                     recipients=recipients, from_number="all")  # fmt: skip
+            await until_sent(stack, 60 + len(earlier))
+            await hold_the_write_lock(db.url, 1.0)
+            workers[0].send_signal(signal.SIGSTOP)
+            await asyncio.sleep(4.5)
+            workers[0].send_signal(signal.SIGCONT)
+            await hold_the_write_lock(db.url, 1.0)
+            await stack.until_finished(cid, timeout=120)
+        finally:
+            await stop_all(workers)
+        counts = sandbox.per_recipient()
+        assert {p["phone"]: counts[p["phone"]] for p in recipients} == {
+            p["phone"]: 1 + (p["phone"] in earlier) for p in recipients
+        }
+        stored = await stack.stored_sids(cid)
+        made = {m.sid: m.to for m in sandbox.messages()}
+        assert all(made.get(sid or "") == phone for phone, sid in stored.items())  # every SID
+        assert not set(stored.values()) & set(earlier.values())  # none of the earlier ones
+        sends_per_second_within(stack, SHARED)
+        injected = sandbox.faults.injected
+        assert all(injected[name] for name in ("late", "429", "500", "dropped", "read_failed"))
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=1)
+        assert detail.view.campaign.status == "done"
