@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis.asyncio import Redis
 from twilio.rest import Client
@@ -269,7 +269,8 @@ async def worker_runtime(
         TWILIO_API_URL=twilio.url, TWILIO_TIMEOUT_SECONDS=2.0, RECLAIM_AFTER_SECONDS=3.0,
         UNKNOWN_OUTCOME_WAIT_SECONDS=3.0, UNKNOWN_OUTCOME_LIMIT_SECONDS=60.0, **overrides,
     )  # fmt: skip
-    redis: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.REDIS_URL))
+    # Named, so a test can cut this runtime's connections (CLIENT KILL) and no one else's.
+    redis = ArqRedis.from_url(settings.REDIS_URL, client_name=namespace)
     rt = await WorkerRuntime.start(settings, redis, db=db)
     try:
         yield rt

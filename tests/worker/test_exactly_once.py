@@ -287,6 +287,32 @@ async def test_database_errors_lose_no_result_and_a_cancel_is_honoured_through_t
         await twilio.stop()
 
 
+async def test_redis_gone_for_a_while_slows_the_loop_and_loses_nothing(db: Database) -> None:
+    from sandbox.proxy import TcpProxy
+    from sandbox.twilio import SandboxConfig, start
+
+    twilio = await start(config=SandboxConfig(numbers={ONE: 50}, seed=6))
+    redis = await TcpProxy.start("127.0.0.1", 6379)  # the loop reaches Redis through it
+    url = f"redis://127.0.0.1:{redis.port}/0"
+    try:
+        async with worker_runtime(db, twilio, {ONE: 50}, REDIS_URL=url) as rt:
+            campaign = await new_running_campaign(rt.ctx, people(150), [ONE])
+            loop = asyncio.create_task(Driver(rt, campaign).run())
+            for _ in range(2):  # Redis restarts, twice: the pacer cannot be asked meanwhile
+                await asyncio.sleep(0.5)
+                await redis.down_for(1.0)
+            async with asyncio.timeout(30):
+                assert await loop is False
+            assert redis.cuts >= 2
+            assert sorted(twilio.sandbox.per_recipient().values()) == [1] * 150
+            assert twilio.sandbox.max_in_window(ONE, 1.0, stage="api") <= 50
+            detail = await get_campaign(rt.ctx, campaign.id, recipients_limit=1)
+            assert detail.view.campaign.status == "done"
+    finally:
+        await redis.stop()
+        await twilio.stop()
+
+
 # 7. A busy event loop on a crowded number costs the slots its stalls covered, no more -----------
 
 
