@@ -87,6 +87,20 @@ def preferred_senders(phone: str, pool: Sequence[tuple[str, int]]) -> list[str]:
     return [sender for _, sender in scored]
 
 
+def sticky_sender(phone: str, pool: Sequence[tuple[str, int]]) -> str:
+    """`preferred_senders(phone, pool)[0]`, without ordering the rest (once per message sent)."""
+    best: tuple[float, str] | None = None
+    for sender, weight in pool:
+        if weight <= 0:
+            raise ValueError(f"{sender} has MPS {weight}: a sender's weight must be positive")
+        score = -weight / math.log(_unit_hash(phone, sender))
+        if best is None or score > best[0] or (score == best[0] and sender < best[1]):
+            best = (score, sender)
+    if best is None:
+        raise ValueError("an empty pool has no sender")
+    return best[1]
+
+
 def _unit_hash(phone: str, sender: str) -> float:
     """A stable number strictly between 0 and 1 (Python's `hash` changes with every process)."""
     digest = hashlib.blake2b(f"{phone}\x00{sender}".encode(), digest_size=8).digest()

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from campaigns.models import Campaign
 from campaigns.privacy import mask
-from campaigns.senders import SenderMode, preferred_senders
+from campaigns.senders import SenderMode, sticky_sender
 from campaigns.service import opted_out_among, record_opt_out
 from campaigns.service.claims import (
     OPTED_OUT,
@@ -260,8 +260,10 @@ class Driver:
         if not claimed:
             self.exhausted_until = loop.time() + STATE_CHECK_SECONDS
             return
-        # The lease runs from the claim's transaction, which began after `started`.
-        self._extend_lease(max(self.lease_deadline, started + self.lease))
+        if not self.held:
+            # The lease runs from the claim's transaction, which began after `started`. With
+            # claims held already, the soonest lease to run out is theirs: the deadline stays.
+            self._extend_lease(started + self.lease)
         for recipient in claimed:
             work = Work(recipient)
             self.held[recipient.id] = work
@@ -331,7 +333,7 @@ class Driver:
     def _sticky(self, phone: str) -> str | None:
         if len(self.weights) == 1:
             return None
-        return preferred_senders(phone, self.weights)[0]
+        return sticky_sender(phone, self.weights)
 
     async def _dispatch(self, lane: Lane[Work]) -> None:
         """Hand out one sender's slots: each request at its slot's time, or booked again."""

@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 # A request may go this long after its slot: the 2% pacing margin leaves 20 ms in every second
-# (see worker/engine.py), half of it for lateness here and half for the network.
+# (see worker/engine.py), half of it for lateness here and half for what follows the last check
+# (the network, and the turn of the event loop on which the request is written).
 MAX_LATENESS = 0.010
+# Woken this late, the event loop was stalled (a long GC pause, a blocking call) and has a
+# backlog to catch up on: requests due in the next RECOVERY seconds would be written late, after
+# it, so their slots are given up too. A stall costs its slots and one or two more.
+STALL = 0.050
+RECOVERY = 0.020
 
 Item = TypeVar("Item")
 
@@ -51,14 +57,15 @@ class Lane(Generic[Item]):
         """
         go: list[tuple[Item, float]] = []
         while self.slots and self.slots[0].due <= now:
-            if now - self.slots[0].due > MAX_LATENESS or self.waiting[0][1] > self.slots[0].cost:
-                return go, self._repack(now)
+            late = now - self.slots[0].due
+            if late > MAX_LATENESS or self.waiting[0][1] > self.slots[0].cost:
+                return go, self._repack(now + RECOVERY + MAX_LATENESS if late > STALL else now)
             go.append((self.waiting.popleft()[0], self.slots.popleft().due))
         return go, []
 
     def _repack(self, now: float) -> list[Item]:
-        """Give up the slots whose time has passed, and hand the rest out again in order, each to
-        the next request it is big enough for; the requests left over are returned."""
+        """Give up the slots whose time has passed by `now`, and hand the rest out again in order,
+        each to the next request it is big enough for; the requests left over are returned."""
         fresh: list[Booked | None] = [s for s in self.slots if now - s.due <= MAX_LATENESS]
         pairs: list[tuple[Booked, tuple[Item, int]]] = []
         rebook: list[Item] = []

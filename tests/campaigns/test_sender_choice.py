@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from campaigns.senders import preferred_senders
+from campaigns.senders import preferred_senders, sticky_sender
 
 POOL = [("+14155550100", 1), ("+14155550101", 2), ("+14155550102", 3)]
 PHONES = [f"+4477{i:08d}" for i in range(20_000)]
@@ -74,3 +74,10 @@ def test_the_order_is_the_same_in_another_process_with_another_hash_seed() -> No
         check=True,
     )
     assert json.loads(done.stdout) == [preferred_senders(phone, POOL) for phone in phones]
+
+
+def test_the_sticky_sender_is_the_first_preferred_one() -> None:
+    pool = [("+14155550100", 1), ("+14155550101", 5), ("+14155550102", 10), ("+14155550103", 5)]
+    for i in range(2_000):
+        phone = f"+447400{i:06d}"
+        assert sticky_sender(phone, pool) == preferred_senders(phone, pool)[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from worker.lanes import MAX_LATENESS, Lane
+import pytest
+
+from worker.lanes import MAX_LATENESS, STALL, Lane
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,12 @@ def test_removed_items_take_their_slots_with_them() -> None:
     assert [item for item, _ in lane.waiting] == [Item(0), Item(2)]
     assert [slot.due for slot in lane.slots] == [1.0, 1.2]
     assert lane.drain() == [Item(0), Item(2)] and lane.next_due() is None
+
+
+def test_after_a_stall_the_slots_due_while_the_loop_catches_up_are_given_up_too() -> None:
+    lane = lane_of(6, every=0.01)  # slots at 1.00, 1.01, ... 1.05
+    go, again = lane.take_due(1.02 + STALL)  # a stall: 70 ms late for the first
+    assert go == [] and len(again) == 6 and lane.lost == 6  # 1.00-1.05 all within recovery
+    lane = lane_of(10, every=0.02)  # 1.00 ... 1.18
+    go, again = lane.take_due(1.045)  # late, but no stall: only what has gone by is lost
+    assert lane.lost == 2 and lane.next_due() == pytest.approx(1.04)
