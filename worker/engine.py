@@ -43,13 +43,16 @@ from campaigns.service.sending import FailureWindow, finish_if_complete, pause_c
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing
-from worker.lanes import MAX_LATENESS, Lane
+from worker.lanes import MAX_START_DELAY, Due, Lane
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 
 log = logging.getLogger(__name__)
 
-STATE_CHECK_SECONDS = 0.5  # a cancel stops the loop within this (plus one pacing step)
+STATE_CHECK_SECONDS = 0.5  # how long the loop naps at most, and how often an idle one looks
+# How often the campaign's state is read: a cancel stops the loop within this, plus one read
+# that failed (read again at once) and one pacing step.
+WATCH_SECONDS = 0.25
 FLUSH_SECONDS = 0.1
 SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
 MAX_ATTEMPTS = 8  # requests Twilio refuses for now (429) before the recipient fails
@@ -61,6 +64,10 @@ OPT_OUT_CODE = 21610
 # Pace 2% under each number's MPS: over any 1-second window that leaves 20 ms for requests that
 # reach Twilio a little late or early, at any rate, for 2% of the throughput.
 PACING_MARGIN = 0.02
+# Added to a late request's lateness when the schedule is pushed back: the Redis round trip and
+# the launches that follow it.
+PUSH_MARGIN = 0.005
+PUSH_PER_REQUEST = 0.0003
 
 
 @dataclass(eq=False, slots=True)
@@ -104,6 +111,7 @@ class Driver:
     exhausted_until: float = 0.0  # ...so look again after this
     book_after: float = 0.0  # the pacer has nothing near: book again after this
     errors: int = 0  # the loop's own steps that failed in a row (database, Redis)
+    pushed_back: float = 0.0  # seconds the numbers' schedules moved back for late requests
 
     def __post_init__(self) -> None:
         settings = self.rt.settings
@@ -117,6 +125,7 @@ class Driver:
                 for phone in self.campaign.from_numbers
             ]
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
+        self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
         self.settler = Settler(self.rt, self.campaign, token=self.token)
         self._wake = asyncio.Event()
@@ -352,12 +361,35 @@ class Driver:
             if (wait := due - loop.time()) > 0:
                 await asyncio.sleep(wait)
                 continue
-            go, again = lane.take_due(loop.time())
-            for work, slot in go:
+            handed = lane.take_due(loop.time())
+            if handed.push:
+                handed = await self._push_back(lane, handed)
+            for work, slot in handed.go:
                 self._launch(work, lane, slot)
-            if again:
-                self.ready.extendleft(reversed(again))
+            if handed.again:
+                self.ready.extendleft(reversed(handed.again))
                 self._wake.set()
+
+    async def _push_back(self, lane: Lane[Work], handed: Due[Work]) -> Due[Work]:
+        """Requests woken late go now, once the number's schedule is pushed back as far; they
+        count as due now for the check made right before each leaves."""
+        started = self._loop.time()
+        # The schedule moves back by the lateness and by the time they take to leave: the round
+        # trip, and each request's turn on the event loop.
+        allowance = PUSH_MARGIN + PUSH_PER_REQUEST * len(handed.go)
+        try:
+            await self.rt.pacer.push_back(
+                lane.sender, self._mps[lane.sender], handed.push + allowance, handed.cost
+            )
+        except Exception as error:  # Redis away: they cannot go unpaced, so book them again
+            log.warning("campaign %s: could not move %s's schedule back: %r", self.cid,
+                        lane.sender, error)  # fmt: skip
+            lane.lost += len(handed.go)
+            return Due(again=[work for work, _ in handed.go])
+        self.pushed_back += handed.push + allowance
+        # A request that leaves later than the allowance is booked again (see _request).
+        leave_by = started + allowance - MAX_START_DELAY
+        return Due(go=[(work, leave_by) for work, _ in handed.go])
 
     def _tick_in_background(self) -> None:
         # Slack may answer 429 and make the reporter wait: sending never waits with it.
@@ -393,7 +425,7 @@ class Driver:
         # Checked again right before the request leaves: this task may have waited its turn
         # behind others (after a stall, many run at once). Stopped, lease at risk, taken over
         # meanwhile, or too late for its slot: nothing is sent, and it is booked again.
-        late = self._loop.time() - slot > MAX_LATENESS
+        late = self._loop.time() - slot > MAX_START_DELAY
         if self.stopping or late or not self._may_send() or work.id not in self.held:
             if work.id in self.held:
                 lane.lost += late
@@ -521,7 +553,7 @@ class Driver:
         failures = 0
         while True:
             # After an error, look again sooner: a cancel must not wait for the database.
-            await asyncio.sleep(0.1 if failures else STATE_CHECK_SECONDS)
+            await asyncio.sleep(0.05 if failures else WATCH_SECONDS)
             try:
                 status = await self._status()
             except Exception as error:
@@ -647,9 +679,10 @@ class Driver:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self.late_slots:
-            log.info("campaign %s: %d send slots given up, woken too late for them (the worker "
-                     "is busy)", self.cid, self.late_slots)  # fmt: skip
+        if self.late_slots or self.pushed_back:
+            log.info("campaign %s: %d send slots given up, and the numbers' schedules moved "
+                     "back %.2f s, for requests woken late (the worker is busy)", self.cid,
+                     self.late_slots, self.pushed_back)  # fmt: skip
         if self.stopping:
             await self.rt.reporter.tick(self.cid, force=True)
 

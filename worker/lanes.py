@@ -1,11 +1,12 @@
 """One sender number's booked send slots, and the requests waiting for them, in time order.
 
-The pacer in Redis books slots; a lane hands them out. A request goes at its slot's time, or not
-at all: woken later than MAX_LATENESS (the event loop was busy), it would bunch up with the next
-ones and could put more than the number's MPS into one second. A late slot is lost (its time has
-passed, for every campaign on the number), but the requests behind it are not: each moves up to
-the next slot this lane booked, so a stall of the event loop costs the slots it covered and no
-more, and only the requests left without a slot at the end are booked again, in one round trip.
+The pacer in Redis books slots; a lane hands them out. A request goes at its slot's time. Woken
+a little late (the event loop was busy), the requests due go at once, all of them, and the
+number's schedule moves back by as much (`Pacer.push_back`), so that no second holds more than
+its MPS and no slot is lost. Woken very late (a stall: a long GC pause, a blocking call, a
+stopped process), the slots whose time has passed are given up, for every campaign on the
+number, but the requests behind them are not: each moves up to the next slot this lane booked,
+and only the ones left without a slot are booked again, in one round trip.
 """
 
 from __future__ import annotations
@@ -14,17 +15,31 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-# A request may go this long after its slot: the 2% pacing margin leaves 20 ms in every second
-# (see worker/engine.py), half of it for lateness here and half for what follows the last check
-# (the network, and the turn of the event loop on which the request is written).
+# A request may go this long after its slot as it is: the 2% pacing margin leaves 20 ms in every
+# second (see worker/engine.py), half of it for lateness here and half for what follows the last
+# check (the network, and the turn of the event loop on which the request is written).
 MAX_LATENESS = 0.010
-# Woken this late, the event loop was stalled (a long GC pause, a blocking call) and has a
-# backlog to catch up on: requests due in the next RECOVERY seconds would be written late, after
-# it, so their slots are given up too. A stall costs its slots and one or two more.
-STALL = 0.050
+# A request's own task starts on a later turn of the event loop than its hand-out: it may start
+# up to this long after its slot (the budget of the 2% margin) before it is booked again.
+MAX_START_DELAY = 0.020
+# Later than MAX_LATENESS, up to PUSH_LIMIT, the requests go with the schedule pushed back (the pacer's
+# 0.25 s horizon plus this must stay under a second: see Pacer.push_back). Later still, the loop
+# was stalled and has a backlog to catch up on: requests due in the next RECOVERY seconds would
+# be written late, behind it, so their slots are given up too.
+PUSH_LIMIT = 0.250
 RECOVERY = 0.020
 
 Item = TypeVar("Item")
+
+
+@dataclass
+class Due(Generic[Item]):
+    """What a lane hands out at a given moment."""
+
+    go: list[tuple[Item, float]] = field(default_factory=list)  # (request, its slot's time)
+    push: float = 0.0  # seconds to push the number's schedule back before they go
+    cost: int = 0  # their segments, all together
+    again: list[Item] = field(default_factory=list)  # lost their slot: to be booked again
 
 
 @dataclass(slots=True)
@@ -51,17 +66,31 @@ class Lane(Generic[Item]):
     def next_due(self) -> float | None:
         return self.slots[0].due if self.slots else None
 
-    def take_due(self, now: float) -> tuple[list[tuple[Item, float]], list[Item]]:
-        """What may go now (each with its slot's time), and what lost its slot and must be
-        booked again (oldest first). Call it at or after `next_due()`.
+    def take_due(self, now: float) -> Due[Item]:
+        """What goes now (each with its slot's time), how far the schedule must be pushed back
+        first, and what lost its slot and must be booked again (oldest first).
+
+        Call it at or after `next_due()`.
         """
+        due = 0
+        while due < len(self.slots) and self.slots[due].due <= now:
+            if self.waiting[due][1] > self.slots[due].cost:  # mixed sizes after a repack
+                return Due(again=self._repack(now))
+            due += 1
+        if not due:
+            return Due()
+        late = now - self.slots[0].due
+        if late > PUSH_LIMIT:
+            return Due(again=self._repack(now + RECOVERY + MAX_LATENESS))
         go: list[tuple[Item, float]] = []
-        while self.slots and self.slots[0].due <= now:
-            late = now - self.slots[0].due
-            if late > MAX_LATENESS or self.waiting[0][1] > self.slots[0].cost:
-                return go, self._repack(now + RECOVERY + MAX_LATENESS if late > STALL else now)
-            go.append((self.waiting.popleft()[0], self.slots.popleft().due))
-        return go, []
+        cost = 0
+        for _ in range(due):
+            item, size = self.waiting.popleft()
+            go.append((item, self.slots.popleft().due))
+            cost += size
+        if late <= MAX_LATENESS:
+            return Due(go=go)
+        return Due(go=go, push=late, cost=cost)
 
     def _repack(self, now: float) -> list[Item]:
         """Give up the slots whose time has passed by `now`, and hand the rest out again in order,

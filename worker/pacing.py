@@ -82,6 +82,18 @@ end
 return reply
 """
 
+# KEYS: the sender's pacing key. ARGV: delay_us, burst_us (the late requests' segments / MPS).
+# Late requests go now, all at once: every slot booked from now on moves back by `delay`, and at
+# least behind the burst, so that no second holds more than the MPS (see `push_back`).
+PUSH_BACK_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+tat = math.ceil(math.max(tat + tonumber(ARGV[1]), now + tonumber(ARGV[2])))
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+return tat
+"""
+
 _MICROSECONDS = 1_000_000
 
 
@@ -106,6 +118,7 @@ class Pacer:
         self.horizon = horizon
         self.burst = burst
         self._script = redis.register_script(PACING_SCRIPT)
+        self._push_back = redis.register_script(PUSH_BACK_SCRIPT)
 
     def key(self, sender: str) -> str:
         return f"{self.prefix}pace:{sender}"
@@ -184,6 +197,25 @@ class Pacer:
         ]
         rest = reply[-1][1] / _MICROSECONDS if reply and not reply[-1][0] else 0.0
         return slots, rest
+
+    async def push_back(self, sender: str, mps: float, delay: float, cost: int) -> None:
+        """Requests woken `delay` seconds late, `cost` segments in all, go now: move the
+        sender's schedule back by `delay` (and at least behind them).
+
+        Why that keeps every second under the MPS: the late requests' slots lay within the
+        last `delay` seconds, and now lie at this instant; the slots already booked ahead stay
+        where they are (they reach `horizon` ahead at most), and every slot booked from now on
+        comes `delay` later than it would have. Any window of a second that holds the late
+        requests therefore holds `delay` seconds fewer of the schedule after them: no more
+        segments than the schedule put in a second, as long as `delay` + `horizon` is under a
+        second (the slot a second after the late ones is not booked yet).
+        """
+        if delay <= 0:
+            return
+        await self._push_back(
+            keys=[self.key(sender)],
+            args=[round(delay * _MICROSECONDS), round(cost / mps * _MICROSECONDS)],
+        )
 
     async def next_free(self, candidates: Sequence[tuple[str, float]]) -> float:
         """Seconds until the soonest candidate could take a 1-segment message (0.0 = now)."""

@@ -28,7 +28,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,15 +218,20 @@ class SendResult:
 
 
 _TABLE = Recipient.__table__
-_NO_OWNER = {"claim_token": None, "lease_until": None}
-_SETTLED = {**_NO_OWNER, "unknown_since": None, "check_at": None}
+# Written as SQL's NULL, not as parameters: these statements run for every message sent, and a
+# parameter is processed per row.
+_NO_OWNER = {"claim_token": null(), "lease_until": null()}
+_SETTLED = {**_NO_OWNER, "unknown_since": null(), "check_at": null()}
+
+
+_QUEUED = literal_column(f"'{RecipientStatus.QUEUED.value}'")
 
 
 def _claimed() -> ColumnElement[bool]:
     return and_(
         _TABLE.c.id == bindparam("rid"),
         _TABLE.c.claim_token == bindparam("token"),
-        _TABLE.c.status == RecipientStatus.QUEUED,
+        _TABLE.c.status == _QUEUED,
         _TABLE.c.twilio_sid.is_(None),
     )
 
@@ -229,7 +245,7 @@ _SUBMITTED = (
         or_(
             and_(
                 _TABLE.c.claim_token == bindparam("token"),
-                _TABLE.c.status == RecipientStatus.QUEUED,
+                _TABLE.c.status == _QUEUED,
                 _TABLE.c.twilio_sid.is_(None),
             ),
             _TABLE.c.twilio_sid == bindparam("sid"),
@@ -240,8 +256,8 @@ _SUBMITTED = (
         sender=bindparam("sender"),
         segments=func.coalesce(bindparam("segs"), _TABLE.c.segments),
         # What quarantine noted is no longer true; what a callback wrote stays.
-        error_code=case((_TABLE.c.twilio_sid.is_(None), None), else_=_TABLE.c.error_code),
-        error_reason=case((_TABLE.c.twilio_sid.is_(None), None), else_=_TABLE.c.error_reason),
+        error_code=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_code),
+        error_reason=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_reason),
         updated_at=bindparam("now"),
         **_SETTLED,
     )
@@ -250,7 +266,7 @@ _FAILED = (
     update(_TABLE)
     .where(_claimed())
     .values(
-        status=RecipientStatus.FAILED,
+        status=literal_column(f"'{RecipientStatus.FAILED.value}'"),
         sender=func.coalesce(bindparam("sender"), _TABLE.c.sender),
         error_code=bindparam("code"),
         error_reason=bindparam("reason"),

@@ -342,3 +342,19 @@ async def test_a_batch_counts_each_message_by_its_segments(redis: Redis, prefix:
     slots = await pacer.reserve_many([("+14155550100", 10.0)], [(cost, None) for cost in costs])
     assert [round(slot.wait, 3) for slot in slots] == [0.0, 0.3, 0.4]
     assert busiest([(s.at, cost) for s, cost in zip(slots, costs, strict=True)], 10) <= 10
+
+
+async def test_pushing_back_moves_every_later_slot_and_covers_the_burst(
+    redis: Redis, prefix: str
+) -> None:
+    sender = [("+14155550100", 10.0)]
+    pacer = Pacer(redis, prefix=prefix, horizon=2.0)
+    before = await pacer.reserve_many(sender, [(1, None)] * 3)  # 0.0, 0.1, 0.2 from now
+    await pacer.push_back("+14155550100", 10.0, delay=0.5, cost=1)
+    (after,) = await pacer.reserve_many(sender, [(1, None)])
+    assert after.at - before[-1].at == pytest.approx(0.1 + 0.5, abs=0.01)
+    # An idle number: the burst that goes now is covered, whatever the delay.
+    idle = Pacer(redis, prefix=prefix + "idle:", horizon=2.0)
+    await idle.push_back("+14155550100", 10.0, delay=0.001, cost=5)
+    (next_one,) = await idle.reserve_many(sender, [(1, None)])
+    assert next_one.wait == pytest.approx(0.5, abs=0.02)
