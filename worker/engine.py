@@ -127,7 +127,7 @@ class Driver:
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
-        self.settler = Settler(self.rt, self.campaign, token=self.token)
+        self.settler = Settler(self.rt, self.campaign)
         self._wake = asyncio.Event()
         self._lane_filled: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # requests in flight
@@ -461,6 +461,9 @@ class Driver:
         else:
             # Never resent on a guess: quarantined until a lookup, made long enough from now
             # for a create Twilio makes late to show, finds it or finds that it was never made.
+            # No answer from Twilio counts towards a failure spike: in an outage the campaign
+            # pauses instead of putting every recipient in doubt.
+            self.window.add(True)
             self._settled(
                 work,
                 SendResult(
@@ -470,6 +473,7 @@ class Driver:
                     check_in=self.rt.settings.UNKNOWN_OUTCOME_WAIT_SECONDS,
                 ),
             )  # fmt: skip
+            await self._pause_on_failure_spike()
 
     async def _refused(self, work: Work, sender: str, attempt: Attempt) -> None:
         self.window.add(True)
@@ -530,8 +534,8 @@ class Driver:
         self._wake.set()
         share = round(self.window.rate() * 100)
         await self._pause(
-            f"{share}% of the last {self.window.size} messages failed. Check the errors below, "
-            "then resume or cancel."
+            f"{share}% of the last {self.window.size} messages failed or got no answer from "
+            "Twilio. Check the errors below, then resume or cancel."
         )
 
     async def _pause(self, reason: str) -> None:

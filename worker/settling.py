@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import uuid
 from dataclasses import dataclass
 
 from campaigns.delivery_errors import reason_for
@@ -53,6 +55,7 @@ BATCH = 50  # lookups taken at once
 LOOKUPS_AT_ONCE = 8  # list calls in flight: Twilio limits them per account
 RETRY_MIN = 2.0  # seconds before a failed lookup is tried again, growing with how long it has
 RETRY_CAP = 60.0  # been unknown, up to this
+PASS_SECONDS = 5.0  # a pass takes no new batch after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +82,12 @@ def campaign_senders(rt: WorkerRuntime, campaign: Campaign) -> list[str]:
 
 
 class Settler:
-    def __init__(self, rt: WorkerRuntime, campaign: Campaign, *, token: str) -> None:
+    def __init__(self, rt: WorkerRuntime, campaign: Campaign, *, token: str | None = None) -> None:
         self.rt = rt
         self.campaign = campaign
-        self.token = token
+        # Its own token, not its send loop's: the loop renews the leases of what it holds, and
+        # a lookup that could not be written must run out of lease to be taken up again.
+        self.token = token or uuid.uuid4().hex
         self.template = compile_template(campaign.message_template)
         self.senders = campaign_senders(rt, campaign)
         self.gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
@@ -100,9 +105,15 @@ class Settler:
         settings = self.rt.settings
         ctx = self.rt.ctx
         await quarantine_expired(ctx, self.cid, wait=settings.UNKNOWN_OUTCOME_WAIT_SECONDS)
+        # Long enough for a batch of lookups that each time out.
+        rounds = -(-BATCH // LOOKUPS_AT_ONCE)
+        lease = settings.RECLAIM_AFTER_SECONDS + rounds * settings.TWILIO_TIMEOUT_SECONDS
         total = Settled()
-        while due := await take_checks(
-            ctx, self.cid, token=self.token, lease=settings.RECLAIM_AFTER_SECONDS, limit=BATCH
+        started = time.monotonic()
+        # A bounded pass: in a long Twilio outage thousands may be due, and the loop that runs
+        # this also has to stop when asked.
+        while time.monotonic() - started < PASS_SECONDS and (
+            due := await take_checks(ctx, self.cid, token=self.token, lease=lease, limit=BATCH)
         ):
             total += await self._settle(due)
             if len(due) < BATCH:

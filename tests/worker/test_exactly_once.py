@@ -465,3 +465,19 @@ async def test_a_dead_loops_claims_in_paused_and_cancelled_campaigns_are_settled
 async def _settled(stack: Stack, campaign_id: str) -> bool:
     detail = await get_campaign(stack.ctx, campaign_id, recipients_limit=10)
     return all(r.status != "queued" or r.twilio_sid for r in detail.recipients)
+
+
+async def test_a_twilio_that_stops_answering_pauses_the_campaign_instead_of_doubting_everyone(
+    db: Database,
+) -> None:
+    async with running_stack(db, senders=BUSY, AUTO_PAUSE_WINDOW=10) as stack:
+        stack.twilio.sandbox.set_faults(rate_500=1.0)  # an outage: every create answers 500
+        await stack.start_worker()
+        cid = await stack.create(name="Outage", message_template="Hi {{n}}",
+                                 recipients=people(60), from_number=ONE)  # fmt: skip
+        await until(lambda: _status_is(stack, cid, "paused"))
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=100)
+        assert "no answer from Twilio" in (detail.view.campaign.pause_reason or "")
+        waiting = [r for r in detail.recipients if r.status == "pending"]
+        assert len(waiting) >= 60 - 20  # the rest were never tried
+        assert stack.twilio.sandbox.messages() == []
