@@ -28,9 +28,17 @@ class LimitError(InputError):
     """The request is over one of Textcast's limits (size, count, schedule window)."""
 
 
+class IdempotencyKeyReused(InputError):
+    """An Idempotency-Key sent again with a different request: not a replay, a mistake."""
+
+
 class NotFound(TextcastError):
     """No such campaign (or other object)."""
 
 
 class StateError(TextcastError):
     """The object exists but is in a state that does not allow the change asked for."""
+
+
+class Busy(TextcastError):
+    """Textcast has too much work of this kind in hand right now: try again shortly."""

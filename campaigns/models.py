@@ -109,6 +109,8 @@ class Campaign(Base):
     summary_message_ts: Mapped[str | None] = mapped_column(String(32))  # in the progress thread
     agent_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # sha256 of the create request's body, to tell a replay from a reused key
+    request_digest: Mapped[str | None] = mapped_column(String(64))
 
     # What the recipient import found (invalid rows, duplicates, warnings, variables), and what
     # the messages cost (segments, encoding, placeholders): fixed between edits, so kept.

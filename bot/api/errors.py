@@ -7,12 +7,22 @@ import logging
 from aiohttp import web
 from pydantic import ValidationError
 
-from campaigns.errors import InputError, LimitError, NotFound, StateError, TextcastError
+from campaigns.errors import (
+    Busy,
+    IdempotencyKeyReused,
+    InputError,
+    LimitError,
+    NotFound,
+    StateError,
+    TextcastError,
+)
 
 log = logging.getLogger(__name__)
 
 # Malformed requests are 400; well-formed ones that break a campaign rule are 422.
 STATUS_OF = [
+    (Busy, 503, "busy"),
+    (IdempotencyKeyReused, 422, "idempotency_key_reused"),
     (NotFound, 404, "not_found"),
     (StateError, 409, "conflict"),
     (LimitError, 422, "over_limit"),
@@ -55,7 +65,8 @@ def from_validation_error(error: ValidationError) -> web.Response:
 def from_domain_error(error: TextcastError) -> web.Response:
     for kind, status, code in STATUS_OF:
         if isinstance(error, kind):
-            return error_response(status, code, error.message, error.field)
+            headers = {"Retry-After": "5"} if status == 503 else {}
+            return error_response(status, code, error.message, error.field, **headers)
     return error_response(422, "invalid_input", error.message, error.field)
 
 
@@ -73,9 +84,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:  # t
     except ValidationError as error:
         return from_validation_error(error)
     except web.HTTPRequestEntityTooLarge:
-        return error_response(
-            413, "too_large", "The request body is over 10 MB: send fewer recipients per campaign."
-        )
+        raise  # answered by `body_limits`, which knows the route's limit
     except web.HTTPException as error:
         if error.status >= 400:
             return error_response(

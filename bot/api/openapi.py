@@ -187,7 +187,10 @@ DOCUMENT: dict[str, Any] = {
                         "in": "header",
                         "required": False,
                         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                        "description": "A retry with the same key returns the first campaign.",
+                        "description": (
+                            "A retry with the same key and body returns the first campaign; the "
+                            "same key with another body is refused (422 idempotency_key_reused)."
+                        ),
                     }
                 ],
                 "requestBody": {
@@ -212,8 +215,10 @@ DOCUMENT: dict[str, Any] = {
                     "401": UNAUTHORIZED,
                     "413": _error("Body over 10 MB"),
                     "422": _error(
-                        "A campaign rule was broken (no valid recipient, unknown sender, schedule window, ...)"
+                        "A campaign rule was broken (no valid recipient, unknown sender, schedule "
+                        "window, ...), or the Idempotency-Key was used with another body"
                     ),
+                    "503": _error("Busy reading other large requests: retry after Retry-After"),
                 },
             },
             "get": {

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import audit
 from campaigns.errors import StateError
 from campaigns.models import Campaign, Recipient
+from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
 from campaigns.senders import choose_senders
@@ -98,9 +99,9 @@ async def _apply(
     template = checked_template(template_text)
     if changes.recipients is not None:
         report = changes.recipients
-        require_recipients(report)
+        await off_loop(require_recipients, report)
         variables = [r.variables for r in report.recipients]
-        segments, stats = analyse(template, variables, report.variables)
+        segments, stats = await off_loop(analyse, template, variables, report.variables)
         await session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
         await insert_recipients(session, campaign.id, changes.recipients, segments)
         campaign.import_report = import_summary(changes.recipients)
@@ -122,7 +123,7 @@ async def _resegment(session: AsyncSession, campaign: Campaign, template: Templa
         )
     ).all()
     names = campaign.import_report.get("variables", [])
-    segments, stats = analyse(template, [variables for _, variables in rows], names)
+    segments, stats = await off_loop(analyse, template, [variables for _, variables in rows], names)
     await session.execute(  # ORM bulk UPDATE by primary key
         update(Recipient),
         [{"id": rid, "segments": s} for (rid, _), s in zip(rows, segments, strict=True)],

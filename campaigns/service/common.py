@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,14 +19,22 @@ from campaigns.recipients import ImportReport
 from campaigns.recipients import Recipient as ParsedRecipient
 from campaigns.status import Counts
 from campaigns.templates import Template, compile_template
+from campaigns.text import check_text, check_texts
 
 INSERT_CHUNK = 5_000
 MAX_STORED_INVALID = 1_000  # the preview shows a few; the rest are counted
 
 
+POSSIBLE_ID = re.compile(r"[a-z0-9_]{1,32}")  # campaigns.id is String(32); ids.py makes them
+
+
 async def load_campaign(
     session: AsyncSession, campaign_id: str, *, for_update: bool = False
 ) -> Campaign:
+    if not POSSIBLE_ID.fullmatch(campaign_id):
+        # Not an id this server makes (a NUL, which PostgreSQL refuses in a query, or 5,000
+        # characters): no query can find it.
+        raise NotFound("No such campaign: check the id (it starts with smsc_).")
     query = select(Campaign).where(Campaign.id == campaign_id)
     if for_update:  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises writers
         query = query.with_for_update()
@@ -62,14 +71,14 @@ class CampaignView:
 def checked_template(text: str) -> Template:
     if not text or not text.strip():
         raise InputError("Write the message to send.", field="message_template")
-    return compile_template(text)
+    return compile_template(check_text(text, "message_template", "The message"))
 
 
 MAX_NAME = 200
 
 
 def checked_name(name: str) -> str:
-    name = (name or "").strip()
+    name = check_text((name or "").strip(), "name", "The name")
     if not name:
         raise InputError("Give the campaign a name.", field="name")
     if len(name) > MAX_NAME:
@@ -81,6 +90,12 @@ def require_recipients(report: ImportReport) -> None:
     if not report.recipients:
         why = f" ({'; '.join(report.warnings)})" if report.warnings else ""
         raise InputError(f"There is no valid phone number to send to{why}.", field="recipients")
+    check_texts(((f"variables.{n}", n) for n in report.variables), "A column name")
+    for recipient in report.recipients:
+        check_texts(
+            ((f"variables.{name}", value) for name, value in recipient.variables.items()),
+            f"Row {recipient.row}'s value for a column",
+        )
 
 
 def analyse(

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from campaigns import audit
-from campaigns.errors import InputError, StateError
+from campaigns.errors import IdempotencyKeyReused, InputError, StateError
 from campaigns.ids import new_campaign_id
 from campaigns.models import Campaign
+from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
 from campaigns.senders import choose_senders
@@ -29,6 +30,7 @@ from campaigns.service.common import (
 )
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus
+from campaigns.text import check_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class NewCampaign:
     channel_id: str | None = None
     agent_id: str | None = None
     idempotency_key: str | None = None
+    request_digest: str | None = None  # of the request that carried the key
     region: str | None = None
 
 
@@ -65,18 +68,23 @@ async def create_campaign(
     With `launch=False` the campaign is a draft to preview and then `launch_campaign`. A repeated
     request with the same idempotency key (and actor) returns the first campaign instead.
     """
+    for field, value in (("agent_id", new.agent_id), ("Idempotency-Key", new.idempotency_key)):
+        if value:
+            check_text(value, field)
     if new.idempotency_key and (earlier := await _by_idempotency_key(ctx, new, actor)):
         return earlier
     name = checked_name(new.name)
     template = checked_template(new.message_template)
-    require_recipients(new.recipients)
+    await off_loop(require_recipients, new.recipients)
     senders = choose_senders(ctx.settings, new.from_numbers)
     now = ctx.now()
     send_at = check_send_time(new.send_at, now)
     if launch:
         _require_consent(new.consent_confirmed)
     report = new.recipients
-    segments, stats = analyse(template, [r.variables for r in report.recipients], report.variables)
+    segments, stats = await off_loop(
+        analyse, template, [r.variables for r in report.recipients], report.variables
+    )
 
     campaign = Campaign(
         id=new_campaign_id(),
@@ -95,6 +103,7 @@ async def create_campaign(
         channel_id=new.channel_id,
         agent_id=new.agent_id,
         idempotency_key=new.idempotency_key,
+        request_digest=new.request_digest if new.idempotency_key else None,
         import_report=import_summary(new.recipients),
         message_stats=stats.to_json(),
     )
@@ -129,6 +138,13 @@ async def _by_idempotency_key(ctx: Context, new: NewCampaign, actor: str) -> Cam
         ).scalar_one_or_none()
         if campaign is None:
             return None
+        stored, sent = campaign.request_digest, new.request_digest
+        if stored and sent and stored != sent:
+            raise IdempotencyKeyReused(
+                f"This Idempotency-Key already created campaign {campaign.id} from a different "
+                "request body: use a new key for a new campaign.",
+                field="Idempotency-Key",
+            )
         counts = (await counts_for(session, [campaign.id]))[campaign.id]
         return CampaignView(campaign, counts, replayed=True)
 

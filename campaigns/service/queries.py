@@ -6,17 +6,19 @@ Both page with opaque cursors (keyset pagination), so a page costs the same howe
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 
 from campaigns.errors import InputError
-from campaigns.models import Campaign, Recipient
+from campaigns.models import AuditEntry, Campaign, Recipient
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 
 MAX_PAGE = 1_000
+CAMPAIGN_ID = re.compile(r"[a-z0-9_]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,38 @@ def _decode(cursor: str, parts: int) -> list[str]:
         decoded = ""
     values = decoded.split("|")
     if len(values) != parts or not all(values):
-        raise InputError("The cursor is not one this server gave out.", field="cursor")
+        raise _not_ours()
     return values
+
+
+def _not_ours() -> InputError:
+    return InputError("The cursor is not one this server gave out.", field="cursor")
+
+
+def _decode_list_cursor(cursor: str) -> tuple[datetime, str]:
+    """(created_at in UTC, campaign id) of the last campaign on the previous page."""
+    created_text, last_id = _decode(cursor, 2)
+    try:
+        created = datetime.fromisoformat(created_text)
+        # The server writes UTC times with an offset: a naive time or one out of range (which
+        # the database could not compare) was not written by it.
+        if created.tzinfo is None:
+            raise ValueError(created_text)
+        created = created.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _not_ours() from None
+    if not CAMPAIGN_ID.fullmatch(last_id):
+        raise _not_ours()
+    return created, last_id
+
+
+def _decode_recipient_cursor(cursor: str) -> int:
+    """The id of the last recipient on the previous page."""
+    (after,) = _decode(cursor, 1)
+    # isdigit alone admits "²"; and the id must fit the column (a 64-bit integer).
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        raise _not_ours()
+    return int(after)
 
 
 async def list_campaigns(
@@ -61,13 +93,7 @@ async def list_campaigns(
     if source:
         query = query.where(Campaign.source == source)
     if cursor:
-        created_text, last_id = _decode(cursor, 2)
-        try:
-            created = datetime.fromisoformat(created_text)
-        except ValueError:
-            raise InputError(
-                "The cursor is not one this server gave out.", field="cursor"
-            ) from None
+        created, last_id = _decode_list_cursor(cursor)
         query = query.where(
             or_(
                 Campaign.created_at < created,
@@ -97,10 +123,7 @@ async def get_campaign(
     if status:
         query = query.where(Recipient.status == status)
     if cursor:
-        (after,) = _decode(cursor, 1)
-        if not after.isdigit():
-            raise InputError("The cursor is not one this server gave out.", field="cursor")
-        query = query.where(Recipient.id > int(after))
+        query = query.where(Recipient.id > _decode_recipient_cursor(cursor))
     async with ctx.db.read() as session:
         campaign = await load_campaign(session, campaign_id)
         counts = (await counts_for(session, [campaign_id]))[campaign_id]
@@ -110,3 +133,17 @@ async def get_campaign(
     recipients = recipients[:limit]
     next_cursor = _encode(str(recipients[-1].id)) if more else None
     return CampaignDetail(CampaignView(campaign, counts), recipients, next_cursor)
+
+
+async def audit_entries(
+    ctx: Context, *, actor: str | None = None, campaign_id: str | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    """The audit log, newest first: everything one actor (`api:key_...`, `slack:U...`) or one
+    campaign did or had done to it."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(_limit(limit))
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if campaign_id:
+        query = query.where(AuditEntry.campaign_id == campaign_id)
+    async with ctx.db.read() as session:
+        return list((await session.execute(query)).scalars())
