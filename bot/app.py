@@ -12,22 +12,23 @@ import signal
 from aiohttp import web
 
 from bot import api, slack, twilio
+from bot.access_log import access_log
 from bot.api.auth import require_api_key
 from bot.api.errors import json_errors
+from bot.body_limits import MAX_BODY, body_limits
 from bot.health import healthz
 from bot.keys import RUNTIME
 from bot.runtime import Runtime
-from campaigns.limits import MAX_INPUT_BYTES
 from campaigns.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Room for a 10 MB recipient list plus the rest of the JSON around it; larger bodies get 413.
-MAX_BODY = MAX_INPUT_BYTES + 256 * 1024
-
 
 def create_web_app(runtime: Runtime) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, require_api_key])
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[access_log, body_limits, json_errors, require_api_key],
+    )
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz, allow_head=False)
     api.register(app)

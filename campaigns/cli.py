@@ -18,7 +18,14 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from campaigns.errors import LimitError, RecipientFileError, TextcastError
-from campaigns.service import Context, create_api_key, list_api_keys, revoke_api_key
+from campaigns.logs import configure_logging
+from campaigns.service import (
+    Context,
+    audit_entries,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
 from campaigns.settings import load_settings
 
 EXIT_USAGE = 2
@@ -44,14 +51,9 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def _bot(_args: argparse.Namespace) -> int:
-    import logging
-
     from bot.app import serve
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its schema check chatters at INFO
+    configure_logging()
     asyncio.run(serve(load_settings()))
     return 0
 
@@ -70,14 +72,9 @@ async def _with_context(run: Callable[[Context], Awaitable[int]]) -> int:
 
 
 def _worker(_args: argparse.Namespace) -> int:
-    import logging
-
     from worker.main import run
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging()
     run(load_settings())
     return 0
 
@@ -121,6 +118,22 @@ def _apikey_list(_args: argparse.Namespace) -> int:
                 f"last used {key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
             )
             print(f"{key.id}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {used}  {state}")
+        return 0
+
+    return asyncio.run(_with_context(run))
+
+
+def _audit(args: argparse.Namespace) -> int:
+    async def run(ctx: Context) -> int:
+        entries = await audit_entries(
+            ctx, actor=args.actor, campaign_id=args.campaign, limit=args.limit
+        )
+        if not entries:
+            print("Nothing in the audit log matches.")
+        for entry in entries:
+            details = json.dumps(entry.details, ensure_ascii=False, sort_keys=True)
+            print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor}  {entry.action}  "
+                  f"{entry.campaign_id or '-'}  {details}")  # fmt: skip
         return 0
 
     return asyncio.run(_with_context(run))
@@ -183,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", metavar="KEY_ID")
     revoke.set_defaults(run=_apikey_revoke)
     ak.add_parser("list", help="list keys (never their secrets)").set_defaults(run=_apikey_list)
+
+    audit = commands.add_parser("audit", help="who did what: the audit log, newest first")
+    audit.add_argument("--actor", help="only this actor, e.g. api:key_... or slack:U...")
+    audit.add_argument("--campaign", metavar="CAMPAIGN_ID", help="only this campaign")
+    audit.add_argument("--limit", type=int, default=50, help="at most this many (1 to 1000)")
+    audit.set_defaults(run=_audit)
 
     recipients = commands.add_parser("recipients", help="recipient lists")
     rc = recipients.add_subparsers(dest="recipients_command", required=True, metavar="ACTION")

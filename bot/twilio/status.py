@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from bot.access_log import refuse
 from bot.keys import RUNTIME
 from bot.twilio.batcher import BATCHER, Callback
 from bot.twilio.signature import signature_problem
@@ -74,6 +75,7 @@ async def receive_status(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     problem = signature_problem(request.app[RUNTIME].settings, request, form)  # type: ignore[arg-type]
     if problem is not None:
+        refuse(request, problem)
         return _error(403, problem)
     try:
         callback = callback_from(form, request.query)  # type: ignore[arg-type]
