@@ -42,7 +42,7 @@ from campaigns.service.claims import (
 from campaigns.service.sending import FailureWindow, finish_if_complete, pause_campaign
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
-from worker.gateway import Attempt, Kind, Outgoing
+from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
 from worker.lanes import MAX_START_DELAY, Due, Lane
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
@@ -413,7 +413,7 @@ class Driver:
         base = self.rt.settings.PUBLIC_BASE_URL
         return Outgoing(
             to=recipient.phone,
-            body=self.template.render(recipient.variables).text,
+            body=message_body(self.template, recipient.variables),
             sender=sender,
             # The recipient id lets a callback that beats our own write of the SID find its
             # row, and settles a recipient in quarantine.
@@ -434,15 +434,23 @@ class Driver:
             return
         sender = lane.sender
         try:
-            attempt = await self.rt.gateway.send(self._outgoing(work.claim, sender))
-        except Exception:
-            # Not one of the outcomes the gateway knows: whether it was sent is unknown.
-            log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))
-            attempt = Attempt(Kind.UNKNOWN, reason="the request failed unexpectedly")
+            message = self._outgoing(work.claim, sender)
+        except Unsendable as error:  # nothing left: this recipient fails, the others go on
+            attempt = Attempt(Kind.REFUSED, reason=error.reason)
+        else:
+            attempt = await self._send(work, message)
         try:
             await self._outcome(work, sender, attempt)
         except Exception:
             log.exception("recording what happened to %s failed", mask(work.claim.phone))
+
+    async def _send(self, work: Work, message: Outgoing) -> Attempt:
+        try:
+            return await self.rt.gateway.send(message)
+        except Exception:
+            # Not one of the outcomes the gateway knows: whether it was sent is unknown.
+            log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))
+            return Attempt(Kind.UNKNOWN, reason="the request failed unexpectedly")
 
     async def _outcome(self, work: Work, sender: str, attempt: Attempt) -> None:
         if attempt.kind is Kind.SUBMITTED:

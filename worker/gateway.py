@@ -22,6 +22,8 @@ from twilio.rest import Client
 
 from campaigns.delivery_errors import CreateFailure, classify_create_error, reason_for
 from campaigns.status import TWILIO_STATUS, RecipientStatus
+from campaigns.templates import Template
+from campaigns.text import text_problem
 
 # Twilio's dates are whole seconds, on Twilio's clock: a message made in the same second as a
 # claim shows a date up to a second before it, and the clocks may differ by a little more.
@@ -63,6 +65,29 @@ class Outgoing:
     sender: str  # a +E.164 number, or a Messaging Service SID (MG...)
     status_callback: str | None
     validity_period: int
+
+
+class Unsendable(Exception):
+    """This recipient's message cannot be made or sent, whatever Twilio would say."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def message_body(template: Template, variables: object) -> str:
+    """The text for one recipient, or Unsendable with a plain reason.
+
+    A row can hold what its campaign's checks would refuse today (it was stored by an older
+    version, or edited by hand): that fails the one recipient, never the campaign's loop.
+    """
+    try:
+        body = template.render(variables).text  # type: ignore[arg-type]
+    except Exception:
+        raise Unsendable("The message cannot be sent: this recipient's row is damaged.") from None
+    if text_problem(body):
+        raise Unsendable("The message has characters that cannot be sent by SMS.")
+    return body
 
 
 # What `messages.create_async` sends with every create.

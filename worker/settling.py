@@ -45,7 +45,7 @@ from campaigns.service.claims import (
 from campaigns.service.status_news import campaigns_by_sid
 from campaigns.status import RecipientStatus
 from campaigns.templates import compile_template
-from worker.gateway import Attempt, Outgoing
+from worker.gateway import Attempt, Outgoing, Unsendable, message_body
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -170,9 +170,15 @@ class Settler:
         return settled
 
     async def _look_up(self, recipient: Claimed) -> tuple[Claimed, list[Attempt] | None]:
+        try:
+            body = message_body(self.template, recipient.variables)
+        except Unsendable:
+            # No request for it can have left (the send loop makes the body first), so Twilio
+            # has none: it goes back to pending, and the loop fails it with the reason.
+            return recipient, []
         message = Outgoing(
             to=recipient.phone,
-            body=self.template.render(recipient.variables).text,
+            body=body,
             sender=recipient.sender or (self.senders[0] if self.senders else ""),
             status_callback=None,
             validity_period=self.rt.settings.MESSAGE_VALIDITY_SECONDS,
