@@ -211,6 +211,22 @@ def load_settings(**overrides: Any) -> Settings:
             name = str(first["loc"][0])
         else:  # a rule across settings names the one to change first: "NAME: what is wrong"
             name, _, message = message.partition(": ")
-        raw = first.get("input")
-        shown = f" (got {raw!r})" if isinstance(raw, str) and len(raw) < 80 else ""
+        shown = _shown(name, first.get("input"))
         raise SettingsError(f"{name} is malformed: {message}{shown}", field=name) from None
+
+
+# Settings whose value is never printed, even when it is wrong.
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY|AUTH", re.IGNORECASE)
+
+
+def _shown(name: str, raw: object) -> str:
+    """The bad value, to help fix it, unless it is or may hold a secret."""
+    if not isinstance(raw, str) or len(raw) >= 80 or SECRET_NAME.search(name):
+        return ""
+    return f" (got {without_password(raw)!r})"
+
+
+def without_password(url: str) -> str:
+    """`postgres://app:hunter2@db/x` -> `postgres://***@db/x`, and no `password=` in the query."""
+    url = re.sub(r"//.*@", "//***@", url)
+    return re.sub(r"(?i)(password=)[^&;]*", r"\1***", url)
