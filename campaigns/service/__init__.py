@@ -22,7 +22,13 @@ from campaigns.service.optouts import (
     record_opt_out,
 )
 from campaigns.service.preview import Preview, SampleMessage, preview_campaign
-from campaigns.service.queries import CampaignDetail, CampaignPage, get_campaign, list_campaigns
+from campaigns.service.queries import (
+    CampaignDetail,
+    CampaignPage,
+    audit_entries,
+    get_campaign,
+    list_campaigns,
+)
 from campaigns.service.report import CampaignReport, FailureGroup, campaign_report
 from campaigns.service.senders import sync_sender_numbers
 from campaigns.service.status_updates import (
@@ -47,6 +53,7 @@ __all__ = [
     "StatusUpdate",
     "apply_status_update",
     "apply_status_updates",
+    "audit_entries",
     "authenticate",
     "campaign_report",
     "cancel_campaign",

@@ -57,3 +57,32 @@ async def test_the_bot_refuses_a_database_without_the_schema(tmp_path: Path) -> 
     assert result.stderr.strip() == (
         "textcast: the database has no Textcast tables yet: run `textcast db upgrade`"
     )
+
+
+async def test_audit_shows_what_each_key_did(db: Database) -> None:
+    from campaigns.recipients import check_recipient_list
+    from campaigns.service import NewCampaign, cancel_campaign, create_campaign
+
+    ctx = Context(db, make_settings())
+    for key_id in ("key_booking", "key_reminders"):
+        view = await create_campaign(
+            ctx,
+            NewCampaign(name=f"From {key_id}", message_template="Hi",
+                        recipients=check_recipient_list([{"phone": "+447700900001"}], "GB"),
+                        from_numbers=["+14155550100"], send_at=None, source="api",
+                        consent_confirmed=True),
+            f"api:{key_id}",
+        )  # fmt: skip
+    await cancel_campaign(ctx, view.campaign.id, "api:key_reminders")
+    shown = await textcast(db.url, "audit", "--actor", "api:key_reminders")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line.split("  ")[1:3] for line in lines] == [
+        ["api:key_reminders", "campaign.cancel"],
+        ["api:key_reminders", "campaign.create"],
+    ]
+    assert all(view.campaign.id in line for line in lines)
+    one = await textcast(db.url, "audit", "--campaign", view.campaign.id, "--limit", "1")
+    assert one.stdout.count("\n") == 1 and "campaign.cancel" in one.stdout
+    none = await textcast(db.url, "audit", "--actor", "api:key_nobody")
+    assert none.stdout.strip() == "Nothing in the audit log matches."
