@@ -36,6 +36,13 @@ def create_slack_app(runtime: Runtime) -> AsyncApp | None:
     settings = runtime.settings
     if not (settings.SLACK_BOT_TOKEN and settings.SLACK_SIGNING_SECRET):
         return None
+    return build_slack_app(runtime, signing_secret=settings.SLACK_SIGNING_SECRET)
+
+
+def build_slack_app(runtime: Runtime, *, signing_secret: str | None) -> AsyncApp:
+    """The Bolt app with every listener. `signing_secret=None` is for Socket Mode, where Slack's
+    envelopes arrive over the app's own WebSocket and carry no signature to check."""
+    settings = runtime.settings
     client = AsyncWebClient(
         token=settings.SLACK_BOT_TOKEN,
         base_url=settings.SLACK_API_URL,
@@ -43,12 +50,18 @@ def create_slack_app(runtime: Runtime) -> AsyncApp | None:
     )
     app = AsyncApp(
         name="textcast",
-        signing_secret=settings.SLACK_SIGNING_SECRET,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
         client=client,
         logger=logging.getLogger("textcast.slack"),
     )
-    actions.register(app, runtime)
+    register_listeners(app, runtime)
     return app
+
+
+def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
+    """Every listener, by Slack concept: the one place to see what the app answers."""
+    actions.register(app, runtime)
 
 
 def register(web_app: web.Application, runtime: Runtime) -> None:

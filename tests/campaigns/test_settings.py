@@ -109,3 +109,16 @@ def test_a_secret_setting_is_never_shown(name: str) -> None:
     # No validator refuses these today; the rule holds for the day one does.
     assert settings_module._shown(name, "hunter2") == ""
     assert "hunter2" in settings_module._shown("PORT", "hunter2")
+
+
+def test_the_command_line_never_prints_the_database_password(tmp_path) -> None:
+    for command in (["db", "upgrade"], ["bot"], ["worker"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "campaigns.cli", *command],
+            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://app:hunter2@db/x"},
+            capture_output=True, text=True, cwd=tmp_path, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert "hunter2" not in result.stderr + result.stdout
+        assert result.stderr.startswith("textcast: DATABASE_URL is malformed")
+        assert "postgres://***@db/x" in result.stderr
