@@ -27,6 +27,7 @@ from bot.blocks.notices import cancelled_by, resolved, resumed_by, sent_now_by
 from bot.blocks.progress import progress_message
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
+from bot.slack.permissions import require_permission
 from campaigns.errors import InputError, TextcastError
 from campaigns.service import campaign_report, cancel_campaign
 from campaigns.service.sending import resume_campaign
@@ -48,10 +49,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.action(RESUME_CAMPAIGN)(button(runtime, resume))
     app.action(SEND_NOW)(button(runtime, send_now))
     app.action(CANCEL_CAMPAIGN)(button(runtime, cancel))
-
-
-class NotAllowed(TextcastError):
-    """The person is not among ALLOWED_SLACK_USERS or in ALLOWED_SLACK_USERGROUP."""
 
 
 # -- what each button does
@@ -126,24 +123,6 @@ async def _tell(respond: AsyncRespond, message: str) -> None:
     answer = await respond(text=message, response_type="ephemeral", replace_original=False)
     if answer.status_code != 200:
         log.warning("Slack refused an explanation (%s): %s", answer.status_code, message)
-
-
-async def require_permission(runtime: Runtime, client: AsyncWebClient, user_id: str) -> None:
-    """ALLOWED_SLACK_USERS and ALLOWED_SLACK_USERGROUP say who may send and cancel; unset, anyone."""
-    settings = runtime.settings
-    users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
-    if not users and not group:
-        return
-    if user_id in users:
-        return
-    if group:
-        members = await client.usergroups_users_list(usergroup=group)
-        if user_id in (members.get("users") or []):
-            return
-    raise NotAllowed(
-        "You are not one of the people who may send or cancel campaigns here: ask someone "
-        "who is, or an admin to add you (ALLOWED_SLACK_USERS / ALLOWED_SLACK_USERGROUP)."
-    )
 
 
 async def _refresh_progress(runtime: Runtime, client: AsyncWebClient, campaign_id: str) -> None:

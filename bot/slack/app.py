@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access_log import note, refuse
 from bot.api.errors import error_response
 from bot.runtime import Runtime
-from bot.slack import actions
+from bot.slack import actions, commands, compose, confirm, permissions, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def build_slack_app(runtime: Runtime, *, signing_secret: str | None) -> AsyncApp
 
 def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     """Every listener, by Slack concept: the one place to see what the app answers."""
+    permissions.register(app)  # first: requests from another workspace go no further
+    commands.register(app, runtime)
+    shortcuts.register(app, runtime)
+    compose.register(app, runtime)
+    confirm.register(app, runtime)
     actions.register(app, runtime)
 
 

@@ -224,3 +224,61 @@ METHODS = {
     "views.update": update,
     "views.publish": publish,
 }
+
+
+def apply_submission_answer(
+    sandbox: Any, view_id: str, answer: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What Slack does with an app's answer to a view_submission: `update` replaces the view
+    (a new hash), `push` stacks one, `clear` closes them all, `errors` leaves it open and shows
+    them; no response_action closes the submitted view. Returns the errors (empty when none)."""
+    answer = answer or {}
+    action = answer.get("response_action")
+    owner = sandbox.views.owners.get(view_id, "")
+    stack = sandbox.views.stacks.get(owner, [])
+    if action == "errors":
+        return dict(answer.get("errors") or {})
+    if action == "update":
+        current = sandbox.views.by_id[view_id]
+        view = _checked(answer.get("view") or {}, "modal")
+        sandbox.views.by_id[view_id] = _stored_for(sandbox, view, current)
+    elif action == "push":
+        view = _checked(answer.get("view") or {}, "modal")
+        if len(stack) >= MAX_STACK:
+            raise SlackError("push_limit_reached")
+        new_id = sandbox.ids.next("V")
+        stored = _stored_for(sandbox, view, None, new_id=new_id)
+        stored.update(previous_view_id=view_id, root_view_id=stack[0] if stack else new_id)
+        sandbox.views.by_id[new_id] = stored
+        sandbox.views.owners[new_id] = owner
+        stack.append(new_id)
+    elif action == "clear":
+        stack.clear()
+    elif view_id in stack:
+        stack.remove(view_id)
+    return {}
+
+
+class _Answer:
+    """Just enough of a Context for `_view_argument` and `_stored` outside a Web API call."""
+
+    def __init__(self, sandbox: Any, view: dict[str, Any]) -> None:
+        self.sandbox = sandbox
+        self.view = view
+
+
+def _checked(view: dict[str, Any], kind: str) -> dict[str, Any]:
+    # The same checks as views.update: Slack refuses an invalid view in an answer too.
+    return _view_argument(Args({"view": view}), kind)
+
+
+def _stored_for(
+    sandbox: Any, view: dict[str, Any], current: dict[str, Any] | None, *, new_id: str = ""
+) -> dict[str, Any]:
+    call = _Answer(sandbox, view)
+    if current is None:
+        return _stored(call, view, new_id)  # type: ignore[arg-type]
+    return _stored(
+        call, view, current["id"],  # type: ignore[arg-type]
+        previous_view_id=current["previous_view_id"], root_view_id=current["root_view_id"],
+    )  # fmt: skip

@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_web_app
+from bot.jobs import queue_name
 from bot.runtime import Runtime
 from campaigns.db import Database
 from campaigns.service import create_api_key
@@ -47,3 +48,18 @@ async def api(db: Database, api_settings: Settings, clock: Clock) -> AsyncIterat
     finally:
         await client.close()
         await runtime.redis.aclose()
+
+
+@pytest.fixture
+async def web(api: Api) -> AsyncIterator[Api]:
+    """The running web app; what the test left in its Redis namespace is removed after."""
+    try:
+        yield api
+    finally:
+        redis = api.runtime.redis
+        namespace = api.runtime.settings.REDIS_NAMESPACE
+        jobs = [job.decode() for job in await redis.zrange(queue_name(namespace), 0, -1)]
+        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
+        keys += [f"arq:job:{job}" for job in jobs]
+        if keys:
+            await redis.delete(*keys)

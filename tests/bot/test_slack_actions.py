@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,21 +56,6 @@ def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Setting
         SLACK_API_URL=slack.url,
         **getattr(request, "param", {}),
     )
-
-
-@pytest.fixture
-async def web(api: Api) -> AsyncIterator[Api]:
-    """The running web app; what the test left in its Redis namespace is removed after."""
-    try:
-        yield api
-    finally:
-        redis = api.runtime.redis
-        namespace = api.runtime.settings.REDIS_NAMESPACE
-        jobs = [job.decode() for job in await redis.zrange(queue_name(namespace), 0, -1)]
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
-        keys += [f"arq:job:{job}" for job in jobs]
-        if keys:
-            await redis.delete(*keys)
 
 
 async def campaign(web: Api, clock: Clock, *, late: bool = False) -> str:
@@ -294,7 +279,9 @@ async def test_someone_not_allowed_to_cancel_is_told_and_nothing_changes(
     await click(web, slack, CANCEL_CAMPAIGN, posted, user_id=clicker)
     await until(lambda: bool(slack.ephemeral(CAMPAIGNS)))
     [explained] = slack.ephemeral(CAMPAIGNS, clicker)
-    assert explained.text.startswith("You are not one of the people who may send or cancel")
+    assert explained.text.startswith(
+        "You are not one of the people who may create, send, edit or cancel"
+    )
     assert (await status_of(web, campaign_id))[0] == CampaignStatus.PAUSED
     assert "[Resume] [Cancel]" in slack.transcript(CAMPAIGNS)
 

@@ -1,0 +1,56 @@
+"""What `/sms` answers a person (ephemeral): the campaign list, help, and short replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.progress import STATUS_LABELS
+from bot.blocks.text import context, escape, local_time, message, section
+from campaigns.service import CampaignView
+from campaigns.status import CampaignStatus
+
+LISTED = 10
+
+HELP = [
+    ("/sms new", "create a campaign: who, what, from which number and when, then a preview"),
+    ("/sms list", "the newest campaigns, with their status and counts"),
+    ("/sms status ID", "one campaign's progress"),
+    ("/sms cancel ID", "cancel a scheduled, running or paused campaign (sent messages stay sent)"),
+    ("/sms help", "this list"),
+]
+
+
+def help_message(problem: str | None = None) -> dict[str, Any]:
+    lines = "\n".join(f"`{command}`: {what}" for command, what in HELP)
+    blocks = [section(f":warning: {escape(problem)}")] if problem else []
+    blocks += [section(f"*Textcast: SMS campaigns from Slack*\n{lines}")]
+    fallback = (problem + " " if problem else "") + "Try /sms new, /sms list or /sms help."
+    return message(fallback, blocks)
+
+
+def reply(text: str) -> dict[str, Any]:
+    return message(text, [section(text)])
+
+
+def _line(item: CampaignView) -> str:
+    campaign, counts = item.campaign, item.counts
+    label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)
+    when = ""
+    if campaign.status == CampaignStatus.SCHEDULED and campaign.scheduled_at:
+        when = f" for {local_time(campaign.scheduled_at)}"
+    return (
+        f"*{escape(campaign.name)}* · {label}{when} · {counts.delivered:,} delivered, "
+        f"{counts.failed:,} failed, {counts.pending:,} pending of {counts.total:,} · "
+        f"`{campaign.id}`"
+    )
+
+
+def campaign_list(items: list[CampaignView], more: bool) -> dict[str, Any]:
+    if not items:
+        return reply("No campaigns yet: `/sms new` creates one.")
+    blocks = [section("*Newest campaigns*")]
+    blocks += [section(_line(item)) for item in items[:LISTED]]
+    if more:
+        blocks.append(context("Older ones: the HTTP API lists them all (GET /v1/sms/campaigns)."))
+    blocks.append(context("`/sms status ID` shows one; `/sms cancel ID` cancels one."))
+    return message(f"{len(items)} newest campaigns", blocks)

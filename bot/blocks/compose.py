@@ -1,0 +1,258 @@
+"""The "New SMS campaign" modal, the view shown while it is checked, and the one for a problem.
+
+Pure functions of what they show. Block and action ids are stable: the submission listener
+(`bot.slack.compose`) reads the values by them, and `errors` are keyed by block id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.blocks.text import clip, context, escape, plural, section
+
+COMPOSE = "sms_compose"  # callback_id of the modal
+CHECKING = "sms_checking"
+
+NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT = (
+    "name", "sender", "paste", "file", "message", "when", "send_at", "consent",
+)  # fmt: skip
+SEND_NOW, SCHEDULE = "now", "schedule"
+ALL_NUMBERS, SERVICE = "all", "service"
+MAX_STATIC_OPTIONS = 100  # Slack's limit for a static_select; beyond it, an external_select
+MAX_PASTE = 3000  # Slack's limit for a plain_text_input
+TITLE = "New SMS campaign"
+
+
+@dataclass(frozen=True, slots=True)
+class SenderOption:
+    value: str  # a +E.164 number, "all" or "service"
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the modal is filled in with: empty for a new campaign, a draft's values to edit it."""
+
+    name: str = ""
+    sender: str | None = None
+    paste: str = ""
+    message: str = ""
+    send_at: datetime | None = None
+    consent: bool = False
+    kept_recipients: int = 0  # recipients already checked: the list inputs may stay empty
+    error: str | None = None  # why the last try did not go through, shown at the top
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """All a view carries between steps: the channel to report in and the draft's id (never the
+    data: private_metadata holds 3,000 characters)."""
+
+    channel: str | None = None
+    draft: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def dump(self) -> str:
+        data = {"c": self.channel, "d": self.draft, **self.extra}
+        return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, text: str | None) -> Metadata:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        extra = {k: str(v) for k, v in data.items() if k not in ("c", "d")}
+        return cls(channel=data.get("c"), draft=data.get("d"), extra=extra)
+
+
+def plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def _option(sender: SenderOption) -> dict[str, Any]:
+    return {"text": plain(sender.label), "value": sender.value}
+
+
+def _sender_element(options: list[SenderOption], chosen: str | None) -> dict[str, Any]:
+    if len(options) > MAX_STATIC_OPTIONS:
+        element: dict[str, Any] = {
+            "type": "external_select",
+            "action_id": SENDER,
+            "min_query_length": 0,
+            "placeholder": plain("Type to find a number"),
+        }
+        picked = next((o for o in options if o.value == chosen), None)
+    else:
+        element = {
+            "type": "static_select",
+            "action_id": SENDER,
+            "options": [_option(o) for o in options],
+            "placeholder": plain("Choose a number"),
+        }
+        picked = next((o for o in options if o.value == chosen), options[0] if options else None)
+    if picked is not None:
+        element["initial_option"] = _option(picked)
+    return element
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _text_input(action_id: str, initial: str, *, multiline: bool, limit: int) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
+        "max_length": limit,
+    }
+    if initial:
+        element["initial_value"] = initial[:limit]
+    return element
+
+
+def compose_view(
+    senders: list[SenderOption], metadata: Metadata, draft: Draft | None = None
+) -> dict[str, Any]:
+    """The modal `/sms new`, the shortcut and "Back to edit" open."""
+    draft = draft or Draft()
+    blocks: list[dict[str, Any]] = []
+    if draft.error:
+        blocks.append(section(f":warning: {escape(draft.error)}"))
+    blocks += [
+        _input(
+            NAME,
+            "Campaign name",
+            {
+                **_text_input(NAME, draft.name, multiline=False, limit=200),
+                "placeholder": plain("March promotion"),
+            },
+        ),
+        _input(SENDER, "Send from", _sender_element(senders, draft.sender)),
+    ]
+    keep = (
+        f"Leave both empty to keep the {plural(draft.kept_recipients, 'recipient')} already "
+        "checked."
+        if draft.kept_recipients
+        else "Paste numbers or upload a CSV (one column of numbers; other columns become "
+        "{{placeholders}})."
+    )
+    blocks += [
+        _input(
+            PASTE,
+            "Recipients: paste numbers",
+            {
+                **_text_input(PASTE, draft.paste, multiline=True, limit=MAX_PASTE),
+                "placeholder": plain("+447700900001, +447700900002 …"),
+            },
+            optional=True,
+            hint=keep,
+        ),
+        _input(
+            FILE,
+            "…or upload a CSV file",
+            {"type": "file_input", "action_id": FILE, "filetypes": ["csv", "txt"], "max_files": 1},
+            optional=True,
+        ),
+        _input(
+            MESSAGE,
+            "Message",
+            {
+                **_text_input(MESSAGE, draft.message, multiline=True, limit=3000),
+                "placeholder": plain("Hi {{first_name}}, … Reply STOP to opt out"),
+            },
+            hint="{{column}} is replaced by each recipient's value from that column.",
+        ),
+        _input(WHEN, "When", _when_element(draft.send_at)),
+        _input(
+            SEND_AT,
+            "Send at (for a schedule)",
+            _send_at_element(draft.send_at),
+            optional=True,
+            hint="15 minutes to 7 days ahead, in your own time zone.",
+        ),
+        _input(CONSENT, "Consent", _consent_element(draft.consent)),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": COMPOSE,
+        "title": plain(TITLE, 24),
+        "submit": plain("Preview", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": blocks,
+    }
+
+
+def _when_element(send_at: datetime | None) -> dict[str, Any]:
+    now = {"text": plain("Send now"), "value": SEND_NOW}
+    later = {"text": plain("Schedule"), "value": SCHEDULE}
+    return {
+        "type": "radio_buttons",
+        "action_id": WHEN,
+        "options": [now, later],
+        "initial_option": later if send_at else now,
+    }
+
+
+def _send_at_element(send_at: datetime | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "datetimepicker", "action_id": SEND_AT}
+    if send_at is not None:
+        element["initial_date_time"] = int(send_at.timestamp())
+    return element
+
+
+CONSENT_TEXT = "Everyone on this list agreed to receive texts from us"
+
+
+def _consent_element(checked: bool) -> dict[str, Any]:
+    option = {"text": plain(CONSENT_TEXT), "value": "yes"}
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": CONSENT, "options": [option]}
+    if checked:
+        element["initial_options"] = [option]
+    return element
+
+
+def checking_view(metadata: Metadata, what: str) -> dict[str, Any]:
+    """Shown at once after Preview is pressed, while the list is read and checked."""
+    return {
+        "type": "modal",
+        "callback_id": CHECKING,
+        "title": plain(TITLE, 24),
+        "close": plain("Close", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": [
+            section(f":hourglass_flowing_sand: {escape(what)}"),
+            context("This takes a few seconds for a large list. Closing this stops nothing."),
+        ],
+    }
+
+
+def notice_view(title: str, text: str, metadata: Metadata | None = None) -> dict[str, Any]:
+    """A modal that only says something (the campaign started, or why it could not)."""
+    return {
+        "type": "modal",
+        "callback_id": "sms_notice",
+        "title": plain(title, 24),
+        "close": plain("Close", 24),
+        "private_metadata": (metadata or Metadata()).dump(),
+        "blocks": [section(text)],
+    }

@@ -1,0 +1,181 @@
+"""The preview modal: everything a person checks before anything is sent, and the Confirm button.
+
+A pure function of the service's `Preview`. Confirm is a button with a confirm dialog that
+states the recipient count and the cost (a modal's own submit button cannot ask again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.compose import Metadata, plain
+from bot.blocks.text import (
+    context,
+    duration,
+    escape,
+    header,
+    local_time,
+    money,
+    plural,
+    section,
+    senders,
+)
+from campaigns.service import Preview
+
+PREVIEW = "sms_preview"  # callback_id
+CONFIRM, BACK_TO_EDIT = "preview_confirm", "preview_back"
+INVALID_SHOWN = 10
+
+
+def preview_view(
+    preview: Preview, metadata: Metadata, *, problem: str | None = None
+) -> dict[str, Any]:
+    """`problem`: why the last Confirm did not go through, shown on top."""
+    campaign = preview.view.campaign
+    total = preview.view.counts.total
+    blocks: list[dict[str, Any]] = [section(f":warning: {problem}")] if problem else []
+    blocks += [
+        header(campaign.name),
+        section(_who_and_when(preview)),
+        {"type": "section", "fields": _count_fields(preview)},
+    ]
+    invalid = _invalid_lines(preview)
+    if invalid:
+        blocks.append(section(invalid))
+    if preview.opted_out_count:
+        shown = ", ".join(preview.opted_out[:5])
+        more = preview.opted_out_count - min(5, len(preview.opted_out))
+        blocks.append(section(
+            f":no_entry: {plural(preview.opted_out_count, 'recipient has', 'recipients have')} "
+            f"opted out ({shown}{f' and {more:,} more' if more > 0 else ''}): they will not be "
+            "texted, and fail with `opted_out`."
+        ))  # fmt: skip
+    blocks.append(section("*What they get* (the first messages, as each recipient sees it)"))
+    for sample in preview.samples:
+        blocks.append(context(f"Row {sample.row} · {sample.phone} · "
+                              f"{plural(sample.segments, 'segment')}"))  # fmt: skip
+        blocks.append(section(_quoted(sample.text)))
+    blocks.append(section(_encoding_and_cost(preview)))
+    warnings = _warnings(preview)
+    if warnings:
+        blocks.append(section("\n".join(f":warning: {w}" for w in warnings)))
+    blocks.append(_buttons(preview, total))
+    return {
+        "type": "modal",
+        "callback_id": PREVIEW,
+        "title": plain("Check and confirm", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": blocks,
+    }
+
+
+def _who_and_when(preview: Preview) -> str:
+    campaign = preview.view.campaign
+    when = f"Sends {local_time(preview.send_at)} (your time)" if preview.send_at else "Sends now"
+    return (
+        f"*{plural(preview.view.counts.total, 'recipient')}* {senders(campaign)} · {when}\n"
+        f"Takes about {duration(preview.send_duration)} at "
+        f"{plural(preview.messages_per_second, 'message')} a second."
+    )
+
+
+def _count_fields(preview: Preview) -> list[dict[str, Any]]:
+    report = preview.import_report
+    values = [
+        ("Valid", preview.view.counts.total),
+        ("Invalid", int(report.get("invalid_count", 0))),
+        ("Duplicates dropped", int(report.get("duplicates", 0))),
+        ("Opted out", preview.opted_out_count),
+    ]
+    return [{"type": "mrkdwn", "text": f"*{label}*\n{value:,}"} for label, value in values]
+
+
+def _invalid_lines(preview: Preview) -> str | None:
+    report = preview.import_report
+    rows = report.get("invalid") or []
+    count = int(report.get("invalid_count", len(rows)))
+    if not count:
+        return None
+    lines = [f"*{plural(count, 'row')} left out:*"]
+    for bad in rows[:INVALID_SHOWN]:
+        value = escape(str(bad.get("value", ""))) or "(empty)"
+        lines.append(f"• Row {bad.get('row')}: `{value}`: {escape(str(bad.get('reason', '')))}")
+    if count > INVALID_SHOWN:
+        lines.append(f"…and {count - min(INVALID_SHOWN, len(rows)):,} more")
+    return "\n".join(lines)
+
+
+def _quoted(text: str) -> str:
+    return "\n".join("> " + escape(line) for line in (text or " ").splitlines() or [" "])
+
+
+def _encoding_and_cost(preview: Preview) -> str:
+    stats = preview.stats
+    if stats.encoding == "GSM-7":
+        encoding = "Plain SMS characters (GSM-7: 160 a segment)"
+    else:
+        chars = " ".join(f"`{escape(c)}`" for c in stats.ucs2_chars[:10])
+        who = "every message" if stats.encoding == "UCS-2" else (
+            f"{plural(stats.ucs2_messages, 'message')}")  # fmt: skip
+        encoding = (f"Unicode (UCS-2: 70 a segment) for {who}, because of {chars}: "
+                    "replace them to send cheaper messages")  # fmt: skip
+    each = (
+        plural(stats.min_segments, "segment")
+        if stats.min_segments == stats.max_segments
+        else f"{stats.min_segments} to {stats.max_segments} segments"
+    )
+    return (
+        f"{encoding}. {each} a message, {stats.total_segments:,} in all.\n"
+        f"*Estimated cost: {money(preview.cost, preview.currency)}*"
+    )
+
+
+def _warnings(preview: Preview) -> list[str]:
+    stats = preview.stats
+    found = [
+        f"`{{{{{escape(name)}}}}}` is empty for {plural(count, 'recipient')}"
+        for name, count in sorted(stats.missing.items())
+        if count
+    ]
+    found += [
+        f"`{{{{{escape(name)}}}}}` is not a column of the list: it will be empty for everyone"
+        for name in stats.unknown_placeholders
+    ]
+    found += [escape(w) for w in stats.template_warnings]
+    return found
+
+
+def _buttons(preview: Preview, total: int) -> dict[str, Any]:
+    cost = money(preview.cost, preview.currency)
+    draft_id = preview.view.campaign.id
+    verb = "Schedule" if preview.send_at else "Send"
+    return {
+        "type": "actions",
+        "block_id": "preview_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": CONFIRM,
+                "style": "primary",
+                "text": plain(f"Confirm: {verb.lower()} {total:,}"),
+                "value": draft_id,
+                "confirm": {
+                    "title": plain(f"{verb} {plural(total, 'message')}?", 100),
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f"{plural(total, 'recipient')} will be texted, for an "
+                        f"estimated {cost}. Sent messages cannot be recalled.",
+                    },
+                    "confirm": plain(f"Yes, {verb.lower()}", 30),
+                    "deny": plain("Not yet", 30),
+                },
+            },
+            {
+                "type": "button",
+                "action_id": BACK_TO_EDIT,
+                "text": plain("Back to edit"),
+                "value": draft_id,
+            },
+        ],
+    }

@@ -1,0 +1,114 @@
+"""`/sms` and its subcommands. Each answers at once (Slack wants it within 3 seconds); what it
+shows goes to the person who typed it only (ephemeral), through the command's response_url.
+
+    /sms new | list | status ID | cancel ID | help
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.answers import campaign_list, help_message, reply
+from bot.blocks.progress import progress_message
+from bot.blocks.text import escape, plural
+from bot.runtime import Runtime
+from bot.slack.compose import open_compose
+from bot.slack.permissions import require_permission
+from campaigns.errors import TextcastError
+from campaigns.service import campaign_report, cancel_campaign, list_campaigns
+from campaigns.status import CampaignStatus
+
+log = logging.getLogger(__name__)
+COMMAND = "/sms"
+LIST_PAGE = 30  # read to find the ten newest that are not drafts
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    app.command(COMMAND)(_sms(runtime))
+
+
+def _sms(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        word, _, rest = str(body.get("text") or "").strip().partition(" ")
+        handler = SUBCOMMANDS.get(word.lower() or "help")
+        try:
+            if handler is None:
+                shown = help_message(f"`/sms {escape(word[:40])}` is not a command.")
+            else:
+                shown = await handler(runtime, client, body, rest.strip())
+        except TextcastError as error:
+            shown = reply(error.message)
+        except SlackApiError as error:
+            log.warning("/sms %s: Slack refused a call: %s", word, error.response.get("error"))
+            shown = reply(f"Slack refused what Textcast asked ({error.response.get('error')}): "
+                          "try again in a moment.")  # fmt: skip
+        if shown is not None:
+            await respond(response_type="ephemeral", **shown)
+
+    return listener
+
+
+async def _new(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], _: str) -> None:
+    await open_compose(runtime, client, body["trigger_id"], body.get("channel_id"))
+
+
+async def _help(*_: Any) -> dict[str, Any]:
+    return help_message()
+
+
+async def _list(runtime: Runtime, *_: Any) -> dict[str, Any]:
+    page = await list_campaigns(runtime.ctx, limit=LIST_PAGE)
+    shown = [v for v in page.items if v.campaign.status != CampaignStatus.DRAFT]
+    return campaign_list(shown, more=len(shown) > 10 or page.next_cursor is not None)
+
+
+def _campaign_id(rest: str, command: str) -> str:
+    campaign_id = rest.split()[0] if rest else ""
+    if not campaign_id:
+        raise TextcastError(f"Say which campaign: `/sms {command} smsc_…` (`/sms list` shows ids).")
+    return campaign_id
+
+
+async def _status(runtime: Runtime, _c: AsyncWebClient, _b: Any, rest: str) -> dict[str, Any]:
+    report = await campaign_report(runtime.ctx, _campaign_id(rest, "status"))
+    return progress_message(report, rate=None, eta=None)
+
+
+async def _cancel(
+    runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], rest: str
+) -> dict[str, Any]:
+    campaign_id = _campaign_id(rest, "cancel")
+    user_id = body["user_id"]
+    await require_permission(runtime, client, user_id)
+    view, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
+    report = await campaign_report(runtime.ctx, campaign_id)
+    campaign = report.campaign
+    if campaign.channel_id and campaign.progress_message_ts:
+        try:
+            await client.chat_update(channel=campaign.channel_id, ts=campaign.progress_message_ts,
+                                     **progress_message(report, rate=None, eta=None))  # fmt: skip
+        except SlackApiError as error:
+            log.warning("could not update a progress message: %s", error.response.get("error"))
+    return reply(
+        f"Cancelled *{escape(view.campaign.name)}*: {plural(unsent, 'unsent message')} will not "
+        "go out. Messages already sent stay sent."
+    )
+
+
+SUBCOMMANDS = {
+    "new": _new,
+    "list": _list,
+    "status": _status,
+    "cancel": _cancel,
+    "help": _help,
+}

@@ -1,0 +1,400 @@
+"""New campaign: the compose modal, its submission, and the preview it leads to.
+
+    /sms new (or the shortcut) -> compose modal -> Preview pressed
+      -> cheap checks answered inline (response_action "errors", within Slack's 3 seconds)
+      -> "Checking…" view at once (response_action "update")
+      -> in the background: the CSV downloaded with the bot token, the list read off the event
+         loop, a draft stored through the service layer, the preview rendered
+      -> views.update with the hash of the view it replaces, so it never overwrites a newer one
+
+The draft lives in the database; a view's private_metadata carries only its id and the channel.
+"Back to edit" reopens the compose modal on the draft, and submitting it edits the same draft.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.compose import (
+    ALL_NUMBERS,
+    COMPOSE,
+    CONSENT,
+    FILE,
+    MESSAGE,
+    NAME,
+    PASTE,
+    SCHEDULE,
+    SEND_AT,
+    SENDER,
+    WHEN,
+    Draft,
+    Metadata,
+    SenderOption,
+    checking_view,
+    compose_view,
+    notice_view,
+)
+from bot.blocks.preview import BACK_TO_EDIT, preview_view
+from bot.runtime import Runtime
+from bot.slack.background import spawn
+from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from campaigns.errors import InputError, TextcastError
+from campaigns.limits import MAX_INPUT_BYTES
+from campaigns.offload import off_loop
+from campaigns.recipients import ImportReport, parse_recipients
+from campaigns.schedule import check_send_time
+from campaigns.service import (
+    NOW,
+    CampaignChanges,
+    NewCampaign,
+    create_campaign,
+    edit_campaign,
+    get_campaign,
+    preview_campaign,
+)
+from campaigns.settings import Settings
+from campaigns.status import CampaignStatus
+from campaigns.text import text_problem
+
+log = logging.getLogger(__name__)
+SAMPLES = 5
+DOWNLOAD_TIMEOUT = 30.0
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    app.view(COMPOSE)(_submitted(runtime))
+    app.action(BACK_TO_EDIT)(_back_to_edit(runtime))
+    app.options(SENDER)(_sender_options(runtime))
+
+
+# -- opening the modal
+
+
+def sender_options(settings: Settings, query: str = "") -> list[SenderOption]:
+    options = [SenderOption(phone, phone) for phone in settings.sender_phones]
+    if len(options) > 1:
+        options.insert(0, SenderOption(ALL_NUMBERS, f"All {len(options)} numbers (shared)"))
+    if settings.TWILIO_MESSAGING_SERVICE_SID:
+        options.append(SenderOption(settings.TWILIO_MESSAGING_SERVICE_SID, "Messaging Service"))
+    if query:
+        options = [o for o in options if query.lower() in o.label.lower()]
+    return options
+
+
+async def open_compose(
+    runtime: Runtime, client: AsyncWebClient, trigger_id: str, channel: str | None
+) -> None:
+    """Open the empty modal; `channel` is where the campaign will report."""
+    metadata = Metadata(channel=channel or runtime.settings.SLACK_NOTIFY_CHANNEL)
+    view = compose_view(sender_options(runtime.settings), metadata)
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _sender_options(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def listener(ack: AsyncAck, body: dict[str, Any]) -> None:
+        found = sender_options(runtime.settings, str(body.get("value") or ""))[:100]
+        await ack(options=[{"text": {"type": "plain_text", "text": o.label}, "value": o.value}
+                           for o in found])  # fmt: skip
+
+    return listener
+
+
+# -- what was submitted
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    name: str
+    sender: str | None
+    paste: str
+    files: list[dict[str, Any]]
+    message: str
+    schedule: bool
+    send_at: datetime | None
+    consent: bool
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_draft(self, error: str | None = None, kept: int = 0) -> Draft:
+        return Draft(name=self.name, sender=self.sender, paste=self.paste, message=self.message,
+                     send_at=self.send_at if self.schedule else None, consent=self.consent,
+                     kept_recipients=kept, error=error)  # fmt: skip
+
+
+def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
+    def entry(block: str) -> dict[str, Any]:
+        return values.get(block, {}).get(block, {})
+
+    def text(block: str) -> str:
+        return str(entry(block).get("value") or "").strip()
+
+    def picked(block: str) -> str | None:
+        option = entry(block).get("selected_option") or {}
+        return option.get("value")
+
+    stamp = entry(SEND_AT).get("selected_date_time")
+    send_at = datetime.fromtimestamp(int(stamp), UTC) if stamp else None
+    return Submitted(
+        name=text(NAME),
+        sender=picked(SENDER),
+        paste=text(PASTE),
+        files=list(entry(FILE).get("files") or []),
+        message=str(entry(MESSAGE).get("value") or ""),
+        schedule=picked(WHEN) == SCHEDULE,
+        send_at=send_at,
+        consent=bool(entry(CONSENT).get("selected_options")),
+    )
+
+
+def cheap_errors(form: Submitted, now: datetime, *, kept: int) -> dict[str, str]:
+    """What can be said within Slack's 3 seconds, by block id."""
+    errors: dict[str, str] = {}
+    for block, value in ((NAME, form.name), (MESSAGE, form.message), (PASTE, form.paste)):
+        problem = text_problem(value)
+        if problem:
+            errors[block] = f"This {problem}: remove it."
+    if not form.message.strip():
+        errors[MESSAGE] = "Write the message to send."
+    if not form.paste and not form.files and not kept:
+        errors[PASTE] = "Paste the numbers to text, or upload a CSV file below."
+    if form.paste and form.files:
+        errors[FILE] = "Use one: the pasted numbers or the file, not both."
+    if form.schedule and form.send_at is None:
+        errors[SEND_AT] = "Pick when to send, or choose Send now."
+    elif form.schedule:
+        try:
+            check_send_time(form.send_at, now)
+        except InputError as error:
+            errors[SEND_AT] = error.message
+    if not form.consent:
+        errors[CONSENT] = "Confirm that everyone on the list agreed to receive texts from you."
+    return errors
+
+
+# -- the submission
+
+
+def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        view = body["view"]
+        user_id = body["user"]["id"]
+        metadata = Metadata.load(view.get("private_metadata"))
+        form = read_submission(view["state"]["values"])
+        kept = await _kept_recipients(runtime, metadata.draft)
+        errors = cheap_errors(form, runtime.ctx.now(), kept=kept)
+        if not errors:
+            try:
+                await require_permission(runtime, client, user_id)
+            except NotAllowed:
+                errors[NAME] = NOT_ALLOWED
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        work = spawn(_next_view(runtime, client, user_id, metadata, form, kept),
+                     f"preview for {user_id}")  # fmt: skip
+        # A pasted list or a small file is checked in well under a second: the preview is the
+        # answer itself. A large one (or a slow database) gets the checking view at once, and
+        # the preview replaces it when ready.
+        budget = INLINE_SECONDS if _small(form) else 0.0
+        done, _ = await asyncio.wait({work}, timeout=budget)
+        if done and not work.exception():
+            await ack(response_action="update", view=work.result())
+            return
+        what = f"Checking {_size(form)}…"
+        await ack(response_action="update", view=checking_view(metadata, what))
+        spawn(_show_when_ready(client, view["id"], metadata, work), f"show preview to {user_id}")
+
+    return listener
+
+
+INLINE_SECONDS = 1.5  # of Slack's 3: what is left is for the answer to travel
+INLINE_BYTES = 256 * 1024
+
+
+def _small(form: Submitted) -> bool:
+    return not form.files or int(form.files[0].get("size") or 0) <= INLINE_BYTES
+
+
+def _size(form: Submitted) -> str:
+    if not form.files:
+        return "the numbers"
+    size = int(form.files[0].get("size") or 0)
+    return f"the file ({size / 1e6:.1f} MB)" if size >= 100_000 else "the file"
+
+
+async def _kept_recipients(runtime: Runtime, draft_id: str | None) -> int:
+    if not draft_id:
+        return 0
+    try:
+        detail = await get_campaign(runtime.ctx, draft_id, recipients_limit=1)
+    except TextcastError:
+        return 0
+    return detail.view.counts.total
+
+
+async def _next_view(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    user_id: str,
+    metadata: Metadata,
+    form: Submitted,
+    kept: int,
+) -> dict[str, Any]:
+    """The preview of the stored draft, or the form again with what to fix."""
+    try:
+        draft_id = await _store_draft(runtime, client, user_id, metadata, form)
+        preview = await preview_campaign(runtime.ctx, draft_id, samples=SAMPLES)
+        return preview_view(preview, Metadata(channel=metadata.channel, draft=draft_id))
+    except TextcastError as error:
+        again = " Upload the file again: Slack sends it only once." if form.files else ""
+        return compose_view(
+            sender_options(runtime.settings), metadata,
+            form.as_draft(error=error.message + again, kept=kept),
+        )  # fmt: skip
+
+
+async def _show_when_ready(
+    client: AsyncWebClient, view_id: str, metadata: Metadata, work: asyncio.Task[dict[str, Any]]
+) -> None:
+    """Replace the checking view with what `work` makes, and only that view.
+
+    The checking view's hash is learnt from an update of it; the final update carries it, so it
+    never overwrites a view that changed since. Slack applies our answer (the checking view) on
+    its own, possibly after that first update: the hash then conflicts once, and is learnt again.
+    """
+    try:
+        final = await work
+    except Exception:
+        final = notice_view("Something went wrong", SOMETHING_WENT_WRONG, metadata)
+    for _ in range(CONFLICT_TRIES):
+        try:
+            shown = await client.views_update(
+                view_id=view_id, view=checking_view(metadata, "Almost done…")
+            )
+            await client.views_update(view_id=view_id, hash=shown["view"]["hash"], view=final)
+            return
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code != "hash_conflict":
+                log.info("the preview was not shown: %s", code)  # closed, most likely
+                return
+    log.warning("the preview was not shown: the view kept changing")
+
+
+CONFLICT_TRIES = 3
+SOMETHING_WENT_WRONG = (
+    "Textcast could not check this list: nothing was sent or stored. Try again in a moment; if "
+    "it happens again, the web process's log says why."
+)
+
+
+async def _store_draft(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    user_id: str,
+    metadata: Metadata,
+    form: Submitted,
+) -> str:
+    """The draft campaign, created or (after Back to edit) changed; returns its id."""
+    settings = runtime.settings
+    recipients = await _recipients(runtime, client, form)
+    senders = [form.sender] if form.sender else None
+    send_at = form.send_at if form.schedule else None
+    actor = f"slack:{user_id}"
+    if metadata.draft:
+        changes = CampaignChanges(
+            name=form.name, message_template=form.message, recipients=recipients,
+            from_numbers=senders, send_at=send_at or NOW,
+        )  # fmt: skip
+        view = await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
+        if view.campaign.status != CampaignStatus.DRAFT:
+            raise InputError("This campaign was confirmed meanwhile: see its progress message.")
+        return view.campaign.id
+    view = await create_campaign(
+        runtime.ctx,
+        NewCampaign(
+            name=form.name, message_template=form.message, recipients=recipients,
+            from_numbers=senders, send_at=send_at, source="slack",
+            consent_confirmed=form.consent, channel_id=metadata.channel,
+            region=settings.DEFAULT_REGION,
+        ),
+        actor,
+        launch=False,
+    )  # fmt: skip
+    return view.campaign.id
+
+
+async def _recipients(
+    runtime: Runtime, client: AsyncWebClient, form: Submitted
+) -> ImportReport | None:
+    """The list as read (None: keep the draft's), parsed in the CPU pool."""
+    region = runtime.settings.DEFAULT_REGION
+    if form.files:
+        data = await download(client, form.files[0])
+        return await off_loop(parse_recipients, data, region)
+    if form.paste:
+        return await off_loop(parse_recipients, form.paste, region)
+    return None
+
+
+async def download(client: AsyncWebClient, file: dict[str, Any]) -> bytes:
+    """A file from a file_input, with the bot token (Slack answers a sign-in page without it)."""
+    if int(file.get("size") or 0) > MAX_INPUT_BYTES:
+        raise InputError("The file is over 10 MB: split the list into several campaigns.")
+    url = file.get("url_private_download") or file.get("url_private")
+    if not url:
+        raise InputError("Slack did not share the file with Textcast: upload it again.")
+    headers = {"Authorization": f"Bearer {client.token}"}
+    timeout = aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.get(url, headers=headers) as response:
+            if response.status != 200 or response.content_type == "text/html":
+                raise InputError(
+                    "Textcast could not download the file from Slack: upload it again."
+                )
+            # read(n) returns what has arrived, not n bytes: read to the end, within the limit.
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) > MAX_INPUT_BYTES:
+                    raise InputError(
+                        "The file is over 10 MB: split the list into several campaigns."
+                    )
+    return bytes(data)
+
+
+# -- back to edit
+
+
+def _back_to_edit(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        metadata = Metadata.load(view.get("private_metadata"))
+        if not metadata.draft:
+            return
+        detail = await get_campaign(runtime.ctx, metadata.draft, recipients_limit=1)
+        campaign = detail.view.campaign
+        sender = campaign.from_numbers[0] if len(campaign.from_numbers) == 1 else ALL_NUMBERS
+        if campaign.sender_mode == "service":
+            sender = runtime.settings.TWILIO_MESSAGING_SERVICE_SID
+        draft = Draft(
+            name=campaign.name, sender=sender, message=campaign.message_template,
+            send_at=campaign.scheduled_at, consent=campaign.consent_confirmed_by is not None,
+            kept_recipients=detail.view.counts.total,
+        )  # fmt: skip
+        await client.views_update(
+            view_id=view["id"], hash=view["hash"],
+            view=compose_view(sender_options(runtime.settings), metadata, draft),
+        )  # fmt: skip
+
+    return listener

@@ -1,0 +1,146 @@
+"""Confirm on the preview: post the progress message, launch the draft, hand it to the worker.
+
+The progress message is posted first, while the campaign is still a draft: if Textcast cannot
+post in the channel (a private channel it was not invited to), nothing is launched and the
+preview says how to fix it. A double click, or Slack sending the click again, finds the lock
+taken (or the campaign no longer a draft) and changes nothing: one campaign, one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.compose import Metadata, notice_view
+from bot.blocks.preview import CONFIRM, preview_view
+from bot.blocks.progress import progress_message
+from bot.blocks.text import local_time
+from bot.jobs import enqueue_start
+from bot.runtime import Runtime
+from bot.slack.permissions import require_permission
+from campaigns.errors import TextcastError
+from campaigns.service import campaign_report, launch_campaign, preview_campaign
+from campaigns.service.sending import set_progress_message
+from campaigns.status import CampaignStatus
+
+log = logging.getLogger(__name__)
+LOCK_SECONDS = 60
+# What chat.postMessage answers when the bot may not post in a channel.
+CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    app.action(CONFIRM)(_confirmed(runtime))
+
+
+def _confirmed(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        metadata = Metadata.load(view.get("private_metadata"))
+        user_id = body["user"]["id"]
+        if not metadata.draft:
+            return
+        lock = f"{runtime.settings.REDIS_NAMESPACE}:slack:confirm:{metadata.draft}"
+        if not await runtime.redis.set(lock, user_id, nx=True, ex=LOCK_SECONDS):
+            log.info("confirm of %s pressed again while in hand: ignored", metadata.draft)
+            return
+        try:
+            shown = await _confirm(runtime, client, user_id, metadata)
+        except TextcastError as error:
+            shown = await _preview_with(runtime, metadata, error.message)
+        finally:
+            await runtime.redis.delete(lock)
+        try:
+            await client.views_update(view_id=view["id"], view=shown)
+        except SlackApiError as error:
+            log.info("the confirmation was not shown: %s", error.response.get("error"))
+
+    return listener
+
+
+async def _confirm(
+    runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata
+) -> dict[str, Any]:
+    await require_permission(runtime, client, user_id)
+    draft_id = metadata.draft or ""
+    report = await campaign_report(runtime.ctx, draft_id)
+    campaign = report.campaign
+    if campaign.status != CampaignStatus.DRAFT:
+        return _launched_view(campaign.status, campaign.name, campaign.channel_id,
+                              campaign.scheduled_at, again=True)  # fmt: skip
+    channel = campaign.channel_id or metadata.channel
+    if not channel:
+        raise TextcastError(
+            "There is no channel to report in: run /sms new in a channel, or set "
+            "SLACK_NOTIFY_CHANNEL."
+        )
+    ts = campaign.progress_message_ts
+    if not ts:
+        ts = await _post_progress(client, channel, progress_message(report, rate=None, eta=None))
+        await set_progress_message(runtime.ctx, draft_id, channel_id=channel, ts=ts)
+    launched = await launch_campaign(
+        runtime.ctx, draft_id, f"slack:{user_id}", consent_confirmed=True
+    )
+    started = launched.campaign
+    await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, started.id,
+                        started.version, started.scheduled_at)  # fmt: skip
+    await _refresh(runtime, client, started.id, channel, ts)
+    return _launched_view(started.status, started.name, channel, started.scheduled_at)
+
+
+async def _post_progress(client: AsyncWebClient, channel: str, content: dict[str, Any]) -> str:
+    try:
+        posted = await client.chat_postMessage(channel=channel, **content)
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code in CANNOT_POST:
+            raise TextcastError(
+                f"Textcast cannot post in <#{channel}>: invite it there first (type "
+                "`/invite @Textcast` in the channel), then press Confirm again. Nothing was sent."
+            ) from None
+        raise TextcastError(
+            f"Slack refused the progress message ({code}): nothing was sent. Try again in a moment."
+        ) from None
+    return str(posted["ts"])
+
+
+async def _refresh(
+    runtime: Runtime, client: AsyncWebClient, campaign_id: str, channel: str, ts: str
+) -> None:
+    """The progress message, now showing the campaign scheduled or starting."""
+    report = await campaign_report(runtime.ctx, campaign_id)
+    try:
+        await client.chat_update(channel=channel, ts=ts, **progress_message(report, rate=None,
+                                                                            eta=None))  # fmt: skip
+    except SlackApiError as error:  # the worker updates it again soon
+        log.warning("could not refresh the progress message: %s", error.response.get("error"))
+
+
+def _launched_view(
+    status: str, name: str, channel: str | None, send_at: Any, *, again: bool = False
+) -> dict[str, Any]:
+    where = f" Its progress message is in <#{channel}>." if channel else ""
+    if status == CampaignStatus.SCHEDULED and send_at is not None:
+        title, text = "Scheduled", f"*{name}* is scheduled for {local_time(send_at)}."
+    elif status == CampaignStatus.RUNNING:
+        title, text = "Sending", f"*{name}* is sending now."
+    else:
+        title, text = "Confirmed", f"*{name}* is {status}."
+    if again:
+        text = "This campaign was already confirmed. " + text
+    return notice_view(title, text + where)
+
+
+async def _preview_with(runtime: Runtime, metadata: Metadata, problem: str) -> dict[str, Any]:
+    """The preview again, with what went wrong on top, so Confirm can be pressed again."""
+    try:
+        preview = await preview_campaign(runtime.ctx, metadata.draft or "", samples=5)
+    except TextcastError:
+        return notice_view("Not sent", problem, metadata)
+    return preview_view(preview, metadata, problem=problem)

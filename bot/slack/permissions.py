@@ -1,0 +1,66 @@
+"""Who may do what from Slack, checked in one place for commands, buttons and views alike.
+
+- Requests from any workspace but the one the bot token belongs to (`auth.test`, which Bolt
+  calls and caches) are refused before any listener runs.
+- When ALLOWED_SLACK_USERS or ALLOWED_SLACK_USERGROUP is set, only those people create, send,
+  edit or cancel; reading (`/sms list`, `/sms status`, help) stays open to everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from campaigns.errors import TextcastError
+
+log = logging.getLogger(__name__)
+
+
+class NotAllowed(TextcastError):
+    """The person is not among ALLOWED_SLACK_USERS or in ALLOWED_SLACK_USERGROUP."""
+
+
+NOT_ALLOWED = (
+    "You are not one of the people who may create, send, edit or cancel campaigns here: ask "
+    "someone who is, or an admin to add you (ALLOWED_SLACK_USERS / ALLOWED_SLACK_USERGROUP)."
+)
+
+
+async def require_permission(runtime: Runtime, client: AsyncWebClient, user_id: str) -> None:
+    """Raise NotAllowed unless `user_id` may change campaigns (anyone, when neither is set)."""
+    settings = runtime.settings
+    users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
+    if not users and not group:
+        return
+    if user_id in users:
+        return
+    if group:
+        members = await client.usergroups_users_list(usergroup=group)
+        if user_id in (members.get("users") or []):
+            return
+    raise NotAllowed(NOT_ALLOWED)
+
+
+def register(app: AsyncApp) -> None:
+    app.middleware(only_our_workspace)
+
+
+async def only_our_workspace(
+    context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+) -> BoltResponse | None:
+    """Refuse a request from another workspace: Bolt's authorization has already asked
+    `auth.test` which team the bot token is installed in."""
+    installed = context.authorize_result.team_id if context.authorize_result else None
+    team = context.team_id
+    if installed and team and team != installed:
+        log.warning("refused a Slack request from workspace %s (installed in %s)", team, installed)
+        return BoltResponse(status=403, body="This app is not installed in your workspace.")
+    await next()
+    return None

@@ -1,0 +1,264 @@
+"""/sms new through the real request path: signed Slack requests over HTTP into the running web
+app, the Slack stand-in as Slack (views, files, messages), the real database and Redis.
+
+Slack applies what the app answers a view_submission (`response_action`); the stand-in does the
+same through `apply_submission_answer`, so each step sees the view a person would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.blocks.compose import CHECKING, COMPOSE
+from bot.blocks.preview import BACK_TO_EDIT, CONFIRM, PREVIEW
+from bot.jobs import queue_name
+from bot.slack.background import drain
+from campaigns.models import Campaign
+from campaigns.service import get_campaign
+from campaigns.settings import Settings
+from campaigns.status import CampaignStatus
+from sandbox.slack import ALICE, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from sandbox.slack.views import apply_submission_answer
+from tests.bot.conftest import Api
+from tests.conftest import Clock, make_settings
+from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
+
+SENDER = "+14155550100"
+
+
+@pytest.fixture
+def api_settings(slack: SlackSandbox) -> Settings:
+    """The web process configured for Slack, pointed at the stand-in."""
+    return make_settings(
+        SLACK_NOTIFY_CHANNEL=CAMPAIGNS,
+        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.url,
+        DEFAULT_REGION="GB",
+    )
+
+
+CSV = "phone,first_name\n+447700900001,Sarah\n+447700900002,James\nnot a number,Bad\n" \
+      "+447700900001,Again\n"  # fmt: skip
+
+
+async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (found := condition()):
+            await asyncio.sleep(0.02)
+    return found
+
+
+async def sms(web: Api, slack: SlackSandbox, text: str, **more: Any):  # type: ignore[no-untyped-def]
+    request = requests.slash_command(SIGNING_SECRET, text, sandbox_url=slack.url, **more)
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200, await response.text()
+    return response
+
+
+def top_view(slack: SlackSandbox, user: str = ALICE) -> dict[str, Any] | None:
+    stack = slack.modal_stack(user)
+    return stack[-1] if stack else None
+
+
+def showing(slack: SlackSandbox, callback_id: str) -> Callable[[], dict[str, Any] | None]:
+    def check() -> dict[str, Any] | None:
+        view = top_view(slack)
+        return view if view and view["callback_id"] == callback_id else None
+
+    return check
+
+
+async def submit(web: Api, slack: SlackSandbox, view: dict[str, Any], values: dict[Any, Any]):  # type: ignore[no-untyped-def]
+    request = requests.view_submission(SIGNING_SECRET, view, values, sandbox_url=slack.url)
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200, await response.text()
+    text = await response.text()
+    answer = await response.json() if text else None
+    return apply_submission_answer(slack, view["id"], answer)
+
+
+async def click(web: Api, slack: SlackSandbox, view: dict[str, Any], action_id: str) -> None:
+    request = requests.block_actions(SIGNING_SECRET, action_id, view=view, sandbox_url=slack.url)
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200, await response.text()
+
+
+def filled(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": "March promotion",
+        "sender": SENDER,
+        "message": "Hi {{first_name}}, 20% off this month. Reply STOP to opt out",
+        "when": "now",
+        "consent": ["yes"],
+    }
+    values.update(overrides)
+    return values
+
+
+async def campaigns_stored(web: Api) -> int:
+    async with web.runtime.db.read() as session:
+        return (await session.execute(select(func.count()).select_from(Campaign))).scalar_one()
+
+
+async def test_new_with_a_csv_goes_through_checking_and_preview_to_a_running_campaign(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    upload = slack.add_file("march.csv", CSV)
+    errors = await submit(web, slack, compose, filled(file=[slack.file_object(upload.id)]))
+    assert errors == {}
+    assert top_view(slack)["callback_id"] in (CHECKING, PREVIEW)  # shown at once
+    preview = await until(showing(slack, PREVIEW))
+    text = str(preview["blocks"])
+    assert "Hi Sarah, 20% off this month" in text and "Hi James" in text
+    assert "Row 4" in text and "1 row left out" in text  # the invalid one, with its row
+    assert "*Duplicates dropped*\\n1" in text
+    assert "Confirm: send 2" in text
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.status == "draft"
+    assert not slack.messages(CAMPAIGNS)  # nothing in the channel before Confirm
+
+    await click(web, slack, preview, CONFIRM)
+    done = await until(showing(slack, "sms_notice"))
+    assert "is sending now" in str(done["blocks"])
+    detail = await get_campaign(web.runtime.ctx, draft_id)
+    campaign = detail.view.campaign
+    assert campaign.status == CampaignStatus.RUNNING
+    assert campaign.created_by == f"slack:{ALICE}" and campaign.consent_confirmed_by
+    [progress] = slack.messages(CAMPAIGNS)
+    assert campaign.progress_message_ts == progress.ts and campaign.channel_id == CAMPAIGNS
+    assert "Sending" in progress.text or "Sending" in str(progress.blocks)
+    namespace = web.runtime.settings.REDIS_NAMESPACE
+    jobs = await web.runtime.redis.zrange(queue_name(namespace), 0, -1)
+    assert any(draft_id.encode() in job for job in jobs)
+
+    # Pressing Confirm again (a double click, or the same click sent twice) changes nothing.
+    await click(web, slack, preview, CONFIRM)
+    await drain()
+    assert len(slack.messages(CAMPAIGNS)) == 1
+    assert await campaigns_stored(web) == 1
+    assert "already confirmed" in str(top_view(slack)["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("values", "block", "words"),
+    [
+        ({}, "paste", "Paste the numbers"),
+        ({"paste": "+447700900001", "file": "csv"}, "file", "not both"),
+        ({"paste": "+447700900001", "when": "schedule"}, "send_at", "Pick when"),
+    ],
+)
+async def test_cheap_mistakes_are_shown_inline_and_nothing_is_stored(
+    web: Api, slack: SlackSandbox, values: dict[str, Any], block: str, words: str
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    if values.get("file") == "csv":
+        values["file"] = [slack.file_object(slack.add_file("a.csv", CSV).id)]
+    errors = await submit(web, slack, compose, filled(**values))
+    assert set(errors) == {block} and words in errors[block]
+    assert top_view(slack)["id"] == compose["id"]
+    assert await campaigns_stored(web) == 0
+
+
+async def test_a_schedule_outside_the_window_is_refused_inline(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    soon = clock.now + timedelta(minutes=5)
+    errors = await submit(web, slack, compose,
+                          filled(paste="+447700900001", when="schedule", send_at=soon))  # fmt: skip
+    assert "at least 15 minutes ahead" in errors["send_at"]
+
+
+async def test_a_list_without_a_valid_number_comes_back_to_the_form_with_the_reason(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(paste="12, not a number"))
+    again = await until(showing(slack, COMPOSE))
+    text = str(again["blocks"])
+    assert "no valid phone number" in text
+    assert "March promotion" in text  # what was typed is still there
+    assert await campaigns_stored(web) == 0
+
+
+async def test_back_to_edit_keeps_the_draft_and_a_new_message_is_previewed(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(paste="+447700900001\n+447700900002"))
+    preview = await until(showing(slack, PREVIEW))
+    await click(web, slack, preview, BACK_TO_EDIT)
+    edit = await until(showing(slack, COMPOSE))
+    assert "keep the 2 recipients" in str(edit["blocks"])
+    later = (clock.now + timedelta(days=1)).replace(microsecond=0)
+    await submit(web, slack, edit, {"message": "New text", "when": "schedule", "send_at": later})
+    preview = await until(showing(slack, PREVIEW))
+    assert "New text" in str(preview["blocks"]) and "Confirm: schedule 2" in str(preview["blocks"])
+    assert await campaigns_stored(web) == 1
+    await click(web, slack, preview, CONFIRM)
+    await until(showing(slack, "sms_notice"))
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    campaign = (await get_campaign(web.runtime.ctx, draft_id)).view.campaign
+    assert campaign.status == CampaignStatus.SCHEDULED
+    assert campaign.scheduled_at == later.astimezone(UTC)
+
+
+async def test_a_private_channel_textcast_is_not_in_gets_told_and_nothing_is_launched(
+    web: Api, slack: SlackSandbox
+) -> None:
+    secret = slack.add_channel("C0SECRET", "secret-plans", members={ALICE}, is_private=True)
+    await sms(web, slack, "new", channel_id=secret.id)
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(paste="+447700900001"))
+    preview = await until(showing(slack, PREVIEW))
+    await click(web, slack, preview, CONFIRM)
+    again = await until(lambda: "invite it there first" in str(top_view(slack)["blocks"]))
+    assert again
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.status == "draft"
+    assert slack.messages(secret.id) == []
+
+
+async def test_the_commands_answer_the_person_who_typed_them(web: Api, slack: SlackSandbox) -> None:
+    await sms(web, slack, "list")
+    [answer] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert "No campaigns yet" in answer.text
+    await sms(web, slack, "frobnicate")
+    shown = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[1:])
+    assert "`/sms frobnicate` is not a command" in str(shown[0].blocks)
+    await sms(web, slack, "status smsc_nothere")
+    shown = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[2:])
+    assert "No campaign 'smsc_nothere'" in shown[0].text
+    _ = datetime  # the time zone of what is shown is Slack's to render
+
+
+async def test_a_large_file_shows_the_checking_view_then_the_preview(
+    web: Api, slack: SlackSandbox
+) -> None:
+    rows = "\n".join(f"+121222{i:05d},Name{i}" for i in range(20_000))  # about 0.4 MB
+    upload = slack.add_file("big.csv", "phone,first_name\n" + rows)
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(file=[slack.file_object(upload.id)]))
+    checking = top_view(slack)
+    assert checking["callback_id"] == CHECKING and "Checking the file" in str(checking["blocks"])
+    preview = await until(showing(slack, PREVIEW), timeout=20)
+    assert preview["id"] == compose["id"]  # the same modal, replaced
+    assert "Confirm: send 20,000" in str(preview["blocks"])
+    updates = [c for c in slack.calls("views.update") if c.args.get("hash")]
+    assert updates, "the preview replaced the checking view by its hash"
