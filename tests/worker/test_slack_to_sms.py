@@ -1,0 +1,77 @@
+"""From `/sms new` with a CSV upload to messages at the Twilio stand-in and the summary in the
+thread: signed Slack requests into the running web app, the Slack stand-in, a real arq worker,
+the twilio SDK against the Twilio stand-in, both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from bot.blocks.compose import COMPOSE
+from bot.blocks.preview import CONFIRM, PREVIEW
+from campaigns.db import Database
+from campaigns.service import get_campaign
+from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
+from sandbox.slack.views import apply_submission_answer
+from tests.worker.stack import Stack, running_stack
+
+ONE = "+14155550100"
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (found := condition()):
+            await asyncio.sleep(0.05)
+    return found
+
+
+async def post(stack: Stack, request: requests.SlackRequest) -> str:
+    response = await stack.web.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200, await response.text()
+    return await response.text()
+
+
+def top(stack: Stack, callback_id: str) -> dict[str, Any] | None:
+    assert stack.slack is not None
+    views = stack.slack.modal_stack(ALICE)
+    return views[-1] if views and views[-1]["callback_id"] == callback_id else None
+
+
+async def test_sms_new_with_a_csv_upload_sends_and_reports_in_the_thread(db: Database) -> None:
+    async with running_stack(db, senders={ONE: 50.0}, slack=True, DEFAULT_REGION="GB") as stack:
+        slack = stack.slack
+        assert slack is not None
+        await stack.start_worker()
+        await post(stack, requests.slash_command(SIGNING_SECRET, "new", sandbox_url=slack.url))
+        compose = await until(lambda: top(stack, COMPOSE))
+        rows = "\n".join(f"+4474000000{i:02d},Person {i}" for i in range(12))
+        upload = slack.add_file("clinic.csv", "phone,first_name\n" + rows + "\n12345,Bad\n")
+        values = {
+            "name": "Flu jabs",
+            "sender": ONE,
+            "file": [slack.file_object(upload.id)],
+            "message": "Hi {{first_name}}, flu jabs are open. Reply STOP to opt out",
+            "when": "now",
+            "consent": ["yes"],
+        }
+        submitted = requests.view_submission(SIGNING_SECRET, compose, values, sandbox_url=slack.url)
+        answer = await post(stack, submitted)
+        apply_submission_answer(slack, compose["id"], json.loads(answer) if answer else None)
+        preview = await until(lambda: top(stack, PREVIEW))
+        await post(stack, requests.block_actions(SIGNING_SECRET, CONFIRM, view=preview,
+                                                 sandbox_url=slack.url))  # fmt: skip
+        campaign_id = preview["blocks"][-1]["elements"][0]["value"]
+        await stack.until_finished(campaign_id, timeout=30)
+
+        sent = stack.twilio.sandbox.messages()
+        assert sorted(m.to for m in sent) == [f"+4474000000{i:02d}" for i in range(12)]
+        assert {m.body for m in sent if m.to.endswith("03")} == {
+            "Hi Person 3, flu jabs are open. Reply STOP to opt out"
+        }
+        campaign = (await get_campaign(stack.ctx, campaign_id)).view.campaign
+        [progress] = slack.messages(CAMPAIGNS)
+        assert campaign.progress_message_ts == progress.ts
+        [summary] = await until(lambda: slack.thread(CAMPAIGNS, progress.ts), timeout=15)
+        assert campaign.summary_message_ts == summary.ts
