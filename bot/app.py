@@ -1,6 +1,8 @@
 """The web process: one aiohttp application for the HTTP API and health checks.
 
-`create_web_app` is the one place where routes and middlewares are put together.
+`create_web_app` is the one place where routes and middlewares are put together. `serve` runs
+it, and with `socket=True` also takes Slack's requests over Socket Mode (bot/slack/socket_mode.py)
+for servers Slack cannot reach; Twilio, the API and /healthz stay on PORT either way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.body_limits import MAX_BODY, body_limits
 from bot.health import healthz
 from bot.keys import RUNTIME
 from bot.runtime import Runtime
+from bot.slack import socket_mode as slack_socket_mode
 from campaigns.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,15 +49,23 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
-    """Run the web process until SIGINT or SIGTERM."""
+async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = False) -> None:
+    """Run the web process until SIGINT or SIGTERM; with `socket`, Slack over Socket Mode too."""
+    if socket:
+        slack_socket_mode.check_settings(settings)  # before anything starts
     runtime = await Runtime.start(settings)
     runner = web.AppRunner(create_web_app(runtime), access_log=None)
     await runner.setup()
+    socket_mode: slack_socket_mode.SocketMode | None = None
     try:
         await web.TCPSite(runner, host, settings.PORT).start()
         log.info("Textcast is listening on port %s", settings.PORT)
+        if socket:
+            socket_mode = await slack_socket_mode.start_socket_mode(runtime)
         await until_stopped()
     finally:
+        # Slack first, so no new envelope arrives while the database is going away.
+        if socket_mode is not None:
+            await socket_mode.close()
         await runner.cleanup()
         await runtime.close()

@@ -50,11 +50,11 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _bot(_args: argparse.Namespace) -> int:
+def _bot(args: argparse.Namespace) -> int:
     from bot.app import serve
 
     configure_logging()
-    asyncio.run(serve(load_settings()))
+    asyncio.run(serve(load_settings(), socket=args.socket))
     return 0
 
 
@@ -175,9 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
         run=_db_upgrade
     )
 
-    commands.add_parser("bot", help="run the web process (HTTP API, health checks)").set_defaults(
-        run=_bot
+    bot = commands.add_parser("bot", help="run the web process (HTTP API, health checks)")
+    bot.add_argument(
+        "--socket",
+        action="store_true",
+        help="also take Slack's requests over Socket Mode (needs SLACK_APP_TOKEN), "
+        "for a server Slack cannot reach",
     )
+    bot.set_defaults(run=_bot)
 
     commands.add_parser("worker", help="run the sending worker (arq)").set_defaults(run=_worker)
 

@@ -24,6 +24,7 @@ def instructions(twilio_running: twilio.RunningTwilioSandbox, slack_url: str, se
             f"export SLACK_API_URL={slack_url}",
             f"export SLACK_BOT_TOKEN={slack.BOT_TOKEN}",
             f"export SLACK_SIGNING_SECRET={slack.SIGNING_SECRET}",
+            f"export SLACK_APP_TOKEN={slack.APP_TOKEN}  # for textcast bot --socket",
             f"export SLACK_NOTIFY_CHANNEL={slack.CAMPAIGNS}",
         ]
     )

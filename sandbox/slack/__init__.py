@@ -20,10 +20,12 @@ from sandbox.slack.files import File
 from sandbox.slack.history import Message
 from sandbox.slack.ratelimit import SLACK_RATE_LIMITS, RateLimit
 from sandbox.slack.recorder import Call
+from sandbox.slack.socket_mode import SocketModeError
 from sandbox.slack.triggers import issue_trigger_id
 from sandbox.slack.workspace import (
     ALICE,
     APP_ID,
+    APP_TOKEN,
     BOB,
     BOT_ID,
     BOT_NAME,
@@ -46,6 +48,7 @@ from sandbox.slack.workspace import (
 __all__ = [
     "ALICE",
     "APP_ID",
+    "APP_TOKEN",
     "BOB",
     "BOT_ID",
     "BOT_NAME",
@@ -71,6 +74,7 @@ __all__ = [
     "SlackConfig",
     "SlackError",
     "SlackSandbox",
+    "SocketModeError",
     "User",
     "create_app",
     "issue_trigger_id",

@@ -1,4 +1,5 @@
-"""The sandbox's Slack: an aiohttp application answering the Web API, and its Python handle.
+"""The sandbox's Slack: an aiohttp application answering the Web API and Socket Mode's WebSocket,
+and its Python handle.
 
 In a test, with the real SDK:
     slack = await start()  # 127.0.0.1, a free port
@@ -15,17 +16,19 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.slack import dispatch, files, inspection, responses, transcript, views
+from sandbox.slack import dispatch, files, inspection, responses, socket_mode, transcript, views
 from sandbox.slack.context import SANDBOX
 from sandbox.slack.files import File
 from sandbox.slack.history import History, Message
 from sandbox.slack.ids import Ids, Timestamps
 from sandbox.slack.ratelimit import RateLimit, RateLimiter
 from sandbox.slack.recorder import Call, Recorder
+from sandbox.slack.socket_mode import SocketMode
 from sandbox.slack.triggers import TRIGGER_TTL, issue_trigger_id, response_url
 from sandbox.slack.workspace import (
     ALICE,
     APP_ID,
+    APP_TOKEN,
     BOT_ID,
     BOT_NAME,
     BOT_TOKEN,
@@ -50,6 +53,7 @@ class SlackConfig:
     bot_id: str = BOT_ID
     bot_name: str = BOT_NAME
     app_id: str = APP_ID
+    app_token: str = APP_TOKEN  # app-level: opens Socket Mode connections, calls nothing else
     signing_secret: str = SIGNING_SECRET  # the app verifies the builders' signatures with it
     trigger_ttl: float = TRIGGER_TTL  # how long a trigger id can be exchanged for a modal
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)
@@ -72,6 +76,9 @@ class SlackSandbox:
             seed=self.config.seed,
         )
         self.tokens: dict[str, str] = {self.config.bot_token: self.config.bot_user_id}
+        # App-level tokens, kept apart: each kind is refused where the other is expected.
+        self.app_tokens: dict[str, str] = {self.config.app_token: self.config.app_id}
+        self.socket_mode = SocketMode(self.config.app_id)
         self.history = History()
         self.files: dict[str, File] = {}
         self.views = views.Views()
@@ -95,6 +102,8 @@ class SlackSandbox:
         app.router.add_get("/files-pri/{team_file}/download/{name}", files.download)
         app.router.add_get("/files-pri/{team_file}/{name}", files.download)
         app.router.add_post("/response/{path:.+}", responses.respond)
+        app.router.add_get(socket_mode.LINK_PATH, socket_mode.link)
+        app.on_shutdown.append(socket_mode.close_connections)
         app.router.add_get("/_sandbox/transcript/{channel}", inspection.transcript)
         app.router.add_get("/_sandbox/calls", inspection.calls)
         app.router.add_post("/_sandbox/reset", inspection.reset)
@@ -219,6 +228,46 @@ class SlackSandbox:
     def add_token(self, token: str, user_id: str) -> None:
         """Another token the Web API accepts, acting as `user_id`."""
         self.tokens[token] = user_id
+
+    def add_app_token(self, token: str) -> None:
+        """Another app-level token apps.connections.open accepts (and every other method refuses)."""
+        self.app_tokens[token] = self.config.app_id
+
+    # -- Socket Mode
+
+    async def socket_send(
+        self,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        timeout: float = 3.0,  # noqa: ASYNC109 (Slack's ack deadline, part of the protocol)
+    ) -> dict[str, Any]:
+        """Send the connected app an envelope (`slash_commands`, `interactive`, `events_api`)
+        carrying `payload` (a request builder's `SlackRequest.payload`), and return the payload
+        of its acknowledgement ({} for a bare ack). SocketModeError if no app is connected, the
+        connection closes first, or no ack comes within `timeout` seconds (Slack's 3)."""
+        return await self.socket_mode.send(
+            type,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            timeout=timeout,
+        )
+
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections the app holds open."""
+        return sum(1 for c in self.socket_mode.connections if not c.socket.closed)
+
+    async def socket_disconnect(
+        self, reason: str = "refresh_requested", *, close_after: float | None = 10.0
+    ) -> None:
+        """Slack's `disconnect` to every open connection, as when it refreshes them; each still
+        open `close_after` seconds later is closed (None: left for the app to close)."""
+        await self.socket_mode.disconnect(reason, close_after=close_after)
 
     def add_file(
         self,

@@ -1,22 +1,26 @@
 """The Web API's one route, /api/<method>: reading arguments, the token, the rate limit, the call log.
 
 Checks come in Slack's order: a known method, then the bearer token (`not_authed`,
-`invalid_auth`), then the rate limit (HTTP 429 with `Retry-After`), then the method's own
-arguments. Errors are `{"ok": false, "error": ...}` with HTTP 200, as on Slack.
+`invalid_auth`, or `not_allowed_token_type` for an app-level token outside the app-level methods
+and any other token inside them), then the rate limit (HTTP 429 with `Retry-After`), then the
+method's own arguments. Errors are `{"ok": false, "error": ...}` with HTTP 200, as on Slack.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from sandbox.slack import chat, directory, files, views
+from sandbox.slack import chat, directory, files, socket_mode, views
 from sandbox.slack.args import Args
 from sandbox.slack.context import SANDBOX, Context
 from sandbox.slack.errors import SlackError
+
+if TYPE_CHECKING:
+    from sandbox.slack.app import SlackSandbox
 
 Handler = Callable[[Context, Args], dict[str, Any]]
 
@@ -25,6 +29,7 @@ METHODS: dict[str, Handler] = {
     **chat.METHODS,
     **views.METHODS,
     **files.METHODS,
+    **socket_mode.METHODS,
 }
 STRUCTURED_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 
@@ -70,6 +75,18 @@ def _token(request: web.Request, values: dict[str, Any]) -> str | None:
     return str(token) if token else None
 
 
+def _caller(sandbox: SlackSandbox, method: str, token: str) -> str:
+    """Whom the token acts for: a user (the bot or a person), or for app-level methods the app.
+    A token of the other kind is `not_allowed_token_type`, an unknown one `invalid_auth`."""
+    app_level = method in socket_mode.APP_LEVEL_METHODS
+    accepted, other = (
+        (sandbox.app_tokens, sandbox.tokens) if app_level else (sandbox.tokens, sandbox.app_tokens)
+    )
+    if token in accepted:
+        return accepted[token]
+    raise SlackError("not_allowed_token_type" if token in other else "invalid_auth")
+
+
 async def api(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     method = request.match_info["method"]
@@ -106,9 +123,10 @@ async def api(request: web.Request) -> web.Response:
         return finish({"ok": False, "error": "unknown_method", "req_method": method})
     if token is None:
         return finish({"ok": False, "error": "not_authed"})
-    user_id = sandbox.tokens.get(token)
-    if user_id is None:
-        return finish({"ok": False, "error": "invalid_auth"})
+    try:
+        user_id = _caller(sandbox, method, token)
+    except SlackError as error:
+        return finish(error.to_dict())
     retry_after = sandbox.limiter.check(method, str(raw_channel) if raw_channel else None)
     if retry_after is not None:
         return finish(

@@ -22,6 +22,7 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 BOT_NAME = "Textcast"
 APP_ID = "A0TEXTCAST"
+APP_TOKEN = "xapp-1-A0TEXTCAST-1-sandbox"  # app-level (Socket Mode): apps.connections.open only
 SIGNING_SECRET = "sandbox-signing-secret"
 VERIFICATION_TOKEN = "sandbox-verification-token"  # Slack still puts this in every payload
 
