@@ -32,7 +32,7 @@ def reply(text: str) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
-def _line(item: CampaignView) -> str:
+def campaign_line(item: CampaignView) -> str:
     campaign, counts = item.campaign, item.counts
     label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)
     when = ""
@@ -49,7 +49,7 @@ def campaign_list(items: list[CampaignView], more: bool) -> dict[str, Any]:
     if not items:
         return reply("No campaigns yet: `/sms new` creates one.")
     blocks = [section("*Newest campaigns*")]
-    blocks += [section(_line(item)) for item in items[:LISTED]]
+    blocks += [section(campaign_line(item)) for item in items[:LISTED]]
     if more:
         blocks.append(context("Older ones: the HTTP API lists them all (GET /v1/sms/campaigns)."))
     blocks.append(context("`/sms status ID` shows one; `/sms cancel ID` cancels one."))

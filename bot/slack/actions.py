@@ -19,17 +19,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.actions import CANCEL_CAMPAIGN, RESUME_CAMPAIGN, SEND_NOW
 from bot.blocks.notices import cancelled_by, resolved, resumed_by, sent_now_by
-from bot.blocks.progress import progress_message
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
 from bot.slack.permissions import require_permission
+from bot.slack.progress import refresh_progress
 from campaigns.errors import InputError, TextcastError
-from campaigns.service import campaign_report, cancel_campaign
+from campaigns.service import cancel_campaign
 from campaigns.service.sending import resume_campaign
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ async def _start_again(runtime: Runtime, user_id: str, campaign_id: str) -> None
 async def cancel(runtime: Runtime, client: AsyncWebClient, user_id: str, campaign_id: str) -> str:
     _, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
     # A paused campaign has no worker driving it to show "Cancelled" in its progress message.
-    await _refresh_progress(runtime, client, campaign_id)
+    await refresh_progress(runtime, client, campaign_id)
     return cancelled_by(user_id, unsent)
 
 
@@ -123,23 +122,3 @@ async def _tell(respond: AsyncRespond, message: str) -> None:
     answer = await respond(text=message, response_type="ephemeral", replace_original=False)
     if answer.status_code != 200:
         log.warning("Slack refused an explanation (%s): %s", answer.status_code, message)
-
-
-async def _refresh_progress(runtime: Runtime, client: AsyncWebClient, campaign_id: str) -> None:
-    """Best effort: the change happened whatever Slack says about the progress message."""
-    report = await campaign_report(runtime.ctx, campaign_id)
-    campaign = report.campaign
-    if not (campaign.channel_id and campaign.progress_message_ts):
-        return
-    try:
-        await client.chat_update(
-            channel=campaign.channel_id,
-            ts=campaign.progress_message_ts,
-            **progress_message(report, rate=None, eta=None),
-        )
-    except SlackApiError as error:
-        log.warning(
-            "could not update the progress message of campaign %s: %s",
-            campaign_id,
-            error.response.get("error"),
-        )

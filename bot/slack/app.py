@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access_log import note, refuse
 from bot.api.errors import error_response
 from bot.runtime import Runtime
-from bot.slack import actions, commands, compose, confirm, permissions, shortcuts
+from bot.slack import actions, commands, compose, confirm, home, permissions, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     shortcuts.register(app, runtime)
     compose.register(app, runtime)
     confirm.register(app, runtime)
+    home.register(app, runtime)
     actions.register(app, runtime)
 
 

@@ -23,6 +23,7 @@ from bot.blocks.text import local_time
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
 from bot.slack.permissions import require_permission
+from bot.slack.progress import refresh_progress
 from campaigns.errors import TextcastError
 from campaigns.service import campaign_report, launch_campaign, preview_campaign
 from campaigns.service.sending import set_progress_message
@@ -90,7 +91,7 @@ async def _confirm(
     started = launched.campaign
     await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, started.id,
                         started.version, started.scheduled_at)  # fmt: skip
-    await _refresh(runtime, client, started.id, channel, ts)
+    await refresh_progress(runtime, client, started.id)
     return _launched_view(started.status, started.name, channel, started.scheduled_at)
 
 
@@ -108,18 +109,6 @@ async def _post_progress(client: AsyncWebClient, channel: str, content: dict[str
             f"Slack refused the progress message ({code}): nothing was sent. Try again in a moment."
         ) from None
     return str(posted["ts"])
-
-
-async def _refresh(
-    runtime: Runtime, client: AsyncWebClient, campaign_id: str, channel: str, ts: str
-) -> None:
-    """The progress message, now showing the campaign scheduled or starting."""
-    report = await campaign_report(runtime.ctx, campaign_id)
-    try:
-        await client.chat_update(channel=channel, ts=ts, **progress_message(report, rate=None,
-                                                                            eta=None))  # fmt: skip
-    except SlackApiError as error:  # the worker updates it again soon
-        log.warning("could not refresh the progress message: %s", error.response.get("error"))
 
 
 def _launched_view(

@@ -1,0 +1,63 @@
+"""The App Home tab: a New campaign button, then running, scheduled and recent campaigns with
+their counts and a Cancel button where one can still be cancelled. A pure function of the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.answers import campaign_line
+from bot.blocks.compose import plain
+from bot.blocks.text import context, header, plural, section
+from campaigns.service import CampaignView
+from campaigns.status import CANCELLABLE, FINISHED, CampaignStatus
+
+HOME_NEW, HOME_CANCEL = "home_new", "home_cancel"
+RECENT = 10
+MAX_BLOCKS = 100  # Slack's limit for a Home tab
+
+
+def home_view(campaigns: list[CampaignView]) -> dict[str, Any]:
+    active = [c for c in campaigns if c.campaign.status in (CampaignStatus.RUNNING,
+                                                            CampaignStatus.PAUSED)]  # fmt: skip
+    scheduled = [c for c in campaigns if c.campaign.status == CampaignStatus.SCHEDULED]
+    recent = [c for c in campaigns if c.campaign.status in FINISHED][:RECENT]
+    blocks: list[dict[str, Any]] = [
+        header("Textcast: SMS campaigns"),
+        {"type": "actions", "block_id": "home_actions", "elements": [
+            {"type": "button", "action_id": HOME_NEW, "style": "primary",
+             "text": plain("New campaign"), "value": "new"},
+        ]},
+    ]  # fmt: skip
+    for title, items, empty in (
+        ("Sending now", active, "Nothing is sending."),
+        ("Scheduled", scheduled, "Nothing is scheduled."),
+        ("Recent", recent, "No finished campaigns yet."),
+    ):
+        blocks.append(header(title))
+        blocks += [_campaign(item) for item in items] or [context(empty)]
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], context("…and more: `/sms list` shows them.")]
+    return {"type": "home", "blocks": blocks}
+
+
+def _campaign(item: CampaignView) -> dict[str, Any]:
+    campaign = item.campaign
+    block: dict[str, Any] = section(campaign_line(item))
+    if campaign.status in CANCELLABLE:
+        unsent = item.counts.pending
+        block["accessory"] = {
+            "type": "button",
+            "action_id": HOME_CANCEL,
+            "style": "danger",
+            "text": plain("Cancel"),
+            "value": campaign.id,
+            "confirm": {
+                "title": plain("Cancel this campaign?", 100),
+                "text": {"type": "mrkdwn",
+                         "text": f"{plural(unsent, 'message')} not sent yet will not go out. "
+                                 "Messages already sent stay sent."},
+                "confirm": plain("Cancel it", 30),
+                "deny": plain("Keep it", 30),
+            },
+        }  # fmt: skip
+    return block
