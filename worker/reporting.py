@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.home_refresh import refresh_homes
 from bot.blocks.notices import late_start_message, paused_message
 from bot.blocks.progress import progress_message
 from bot.blocks.summary import summary_message
@@ -75,6 +76,7 @@ class Reporter:
             return
         async with self._reporting("post the progress message of", campaign_id):
             await self._progress_message(await campaign_report(self.ctx, campaign_id))
+        await self.homes()
 
     async def tick(self, campaign_id: str, *, force: bool = False) -> None:
         """Update the progress message, at most once per `interval` across every process."""
@@ -92,7 +94,18 @@ class Reporter:
 
         Without Slack there is nothing to refresh, so that is True too.
         """
-        return await self._wrap_up(campaign_id, final=False)
+        settled = await self._wrap_up(campaign_id, final=False)
+        await self.homes()
+        return settled
+
+    async def homes(self) -> None:
+        """The App Home tab, again for everyone who opened it: a campaign changed state."""
+        if self.slack is None:
+            return
+        try:
+            await refresh_homes(self.ctx, self.slack, self.redis, self._namespace)
+        except Exception as error:  # Slack or the database away: the next change tries again
+            log.warning("could not refresh the Home tabs: %r", error)
 
     async def refresh_summary(self, campaign_id: str, *, final: bool = False) -> bool:
         """Update the summary (and the progress counts) in place as receipts arrive; post it if
@@ -105,6 +118,7 @@ class Reporter:
     async def paused(self, campaign_id: str) -> None:
         """The engine paused the campaign: say why, with Resume and Cancel, in the thread."""
         await self._notice(campaign_id, paused_message)
+        await self.homes()
 
     async def late(self, campaign_id: str) -> None:
         """The campaign was found long after its time: offer Send now and Cancel, in the thread."""

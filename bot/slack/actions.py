@@ -26,7 +26,7 @@ from bot.blocks.notices import cancelled_by, resolved, resumed_by, sent_now_by
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
 from bot.slack.permissions import require_permission
-from bot.slack.progress import refresh_progress
+from bot.slack.progress import show_change
 from campaigns.errors import InputError, TextcastError
 from campaigns.service import cancel_campaign
 from campaigns.service.sending import resume_campaign
@@ -74,7 +74,7 @@ async def _start_again(runtime: Runtime, user_id: str, campaign_id: str) -> None
 async def cancel(runtime: Runtime, client: AsyncWebClient, user_id: str, campaign_id: str) -> str:
     _, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
     # A paused campaign has no worker driving it to show "Cancelled" in its progress message.
-    await refresh_progress(runtime, client, campaign_id)
+    await show_change(runtime, client, campaign_id)
     return cancelled_by(user_id, unsent)
 
 

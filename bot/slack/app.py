@@ -92,6 +92,13 @@ def register(web_app: web.Application, runtime: Runtime) -> None:
         if problem:
             refuse(request, problem)
             return error_response(401, "unauthorized", "The request is not signed by Slack.")
+        if request.headers.get("X-Slack-Retry-Reason") == "http_timeout":
+            # Slack gave up waiting for our answer to the first try, which is still being
+            # handled: doing it again could do it twice. Only events are retried, never commands
+            # or clicks, and every listener is idempotent besides.
+            log.info("Slack retry %s of a slow request: acknowledged, not run again",
+                     request.headers.get("X-Slack-Retry-Num"))  # fmt: skip
+            return web.Response(status=200)
         try:
             bolt_request = await to_bolt_request(request)
         except ValueError:  # a signed body Bolt cannot parse (payload=notjson)

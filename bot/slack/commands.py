@@ -21,7 +21,7 @@ from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.compose import open_compose
 from bot.slack.permissions import require_permission
-from bot.slack.progress import refresh_progress
+from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
 from campaigns.service import campaign_report, cancel_campaign, list_campaigns
 from campaigns.status import CampaignStatus
@@ -92,7 +92,7 @@ async def _cancel(
     user_id = body["user_id"]
     await require_permission(runtime, client, user_id)
     view, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
-    await refresh_progress(runtime, client, campaign_id)
+    await show_change(runtime, client, campaign_id)
     return reply(
         f"Cancelled *{escape(view.campaign.name)}*: {plural(unsent, 'unsent message')} will not "
         "go out. Messages already sent stay sent."

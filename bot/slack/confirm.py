@@ -23,7 +23,7 @@ from bot.blocks.text import local_time
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
 from bot.slack.permissions import require_permission
-from bot.slack.progress import refresh_progress
+from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
 from campaigns.service import campaign_report, launch_campaign, preview_campaign
 from campaigns.service.sending import set_progress_message
@@ -91,7 +91,7 @@ async def _confirm(
     started = launched.campaign
     await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, started.id,
                         started.version, started.scheduled_at)  # fmt: skip
-    await refresh_progress(runtime, client, started.id)
+    await show_change(runtime, client, started.id)
     return _launched_view(started.status, started.name, channel, started.scheduled_at)
 
 

@@ -15,7 +15,7 @@ from bot.blocks.home_refresh import publish_home, refresh_homes
 from bot.runtime import Runtime
 from bot.slack.compose import open_compose
 from bot.slack.permissions import require_permission
-from bot.slack.progress import refresh_progress
+from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
 from campaigns.service import cancel_campaign
 
@@ -43,9 +43,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
         except TextcastError as error:
             await _tell(client, user_id, error.message)
+            await refresh_homes(runtime.ctx, client, runtime.redis, namespace)  # as it is now
         else:
-            await refresh_progress(runtime, client, campaign_id)
-        await refresh_homes(runtime.ctx, client, runtime.redis, namespace)
+            await show_change(runtime, client, campaign_id)
 
     app.event("app_home_opened")(opened)
     app.action(HOME_NEW)(new_campaign)

@@ -1,4 +1,4 @@
-"""Showing a change in a campaign's progress message at once, from the web process.
+"""Showing a change made in Slack at once: the campaign's progress message and the Home tabs.
 
 The worker keeps the message up to date while it sends; a change made in Slack (a cancel, a
 confirm) would otherwise show only at the worker's next update, or never for a campaign that is
@@ -12,6 +12,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.home_refresh import refresh_homes
 from bot.blocks.progress import progress_message
 from bot.runtime import Runtime
 from campaigns.service import campaign_report
@@ -30,3 +31,12 @@ async def refresh_progress(runtime: Runtime, client: AsyncWebClient, campaign_id
                                  **progress_message(report, rate=None, eta=None))  # fmt: skip
     except SlackApiError as error:
         log.warning("could not update a progress message: %s", error.response.get("error"))
+
+
+async def show_change(runtime: Runtime, client: AsyncWebClient, campaign_id: str) -> None:
+    """After a change of state made here: the progress message, then everyone's Home tab."""
+    await refresh_progress(runtime, client, campaign_id)
+    try:
+        await refresh_homes(runtime.ctx, client, runtime.redis, runtime.settings.REDIS_NAMESPACE)
+    except Exception as error:  # the change is made whatever Slack says
+        log.warning("could not refresh the Home tabs: %r", error)

@@ -1,0 +1,117 @@
+"""App Home, the workspace check and Slack's retries, through signed requests into the running
+web app against the Slack stand-in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.blocks.home import HOME_CANCEL, HOME_NEW
+from bot.blocks.home_refresh import home_users_key
+from campaigns.db import Database
+from campaigns.recipients import check_recipient_list
+from campaigns.service import NewCampaign, create_campaign, get_campaign
+from campaigns.settings import Settings
+from campaigns.status import CampaignStatus
+from sandbox.slack import ALICE, BOB, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from tests.bot.conftest import Api
+from tests.bot.test_slack_compose import showing, sms, until
+from tests.conftest import Clock, make_settings
+from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
+
+
+@pytest.fixture
+def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
+    return make_settings(
+        SLACK_NOTIFY_CHANNEL=CAMPAIGNS, REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
+        **getattr(request, "param", {}),
+    )  # fmt: skip
+
+
+async def scheduled(web: Api, clock: Clock, name: str = "Spring sale") -> str:
+    view = await create_campaign(
+        web.runtime.ctx,
+        NewCampaign(name=name, message_template="Hi",
+                    recipients=check_recipient_list([{"phone": "+447700900001"}], "GB"),
+                    from_numbers=["+14155550100"], send_at=clock.now + timedelta(days=1), source="slack",
+                    consent_confirmed=True, channel_id=CAMPAIGNS),
+        "slack:U0BOB",
+    )  # fmt: skip
+    return view.campaign.id
+
+
+async def post(web: Api, request: requests.SlackRequest) -> Any:
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    return response
+
+
+async def test_home_shows_campaigns_and_cancel_refreshes_it(
+    web: Api, slack: SlackSandbox, clock: Clock, db: Database
+) -> None:
+    campaign_id = await scheduled(web, clock)
+    opened = requests.event_callback(SIGNING_SECRET,
+                                     {"type": "app_home_opened", "user": ALICE, "tab": "home"})  # fmt: skip
+    assert (await post(web, opened)).status == 200
+    home = await until(lambda: slack.home_view(ALICE))
+    assert "Spring sale" in str(home["blocks"]) and "Scheduled" in str(home["blocks"])
+    members = await web.runtime.redis.smembers(home_users_key(web.runtime.settings.REDIS_NAMESPACE))
+    assert members == {ALICE.encode()}
+    published = len(slack.calls("views.publish"))
+
+    click = requests.block_actions(SIGNING_SECRET, HOME_CANCEL, view=home, sandbox_url=slack.url)
+    assert (await post(web, click)).status == 200
+    await until(lambda: len(slack.calls("views.publish")) > published)
+    assert (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign.status == (
+        CampaignStatus.CANCELLED
+    )
+    home = slack.home_view(ALICE)
+    assert "Nothing is scheduled" in str(home["blocks"]) and "Cancelled" in str(home["blocks"])
+
+
+async def test_home_new_campaign_opens_the_modal(web: Api, slack: SlackSandbox) -> None:
+    opened = requests.event_callback(SIGNING_SECRET,
+                                     {"type": "app_home_opened", "user": ALICE, "tab": "home"})  # fmt: skip
+    await post(web, opened)
+    home = await until(lambda: slack.home_view(ALICE))
+    click = requests.block_actions(SIGNING_SECRET, HOME_NEW, view=home, sandbox_url=slack.url)
+    await post(web, click)
+    await until(showing(slack, "sms_compose"))
+
+
+async def test_a_request_from_another_workspace_is_refused(web: Api, slack: SlackSandbox) -> None:
+    request = requests.slash_command(SIGNING_SECRET, "list", team_id="T0OTHER",
+                                     sandbox_url=slack.url)  # fmt: skip
+    response = await post(web, request)
+    assert response.status == 403
+    assert slack.ephemeral(CAMPAIGNS, ALICE) == []
+    assert slack.calls("views.open") == []
+
+
+@pytest.mark.parametrize("api_settings", [{"ALLOWED_SLACK_USERS": BOB}], indirect=True)
+async def test_someone_not_allowed_cannot_cancel_from_a_command(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    campaign_id = await scheduled(web, clock)
+    await sms(web, slack, f"cancel {campaign_id}")
+    [answer] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert "You are not one of the people" in answer.text
+    campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
+    assert campaign.status == CampaignStatus.SCHEDULED
+
+
+async def test_a_retry_of_a_slow_event_is_acknowledged_and_not_run_again(
+    web: Api, slack: SlackSandbox
+) -> None:
+    event = {"type": "app_home_opened", "user": ALICE, "tab": "home"}
+    retry = requests.event_callback(SIGNING_SECRET, event, retry_num=1,
+                                    retry_reason="http_timeout")  # fmt: skip
+    assert (await post(web, retry)).status == 200
+    assert slack.calls("views.publish") == []
+    other = requests.event_callback(SIGNING_SECRET, event, retry_num=1,
+                                    retry_reason="http_error")  # fmt: skip
+    assert (await post(web, other)).status == 200  # the first try failed: this one runs
+    await until(lambda: slack.home_view(ALICE))
