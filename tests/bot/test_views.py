@@ -1,0 +1,157 @@
+"""The modals, the Home tab and /sms answers: that Slack would take them (slack_sdk's models and
+the stand-in's checker), and what a person sees, against snapshots in tests/bot/snapshots/.
+
+A snapshot is the view as the stand-in renders it in text. After a deliberate change, write
+them again with `UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/bot/test_views.py` and read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.blocks.answers import campaign_list, help_message
+from bot.blocks.compose import Draft, Metadata, SenderOption, checking_view, compose_view
+from bot.blocks.home import home_view
+from bot.blocks.preview import preview_view
+from campaigns.messages import MessageStats
+from campaigns.service import CampaignView, Preview, SampleMessage
+from campaigns.status import CampaignStatus, Counts
+from sandbox.slack import blocks as block_kit
+from tests.bot.test_blocks import make_campaign, valid
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SENDERS = [SenderOption("all", "All 2 numbers (shared)"), SenderOption("+14155550100", "+14155550100"),
+           SenderOption("+14155550101", "+14155550101")]  # fmt: skip
+
+
+def checked(view: dict[str, Any], surface: str = "modal") -> str:
+    """The view after checking Slack would take it, rendered as text."""
+    parsed = View(**view)
+    parsed.validate_json()
+    for block in view["blocks"]:
+        assert Block.parse(block).to_dict() == block  # nothing slack_sdk does not know
+    assert block_kit.problems(view["blocks"], surface=surface) == []
+    assert len(view.get("private_metadata", "")) <= 3000
+    assert len(json.dumps(view)) < 250_000
+    return "\n".join(block_kit.render(view["blocks"]))
+
+
+def matches_snapshot(name: str, text: str) -> None:
+    path = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS") or not path.exists():
+        path.write_text(text + "\n")
+    assert path.read_text() == text + "\n", f"{name} changed: see tests/bot/test_views.py"
+
+
+def preview(**overrides: Any) -> Preview:
+    campaign = make_campaign(status=CampaignStatus.DRAFT, name="March promotion")
+    values: dict[str, Any] = {
+        "view": CampaignView(campaign, Counts(total=1_234, pending=1_234)),
+        "import_report": {"invalid_count": 14, "duplicates": 3, "invalid": [
+            {"row": 3 + i, "value": f"0770090{i}", "reason": "too short for a UK number"}
+            for i in range(14)]},
+        "opted_out_count": 2,
+        "opted_out": ["+447700900009", "+447700900010"],
+        "samples": [SampleMessage(2 + i, f"+4477009000{i:02d}",
+                                  f"Hi Person {i}, 20% off cleanings", 1) for i in range(5)],
+        "stats": MessageStats(messages=1_234, total_segments=1_234, min_segments=1,
+                              max_segments=1, missing={"first_name": 12}),
+        "cost": Decimal("9.7486"),
+        "currency": "USD",
+        "messages_per_second": 10,
+        "send_duration": timedelta(seconds=123),
+        "send_at": None,
+    }  # fmt: skip
+    values.update(overrides)
+    return Preview(**values)
+
+
+def test_the_compose_modal() -> None:
+    view = compose_view(SENDERS, Metadata(channel="C0CAMPAIGNS"))
+    matches_snapshot("compose", checked(view))
+    assert view["submit"]["text"] == "Preview"
+
+
+def test_the_compose_modal_filled_in_with_an_error() -> None:
+    draft = Draft(name="March", sender="+14155550101", paste="+447700900001", message="Hi",
+                  send_at=START + timedelta(days=1), consent=True, kept_recipients=12,
+                  error="There is no valid phone number to send to.")  # fmt: skip
+    view = compose_view(SENDERS, Metadata(channel="C0CAMPAIGNS", draft="smsc_x"), draft)
+    matches_snapshot("compose_filled", checked(view))
+    assert json.loads(view["private_metadata"]) == {"c": "C0CAMPAIGNS", "d": "smsc_x"}
+
+
+def test_more_than_100_senders_use_an_external_select() -> None:
+    many = [SenderOption(f"+1415555{i:04d}", f"+1415555{i:04d}") for i in range(150)]
+    view = compose_view(many, Metadata())
+    checked(view)
+    [sender] = [b for b in view["blocks"] if b.get("block_id") == "sender"]
+    assert sender["element"]["type"] == "external_select"
+
+
+def test_the_checking_view() -> None:
+    matches_snapshot("checking", checked(checking_view(Metadata(), "Checking the file (2.4 MB)…")))
+
+
+def test_the_preview() -> None:
+    view = preview_view(preview(), Metadata(channel="C0CAMPAIGNS", draft="smsc_0123456789abcdef"))
+    text = checked(view)
+    matches_snapshot("preview", text)
+    assert "…and 4 more" in text  # 14 invalid rows, ten shown
+    confirm = view["blocks"][-1]["elements"][0]["confirm"]
+    assert "1,234 recipients" in confirm["text"]["text"] and "9.75 USD" in confirm["text"]["text"]
+
+
+def test_a_scheduled_unicode_preview_names_the_characters() -> None:
+    stats = MessageStats(messages=10, total_segments=20, min_segments=2, max_segments=2,
+                         ucs2_messages=10, ucs2_chars=("é", "’"))  # fmt: skip
+    view = preview_view(preview(stats=stats, send_at=START + timedelta(days=2)), Metadata(),
+                        problem="Textcast cannot post in <#C0SECRET>: invite it there first")  # fmt: skip
+    text = checked(view)
+    assert "`é` `’`" in text and "Confirm: schedule 1,234" in text
+    assert text.splitlines()[0].startswith(":warning: Textcast cannot post")
+
+
+def test_a_preview_stays_within_slacks_limits_with_long_values() -> None:
+    long = "x" * 5000
+    samples = [SampleMessage(2, "+447700900001", long, 11)]
+    report = {"invalid_count": 100_000, "duplicates": 0,
+              "invalid": [{"row": i, "value": long, "reason": long} for i in range(50)]}  # fmt: skip
+    view = preview_view(preview(samples=samples, import_report=report), Metadata())
+    checked(view)
+    assert len(view["blocks"]) <= 100
+
+
+def test_the_home_tab() -> None:
+    def item(name: str, status: CampaignStatus, **more: Any) -> CampaignView:
+        return CampaignView(make_campaign(name=name, status=status, **more),
+                            Counts(total=100, delivered=60, pending=40))  # fmt: skip
+
+    view = home_view([
+        item("Flu jabs", CampaignStatus.RUNNING),
+        item("Spring sale", CampaignStatus.SCHEDULED, scheduled_at=START + timedelta(days=1)),
+        item("March promotion", CampaignStatus.DONE),
+    ])  # fmt: skip
+    matches_snapshot("home", checked(view, surface="home"))
+
+
+@pytest.mark.parametrize("count", [0, 3, 40])
+def test_the_campaign_list(count: int) -> None:
+    items = [CampaignView(make_campaign(name=f"Campaign {i}"), Counts(total=5, pending=5))
+             for i in range(count)]  # fmt: skip
+    valid(campaign_list(items, more=count > 10))
+
+
+def test_help() -> None:
+    lines = valid(help_message("`/sms frobnicate` is not a command."))
+    matches_snapshot("help", "\n".join(lines))
