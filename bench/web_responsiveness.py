@@ -94,7 +94,7 @@ async def main() -> None:
     }
     textcast(env, "db", "upgrade")
     token = textcast(env, "apikey", "create", "bench").split("Bearer ")[1].split()[0]
-    bot = subprocess.Popen(  # noqa: ASYNC220 (set-up, before anything is measured)
+    bot = subprocess.Popen(
         [sys.executable, "-m", "campaigns.cli", "bot"], env=env, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
