@@ -8,3 +8,8 @@ from __future__ import annotations
 RESUME_CAMPAIGN = "campaign_resume"
 CANCEL_CAMPAIGN = "campaign_cancel"
 SEND_NOW = "campaign_send_now"
+
+# On the progress message.
+VIEW_REPORT = "campaign_report"
+EXPORT_CSV = "campaign_export"
+PROGRESS_CANCEL = "campaign_progress_cancel"

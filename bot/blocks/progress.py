@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.blocks.actions import EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.text import (
     actor,
     context,
@@ -18,7 +19,7 @@ from bot.blocks.text import (
     senders,
 )
 from campaigns.service.report import CampaignReport
-from campaigns.status import CampaignStatus
+from campaigns.status import CANCELLABLE, CampaignStatus
 
 BAR_CELLS = 10
 FULL, EMPTY = "▓", "░"
@@ -117,4 +118,33 @@ def progress_message(
         f"({counts.delivered:,} delivered, {counts.failed:,} failed, "
         f"{counts.pending:,} pending of {counts.total:,})"
     )
-    return message(fallback, [header(campaign.name), section("\n".join(lines)), context(about)])
+    blocks = [header(campaign.name), section("\n".join(lines)), context(about)]
+    if campaign.status != CampaignStatus.DRAFT:
+        blocks.append(progress_buttons(campaign.id, cancellable=campaign.status in CANCELLABLE,
+                                       unsent=report.unsent))  # fmt: skip
+    return message(fallback, blocks)
+
+
+def progress_buttons(campaign_id: str, *, cancellable: bool, unsent: int) -> dict[str, Any]:
+    """View report and Export CSV always; Cancel while something can still be stopped."""
+    elements: list[dict[str, Any]] = [
+        _button(VIEW_REPORT, "View report", campaign_id),
+        _button(EXPORT_CSV, "Export CSV", campaign_id),
+    ]
+    if cancellable:
+        cancel = _button(PROGRESS_CANCEL, "Cancel", campaign_id)
+        cancel["style"] = "danger"
+        cancel["confirm"] = {
+            "title": {"type": "plain_text", "text": "Cancel this campaign?"},
+            "text": {"type": "mrkdwn", "text": f"{unsent:,} messages not sent yet will not go "
+                                               "out. Messages already sent stay sent."},
+            "confirm": {"type": "plain_text", "text": "Cancel it"},
+            "deny": {"type": "plain_text", "text": "Keep sending"},
+        }  # fmt: skip
+        elements.append(cancel)
+    return {"type": "actions", "block_id": "progress_actions", "elements": elements}
+
+
+def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "value": value,
+            "text": {"type": "plain_text", "text": text}}  # fmt: skip

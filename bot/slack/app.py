@@ -22,7 +22,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access_log import note, refuse
 from bot.api.errors import error_response
 from bot.runtime import Runtime
-from bot.slack import actions, commands, compose, confirm, home, permissions, shortcuts
+from bot.slack import (
+    actions,
+    commands,
+    compose,
+    confirm,
+    home,
+    permissions,
+    reports,
+    shortcuts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +76,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     compose.register(app, runtime)
     confirm.register(app, runtime)
     home.register(app, runtime)
+    reports.register(app, runtime)
     actions.register(app, runtime)
 
 

@@ -99,6 +99,7 @@ def test_progress_while_sending_shows_the_bar_counts_rate_and_time_left() -> Non
         "40 delivered · 2 failed · 48 pending · 10 cancelled, of 100",
         "2 messages a second · less than a minute left",
         "Created in Slack by @U0ALICE · from +14155550100 · smsc_0123456789abcdef",
+        "[View report] [Export CSV] [Cancel]",
     ]
 
 
@@ -159,7 +160,7 @@ def test_an_api_campaign_says_it_came_from_the_api() -> None:
         from_numbers=["+14155550100", "+14155550101"],
     )  # fmt: skip
     lines = valid(progress_message(make_report(campaign), rate=None, eta=None))
-    assert lines[-1] == (
+    assert lines[-2] == (
         "Created over the API by API key key_ab12 for agent agent_7 · from 2 numbers · "
         "smsc_0123456789abcdef"
     )

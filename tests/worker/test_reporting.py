@@ -314,6 +314,7 @@ Textcast [APP]:
   5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
   Took 3 min 20 s
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
+  [View report] [Export CSV]
   ↳ Textcast [APP]:
       *Summary of March promotion*
       5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
@@ -339,6 +340,7 @@ Textcast [APP] (edited):
   7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
   Took 3 min 20 s
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
+  [View report] [Export CSV]
   ↳ Textcast [APP] (edited):
       *Summary of March promotion*
       7 delivered · 3 failed · 0 pending · 0 cancelled, of 10

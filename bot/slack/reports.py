@@ -1,0 +1,118 @@
+"""The progress message's buttons: View report (a modal), Export CSV (a file in the thread) and
+Cancel (with a confirm dialog, then the message itself shows it cancelled)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.actions import EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
+from bot.blocks.compose import Metadata
+from bot.blocks.report import PAGE, REPORT_PAGE, report_view
+from bot.runtime import Runtime
+from bot.slack.permissions import require_permission
+from bot.slack.progress import show_change
+from campaigns.errors import TextcastError
+from campaigns.export import to_csv
+from campaigns.models import Recipient
+from campaigns.offload import off_loop
+from campaigns.service import campaign_report, cancel_campaign, get_campaign
+
+log = logging.getLogger(__name__)
+EXPORT_PAGE = 1_000  # recipients read at a time for the export
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    async def view_report(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = await _report(runtime, _campaign_of(body), cursor=None, page=1)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    async def next_page(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        shown = body["view"]
+        metadata = Metadata.load(shown.get("private_metadata"))
+        first = body["actions"][0]["action_id"].endswith("_first")
+        page = 1 if first else int(metadata.extra.get("p", "1")) + 1
+        cursor = None if first else body["actions"][0]["value"]
+        view = await _report(runtime, metadata.draft or "", cursor=cursor, page=page)
+        await client.views_update(view_id=shown["id"], hash=shown["hash"], view=view)
+
+    async def export(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        try:
+            await require_permission(runtime, client, user_id)
+            await _export(runtime, client, _campaign_of(body), user_id)
+        except TextcastError as error:
+            await respond(text=error.message, response_type="ephemeral", replace_original=False)
+        except SlackApiError as error:
+            code = error.response.get("error")
+            await respond(text=f"Slack refused the file ({code}): try again in a moment.",
+                          response_type="ephemeral", replace_original=False)  # fmt: skip
+
+    async def cancel(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user_id, campaign_id = body["user"]["id"], _campaign_of(body)
+        try:
+            await require_permission(runtime, client, user_id)
+            await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
+        except TextcastError as error:
+            await respond(text=error.message, response_type="ephemeral", replace_original=False)
+            return
+        await show_change(runtime, client, campaign_id)
+
+    app.action(VIEW_REPORT)(view_report)
+    app.action(REPORT_PAGE)(next_page)
+    app.action(f"{REPORT_PAGE}_first")(next_page)
+    app.action(EXPORT_CSV)(export)
+    app.action(PROGRESS_CANCEL)(cancel)
+
+
+def _campaign_of(body: dict[str, Any]) -> str:
+    value = (body.get("actions") or [{}])[0].get("value")
+    if not isinstance(value, str) or not value:
+        raise TextcastError("This button does not say which campaign it is for.")
+    return value
+
+
+async def _report(
+    runtime: Runtime, campaign_id: str, *, cursor: str | None, page: int
+) -> dict[str, Any]:
+    report = await campaign_report(runtime.ctx, campaign_id)
+    detail = await get_campaign(runtime.ctx, campaign_id, recipients_limit=PAGE, cursor=cursor)
+    return report_view(report, detail.recipients, detail.next_cursor, page=page)
+
+
+async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, user_id: str) -> None:
+    """Every recipient, read a page at a time, written in the CPU pool, posted in the thread."""
+    pages: list[list[Recipient]] = []
+    cursor: str | None = None
+    while True:
+        detail = await get_campaign(runtime.ctx, campaign_id, recipients_limit=EXPORT_PAGE,
+                                    cursor=cursor)  # fmt: skip
+        pages.append(detail.recipients)
+        cursor = detail.next_cursor
+        if cursor is None:
+            break
+    campaign = detail.view.campaign
+    variables = list(campaign.import_report.get("variables", []))
+    data = await off_loop(to_csv, variables, pages)
+    await client.files_upload_v2(
+        channel=campaign.channel_id,
+        thread_ts=campaign.progress_message_ts,
+        filename=f"{campaign.id}-recipients.csv",
+        title=f"{campaign.name}: recipients",
+        content=data,
+        initial_comment=f"Export of {detail.view.counts.total:,} recipients, for <@{user_id}>.",
+    )
