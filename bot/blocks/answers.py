@@ -16,6 +16,8 @@ HELP = [
     ("/sms list", "the newest campaigns, with their status and counts"),
     ("/sms status ID", "one campaign's progress"),
     ("/sms cancel ID", "cancel a scheduled, running or paused campaign (sent messages stay sent)"),
+    ("/sms optout add|remove NUMBER", "opt a number out of every campaign, or back in"),
+    ("/sms optout list [NUMBER]", "who is opted out, or one number's history"),
     ("/sms help", "this list"),
 ]
 

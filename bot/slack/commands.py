@@ -1,7 +1,7 @@
 """`/sms` and its subcommands. Each answers at once (Slack wants it within 3 seconds); what it
 shows goes to the person who typed it only (ephemeral), through the command's response_url.
 
-    /sms new | list | status ID | cancel ID | help
+    /sms new | list | status ID | cancel ID | optout add|remove|list [NUMBER] | help
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.blocks.progress import progress_message
 from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.compose import open_compose
+from bot.slack.optouts import optout
 from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
@@ -53,6 +54,10 @@ def _sms(runtime: Runtime):  # type: ignore[no-untyped-def]
             log.warning("/sms %s: Slack refused a call: %s", word, error.response.get("error"))
             shown = reply(f"Slack refused what Textcast asked ({error.response.get('error')}): "
                           "try again in a moment.")  # fmt: skip
+        except Exception:
+            log.exception("/sms %s failed", word)
+            shown = reply("Something went wrong on Textcast's side: nothing was changed. Try "
+                          "again in a moment; the web process's log says why.")  # fmt: skip
         if shown is not None:
             await respond(response_type="ephemeral", **shown)
 
@@ -104,5 +109,6 @@ SUBCOMMANDS = {
     "list": _list,
     "status": _status,
     "cancel": _cancel,
+    "optout": optout,
     "help": _help,
 }

@@ -96,3 +96,23 @@ async def opted_out_among(ctx: Context, phones: Iterable[str]) -> set[str]:
             )
             found.update(rows.scalars())
     return found
+
+
+async def recent_opt_outs(ctx: Context, limit: int = 20) -> list[OptOut]:
+    """Numbers opted out now, the most recent first."""
+    async with ctx.db.read() as session:
+        query = (
+            select(OptOut)
+            .where(OptOut.opted_out.is_(True))
+            .order_by(OptOut.updated_at.desc(), OptOut.phone)
+            .limit(limit)
+        )
+        return list((await session.execute(query)).scalars())
+
+
+async def opt_out_history(ctx: Context, phone: str) -> list[OptOutEvent]:
+    """Every opt-out and opt-in of one number, oldest first: kept for compliance."""
+    phone = _e164(phone)
+    async with ctx.db.read() as session:
+        query = select(OptOutEvent).where(OptOutEvent.phone == phone).order_by(OptOutEvent.id)
+        return list((await session.execute(query)).scalars())

@@ -88,7 +88,9 @@ def response_url(
 ) -> str:
     """A response URL on the sandbox at `origin` (scheme://host:port)."""
     issued = int(time.time() if issued_at is None else issued_at)
-    kind = "ephemeral" if ephemeral else "message"
+    # A nonce, as every response_url Slack gives out is its own: two commands in one second
+    # must not share one URL's five uses.
+    kind = f"{'ephemeral' if ephemeral else 'message'}.{secrets.token_hex(4)}"
     path = f"{issued}/{channel_id}/{user_id}/{message_ts or '-'}/{kind}"
     return f"{origin.rstrip('/')}/response/{path}/{_signature(path)}"
 
@@ -103,6 +105,6 @@ def read_response_path(path: str) -> ResponseTarget | None:
         channel_id,
         user_id,
         None if message_ts == "-" else message_ts,
-        kind == "ephemeral",
+        kind.partition(".")[0] == "ephemeral",
         int(issued),
     )

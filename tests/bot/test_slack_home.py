@@ -28,7 +28,7 @@ def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Setting
     return make_settings(
         SLACK_NOTIFY_CHANNEL=CAMPAIGNS, REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
-        **getattr(request, "param", {}),
+        DEFAULT_REGION="GB", **getattr(request, "param", {}),
     )  # fmt: skip
 
 
@@ -115,3 +115,21 @@ async def test_a_retry_of_a_slow_event_is_acknowledged_and_not_run_again(
                                     retry_reason="http_error")  # fmt: skip
     assert (await post(web, other)).status == 200  # the first try failed: this one runs
     await until(lambda: slack.home_view(ALICE))
+
+
+async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox) -> None:
+    async def answer(text: str) -> str:
+        before = len(slack.ephemeral(CAMPAIGNS, ALICE))
+        await sms(web, slack, text)
+        shown = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[before:])
+        return shown[0].text + str(shown[0].blocks)
+
+    assert "Nobody has opted out" in await answer("optout list")
+    assert "+447700900123 is opted out" in await answer("optout add 07700 900123")
+    assert "already opted out" in await answer("optout add +447700900123")
+    assert "+447700900123 since" in await answer("optout list")
+    assert "is opted back in" in await answer("optout remove +447700900123")
+    history = await answer("optout list +447700900123")
+    assert history.index("opted out") < history.index("opted back in") and "via slack" in history
+    assert "is not a phone number" in await answer("optout add banana")
+    assert "Say what to do" in await answer("optout")
