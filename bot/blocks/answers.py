@@ -15,6 +15,7 @@ HELP = [
     ("/sms new", "create a campaign: who, what, from which number and when, then a preview"),
     ("/sms list", "the newest campaigns, with their status and counts"),
     ("/sms status ID", "one campaign's progress"),
+    ("/sms edit ID", "change a scheduled campaign: the same form, a new preview, then confirm"),
     ("/sms cancel ID", "cancel a scheduled, running or paused campaign (sent messages stay sent)"),
     ("/sms optout add|remove NUMBER", "opt a number out of every campaign, or back in"),
     ("/sms optout list [NUMBER]", "who is opted out, or one number's history"),

@@ -194,7 +194,7 @@ def compose_view(
     return {
         "type": "modal",
         "callback_id": COMPOSE,
-        "title": plain(TITLE, 24),
+        "title": plain("Edit campaign" if metadata.extra.get("e") else TITLE, 24),
         "submit": plain("Preview", 24),
         "close": plain("Cancel", 24),
         "private_metadata": metadata.dump(),

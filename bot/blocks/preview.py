@@ -59,7 +59,7 @@ def preview_view(
     warnings = _warnings(preview)
     if warnings:
         blocks.append(section("\n".join(f":warning: {w}" for w in warnings)))
-    blocks.append(_buttons(preview, total))
+    blocks.append(_buttons(preview, total, editing=bool(metadata.extra.get("e"))))
     return {
         "type": "modal",
         "callback_id": PREVIEW,
@@ -146,10 +146,12 @@ def _warnings(preview: Preview) -> list[str]:
     return found
 
 
-def _buttons(preview: Preview, total: int) -> dict[str, Any]:
+def _buttons(preview: Preview, total: int, *, editing: bool) -> dict[str, Any]:
     cost = money(preview.cost, preview.currency)
     draft_id = preview.view.campaign.id
     verb = "Schedule" if preview.send_at else "Send"
+    if editing:  # the scheduled campaign becomes this one
+        verb = "Reschedule" if preview.send_at else "Send"
     return {
         "type": "actions",
         "block_id": "preview_actions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.blocks.actions import EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
+from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.text import (
     actor,
     context,
@@ -121,16 +121,22 @@ def progress_message(
     blocks = [header(campaign.name), section("\n".join(lines)), context(about)]
     if campaign.status != CampaignStatus.DRAFT:
         blocks.append(progress_buttons(campaign.id, cancellable=campaign.status in CANCELLABLE,
-                                       unsent=report.unsent))  # fmt: skip
+                                       unsent=report.unsent,
+                                       editable=campaign.status == CampaignStatus.SCHEDULED))  # fmt: skip
     return message(fallback, blocks)
 
 
-def progress_buttons(campaign_id: str, *, cancellable: bool, unsent: int) -> dict[str, Any]:
-    """View report and Export CSV always; Cancel while something can still be stopped."""
+def progress_buttons(
+    campaign_id: str, *, cancellable: bool, unsent: int, editable: bool = False
+) -> dict[str, Any]:
+    """View report and Export CSV always; Edit until it starts; Cancel while something can
+    still be stopped."""
     elements: list[dict[str, Any]] = [
         _button(VIEW_REPORT, "View report", campaign_id),
         _button(EXPORT_CSV, "Export CSV", campaign_id),
     ]
+    if editable:
+        elements.append(_button(EDIT_CAMPAIGN, "Edit", campaign_id))
     if cancellable:
         cancel = _button(PROGRESS_CANCEL, "Cancel", campaign_id)
         cancel["style"] = "danger"

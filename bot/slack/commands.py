@@ -1,7 +1,7 @@
 """`/sms` and its subcommands. Each answers at once (Slack wants it within 3 seconds); what it
 shows goes to the person who typed it only (ephemeral), through the command's response_url.
 
-    /sms new | list | status ID | cancel ID | optout add|remove|list [NUMBER] | help
+    /sms new | list | status ID | edit ID | cancel ID | optout add|remove|list [NUMBER] | help
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.blocks.answers import campaign_list, help_message, reply
 from bot.blocks.progress import progress_message
 from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
-from bot.slack.compose import open_compose
+from bot.slack.compose import open_compose, open_edit
 from bot.slack.optouts import optout
 from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
@@ -90,6 +90,11 @@ async def _status(runtime: Runtime, _c: AsyncWebClient, _b: Any, rest: str) -> d
     return progress_message(report, rate=None, eta=None)
 
 
+async def _edit(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], rest: str) -> None:
+    campaign_id = _campaign_id(rest, "edit")
+    await open_edit(runtime, client, body["trigger_id"], campaign_id, body["user_id"])
+
+
 async def _cancel(
     runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], rest: str
 ) -> dict[str, Any]:
@@ -108,6 +113,7 @@ SUBCOMMANDS = {
     "new": _new,
     "list": _list,
     "status": _status,
+    "edit": _edit,
     "cancel": _cancel,
     "optout": optout,
     "help": _help,

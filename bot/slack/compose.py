@@ -62,6 +62,7 @@ from campaigns.service import (
     get_campaign,
     preview_campaign,
 )
+from campaigns.service.revision import draft_of
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from campaigns.text import text_problem
@@ -253,7 +254,8 @@ async def _next_view(
     try:
         draft_id = await _store_draft(runtime, client, user_id, metadata, form)
         preview = await preview_campaign(runtime.ctx, draft_id, samples=SAMPLES)
-        return preview_view(preview, Metadata(channel=metadata.channel, draft=draft_id))
+        kept = Metadata(channel=metadata.channel, draft=draft_id, extra=metadata.extra)
+        return preview_view(preview, kept)
     except TextcastError as error:
         again = " Upload the file again: Slack sends it only once." if form.files else ""
         return compose_view(
@@ -382,19 +384,40 @@ def _back_to_edit(runtime: Runtime):  # type: ignore[no-untyped-def]
         metadata = Metadata.load(view.get("private_metadata"))
         if not metadata.draft:
             return
-        detail = await get_campaign(runtime.ctx, metadata.draft, recipients_limit=1)
-        campaign = detail.view.campaign
-        sender = campaign.from_numbers[0] if len(campaign.from_numbers) == 1 else ALL_NUMBERS
-        if campaign.sender_mode == "service":
-            sender = runtime.settings.TWILIO_MESSAGING_SERVICE_SID
-        draft = Draft(
-            name=campaign.name, sender=sender, message=campaign.message_template,
-            send_at=campaign.scheduled_at, consent=campaign.consent_confirmed_by is not None,
-            kept_recipients=detail.view.counts.total,
-        )  # fmt: skip
         await client.views_update(
             view_id=view["id"], hash=view["hash"],
-            view=compose_view(sender_options(runtime.settings), metadata, draft),
+            view=await draft_form(runtime, metadata),
         )  # fmt: skip
 
     return listener
+
+
+async def draft_form(runtime: Runtime, metadata: Metadata) -> dict[str, Any]:
+    """The compose modal filled in from the draft `metadata` names, its recipients kept."""
+    detail = await get_campaign(runtime.ctx, metadata.draft or "", recipients_limit=1)
+    campaign = detail.view.campaign
+    sender = campaign.from_numbers[0] if len(campaign.from_numbers) == 1 else ALL_NUMBERS
+    if campaign.sender_mode == "service":
+        sender = runtime.settings.TWILIO_MESSAGING_SERVICE_SID
+    draft = Draft(
+        name=campaign.name, sender=sender, message=campaign.message_template,
+        send_at=campaign.scheduled_at,
+        consent=campaign.consent_confirmed_by is not None or EDITING in metadata.extra,
+        kept_recipients=detail.view.counts.total,
+    )  # fmt: skip
+    return compose_view(sender_options(runtime.settings), metadata, draft)
+
+
+# -- editing a scheduled campaign: on a draft copy, applied at Confirm (bot/slack/confirm.py)
+
+EDITING, BASED_ON = "e", "v"  # private_metadata: the campaign being edited, and its version
+
+
+async def open_edit(
+    runtime: Runtime, client: AsyncWebClient, trigger_id: str, campaign_id: str, user_id: str
+) -> None:
+    await require_permission(runtime, client, user_id)
+    draft, version = await draft_of(runtime.ctx, campaign_id, f"slack:{user_id}")
+    metadata = Metadata(channel=draft.campaign.channel_id, draft=draft.campaign.id,
+                        extra={EDITING: campaign_id, BASED_ON: str(version)})  # fmt: skip
+    await client.views_open(trigger_id=trigger_id, view=await draft_form(runtime, metadata))

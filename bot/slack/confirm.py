@@ -22,10 +22,12 @@ from bot.blocks.progress import progress_message
 from bot.blocks.text import local_time
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
+from bot.slack.compose import BASED_ON, EDITING
 from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
 from campaigns.service import campaign_report, launch_campaign, preview_campaign
+from campaigns.service.revision import apply_draft
 from campaigns.service.sending import set_progress_message
 from campaigns.status import CampaignStatus
 
@@ -69,6 +71,8 @@ async def _confirm(
     runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata
 ) -> dict[str, Any]:
     await require_permission(runtime, client, user_id)
+    if metadata.extra.get(EDITING):
+        return await _apply_edit(runtime, client, user_id, metadata)
     draft_id = metadata.draft or ""
     report = await campaign_report(runtime.ctx, draft_id)
     campaign = report.campaign
@@ -93,6 +97,23 @@ async def _confirm(
                         started.version, started.scheduled_at)  # fmt: skip
     await show_change(runtime, client, started.id)
     return _launched_view(started.status, started.name, channel, started.scheduled_at)
+
+
+async def _apply_edit(
+    runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata
+) -> dict[str, Any]:
+    """The scheduled campaign becomes what the draft says; its new version gets a start job."""
+    campaign_id = metadata.extra[EDITING]
+    applied = await apply_draft(runtime.ctx, campaign_id, metadata.draft or "", f"slack:{user_id}",
+                                based_on=int(metadata.extra.get(BASED_ON, "0")))  # fmt: skip
+    campaign = applied.campaign
+    await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign.id,
+                        campaign.version, campaign.scheduled_at)  # fmt: skip
+    await show_change(runtime, client, campaign.id)
+    view = _launched_view(campaign.status, campaign.name, campaign.channel_id,
+                          campaign.scheduled_at)  # fmt: skip
+    view["title"]["text"] = "Changes saved"
+    return view
 
 
 async def _post_progress(client: AsyncWebClient, channel: str, content: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""The progress message's buttons: View report (a modal), Export CSV (a file in the thread) and
-Cancel (with a confirm dialog, then the message itself shows it cancelled)."""
+"""The progress message's buttons: View report (a modal), Export CSV (a file in the thread), Edit
+(a scheduled campaign, through bot/slack/compose.open_edit) and Cancel (with a confirm dialog,
+then the message itself shows it cancelled)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.actions import EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
+from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.compose import Metadata
 from bot.blocks.report import PAGE, REPORT_PAGE, report_view
 from bot.runtime import Runtime
+from bot.slack.compose import open_edit
 from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
@@ -72,6 +74,17 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         await show_change(runtime, client, campaign_id)
 
+    async def edit(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        try:
+            await open_edit(runtime, client, body["trigger_id"], _campaign_of(body),
+                            body["user"]["id"])  # fmt: skip
+        except TextcastError as error:
+            await respond(text=error.message, response_type="ephemeral", replace_original=False)
+
+    app.action(EDIT_CAMPAIGN)(edit)
     app.action(VIEW_REPORT)(view_report)
     app.action(REPORT_PAGE)(next_page)
     app.action(f"{REPORT_PAGE}_first")(next_page)

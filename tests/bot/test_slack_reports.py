@@ -6,18 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 
-from bot.blocks.actions import EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
+from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.report import REPORT, REPORT_PAGE
+from bot.jobs import queue_name
 from campaigns.service import get_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from sandbox.slack import ALICE, BOB, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
 from tests.bot.conftest import Api
 from tests.bot.test_slack_compose import click, filled, showing, sms, submit, until
-from tests.conftest import make_settings
+from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
@@ -95,3 +97,48 @@ async def test_cancel_on_the_progress_message(web: Api, slack: SlackSandbox) -> 
     campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
     assert campaign.status == CampaignStatus.CANCELLED and campaign.cancelled_by == "slack:U0ALICE"
     assert "[Cancel]" not in slack.transcript(CAMPAIGNS)
+
+
+async def test_edit_a_scheduled_campaign_through_the_preview_again(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    later = (clock.now + timedelta(days=1)).replace(microsecond=0)
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, "sms_compose"))
+    await submit(web, slack, compose, filled(paste="+447400000001\n+447400000002",
+                                             when="schedule", send_at=later))  # fmt: skip
+    preview = await until(showing(slack, "sms_preview"))
+    await click(web, slack, preview, "preview_confirm")
+    await until(showing(slack, "sms_notice"))
+    slack.close_view(ALICE, everything=True)
+    campaign_id = preview["blocks"][-1]["elements"][0]["value"]
+    version = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign.version
+    assert "[Edit]" in slack.transcript(CAMPAIGNS)
+
+    await press(web, slack, EDIT_CAMPAIGN)
+    form = await until(showing(slack, "sms_compose"))
+    assert form["title"]["text"] == "Edit campaign" and "keep the 2 recipients" in str(
+        form["blocks"]
+    )
+    await submit(web, slack, form, {"message": "Changed text"})
+    preview = await until(showing(slack, "sms_preview"))
+    assert "Changed text" in str(preview["blocks"]) and "Confirm: reschedule 2" in str(
+        preview["blocks"])  # fmt: skip
+    unchanged = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
+    assert unchanged.message_template != "Changed text"  # nothing changes before Confirm
+    await click(web, slack, preview, "preview_confirm")
+    done = await until(showing(slack, "sms_notice"))
+    assert done["title"]["text"] == "Changes saved"
+    edited = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
+    assert edited.message_template == "Changed text" and edited.version == version + 1
+    assert edited.status == CampaignStatus.SCHEDULED and edited.scheduled_at == later
+    assert len(slack.messages(CAMPAIGNS)) == 1  # the same progress message
+    jobs = await web.runtime.redis.zrange(queue_name(web.runtime.settings.REDIS_NAMESPACE), 0, -1)
+    assert any(f"{campaign_id}:v{version + 1}".encode() in job for job in jobs)
+
+
+async def test_edit_refuses_a_running_campaign_and_says_why(web: Api, slack: SlackSandbox) -> None:
+    campaign_id = await confirmed(web, slack)
+    await sms(web, slack, f"edit {campaign_id}")
+    [answer] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert "can no longer be edited: it has started sending" in answer.text
