@@ -42,3 +42,16 @@ async def enqueue_start(
         _defer_until=at,
         _queue_name=queue_name(namespace),
     )
+
+
+SEND_TEST = "send_test"
+
+
+async def enqueue_test(
+    redis: ArqRedis, namespace: str, campaign_id: str, phone: str, user_id: str
+) -> None:
+    """One test message of the campaign to `phone`, for `user_id`: sent by the worker like any
+    other (paced, through the gateway), never a recipient of the campaign."""
+    await redis.enqueue_job(
+        SEND_TEST, campaign_id, phone, user_id, _queue_name=queue_name(namespace)
+    )

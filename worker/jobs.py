@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.jobs import START_CAMPAIGN, enqueue_start, queue_name
+from bot.jobs import SEND_TEST, START_CAMPAIGN, enqueue_start, queue_name
 from campaigns.models import Campaign
 from campaigns.service.claims import has_unsettled_claims
 from campaigns.service.sending import (
@@ -29,6 +29,7 @@ from worker.engine import Driver
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 from worker.status_poll import poll_statuses, polling_needed
+from worker.test_send import send_test
 
 log = logging.getLogger(__name__)
 
@@ -195,4 +196,12 @@ async def refresh_summaries(ctx: dict[str, Any]) -> int:
     return refreshed
 
 
-JOB_FUNCTIONS = {START_CAMPAIGN: start_campaign_job, DRIVE_CAMPAIGN: drive_campaign_job}
+async def send_test_job(ctx: dict[str, Any], campaign_id: str, phone: str, user_id: str) -> str:
+    return await send_test(ctx[RUNTIME], campaign_id, phone, user_id)
+
+
+JOB_FUNCTIONS = {
+    START_CAMPAIGN: start_campaign_job,
+    DRIVE_CAMPAIGN: drive_campaign_job,
+    SEND_TEST: send_test_job,
+}

@@ -23,7 +23,7 @@ from bot.blocks.text import (
 from campaigns.service import Preview
 
 PREVIEW = "sms_preview"  # callback_id
-CONFIRM, BACK_TO_EDIT = "preview_confirm", "preview_back"
+CONFIRM, BACK_TO_EDIT, SEND_TEST = "preview_confirm", "preview_back", "preview_test"
 INVALID_SHOWN = 10
 
 
@@ -177,6 +177,12 @@ def _buttons(preview: Preview, total: int, *, editing: bool) -> dict[str, Any]:
                 "type": "button",
                 "action_id": BACK_TO_EDIT,
                 "text": plain("Back to edit"),
+                "value": draft_id,
+            },
+            {
+                "type": "button",
+                "action_id": SEND_TEST,
+                "text": plain("Send a test to me"),
                 "value": draft_id,
             },
         ],

@@ -31,6 +31,7 @@ from bot.slack import (
     permissions,
     reports,
     shortcuts,
+    test_send,
 )
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     shortcuts.register(app, runtime)
     compose.register(app, runtime)
     confirm.register(app, runtime)
+    test_send.register(app, runtime)
     home.register(app, runtime)
     reports.register(app, runtime)
     actions.register(app, runtime)

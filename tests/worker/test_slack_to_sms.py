@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.blocks.compose import COMPOSE
-from bot.blocks.preview import CONFIRM, PREVIEW
+from bot.blocks.preview import CONFIRM, PREVIEW, SEND_TEST
+from bot.blocks.test_send import TEST
 from campaigns.db import Database
 from campaigns.service import get_campaign
 from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
@@ -75,3 +76,40 @@ async def test_sms_new_with_a_csv_upload_sends_and_reports_in_the_thread(db: Dat
         assert campaign.progress_message_ts == progress.ts
         [summary] = await until(lambda: slack.thread(CAMPAIGNS, progress.ts), timeout=15)
         assert campaign.summary_message_ts == summary.ts
+
+
+async def test_send_a_test_to_me_goes_through_the_worker_and_counts_nowhere(db: Database) -> None:
+    async with running_stack(db, senders={ONE: 50.0}, slack=True, DEFAULT_REGION="GB") as stack:
+        slack = stack.slack
+        assert slack is not None
+        await stack.start_worker()
+        await post(stack, requests.slash_command(SIGNING_SECRET, "new", sandbox_url=slack.url))
+        compose = await until(lambda: top(stack, COMPOSE))
+        values = {"name": "Flu jabs", "sender": ONE, "paste": "+447400000001\n+447400000002",
+                  "message": "Hi, flu jabs are open", "when": "now", "consent": ["yes"]}  # fmt: skip
+        answer = await post(stack, requests.view_submission(SIGNING_SECRET, compose, values,
+                                                            sandbox_url=slack.url))  # fmt: skip
+        apply_submission_answer(slack, compose["id"], json.loads(answer) if answer else None)
+        preview = await until(lambda: top(stack, PREVIEW))
+        await post(stack, requests.block_actions(SIGNING_SECRET, SEND_TEST, view=preview,
+                                                 sandbox_url=slack.url))  # fmt: skip
+        ask = await until(lambda: top(stack, TEST))
+        answer = await post(stack, requests.view_submission(
+            SIGNING_SECRET, ask, {"test_phone": "07400 000999"}, sandbox_url=slack.url))  # fmt: skip
+        apply_submission_answer(slack, ask["id"], json.loads(answer) if answer else None)
+        assert top(stack, PREVIEW) is not None  # back on the preview
+
+        sent = await until(lambda: stack.twilio.sandbox.messages(to="+447400000999"))
+        assert [m.body for m in sent] == ["Hi, flu jabs are open"]
+        told = await until(lambda: slack.messages(ALICE))
+        assert "Test sent to +447400000999" in told[0].text
+        draft_id = preview["blocks"][-1]["elements"][0]["value"]
+        detail = await get_campaign(stack.ctx, draft_id)
+        assert detail.view.campaign.status == "draft" and detail.view.counts.total == 2
+        assert len(stack.twilio.sandbox.messages()) == 1  # nobody on the list was texted
+
+        # The number is remembered for the next test.
+        await post(stack, requests.block_actions(SIGNING_SECRET, SEND_TEST, view=preview,
+                                                 sandbox_url=slack.url))  # fmt: skip
+        again = await until(lambda: top(stack, TEST))
+        assert again["blocks"][0]["element"]["initial_value"] == "+447400000999"

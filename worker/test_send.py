@@ -1,0 +1,79 @@
+"""A test message from the preview: the campaign's first message, to the person's own number.
+
+It goes through the worker like any message (the sender's pace, the gateway, its errors), but it
+is not a recipient of the campaign: it is counted nowhere, and never retried (a test that Twilio
+did not answer may still arrive; sending it again could make two). The person is told in the
+app's messages what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from campaigns.privacy import mask
+from campaigns.senders import SenderChoice, SenderMode, messages_per_second
+from campaigns.service import get_campaign, opted_out_among
+from campaigns.service.sending import record_test_send
+from campaigns.templates import compile_template
+from worker.gateway import Kind, Outgoing, Unsendable, message_body
+from worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+PACE_TRIES = 300  # of 0.1 s: half a minute behind a busy number at most
+
+
+async def send_test(rt: WorkerRuntime, campaign_id: str, phone: str, user_id: str) -> str:
+    """Send it and tell the person; returns what they were told."""
+    detail = await get_campaign(rt.ctx, campaign_id, recipients_limit=1)
+    campaign = detail.view.campaign
+    if await opted_out_among(rt.ctx, [phone]):
+        told = f"{phone} has opted out (STOP): no test was sent to it."
+    else:
+        told = await _send(rt, campaign, detail.recipients[0].variables if detail.recipients
+                           else {}, phone)  # fmt: skip
+    await record_test_send(rt.ctx, campaign_id, f"slack:{user_id}", mask(phone))
+    await _tell(rt, user_id, told)
+    return told
+
+
+async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: str) -> str:  # type: ignore[no-untyped-def]
+    try:
+        body = message_body(compile_template(campaign.message_template), variables)
+    except Unsendable as error:
+        return f"No test was sent: {error.reason}"
+    choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
+    sender = (rt.settings.TWILIO_MESSAGING_SERVICE_SID if choice.mode == SenderMode.SERVICE
+              else choice.numbers[0])  # fmt: skip
+    mps = messages_per_second(rt.settings, SenderChoice(choice.mode, (sender,)))
+    slot = None
+    for _ in range(PACE_TRIES):  # None: the number is booked further ahead than the pacer looks
+        slot = await rt.pacer.reserve([(sender, mps)], 1)
+        if slot is not None:
+            break
+        await asyncio.sleep(0.1)
+    if slot is None:
+        return f"No test was sent: {sender} is busy with campaigns. Try again in a minute."
+    await asyncio.sleep(max(0.0, slot.wait))
+    attempt = await rt.gateway.send(Outgoing(
+        to=phone, body=body, sender=sender, status_callback=None,
+        validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS,
+    ))  # fmt: skip
+    if attempt.kind is Kind.SUBMITTED:
+        return f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone."
+    if attempt.kind is Kind.UNKNOWN:
+        return (f"Twilio did not answer the test to {phone} ({attempt.reason}): it may still "
+                "arrive, so it was not sent again.")  # fmt: skip
+    return f"Twilio refused the test to {phone}: {attempt.reason or attempt.code}."
+
+
+async def _tell(rt: WorkerRuntime, user_id: str, text: str) -> None:
+    slack = rt.reporter.slack
+    if slack is None:
+        return
+    try:
+        await slack.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as error:
+        log.warning("could not tell %s about a test: %s", user_id, error.response.get("error"))
