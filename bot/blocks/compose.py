@@ -16,8 +16,8 @@ from bot.blocks.text import clip, context, escape, plural, section
 COMPOSE = "sms_compose"  # callback_id of the modal
 CHECKING = "sms_checking"
 
-NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT = (
-    "name", "sender", "paste", "file", "message", "when", "send_at", "consent",
+NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT, CHANNEL = (
+    "name", "sender", "paste", "file", "message", "when", "send_at", "consent", "channel",
 )  # fmt: skip
 SEND_NOW, SCHEDULE = "now", "schedule"
 ALL_NUMBERS, SERVICE = "all", "service"
@@ -189,6 +189,13 @@ def compose_view(
             optional=True,
             hint="15 minutes to 7 days ahead, in your own time zone.",
         ),
+        _input(
+            CHANNEL,
+            "Report progress in",
+            _channel_element(metadata.channel),
+            optional=True,
+            hint="The progress message and its thread go here.",
+        ),
         _input(CONSENT, "Consent", _consent_element(draft.consent)),
     ]
     return {
@@ -217,6 +224,18 @@ def _send_at_element(send_at: datetime | None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "datetimepicker", "action_id": SEND_AT}
     if send_at is not None:
         element["initial_date_time"] = int(send_at.timestamp())
+    return element
+
+
+def _channel_element(channel: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "conversations_select",
+        "action_id": CHANNEL,
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        "placeholder": plain("Choose a channel"),
+    }
+    if channel and channel[:1] in ("C", "G"):  # a DM cannot be preselected usefully
+        element["initial_conversation"] = channel
     return element
 
 

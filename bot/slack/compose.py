@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.compose import (
     ALL_NUMBERS,
+    CHANNEL,
     COMPOSE,
     CONSENT,
     FILE,
@@ -123,6 +124,7 @@ class Submitted:
     schedule: bool
     send_at: datetime | None
     consent: bool
+    channel: str | None = None  # where it reports, when picked in the form
     errors: dict[str, str] = field(default_factory=dict)
 
     def as_draft(self, error: str | None = None, kept: int = 0) -> Draft:
@@ -153,6 +155,7 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
         schedule=picked(WHEN) == SCHEDULE,
         send_at=send_at,
         consent=bool(entry(CONSENT).get("selected_options")),
+        channel=entry(CHANNEL).get("selected_conversation") or None,
     )
 
 
@@ -190,6 +193,8 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         user_id = body["user"]["id"]
         metadata = Metadata.load(view.get("private_metadata"))
         form = read_submission(view["state"]["values"])
+        if form.channel:  # picked in the form: it wins over where /sms new was typed
+            metadata = Metadata(channel=form.channel, draft=metadata.draft, extra=metadata.extra)
         kept = await _kept_recipients(runtime, metadata.draft)
         errors = cheap_errors(form, runtime.ctx.now(), kept=kept)
         if not errors:

@@ -79,7 +79,7 @@ async def _confirm(
     if campaign.status != CampaignStatus.DRAFT:
         return _launched_view(campaign.status, campaign.name, campaign.channel_id,
                               campaign.scheduled_at, again=True)  # fmt: skip
-    channel = campaign.channel_id or metadata.channel
+    channel = metadata.channel or campaign.channel_id  # picked in the form, or where typed
     if not channel:
         raise TextcastError(
             "There is no channel to report in: run /sms new in a channel, or set "

@@ -24,7 +24,15 @@ from campaigns.models import Campaign
 from campaigns.service import get_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
-from sandbox.slack import ALICE, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from sandbox.slack import (
+    ALICE,
+    BOT_TOKEN,
+    CAMPAIGNS,
+    GENERAL,
+    SIGNING_SECRET,
+    SlackSandbox,
+    requests,
+)
 from sandbox.slack.views import apply_submission_answer
 from tests.bot.conftest import Api
 from tests.conftest import Clock, make_settings
@@ -262,3 +270,18 @@ async def test_a_large_file_shows_the_checking_view_then_the_preview(
     assert "Confirm: send 20,000" in str(preview["blocks"])
     updates = [c for c in slack.calls("views.update") if c.args.get("hash")]
     assert updates, "the preview replaced the checking view by its hash"
+
+
+async def test_a_channel_picked_in_the_form_gets_the_progress_message(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    assert compose["blocks"][-2]["element"]["initial_conversation"] == CAMPAIGNS
+    await submit(web, slack, compose, filled(paste="+447700900001", channel=GENERAL))
+    preview = await until(showing(slack, PREVIEW))
+    await click(web, slack, preview, CONFIRM)
+    await until(showing(slack, "sms_notice"))
+    assert len(slack.messages(GENERAL)) == 1 and slack.messages(CAMPAIGNS) == []
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.channel_id == GENERAL
