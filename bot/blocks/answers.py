@@ -17,6 +17,8 @@ HELP = [
     ("/sms status ID", "one campaign's progress"),
     ("/sms edit ID", "change a scheduled campaign: the same form, a new preview, then confirm"),
     ("/sms cancel ID", "cancel a scheduled, running or paused campaign (sent messages stay sent)"),
+    ("/sms templates", "saved messages: list, save, delete; the form's picker fills them in"),
+    ("/sms contacts", "contact groups: import a CSV with where they agreed, list, delete"),
     ("/sms optout add|remove NUMBER", "opt a number out of every campaign, or back in"),
     ("/sms optout list [NUMBER]", "who is opted out, or one number's history"),
     ("/sms help", "this list"),

@@ -28,6 +28,7 @@ from bot.slack import (
     compose,
     confirm,
     home,
+    library,
     permissions,
     reports,
     shortcuts,
@@ -78,6 +79,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     confirm.register(app, runtime)
     test_send.register(app, runtime)
     home.register(app, runtime)
+    library.register(app, runtime)
     reports.register(app, runtime)
     actions.register(app, runtime)
 

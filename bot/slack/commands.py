@@ -20,6 +20,7 @@ from bot.blocks.progress import progress_message
 from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.compose import open_compose, open_edit
+from bot.slack.library import LIBRARY_SUBCOMMANDS
 from bot.slack.optouts import optout
 from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
@@ -116,5 +117,6 @@ SUBCOMMANDS = {
     "edit": _edit,
     "cancel": _cancel,
     "optout": optout,
+    **LIBRARY_SUBCOMMANDS,  # templates, contacts
     "help": _help,
 }
