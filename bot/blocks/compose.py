@@ -19,6 +19,7 @@ CHECKING = "sms_checking"
 NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT, CHANNEL = (
     "name", "sender", "paste", "file", "message", "when", "send_at", "consent", "channel",
 )  # fmt: skip
+GROUP, PICK_TEMPLATE = "group", "pick_template"
 SEND_NOW, SCHEDULE = "now", "schedule"
 ALL_NUMBERS, SERVICE = "all", "service"
 MAX_STATIC_OPTIONS = 100  # Slack's limit for a static_select; beyond it, an external_select
@@ -33,6 +34,14 @@ class SenderOption:
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    """A saved template or contact group the form offers: its id and what the person sees."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """What the modal is filled in with: empty for a new campaign, a draft's values to edit it."""
 
@@ -43,6 +52,7 @@ class Draft:
     send_at: datetime | None = None
     consent: bool = False
     kept_recipients: int = 0  # recipients already checked: the list inputs may stay empty
+    group: str | None = None  # a contact group picked as the list
     error: str | None = None  # why the last try did not go through, shown at the top
 
 
@@ -130,9 +140,15 @@ def _text_input(action_id: str, initial: str, *, multiline: bool, limit: int) ->
 
 
 def compose_view(
-    senders: list[SenderOption], metadata: Metadata, draft: Draft | None = None
+    senders: list[SenderOption],
+    metadata: Metadata,
+    draft: Draft | None = None,
+    *,
+    templates: list[Choice] | None = None,
+    groups: list[Choice] | None = None,
 ) -> dict[str, Any]:
-    """The modal `/sms new`, the shortcut and "Back to edit" open."""
+    """The modal `/sms new`, the shortcut and "Back to edit" open. With saved `templates`, a
+    picker above the message fills it in; with contact `groups`, one can be the list."""
     draft = draft or Draft()
     blocks: list[dict[str, Any]] = []
     if draft.error:
@@ -172,6 +188,8 @@ def compose_view(
             {"type": "file_input", "action_id": FILE, "filetypes": ["csv", "txt"], "max_files": 1},
             optional=True,
         ),
+        *([_group_input(groups, draft.group)] if groups else []),
+        *([_template_picker(templates)] if templates else []),
         _input(
             MESSAGE,
             "Message",
@@ -207,6 +225,31 @@ def compose_view(
         "private_metadata": metadata.dump(),
         "blocks": blocks,
     }
+
+
+def _choices(choices: list[Choice]) -> list[dict[str, Any]]:
+    return [{"text": plain(c.label), "value": c.value} for c in choices[:MAX_STATIC_OPTIONS]]
+
+
+def _group_input(groups: list[Choice], chosen: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "static_select", "action_id": GROUP,
+                               "options": _choices(groups),
+                               "placeholder": plain("Choose a group")}  # fmt: skip
+    picked = next((g for g in groups if g.value == chosen), None)
+    if picked is not None:
+        element["initial_option"] = {"text": plain(picked.label), "value": picked.value}
+    return _input(GROUP, "…or a saved contact group", element, optional=True)
+
+
+def _template_picker(templates: list[Choice]) -> dict[str, Any]:
+    """Not an input: choosing one fills the message in at once (a block_actions)."""
+    return {
+        "type": "actions",
+        "block_id": PICK_TEMPLATE,
+        "elements": [{"type": "static_select", "action_id": PICK_TEMPLATE,
+                      "options": _choices(templates),
+                      "placeholder": plain("Start from a saved template")}],
+    }  # fmt: skip
 
 
 def _when_element(send_at: datetime | None) -> dict[str, Any]:

@@ -31,13 +31,16 @@ from bot.blocks.compose import (
     COMPOSE,
     CONSENT,
     FILE,
+    GROUP,
     MESSAGE,
     NAME,
     PASTE,
+    PICK_TEMPLATE,
     SCHEDULE,
     SEND_AT,
     SENDER,
     WHEN,
+    Choice,
     Draft,
     Metadata,
     SenderOption,
@@ -61,6 +64,10 @@ from campaigns.service import (
     create_campaign,
     edit_campaign,
     get_campaign,
+    get_template,
+    group_recipients,
+    list_contact_groups,
+    list_templates,
     preview_campaign,
 )
 from campaigns.service.revision import draft_of
@@ -76,6 +83,7 @@ DOWNLOAD_TIMEOUT = 30.0
 def register(app: AsyncApp, runtime: Runtime) -> None:
     app.view(COMPOSE)(_submitted(runtime))
     app.action(BACK_TO_EDIT)(_back_to_edit(runtime))
+    app.action(PICK_TEMPLATE)(_template_picked(runtime))
     app.options(SENDER)(_sender_options(runtime))
 
 
@@ -98,8 +106,19 @@ async def open_compose(
 ) -> None:
     """Open the empty modal; `channel` is where the campaign will report."""
     metadata = Metadata(channel=channel or runtime.settings.SLACK_NOTIFY_CHANNEL)
-    view = compose_view(sender_options(runtime.settings), metadata)
+    view = await form_view(runtime, metadata)
     await client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def form_view(
+    runtime: Runtime, metadata: Metadata, draft: Draft | None = None
+) -> dict[str, Any]:
+    """The compose modal with this install's senders, saved templates and contact groups."""
+    templates = [Choice(str(t.id), t.name) for t in await list_templates(runtime.ctx)]
+    groups = [Choice(str(g.id), f"{g.name} ({g.members:,})")
+              for g in await list_contact_groups(runtime.ctx)]  # fmt: skip
+    return compose_view(sender_options(runtime.settings), metadata, draft,
+                        templates=templates, groups=groups)  # fmt: skip
 
 
 def _sender_options(runtime: Runtime):  # type: ignore[no-untyped-def]
@@ -125,12 +144,16 @@ class Submitted:
     send_at: datetime | None
     consent: bool
     channel: str | None = None  # where it reports, when picked in the form
+    group: str | None = None  # a saved contact group as the list
     errors: dict[str, str] = field(default_factory=dict)
 
-    def as_draft(self, error: str | None = None, kept: int = 0) -> Draft:
-        return Draft(name=self.name, sender=self.sender, paste=self.paste, message=self.message,
+    def as_draft(
+        self, error: str | None = None, kept: int = 0, message: str | None = None
+    ) -> Draft:
+        return Draft(name=self.name, sender=self.sender, paste=self.paste,
+                     message=self.message if message is None else message,
                      send_at=self.send_at if self.schedule else None, consent=self.consent,
-                     kept_recipients=kept, error=error)  # fmt: skip
+                     kept_recipients=kept, error=error, group=self.group)  # fmt: skip
 
 
 def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
@@ -156,6 +179,7 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
         send_at=send_at,
         consent=bool(entry(CONSENT).get("selected_options")),
         channel=entry(CHANNEL).get("selected_conversation") or None,
+        group=picked(GROUP),
     )
 
 
@@ -168,10 +192,11 @@ def cheap_errors(form: Submitted, now: datetime, *, kept: int) -> dict[str, str]
             errors[block] = f"This {problem}: remove it."
     if not form.message.strip():
         errors[MESSAGE] = "Write the message to send."
-    if not form.paste and not form.files and not kept:
-        errors[PASTE] = "Paste the numbers to text, or upload a CSV file below."
-    if form.paste and form.files:
-        errors[FILE] = "Use one: the pasted numbers or the file, not both."
+    sources = sum(bool(x) for x in (form.paste, form.files, form.group))
+    if not sources and not kept:
+        errors[PASTE] = "Paste the numbers to text, or upload a CSV file or pick a group below."
+    if sources > 1:
+        errors[FILE] = "Use one: the pasted numbers, the file or the group, not several."
     if form.schedule and form.send_at is None:
         errors[SEND_AT] = "Pick when to send, or choose Send now."
     elif form.schedule:
@@ -263,10 +288,8 @@ async def _next_view(
         return preview_view(preview, kept)
     except TextcastError as error:
         again = " Upload the file again: Slack sends it only once." if form.files else ""
-        return compose_view(
-            sender_options(runtime.settings), metadata,
-            form.as_draft(error=error.message + again, kept=kept),
-        )  # fmt: skip
+        return await form_view(runtime, metadata, form.as_draft(error=error.message + again,
+                                                                 kept=kept))  # fmt: skip
 
 
 async def _show_when_ready(
@@ -350,6 +373,8 @@ async def _recipients(
         return await off_loop(parse_recipients, data, region)
     if form.paste:
         return await off_loop(parse_recipients, form.paste, region)
+    if form.group:
+        return await group_recipients(runtime.ctx, form.group)
     return None
 
 
@@ -410,7 +435,28 @@ async def draft_form(runtime: Runtime, metadata: Metadata) -> dict[str, Any]:
         consent=campaign.consent_confirmed_by is not None or EDITING in metadata.extra,
         kept_recipients=detail.view.counts.total,
     )  # fmt: skip
-    return compose_view(sender_options(runtime.settings), metadata, draft)
+    return await form_view(runtime, metadata, draft)
+
+
+# -- a saved template picked: the message is filled in, everything else stays as typed
+
+
+def _template_picked(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        metadata = Metadata.load(view.get("private_metadata"))
+        chosen = (body["actions"][0].get("selected_option") or {}).get("value")
+        if not chosen:
+            return
+        template = await get_template(runtime.ctx, chosen)
+        form = read_submission(view["state"]["values"])
+        kept = await _kept_recipients(runtime, metadata.draft)
+        draft = form.as_draft(kept=kept, message=template.body)
+        await client.views_update(view_id=view["id"], hash=view["hash"],
+                                  view=await form_view(runtime, metadata, draft))  # fmt: skip
+
+    return listener
 
 
 # -- editing a scheduled campaign: on a draft copy, applied at Confirm (bot/slack/confirm.py)

@@ -329,8 +329,13 @@ def _interactive_elements(view_blocks: list[dict]) -> Iterator[tuple[dict, dict]
             yield block, block["accessory"]
 
 
-def view_state(view: Mapping[str, Any], values: Mapping[Any, Any]) -> dict[str, Any]:
-    """`view.state` after a person entered `values` (by action_id or (block_id, action_id))."""
+def view_state(
+    view: Mapping[str, Any], values: Mapping[Any, Any], *, submitting: bool = True
+) -> dict[str, Any]:
+    """`view.state` after a person entered `values` (by action_id or (block_id, action_id)).
+
+    Only a submission needs every required input filled: a click inside the view (a menu, a
+    button) carries the state as it is, empty inputs and all, as Slack sends it."""
     remaining = dict(values)
     state: dict[str, dict[str, Any]] = {}
     action_counts: dict[str, int] = {}
@@ -364,7 +369,7 @@ def view_state(view: Mapping[str, Any], values: Mapping[Any, Any]) -> dict[str, 
             entry = {"type": element["type"], **_untouched_value(element)}
         else:
             continue  # an untouched button or menu outside an input leaves no state
-        if is_input and not block.get("optional", False) and _is_empty(entry):
+        if submitting and is_input and not block.get("optional", False) and _is_empty(entry):
             raise ValueError(f"{action_id!r} is required: Slack would not submit the view")
         state.setdefault(block_id, {})[action_id] = entry
     if remaining:
@@ -522,7 +527,7 @@ def block_actions(
     if view is not None:
         block, element = _find_element(view.get("blocks") or [], action_id)
         payload["container"] = {"type": "view", "view_id": view.get("id")}
-        payload["view"] = {**view, "state": view_state(view, view_values or {})}
+        payload["view"] = {**view, "state": view_state(view, view_values or {}, submitting=False)}
         payload["actions"] = [_action(block, element, value, action_ts)]
         return _interactive(signing_secret, payload, timestamp)
     if message is None:

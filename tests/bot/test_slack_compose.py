@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.blocks.compose import CHECKING, COMPOSE
+from bot.blocks.compose import CHECKING, COMPOSE, PICK_TEMPLATE
 from bot.blocks.preview import BACK_TO_EDIT, CONFIRM, PREVIEW
 from bot.jobs import queue_name
 from bot.slack.background import drain
 from campaigns.models import Campaign
-from campaigns.service import get_campaign
+from campaigns.recipients import check_recipient_list
+from campaigns.service import get_campaign, import_contacts, save_template
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from sandbox.slack import (
@@ -162,7 +163,7 @@ async def test_new_with_a_csv_goes_through_checking_and_preview_to_a_running_cam
     ("values", "block", "words"),
     [
         ({}, "paste", "Paste the numbers"),
-        ({"paste": "+447700900001", "file": "csv"}, "file", "not both"),
+        ({"paste": "+447700900001", "file": "csv"}, "file", "not several"),
         ({"paste": "+447700900001", "when": "schedule"}, "send_at", "Pick when"),
     ],
 )
@@ -285,3 +286,35 @@ async def test_a_channel_picked_in_the_form_gets_the_progress_message(
     assert len(slack.messages(GENERAL)) == 1 and slack.messages(CAMPAIGNS) == []
     draft_id = preview["blocks"][-1]["elements"][0]["value"]
     assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.channel_id == GENERAL
+
+
+async def test_a_saved_template_fills_the_message_and_a_group_is_the_list(
+    web: Api, slack: SlackSandbox
+) -> None:
+    ctx = web.runtime.ctx
+    saved = await save_template(ctx, "Monthly offer", "Hi {{first_name}}, this month: 20% off",
+                                "test")  # fmt: skip
+    people = check_recipient_list([{"phone": f"+44740000000{i}", "variables": {
+        "first_name": f"P{i}"}} for i in range(3)], "GB")  # fmt: skip
+    imported = await import_contacts(ctx, "Regulars", people, "sign-up form at reception", "test")
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    request = requests.block_actions(
+        SIGNING_SECRET, PICK_TEMPLATE, view=compose, sandbox_url=slack.url,
+        value=str(saved.template.id), view_values={"name": "From a template"},
+    )  # fmt: skip
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200
+    filled_in = await until(lambda: "this month: 20% off" in str((top_view(slack) or {}).get(
+        "blocks")) and top_view(slack))  # fmt: skip
+    [message] = [b for b in filled_in["blocks"] if b.get("block_id") == "message"]
+    assert message["element"]["initial_value"] == "Hi {{first_name}}, this month: 20% off"
+    [name] = [b for b in filled_in["blocks"] if b.get("block_id") == "name"]
+    assert name["element"]["initial_value"] == "From a template"  # what was typed stays
+
+    group = str(imported.group.id)
+    await submit(web, slack, filled_in, {"sender": SENDER, "when": "now", "consent": ["yes"],
+                                         "group": group})  # fmt: skip
+    preview = await until(showing(slack, PREVIEW))
+    text = str(preview["blocks"])
+    assert "Confirm: send 3" in text and "Hi P0, this month: 20% off" in text

@@ -19,7 +19,14 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.blocks.answers import campaign_list, help_message
-from bot.blocks.compose import Draft, Metadata, SenderOption, checking_view, compose_view
+from bot.blocks.compose import (
+    Choice,
+    Draft,
+    Metadata,
+    SenderOption,
+    checking_view,
+    compose_view,
+)
 from bot.blocks.home import home_view
 from bot.blocks.preview import preview_view
 from campaigns.messages import MessageStats
@@ -155,3 +162,13 @@ def test_the_campaign_list(count: int) -> None:
 def test_help() -> None:
     lines = valid(help_message("`/sms frobnicate` is not a command."))
     matches_snapshot("help", "\n".join(lines))
+
+
+def test_the_compose_modal_with_saved_templates_and_groups() -> None:
+    templates = [Choice(str(i), f"Template {i}") for i in range(150)]  # over Slack's 100
+    groups = [Choice("7", "Regulars (1,204)")]
+    view = compose_view(SENDERS, Metadata(), Draft(group="7"), templates=templates, groups=groups)
+    text = checked(view)
+    assert "…or a saved contact group (optional): [Regulars (1,204) ▾]" in text
+    [picker] = [b for b in view["blocks"] if b.get("block_id") == "pick_template"]
+    assert len(picker["elements"][0]["options"]) == 100
