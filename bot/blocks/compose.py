@@ -231,10 +231,17 @@ def _choices(choices: list[Choice]) -> list[dict[str, Any]]:
     return [{"text": plain(c.label), "value": c.value} for c in choices[:MAX_STATIC_OPTIONS]]
 
 
+def _menu(action_id: str, choices: list[Choice], placeholder: str) -> dict[str, Any]:
+    """A static_select, or past Slack's 100 options an external_select that asks Textcast."""
+    if len(choices) > MAX_STATIC_OPTIONS:
+        return {"type": "external_select", "action_id": action_id, "min_query_length": 0,
+                "placeholder": plain(placeholder)}  # fmt: skip
+    return {"type": "static_select", "action_id": action_id, "options": _choices(choices),
+            "placeholder": plain(placeholder)}  # fmt: skip
+
+
 def _group_input(groups: list[Choice], chosen: str | None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "static_select", "action_id": GROUP,
-                               "options": _choices(groups),
-                               "placeholder": plain("Choose a group")}  # fmt: skip
+    element = _menu(GROUP, groups, "Choose a group")
     picked = next((g for g in groups if g.value == chosen), None)
     if picked is not None:
         element["initial_option"] = {"text": plain(picked.label), "value": picked.value}
@@ -246,10 +253,14 @@ def _template_picker(templates: list[Choice]) -> dict[str, Any]:
     return {
         "type": "actions",
         "block_id": PICK_TEMPLATE,
-        "elements": [{"type": "static_select", "action_id": PICK_TEMPLATE,
-                      "options": _choices(templates),
-                      "placeholder": plain("Start from a saved template")}],
-    }  # fmt: skip
+        "elements": [_menu(PICK_TEMPLATE, templates, "Start from a saved template")],
+    }
+
+
+def matching(choices: list[Choice], query: str) -> list[dict[str, Any]]:
+    """The options an external_select shows for what the person typed (100 at most)."""
+    found = [c for c in choices if query.lower() in c.label.lower()] if query else choices
+    return _choices(found)
 
 
 def _when_element(send_at: datetime | None) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from bot.blocks.compose import (
     SenderOption,
     checking_view,
     compose_view,
+    matching,
     notice_view,
 )
 from bot.blocks.preview import BACK_TO_EDIT, preview_view
@@ -85,6 +86,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.action(BACK_TO_EDIT)(_back_to_edit(runtime))
     app.action(PICK_TEMPLATE)(_template_picked(runtime))
     app.options(SENDER)(_sender_options(runtime))
+    app.options(PICK_TEMPLATE)(_library_options(runtime, templates=True))
+    app.options(GROUP)(_library_options(runtime, templates=False))
 
 
 # -- opening the modal
@@ -110,13 +113,30 @@ async def open_compose(
     await client.views_open(trigger_id=trigger_id, view=view)
 
 
+async def _template_choices(runtime: Runtime) -> list[Choice]:
+    return [Choice(str(t.id), t.name) for t in await list_templates(runtime.ctx)]
+
+
+async def _group_choices(runtime: Runtime) -> list[Choice]:
+    return [Choice(str(g.id), f"{g.name} ({g.members:,})")
+            for g in await list_contact_groups(runtime.ctx)]  # fmt: skip
+
+
+def _library_options(runtime: Runtime, *, templates: bool):  # type: ignore[no-untyped-def]
+    """Options for the template and group menus once there are more than Slack's 100."""
+
+    async def listener(ack: AsyncAck, body: dict[str, Any]) -> None:
+        choices = await (_template_choices(runtime) if templates else _group_choices(runtime))
+        await ack(options=matching(choices, str(body.get("value") or "")))
+
+    return listener
+
+
 async def form_view(
     runtime: Runtime, metadata: Metadata, draft: Draft | None = None
 ) -> dict[str, Any]:
     """The compose modal with this install's senders, saved templates and contact groups."""
-    templates = [Choice(str(t.id), t.name) for t in await list_templates(runtime.ctx)]
-    groups = [Choice(str(g.id), f"{g.name} ({g.members:,})")
-              for g in await list_contact_groups(runtime.ctx)]  # fmt: skip
+    templates, groups = await _template_choices(runtime), await _group_choices(runtime)
     return compose_view(sender_options(runtime.settings), metadata, draft,
                         templates=templates, groups=groups)  # fmt: skip
 

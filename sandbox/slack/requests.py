@@ -556,6 +556,37 @@ def block_actions(
     return _interactive(signing_secret, payload, timestamp)
 
 
+def block_suggestion(
+    signing_secret: str,
+    view: Mapping[str, Any],
+    action_id: str,
+    typed: str = "",
+    *,
+    user_id: str = ALICE,
+    team_id: str = TEAM_ID,
+    api_app_id: str = APP_ID,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """The person typed `typed` into the external_select `action_id` of `view`: Slack asks the
+    app for the options to show (the answer is `{"options": [...]}`)."""
+    block, _ = _find_element(view.get("blocks") or [], action_id)
+    payload = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id, None),
+        "team": _team(team_id),
+        "api_app_id": api_app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view.get("id")},
+        "action_id": action_id,
+        "block_id": block.get("block_id"),
+        "value": typed,
+        "view": {**view, "state": view_state(view, {}, submitting=False)},
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    return _interactive(signing_secret, payload, timestamp)
+
+
 # -- events
 
 

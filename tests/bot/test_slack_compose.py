@@ -43,8 +43,8 @@ SENDER = "+14155550100"
 
 
 @pytest.fixture
-def api_settings(slack: SlackSandbox) -> Settings:
-    """The web process configured for Slack, pointed at the stand-in."""
+def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
+    """The web process configured for Slack, pointed at the stand-in (more from a param)."""
     return make_settings(
         SLACK_NOTIFY_CHANNEL=CAMPAIGNS,
         REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
@@ -52,6 +52,7 @@ def api_settings(slack: SlackSandbox) -> Settings:
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.url,
         DEFAULT_REGION="GB",
+        **getattr(request, "param", {}),
     )
 
 
@@ -318,3 +319,18 @@ async def test_a_saved_template_fills_the_message_and_a_group_is_the_list(
     preview = await until(showing(slack, PREVIEW))
     text = str(preview["blocks"])
     assert "Confirm: send 3" in text and "Hi P0, this month: 20% off" in text
+
+
+MANY = ",".join(f"+1415555{i:04d}" for i in range(120))
+
+
+@pytest.mark.parametrize("api_settings", [{"SENDER_NUMBERS": MANY}], indirect=True)
+async def test_more_than_100_numbers_are_found_by_typing(web: Api, slack: SlackSandbox) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    [sender] = [b for b in compose["blocks"] if b.get("block_id") == "sender"]
+    assert sender["element"]["type"] == "external_select"
+    request = requests.block_suggestion(SIGNING_SECRET, compose, "sender", "0105")
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    options = (await response.json())["options"]
+    assert [o["value"] for o in options] == ["+14155550105"]
