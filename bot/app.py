@@ -60,19 +60,27 @@ def keep_the_loop_responsive() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-async def until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM, so the caller can shut down cleanly."""
+def stop_signal() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets. Installed before anything starts, so a signal that
+    comes during start-up (a supervisor stopping a process still connecting) still ends it
+    cleanly, once start-up is done, instead of killing it half-way."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM, so the caller can shut down cleanly."""
+    await stop_signal().wait()
 
 
 async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = False) -> None:
     """Run the web process until SIGINT or SIGTERM; with `socket`, Slack over Socket Mode too."""
     if socket:
         slack_socket_mode.check_settings(settings)  # before anything starts
+    stop = stop_signal()
     runtime = await Runtime.start(settings)
     runner = web.AppRunner(create_web_app(runtime), access_log=None)
     await runner.setup()
@@ -83,7 +91,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = Fal
         log.info("Textcast is listening on port %s", settings.PORT)
         if socket:
             socket_mode = await slack_socket_mode.start_socket_mode(runtime)
-        await until_stopped()
+        await stop.wait()
     finally:
         # Slack first, so no new envelope arrives while the database is going away.
         if socket_mode is not None:
