@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.blocks.text import clip, context, escape, plural, section
 
@@ -19,7 +20,8 @@ CHECKING = "sms_checking"
 NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT, CHANNEL = (
     "name", "sender", "paste", "file", "message", "when", "send_at", "consent", "channel",
 )  # fmt: skip
-GROUP, PICK_TEMPLATE = "group", "pick_template"
+GROUP, PICK_TEMPLATE, SEND_TIME = "group", "pick_template", "send_time"
+ZONE = "z"  # private_metadata: the person's time zone, from users.info
 SEND_NOW, SCHEDULE = "now", "schedule"
 ALL_NUMBERS, SERVICE = "all", "service"
 MAX_STATIC_OPTIONS = 100  # Slack's limit for a static_select; beyond it, an external_select
@@ -150,6 +152,7 @@ def compose_view(
     """The modal `/sms new`, the shortcut and "Back to edit" open. With saved `templates`, a
     picker above the message fills it in; with contact `groups`, one can be the list."""
     draft = draft or Draft()
+    zone = metadata.extra.get(ZONE) or "UTC"
     blocks: list[dict[str, Any]] = []
     if draft.error:
         blocks.append(section(f":warning: {escape(draft.error)}"))
@@ -202,10 +205,16 @@ def compose_view(
         _input(WHEN, "When", _when_element(draft.send_at)),
         _input(
             SEND_AT,
-            "Send at (for a schedule)",
-            _send_at_element(draft.send_at),
+            "Date (for a schedule)",
+            _date_element(draft.send_at, zone),
             optional=True,
-            hint="15 minutes to 7 days ahead, in your own time zone.",
+            hint="15 minutes to 7 days ahead.",
+        ),
+        _input(
+            SEND_TIME,
+            f"Time, in your time zone ({zone})",
+            _time_element(draft.send_at, zone),
+            optional=True,
         ),
         _input(
             CHANNEL,
@@ -274,10 +283,25 @@ def _when_element(send_at: datetime | None) -> dict[str, Any]:
     }
 
 
-def _send_at_element(send_at: datetime | None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "datetimepicker", "action_id": SEND_AT}
+def local(send_at: datetime, zone: str) -> datetime:
+    """`send_at` on the wall clock of `zone` (UTC when the zone is unknown)."""
+    try:
+        return send_at.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return send_at.astimezone(UTC)
+
+
+def _date_element(send_at: datetime | None, zone: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "datepicker", "action_id": SEND_AT}
     if send_at is not None:
-        element["initial_date_time"] = int(send_at.timestamp())
+        element["initial_date"] = local(send_at, zone).strftime("%Y-%m-%d")
+    return element
+
+
+def _time_element(send_at: datetime | None, zone: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "timepicker", "action_id": SEND_TIME}
+    if send_at is not None:
+        element["initial_time"] = local(send_at, zone).strftime("%H:%M")
     return element
 
 

@@ -66,7 +66,7 @@ def _sms(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 
 async def _new(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], _: str) -> None:
-    await open_compose(runtime, client, body["trigger_id"], body.get("channel_id"))
+    await open_compose(runtime, client, body["trigger_id"], body.get("channel_id"), body["user_id"])
 
 
 async def _help(*_: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -38,8 +39,10 @@ from bot.blocks.compose import (
     PICK_TEMPLATE,
     SCHEDULE,
     SEND_AT,
+    SEND_TIME,
     SENDER,
     WHEN,
+    ZONE,
     Choice,
     Draft,
     Metadata,
@@ -105,12 +108,29 @@ def sender_options(settings: Settings, query: str = "") -> list[SenderOption]:
 
 
 async def open_compose(
-    runtime: Runtime, client: AsyncWebClient, trigger_id: str, channel: str | None
+    runtime: Runtime, client: AsyncWebClient, trigger_id: str, channel: str | None, user_id: str
 ) -> None:
     """Open the empty modal; `channel` is where the campaign will report."""
-    metadata = Metadata(channel=channel or runtime.settings.SLACK_NOTIFY_CHANNEL)
+    zone = await user_zone(client, user_id)
+    metadata = Metadata(channel=channel or runtime.settings.SLACK_NOTIFY_CHANNEL,
+                        extra={ZONE: zone})  # fmt: skip
     view = await form_view(runtime, metadata)
     await client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def user_zone(client: AsyncWebClient, user_id: str) -> str:
+    """The person's time zone from their Slack profile (users.info), UTC if Slack says none."""
+    try:
+        found = await client.users_info(user=user_id)
+    except SlackApiError as error:
+        log.info("no time zone for %s (%s): UTC", user_id, error.response.get("error"))
+        return "UTC"
+    zone = str((found.get("user") or {}).get("tz") or "UTC")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return zone
 
 
 async def _template_choices(runtime: Runtime) -> list[Choice]:
@@ -165,6 +185,7 @@ class Submitted:
     consent: bool
     channel: str | None = None  # where it reports, when picked in the form
     group: str | None = None  # a saved contact group as the list
+    time_missing: bool = False  # a date was picked without a time
     errors: dict[str, str] = field(default_factory=dict)
 
     def as_draft(
@@ -176,7 +197,9 @@ class Submitted:
                      kept_recipients=kept, error=error, group=self.group)  # fmt: skip
 
 
-def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
+def read_submission(values: dict[str, dict[str, dict[str, Any]]], zone: str = "UTC") -> Submitted:
+    """What the form holds; the date and time are read on the wall clock of `zone`."""
+
     def entry(block: str) -> dict[str, Any]:
         return values.get(block, {}).get(block, {})
 
@@ -187,8 +210,8 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
         option = entry(block).get("selected_option") or {}
         return option.get("value")
 
-    stamp = entry(SEND_AT).get("selected_date_time")
-    send_at = datetime.fromtimestamp(int(stamp), UTC) if stamp else None
+    day, clock = entry(SEND_AT).get("selected_date"), entry(SEND_TIME).get("selected_time")
+    send_at = _instant(day, clock, zone) if day and clock else None
     return Submitted(
         name=text(NAME),
         sender=picked(SENDER),
@@ -200,7 +223,19 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]]) -> Submitted:
         consent=bool(entry(CONSENT).get("selected_options")),
         channel=entry(CHANNEL).get("selected_conversation") or None,
         group=picked(GROUP),
+        time_missing=bool(day) and not clock,
     )
+
+
+def _instant(day: str, clock: str, zone: str) -> datetime | None:
+    """The UTC instant of `day` at `clock` in `zone`. A wall-clock time that a daylight-saving
+    change skips or repeats is taken as zoneinfo takes it (the earlier of a repeated hour)."""
+    try:
+        local = datetime.fromisoformat(f"{day}T{clock}")
+        tz = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return local.replace(tzinfo=tz).astimezone(UTC)
 
 
 def cheap_errors(form: Submitted, now: datetime, *, kept: int) -> dict[str, str]:
@@ -217,8 +252,10 @@ def cheap_errors(form: Submitted, now: datetime, *, kept: int) -> dict[str, str]
         errors[PASTE] = "Paste the numbers to text, or upload a CSV file or pick a group below."
     if sources > 1:
         errors[FILE] = "Use one: the pasted numbers, the file or the group, not several."
-    if form.schedule and form.send_at is None:
-        errors[SEND_AT] = "Pick when to send, or choose Send now."
+    if form.schedule and form.time_missing:
+        errors[SEND_TIME] = "Pick the time to send."
+    elif form.schedule and form.send_at is None:
+        errors[SEND_AT] = "Pick when to send (a date and a time), or choose Send now."
     elif form.schedule:
         try:
             check_send_time(form.send_at, now)
@@ -237,7 +274,7 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         view = body["view"]
         user_id = body["user"]["id"]
         metadata = Metadata.load(view.get("private_metadata"))
-        form = read_submission(view["state"]["values"])
+        form = read_submission(view["state"]["values"], metadata.extra.get(ZONE) or "UTC")
         if form.channel:  # picked in the form: it wins over where /sms new was typed
             metadata = Metadata(channel=form.channel, draft=metadata.draft, extra=metadata.extra)
         kept = await _kept_recipients(runtime, metadata.draft)
@@ -470,7 +507,7 @@ def _template_picked(runtime: Runtime):  # type: ignore[no-untyped-def]
         if not chosen:
             return
         template = await get_template(runtime.ctx, chosen)
-        form = read_submission(view["state"]["values"])
+        form = read_submission(view["state"]["values"], metadata.extra.get(ZONE) or "UTC")
         kept = await _kept_recipients(runtime, metadata.draft)
         draft = form.as_draft(kept=kept, message=template.body)
         await client.views_update(view_id=view["id"], hash=view["hash"],
@@ -489,6 +526,7 @@ async def open_edit(
 ) -> None:
     await require_permission(runtime, client, user_id)
     draft, version = await draft_of(runtime.ctx, campaign_id, f"slack:{user_id}")
+    zone = await user_zone(client, user_id)
     metadata = Metadata(channel=draft.campaign.channel_id, draft=draft.campaign.id,
-                        extra={EDITING: campaign_id, BASED_ON: str(version)})  # fmt: skip
+                        extra={EDITING: campaign_id, BASED_ON: str(version), ZONE: zone})  # fmt: skip
     await client.views_open(trigger_id=trigger_id, view=await draft_form(runtime, metadata))

@@ -32,7 +32,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     async def new_campaign(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await open_compose(runtime, client, body["trigger_id"], None)
+        await open_compose(runtime, client, body["trigger_id"], None, body["user"]["id"])
 
     async def cancel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

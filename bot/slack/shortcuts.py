@@ -18,6 +18,6 @@ NEW_CAMPAIGN = "new_sms_campaign"  # callback_id, as in manifest.yml
 def register(app: AsyncApp, runtime: Runtime) -> None:
     async def new_campaign(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await open_compose(runtime, client, body["trigger_id"], None)
+        await open_compose(runtime, client, body["trigger_id"], None, body["user"]["id"])
 
     app.shortcut(NEW_CAMPAIGN)(new_campaign)

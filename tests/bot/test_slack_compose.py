@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -27,6 +28,7 @@ from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from sandbox.slack import (
     ALICE,
+    BOB,
     BOT_TOKEN,
     CAMPAIGNS,
     GENERAL,
@@ -100,6 +102,12 @@ async def click(web: Api, slack: SlackSandbox, view: dict[str, Any], action_id: 
     request = requests.block_actions(SIGNING_SECRET, action_id, view=view, sandbox_url=slack.url)
     response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
     assert response.status == 200, await response.text()
+
+
+def at(moment: datetime, zone: str = "Europe/London") -> dict[str, str]:
+    """The date and time pickers set to `moment` on the wall clock of `zone` (Alice's)."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return {"send_at": local.strftime("%Y-%m-%d"), "send_time": local.strftime("%H:%M")}
 
 
 def filled(**overrides: Any) -> dict[str, Any]:
@@ -188,7 +196,7 @@ async def test_a_schedule_outside_the_window_is_refused_inline(
     compose = await until(showing(slack, COMPOSE))
     soon = clock.now + timedelta(minutes=5)
     errors = await submit(web, slack, compose,
-                          filled(paste="+447700900001", when="schedule", send_at=soon))  # fmt: skip
+                          filled(paste="+447700900001", when="schedule", **at(soon)))  # fmt: skip
     assert "at least 15 minutes ahead" in errors["send_at"]
 
 
@@ -216,7 +224,7 @@ async def test_back_to_edit_keeps_the_draft_and_a_new_message_is_previewed(
     edit = await until(showing(slack, COMPOSE))
     assert "keep the 2 recipients" in str(edit["blocks"])
     later = (clock.now + timedelta(days=1)).replace(microsecond=0)
-    await submit(web, slack, edit, {"message": "New text", "when": "schedule", "send_at": later})
+    await submit(web, slack, edit, {"message": "New text", "when": "schedule", **at(later)})
     preview = await until(showing(slack, PREVIEW))
     assert "New text" in str(preview["blocks"]) and "Confirm: schedule 2" in str(preview["blocks"])
     assert await campaigns_stored(web) == 1
@@ -334,3 +342,51 @@ async def test_more_than_100_numbers_are_found_by_typing(web: Api, slack: SlackS
     response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
     options = (await response.json())["options"]
     assert [o["value"] for o in options] == ["+14155550105"]
+
+
+async def test_a_schedule_is_read_in_the_persons_own_time_zone(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    # Bob is in America/New_York: 10:00 there, the day after tomorrow, is 15:00 UTC.
+    await sms(web, slack, "new", user_id=BOB)
+    compose = await until(lambda: (s := slack.modal_stack(BOB)) and s[-1])
+    assert "your time zone (America/New_York)" in str(compose["blocks"])
+    day = (clock.now + timedelta(days=2)).astimezone(ZoneInfo("America/New_York")).date()
+    request = requests.view_submission(SIGNING_SECRET, compose, filled(
+        paste="+447700900001", when="schedule", send_at=day.isoformat(), send_time="10:00"),
+        user_id=BOB, sandbox_url=slack.url)  # fmt: skip
+    response = await web.client.post("/slack/events", data=request.body, headers=request.headers)
+    apply_submission_answer(slack, compose["id"], await response.json())
+    preview = await until(lambda: (s := slack.modal_stack(BOB)) and s[-1]["callback_id"] ==
+                          PREVIEW and s[-1])  # fmt: skip
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    campaign = (await get_campaign(web.runtime.ctx, draft_id)).view.campaign
+    assert campaign.scheduled_at == datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC)
+
+
+async def test_a_date_without_a_time_is_asked_for(web: Api, slack: SlackSandbox) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    errors = await submit(web, slack, compose, filled(paste="+447700900001", when="schedule",
+                                                      send_at="2026-11-24"))  # fmt: skip
+    assert errors == {"send_time": "Pick the time to send."}
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "utc"),
+    [
+        ("2027-03-27", "10:00", "2027-03-27T10:00:00+00:00"),  # GMT, the day before the change
+        ("2027-03-28", "10:00", "2027-03-28T09:00:00+00:00"),  # BST from 01:00 that morning
+        ("2027-10-31", "10:00", "2027-10-31T10:00:00+00:00"),  # back to GMT
+    ],
+)
+def test_a_local_date_and_time_cross_daylight_saving_as_the_clock_does(
+    day: str, clock: str, utc: str
+) -> None:
+    from bot.slack.compose import read_submission
+
+    values = {"when": {"when": {"selected_option": {"value": "schedule"}}},
+              "send_at": {"send_at": {"selected_date": day}},
+              "send_time": {"send_time": {"selected_time": clock}}}  # fmt: skip
+    form = read_submission(values, "Europe/London")
+    assert form.send_at == datetime.fromisoformat(utc)

@@ -18,7 +18,7 @@ from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from sandbox.slack import ALICE, BOB, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
 from tests.bot.conftest import Api
-from tests.bot.test_slack_compose import click, filled, showing, sms, submit, until
+from tests.bot.test_slack_compose import at, click, filled, showing, sms, submit, until
 from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
@@ -106,7 +106,7 @@ async def test_edit_a_scheduled_campaign_through_the_preview_again(
     await sms(web, slack, "new")
     compose = await until(showing(slack, "sms_compose"))
     await submit(web, slack, compose, filled(paste="+447400000001\n+447400000002",
-                                             when="schedule", send_at=later))  # fmt: skip
+                                             when="schedule", **at(later)))  # fmt: skip
     preview = await until(showing(slack, "sms_preview"))
     await click(web, slack, preview, "preview_confirm")
     await until(showing(slack, "sms_notice"))
