@@ -13,7 +13,6 @@ The draft lives in the database; a view's private_metadata carries only its id a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +55,7 @@ from bot.blocks.preview import BACK_TO_EDIT, preview_view
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
 from campaigns.errors import InputError, TextcastError
 from campaigns.limits import MAX_INPUT_BYTES
 from campaigns.offload import off_loop
@@ -292,24 +292,14 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         # A pasted list or a small file is checked in well under a second: the preview is the
         # answer itself. A large one (or a slow database) gets the checking view at once, and
         # the preview replaces it when ready.
-        budget = INLINE_SECONDS if _small(form) else 0.0
-        done, _ = await asyncio.wait({work}, timeout=budget)
-        if done and not work.exception():
-            await ack(response_action="update", view=work.result())
-            return
-        what = f"Checking {_size(form)}…"
-        await ack(response_action="update", view=checking_view(metadata, what))
-        spawn(_show_when_ready(client, view["id"], metadata, work), f"show preview to {user_id}")
+        await answer_in_time(
+            ack, client, view["id"], work,
+            budget=INLINE_SECONDS if small_upload(form.files) else 0.0,
+            waiting=checking_view(metadata, f"Checking {_size(form)}…"),
+            failed=notice_view("Something went wrong", SOMETHING_WENT_WRONG, metadata),
+        )  # fmt: skip
 
     return listener
-
-
-INLINE_SECONDS = 1.5  # of Slack's 3: what is left is for the answer to travel
-INLINE_BYTES = 256 * 1024
-
-
-def _small(form: Submitted) -> bool:
-    return not form.files or int(form.files[0].get("size") or 0) <= INLINE_BYTES
 
 
 def _size(form: Submitted) -> str:
@@ -336,48 +326,19 @@ async def _next_view(
     metadata: Metadata,
     form: Submitted,
     kept: int,
-) -> dict[str, Any]:
+) -> Outcome:
     """The preview of the stored draft, or the form again with what to fix."""
     try:
         draft_id = await _store_draft(runtime, client, user_id, metadata, form)
         preview = await preview_campaign(runtime.ctx, draft_id, samples=SAMPLES)
         kept = Metadata(channel=metadata.channel, draft=draft_id, extra=metadata.extra)
-        return preview_view(preview, kept)
+        return Outcome(preview_view(preview, kept))
     except TextcastError as error:
         again = " Upload the file again: Slack sends it only once." if form.files else ""
-        return await form_view(runtime, metadata, form.as_draft(error=error.message + again,
-                                                                 kept=kept))  # fmt: skip
+        draft = form.as_draft(error=error.message + again, kept=kept)
+        return Outcome(await form_view(runtime, metadata, draft))
 
 
-async def _show_when_ready(
-    client: AsyncWebClient, view_id: str, metadata: Metadata, work: asyncio.Task[dict[str, Any]]
-) -> None:
-    """Replace the checking view with what `work` makes, and only that view.
-
-    The checking view's hash is learnt from an update of it; the final update carries it, so it
-    never overwrites a view that changed since. Slack applies our answer (the checking view) on
-    its own, possibly after that first update: the hash then conflicts once, and is learnt again.
-    """
-    try:
-        final = await work
-    except Exception:
-        final = notice_view("Something went wrong", SOMETHING_WENT_WRONG, metadata)
-    for _ in range(CONFLICT_TRIES):
-        try:
-            shown = await client.views_update(
-                view_id=view_id, view=checking_view(metadata, "Almost done…")
-            )
-            await client.views_update(view_id=view_id, hash=shown["view"]["hash"], view=final)
-            return
-        except SlackApiError as error:
-            code = error.response.get("error")
-            if code != "hash_conflict":
-                log.info("the preview was not shown: %s", code)  # closed, most likely
-                return
-    log.warning("the preview was not shown: the view kept changing")
-
-
-CONFLICT_TRIES = 3
 SOMETHING_WENT_WRONG = (
     "Textcast could not check this list: nothing was sent or stored. Try again in a moment; if "
     "it happens again, the web process's log says why."

@@ -20,10 +20,9 @@ response_url, which the modal carries in its private_metadata (a URL, not data).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -60,8 +59,9 @@ from bot.blocks.library import (
 from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.background import spawn
-from bot.slack.compose import INLINE_BYTES, INLINE_SECONDS, download
+from bot.slack.compose import download
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
 from campaigns.errors import TextcastError
 from campaigns.offload import off_loop
 from campaigns.recipients import parse_recipients
@@ -78,11 +78,11 @@ from campaigns.service import (
 log = logging.getLogger(__name__)
 
 LIST_URL = "r"  # private_metadata key: the response_url of the list the modal was opened from
-CONFLICT_TRIES = 3
 SOMETHING_WENT_WRONG = (
     "Something went wrong on Textcast's side and this may not have been done: check "
     "`/sms templates` or `/sms contacts`, then try again. The web process's log says why."
 )
+FAILED = notice_view("Something went wrong", SOMETHING_WENT_WRONG)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -205,55 +205,6 @@ async def _tell(respond: AsyncRespond, text: str) -> None:
 # -- answering a submission
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    view: dict[str, Any]  # what the modal shows next: the result, or the form with the problem
-    errors: dict[str, str] = field(default_factory=dict)  # the problem by block id, for inline
-
-
-async def _answer(
-    ack: AsyncAck,
-    client: AsyncWebClient,
-    view_id: str,
-    work: asyncio.Task[Outcome],
-    budget: float,
-    waiting: dict[str, Any],
-) -> None:
-    """The outcome itself if `work` ends within `budget` seconds, else `waiting` now and the
-    outcome when it is ready."""
-    done, _ = await asyncio.wait({work}, timeout=budget)
-    if done and not work.exception():
-        outcome = work.result()
-        if outcome.errors:
-            await ack(response_action="errors", errors=outcome.errors)
-        else:
-            await ack(response_action="update", view=outcome.view)
-        return
-    await ack(response_action="update", view=waiting)
-    spawn(_show_when_ready(client, view_id, waiting, work), f"library outcome in {view_id}")
-
-
-async def _show_when_ready(
-    client: AsyncWebClient, view_id: str, waiting: dict[str, Any], work: asyncio.Task[Outcome]
-) -> None:
-    """Replace the waiting view, and only it, with the outcome: its hash is learnt from an update
-    of it, since Slack may apply our answer (the waiting view) after a first update of ours."""
-    try:
-        final = (await work).view
-    except Exception:  # logged by `spawn`
-        final = notice_view("Something went wrong", SOMETHING_WENT_WRONG)
-    for _ in range(CONFLICT_TRIES):
-        try:
-            shown = await client.views_update(view_id=view_id, view=waiting)
-            await client.views_update(view_id=view_id, hash=shown["view"]["hash"], view=final)
-            return
-        except SlackApiError as error:
-            if error.response.get("error") != "hash_conflict":
-                log.info("the outcome was not shown: %s", error.response.get("error"))
-                return
-    log.warning("the outcome was not shown: the view kept changing")
-
-
 async def _refresh_list(url: str | None, ctx: Context, listing: Listing) -> None:
     """Show the list the modal was opened from as it is now (best effort: it is only a view)."""
     if not url:
@@ -292,7 +243,8 @@ def _template_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         metadata = Metadata.load(view.get("private_metadata"))
         work = spawn(_save(runtime, user_id, name, message, metadata), f"template for {user_id}")
         waiting = working_view(TEMPLATE_TITLE, "Saving the template…", metadata)
-        await _answer(ack, client, view["id"], work, INLINE_SECONDS, waiting)
+        await answer_in_time(ack, client, view["id"], work, budget=INLINE_SECONDS,
+                             waiting=waiting, failed=FAILED)  # fmt: skip
 
     return listener
 
@@ -374,10 +326,10 @@ def _import_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
             return
         metadata = Metadata.load(view.get("private_metadata"))
         work = spawn(_import(runtime, client, user_id, form, metadata), f"import for {user_id}")
-        small = not form.files or int(form.files[0].get("size") or 0) <= INLINE_BYTES
         what = "Importing the file…" if form.files else "Importing the numbers…"
-        waiting = working_view(IMPORT_TITLE, what, metadata)
-        await _answer(ack, client, view["id"], work, INLINE_SECONDS if small else 0.0, waiting)
+        budget = INLINE_SECONDS if small_upload(form.files) else 0.0
+        await answer_in_time(ack, client, view["id"], work, budget=budget,
+                             waiting=working_view(IMPORT_TITLE, what, metadata), failed=FAILED)  # fmt: skip
 
     return listener
 
