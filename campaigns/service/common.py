@@ -91,6 +91,12 @@ def require_recipients(report: ImportReport) -> None:
     if not report.recipients:
         why = f" ({'; '.join(report.warnings)})" if report.warnings else ""
         raise InputError(f"There is no valid phone number to send to{why}.", field="recipients")
+    check_recipient_texts(report)
+
+
+def check_recipient_texts(report: ImportReport) -> None:
+    """Every column name and value can be stored and sent (campaigns/text.py), or InputError
+    naming the row."""
     check_texts(((f"variables.{n}", n) for n in report.variables), "A column name")
     for recipient in report.recipients:
         check_texts(

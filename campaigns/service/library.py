@@ -31,10 +31,10 @@ from campaigns.limits import MAX_BODY_CHARS, MAX_RECIPIENTS
 from campaigns.models import Contact, ContactGroup, ContactGroupMember, MessageTemplate, OptOut
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, Recipient
-from campaigns.service.common import checked_template
+from campaigns.service.common import check_recipient_texts, checked_template
 from campaigns.service.context import Context
 from campaigns.templates import Template, normalise_name
-from campaigns.text import check_text, check_texts
+from campaigns.text import check_text
 
 MAX_TEMPLATE_NAME = 100  # message_templates.name is String(100)
 MAX_TEMPLATE_BODY = 3_000  # what the campaign form's message input holds (Slack's limit)
@@ -141,12 +141,7 @@ def _check_contacts(report: ImportReport) -> None:
     if not report.recipients:
         why = f" ({'; '.join(report.warnings)})" if report.warnings else ""
         raise InputError(f"There is no valid phone number to import{why}.", field="recipients")
-    check_texts(((f"variables.{n}", n) for n in report.variables), "A column name")
-    for recipient in report.recipients:
-        check_texts(
-            ((f"variables.{name}", value) for name, value in recipient.variables.items()),
-            f"Row {recipient.row}'s value for a column",
-        )
+    check_recipient_texts(report)
 
 
 # -- templates
