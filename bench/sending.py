@@ -37,7 +37,6 @@ import gc
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ from typing import Any
 import aiohttp
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy import func, select
+from web_process import free_port
 
 from bot.jobs import enqueue_start
 from campaigns import migrate
@@ -93,12 +93,6 @@ def figure(label: str, value: str, target: str | None = None, ok: bool | None = 
 
 def senders_setting(senders: dict[str, int]) -> str:
     return ",".join(f"{number}:{mps}" for number, mps in senders.items())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def clean_env(**values: str) -> dict[str, str]:

@@ -18,28 +18,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from web_process import bench_env, start_bot, until_healthy
 
 from sandbox.slack import ALICE, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
 from sandbox.slack.views import apply_submission_answer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def csv_of(rows: int) -> str:
@@ -104,30 +94,15 @@ async def main() -> None:
     )
     args = parser.parse_args()
     slack = await SlackSandbox().start()
-    folder = Path(tempfile.mkdtemp(prefix="textcast-bench-"))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
-           "REDIS_URL": args.redis_url, "REDIS_NAMESPACE": f"bench-{uuid.uuid4().hex[:12]}",
-           "PORT": str(port), "SENDER_NUMBERS": "+14155550100:10", "DEFAULT_REGION": "US",
-           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": slack.url, "SLACK_NOTIFY_CHANNEL": CAMPAIGNS}  # fmt: skip
-    subprocess.run([sys.executable, "-m", "campaigns.cli", "db", "upgrade"], env=env, cwd=ROOT,
-                   check=True, capture_output=True)  # fmt: skip
-    bot = subprocess.Popen([sys.executable, "-m", "campaigns.cli", "bot"], env=env, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    env = bench_env(args.redis_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                    SLACK_API_URL=slack.url, SLACK_NOTIFY_CHANNEL=CAMPAIGNS)  # fmt: skip
+    bot = start_bot(env)
+    base = f"http://127.0.0.1:{env['PORT']}"
     data = csv_of(args.rows)
     upload = slack.add_file("big.csv", data)
     try:
+        await until_healthy(base)
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"{base}/healthz") as health:
-                        if health.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
             await one_round(session, base, slack, upload.id)  # warm-up, not counted
             health: list[float] = []
             stop = asyncio.Event()

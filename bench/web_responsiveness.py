@@ -18,32 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
+from web_process import bench_env, start_bot, textcast, until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def textcast(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "campaigns.cli", *args],
-        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
-    )  # fmt: skip
-    return done.stdout
 
 
 async def measure(base: str, token: str, body: dict, label: str) -> None:
@@ -81,34 +63,12 @@ async def main() -> None:
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="textcast-bench-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
-        "REDIS_URL": args.redis_url,
-        "REDIS_NAMESPACE": f"bench-{uuid.uuid4().hex[:12]}",
-        "PORT": str(port),
-        "SENDER_NUMBERS": "+14155550100:10",
-        "DEFAULT_REGION": "US",
-    }
-    textcast(env, "db", "upgrade")
+    env = bench_env(args.redis_url)
     token = textcast(env, "apikey", "create", "bench").split("Bearer ")[1].split()[0]
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "campaigns.cli", "bot"], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    bot = start_bot(env)
+    base = f"http://127.0.0.1:{env['PORT']}"
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"{base}/healthz") as health:
-                        if health.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+        await until_healthy(base)
         common = {"name": "Bench", "message_template": "Hi {{name}}", "from_number": "+14155550100"}
         invalid = "phone\n" + "\n".join(f"not-a-number-{i}" for i in range(args.rows))
         await measure(base, token, {**common, "recipients_csv": invalid},
