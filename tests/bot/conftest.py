@@ -15,6 +15,7 @@ from bot.runtime import Runtime
 from campaigns.db import Database
 from campaigns.service import create_api_key
 from campaigns.settings import Settings
+from sandbox.slack import BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET
 from tests.conftest import Clock, make_settings
 
 
@@ -28,6 +29,19 @@ class Api:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def slack_settings(slack_url: str, request: pytest.FixtureRequest, **more: object) -> Settings:
+    """The web process configured for Slack, pointed at the stand-in at `slack_url`; `more`,
+    then the test's own param (`indirect=True`), on top."""
+    return make_settings(
+        SLACK_NOTIFY_CHANNEL=CAMPAIGNS,
+        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_url,
+        **{**more, **getattr(request, "param", {})},
+    )
 
 
 @pytest.fixture

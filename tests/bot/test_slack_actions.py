@@ -4,7 +4,6 @@ running web app, Bolt verifying them, the Slack stand-in as Slack, the real data
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +35,7 @@ from sandbox.slack import (
     SlackSandbox,
     requests,
 )
-from tests.bot.conftest import Api
+from tests.bot.conftest import Api, slack_settings
 from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 from worker.reporting import Reporter
@@ -47,15 +46,7 @@ SENDER = "+14155550100"
 
 @pytest.fixture
 def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
-    """The web process configured for Slack, pointed at the stand-in (more from a param)."""
-    return make_settings(
-        SLACK_NOTIFY_CHANNEL=CAMPAIGNS,
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.url,
-        **getattr(request, "param", {}),
-    )
+    return slack_settings(slack.url, request)
 
 
 async def campaign(web: Api, clock: Clock, *, late: bool = False) -> str:
@@ -294,13 +285,13 @@ async def test_someone_not_allowed_to_cancel_is_told_and_nothing_changes(
 
 
 @pytest.mark.parametrize(
-    "slack_settings",
+    "half_of_slack",
     [{}, {"SLACK_BOT_TOKEN": BOT_TOKEN}, {"SLACK_SIGNING_SECRET": SIGNING_SECRET}],
 )
 async def test_without_both_slack_settings_there_is_no_slack_route(
-    db: Database, clock: Clock, slack_settings: dict[str, str]
+    db: Database, clock: Clock, half_of_slack: dict[str, str]
 ) -> None:
-    runtime = await Runtime.start(make_settings(**slack_settings), db=db, clock=clock)
+    runtime = await Runtime.start(make_settings(**half_of_slack), db=db, clock=clock)
     client = TestClient(TestServer(create_web_app(runtime)))
     await client.start_server()
     try:

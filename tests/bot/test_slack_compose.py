@@ -8,7 +8,6 @@ same through `apply_submission_answer`, so each step sees the view a person woul
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +28,6 @@ from campaigns.status import CampaignStatus
 from sandbox.slack import (
     ALICE,
     BOB,
-    BOT_TOKEN,
     CAMPAIGNS,
     GENERAL,
     SIGNING_SECRET,
@@ -37,8 +35,8 @@ from sandbox.slack import (
     requests,
 )
 from sandbox.slack.views import apply_submission_answer
-from tests.bot.conftest import Api
-from tests.conftest import Clock, make_settings
+from tests.bot.conftest import Api, slack_settings
+from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 SENDER = "+14155550100"
@@ -46,16 +44,7 @@ SENDER = "+14155550100"
 
 @pytest.fixture
 def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
-    """The web process configured for Slack, pointed at the stand-in (more from a param)."""
-    return make_settings(
-        SLACK_NOTIFY_CHANNEL=CAMPAIGNS,
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.url,
-        DEFAULT_REGION="GB",
-        **getattr(request, "param", {}),
-    )
+    return slack_settings(slack.url, request, DEFAULT_REGION="GB")
 
 
 CSV = "phone,first_name\n+447700900001,Sarah\n+447700900002,James\nnot a number,Bad\n" \

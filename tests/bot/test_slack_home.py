@@ -3,7 +3,6 @@ web app against the Slack stand-in."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -16,20 +15,16 @@ from campaigns.recipients import check_recipient_list
 from campaigns.service import NewCampaign, create_campaign, get_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
-from sandbox.slack import ALICE, BOB, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
-from tests.bot.conftest import Api
+from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import showing, sms, until
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
 @pytest.fixture
 def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
-    return make_settings(
-        SLACK_NOTIFY_CHANNEL=CAMPAIGNS, REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
-        DEFAULT_REGION="GB", **getattr(request, "param", {}),
-    )  # fmt: skip
+    return slack_settings(slack.url, request, DEFAULT_REGION="GB")
 
 
 async def scheduled(web: Api, clock: Clock, name: str = "Spring sale") -> str:

@@ -4,7 +4,6 @@ database and Redis."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,13 +44,13 @@ from campaigns.service import (
     save_template,
 )
 from campaigns.settings import Settings
-from sandbox.slack import ALICE, BOB, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
 from sandbox.slack import blocks as block_kit
 from sandbox.slack.history import Message
 from sandbox.slack.views import apply_submission_answer
-from tests.bot.conftest import Api
+from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import showing, sms, submit, top_view, until
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 CSV = "phone,first_name\n+447700900001,Sarah\n+447700900002,James\nnot a number,Bad\n"
@@ -59,17 +58,7 @@ CSV = "phone,first_name\n+447700900001,Sarah\n+447700900002,James\nnot a number,
 
 @pytest.fixture
 def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
-    return make_settings(
-        SLACK_NOTIFY_CHANNEL=CAMPAIGNS, REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
-        DEFAULT_REGION="GB", **getattr(request, "param", {}),
-    )  # fmt: skip
-
-
-@pytest.fixture
-def library(web: Api) -> Api:
-    """The running web app (the library's listeners and subcommands are part of it)."""
-    return web
+    return slack_settings(slack.url, request, DEFAULT_REGION="GB")
 
 
 async def listed(slack: SlackSandbox, count: int, user: str = ALICE) -> Message:
@@ -108,25 +97,25 @@ async def submit_as(
 
 
 async def test_a_template_is_saved_through_the_modal_listed_and_deleted(
-    library: Api, slack: SlackSandbox
+    web: Api, slack: SlackSandbox
 ) -> None:
-    await sms(library, slack, "templates")
+    await sms(web, slack, "templates")
     empty = await listed(slack, 1)
     assert "No saved templates yet" in text_of(empty)
 
-    await press(library, slack, empty, TEMPLATE_NEW)
+    await press(web, slack, empty, TEMPLATE_NEW)
     form = await until(showing(slack, TEMPLATE_FORM))
     body = "Hi {{first_name}}, 20% off this month\nReply STOP to opt out"
-    errors = await submit(library, slack, form, {TEMPLATE_NAME: "Monthly offer",
+    errors = await submit(web, slack, form, {TEMPLATE_NAME: "Monthly offer",
                                                  TEMPLATE_BODY: body})  # fmt: skip
     assert errors == {}
     assert "Saved *Monthly offer*" in str(top_view(slack)["blocks"])
     # The list the modal was opened from shows it now.
     await until(lambda: "Monthly offer" in text_of(slack.ephemeral(CAMPAIGNS, ALICE)[0]))
-    [template] = await list_templates(library.runtime.ctx)
+    [template] = await list_templates(web.runtime.ctx)
     assert (template.body, template.created_by) == (body, f"slack:{ALICE}")
 
-    await sms(library, slack, "templates")
+    await sms(web, slack, "templates")
     shown = await listed(slack, 2)
     lines = text_of(shown)
     assert "Monthly offer" in lines and "Hi {{first_name}}, 20% off this month" in lines
@@ -134,10 +123,10 @@ async def test_a_template_is_saved_through_the_modal_listed_and_deleted(
     [delete] = [b["accessory"] for b in shown.blocks if b.get("accessory")]
     assert delete["action_id"] == TEMPLATE_DELETE and delete["confirm"]["style"] == "danger"
 
-    await press(library, slack, shown, TEMPLATE_DELETE)
+    await press(web, slack, shown, TEMPLATE_DELETE)
     await until(lambda: "Deleted the template *Monthly offer*" in str(shown.blocks))
     assert "No saved templates yet" in text_of(shown)
-    assert await list_templates(library.runtime.ctx) == []
+    assert await list_templates(web.runtime.ctx) == []
 
 
 @pytest.mark.parametrize(
@@ -149,27 +138,27 @@ async def test_a_template_is_saved_through_the_modal_listed_and_deleted(
     ],
 )
 async def test_a_bad_template_is_refused_inline(
-    library: Api, slack: SlackSandbox, values: dict[str, str], block: str, words: str
+    web: Api, slack: SlackSandbox, values: dict[str, str], block: str, words: str
 ) -> None:
-    await sms(library, slack, "templates")
-    await press(library, slack, await listed(slack, 1), TEMPLATE_NEW)
+    await sms(web, slack, "templates")
+    await press(web, slack, await listed(slack, 1), TEMPLATE_NEW)
     form = await until(showing(slack, TEMPLATE_FORM))
-    errors = await submit(library, slack, form, values)
+    errors = await submit(web, slack, form, values)
     assert set(errors) == {block} and words in errors[block]
     assert top_view(slack)["id"] == form["id"]
-    assert await list_templates(library.runtime.ctx) == []
+    assert await list_templates(web.runtime.ctx) == []
 
 
 async def test_saving_an_existing_name_says_it_replaced_the_message(
-    library: Api, slack: SlackSandbox
+    web: Api, slack: SlackSandbox
 ) -> None:
-    await save_template(library.runtime.ctx, "Offer", "Old", "slack:U0BOB")
-    await sms(library, slack, "templates")
-    await press(library, slack, await listed(slack, 1), TEMPLATE_NEW)
+    await save_template(web.runtime.ctx, "Offer", "Old", "slack:U0BOB")
+    await sms(web, slack, "templates")
+    await press(web, slack, await listed(slack, 1), TEMPLATE_NEW)
     form = await until(showing(slack, TEMPLATE_FORM))
-    await submit(library, slack, form, {TEMPLATE_NAME: "Offer", TEMPLATE_BODY: "New"})
+    await submit(web, slack, form, {TEMPLATE_NAME: "Offer", TEMPLATE_BODY: "New"})
     assert "Replaced the message of *Offer*" in str(top_view(slack)["blocks"])
-    [template] = await list_templates(library.runtime.ctx)
+    [template] = await list_templates(web.runtime.ctx)
     assert template.body == "New"
 
 
@@ -177,16 +166,16 @@ async def test_saving_an_existing_name_says_it_replaced_the_message(
 
 
 async def test_contacts_are_imported_from_a_csv_and_a_known_one_keeps_its_consent(
-    library: Api, slack: SlackSandbox, clock: Clock
+    web: Api, slack: SlackSandbox, clock: Clock
 ) -> None:
-    await sms(library, slack, "contacts")
+    await sms(web, slack, "contacts")
     empty = await listed(slack, 1)
     assert "No contact groups yet" in text_of(empty)
 
-    await press(library, slack, empty, CONTACTS_IMPORT)
+    await press(web, slack, empty, CONTACTS_IMPORT)
     form = await until(showing(slack, IMPORT_FORM))
     upload = slack.add_file("sign-ups.csv", CSV)
-    errors = await submit(library, slack, form, {
+    errors = await submit(web, slack, form, {
         GROUP_NAME: "Newsletter", CONTACTS_FILE: [slack.file_object(upload.id)],
         CONSENT_SOURCE: "sign-up form at reception",
     })  # fmt: skip
@@ -198,12 +187,12 @@ async def test_contacts_are_imported_from_a_csv_and_a_known_one_keeps_its_consen
     first_import = clock.now
 
     clock.advance(days=2)
-    await sms(library, slack, "contacts")
+    await sms(web, slack, "contacts")
     shown = await listed(slack, 2)
     assert "Newsletter" in text_of(shown) and "2 contacts" in text_of(shown)
-    await press(library, slack, shown, CONTACTS_IMPORT)
+    await press(web, slack, shown, CONTACTS_IMPORT)
     form = await until(showing(slack, IMPORT_FORM))
-    errors = await submit(library, slack, form, {
+    errors = await submit(web, slack, form, {
         GROUP_NAME: "Leeds", CONTACTS_PASTE: "+447700900002, +447700900003",
         CONSENT_SOURCE: "paper form in the Leeds shop",
     })  # fmt: skip
@@ -212,7 +201,7 @@ async def test_contacts_are_imported_from_a_csv_and_a_known_one_keeps_its_consen
     assert "1 new contact," in done and "1 contact already known" in done
     await drain()
 
-    async with library.runtime.db.read() as session:
+    async with web.runtime.db.read() as session:
         stored = {c.phone: c for c in (await session.execute(select(Contact))).scalars()}
     james, newcomer = stored["+447700900002"], stored["+447700900003"]
     assert (james.consent_source, james.consent_at) == (
@@ -222,16 +211,16 @@ async def test_contacts_are_imported_from_a_csv_and_a_known_one_keeps_its_consen
     assert (newcomer.consent_source, newcomer.consent_at) == (
         "paper form in the Leeds shop", clock.now,
     )  # fmt: skip
-    groups = {g.name: g.members for g in await list_contact_groups(library.runtime.ctx)}
+    groups = {g.name: g.members for g in await list_contact_groups(web.runtime.ctx)}
     assert groups == {"Leeds": 2, "Newsletter": 2}
 
     # Deleting a group keeps its contacts.
-    await sms(library, slack, "contacts")
+    await sms(web, slack, "contacts")
     shown = await listed(slack, 3)
-    await press(library, slack, shown, GROUP_DELETE)  # the first, by name: Leeds
+    await press(web, slack, shown, GROUP_DELETE)  # the first, by name: Leeds
     await until(lambda: "Deleted the group *Leeds*" in str(shown.blocks))
-    assert [g.name for g in await list_contact_groups(library.runtime.ctx)] == ["Newsletter"]
-    async with library.runtime.db.read() as session:
+    assert [g.name for g in await list_contact_groups(web.runtime.ctx)] == ["Newsletter"]
+    async with web.runtime.db.read() as session:
         assert len((await session.execute(select(Contact))).all()) == 3
 
 
@@ -245,32 +234,32 @@ async def test_contacts_are_imported_from_a_csv_and_a_known_one_keeps_its_consen
     ],
 )
 async def test_a_bad_import_is_refused_inline_and_stores_nothing(
-    library: Api, slack: SlackSandbox, values: dict[str, str], block: str, words: str
+    web: Api, slack: SlackSandbox, values: dict[str, str], block: str, words: str
 ) -> None:
-    await sms(library, slack, "contacts")
-    await press(library, slack, await listed(slack, 1), CONTACTS_IMPORT)
+    await sms(web, slack, "contacts")
+    await press(web, slack, await listed(slack, 1), CONTACTS_IMPORT)
     form = await until(showing(slack, IMPORT_FORM))
     filled = {GROUP_NAME: "Newsletter", CONSENT_SOURCE: "web form", **values}
-    errors = await submit(library, slack, form, filled)
+    errors = await submit(web, slack, form, filled)
     assert set(errors) == {block} and words in errors[block]
-    assert await list_contact_groups(library.runtime.ctx) == []
+    assert await list_contact_groups(web.runtime.ctx) == []
 
 
 async def test_a_large_file_shows_the_working_view_then_the_counts(
-    library: Api, slack: SlackSandbox
+    web: Api, slack: SlackSandbox
 ) -> None:
     rows = "\n".join(f"+121222{i:05d},Name{i}" for i in range(20_000))  # about 0.4 MB
     upload = slack.add_file("big.csv", "phone,first_name\n" + rows)
-    await sms(library, slack, "contacts")
-    await press(library, slack, await listed(slack, 1), CONTACTS_IMPORT)
+    await sms(web, slack, "contacts")
+    await press(web, slack, await listed(slack, 1), CONTACTS_IMPORT)
     form = await until(showing(slack, IMPORT_FORM))
-    await submit(library, slack, form, {GROUP_NAME: "Everyone", CONSENT_SOURCE: "web form",
+    await submit(web, slack, form, {GROUP_NAME: "Everyone", CONSENT_SOURCE: "web form",
                                         CONTACTS_FILE: [slack.file_object(upload.id)]})  # fmt: skip
     assert top_view(slack)["callback_id"] == WORKING
     done = await until(showing(slack, "sms_notice"), timeout=30)
     assert done["id"] == form["id"] and "20,000 new contacts" in str(done["blocks"])
     assert [c for c in slack.calls("views.update") if c.args.get("hash")]
-    [group] = await list_contact_groups(library.runtime.ctx)
+    [group] = await list_contact_groups(web.runtime.ctx)
     assert group.members == 20_000
 
 
@@ -279,26 +268,26 @@ async def test_a_large_file_shows_the_working_view_then_the_counts(
 
 @pytest.mark.parametrize("api_settings", [{"ALLOWED_SLACK_USERS": BOB}], indirect=True)
 async def test_someone_not_allowed_can_list_but_not_save_import_or_delete(
-    library: Api, slack: SlackSandbox
+    web: Api, slack: SlackSandbox
 ) -> None:
-    ctx = library.runtime.ctx
+    ctx = web.runtime.ctx
     await save_template(ctx, "Offer", "Hi", f"slack:{BOB}")
     people = check_recipient_list([{"phone": "+447700900001"}], "GB")
     await import_contacts(ctx, "Newsletter", people, "web form", f"slack:{BOB}")
 
-    await sms(library, slack, "templates")
+    await sms(web, slack, "templates")
     templates = await listed(slack, 1)
     assert "Offer" in text_of(templates)  # listing is open to everyone
-    await press(library, slack, templates, TEMPLATE_NEW)
+    await press(web, slack, templates, TEMPLATE_NEW)
     assert "You are not one of the people" in (await listed(slack, 2)).text
-    await press(library, slack, templates, TEMPLATE_DELETE)
+    await press(web, slack, templates, TEMPLATE_DELETE)
     assert "You are not one of the people" in (await listed(slack, 3)).text
 
-    await sms(library, slack, "contacts")
+    await sms(web, slack, "contacts")
     groups = await listed(slack, 4)
-    await press(library, slack, groups, CONTACTS_IMPORT)
+    await press(web, slack, groups, CONTACTS_IMPORT)
     assert "You are not one of the people" in (await listed(slack, 5)).text
-    await press(library, slack, groups, GROUP_DELETE)
+    await press(web, slack, groups, GROUP_DELETE)
     assert "You are not one of the people" in (await listed(slack, 6)).text
     assert slack.calls("views.open") == []
     assert [t.name for t in await list_templates(ctx)] == ["Offer"]
@@ -306,17 +295,17 @@ async def test_someone_not_allowed_can_list_but_not_save_import_or_delete(
 
     # A modal opened by someone allowed, submitted by someone who is not (as when a person is
     # removed from the list while the modal is open): the submission is what is checked.
-    await sms(library, slack, "templates", user_id=BOB)
-    await press(library, slack, await listed(slack, 1, user=BOB), TEMPLATE_NEW, user=BOB)
+    await sms(web, slack, "templates", user_id=BOB)
+    await press(web, slack, await listed(slack, 1, user=BOB), TEMPLATE_NEW, user=BOB)
     form = await until(lambda: slack.modal_stack(BOB) and slack.modal_stack(BOB)[-1])
-    errors = await submit_as(library, slack, form, {TEMPLATE_NAME: "Mine",
+    errors = await submit_as(web, slack, form, {TEMPLATE_NAME: "Mine",
                                                     TEMPLATE_BODY: "Hello"}, ALICE)  # fmt: skip
     assert errors == {TEMPLATE_NAME: NOT_ALLOWED}
     slack.close_view(BOB)
-    await sms(library, slack, "contacts", user_id=BOB)
-    await press(library, slack, await listed(slack, 2, user=BOB), CONTACTS_IMPORT, user=BOB)
+    await sms(web, slack, "contacts", user_id=BOB)
+    await press(web, slack, await listed(slack, 2, user=BOB), CONTACTS_IMPORT, user=BOB)
     form = await until(lambda: slack.modal_stack(BOB) and slack.modal_stack(BOB)[-1])
-    errors = await submit_as(library, slack, form, {GROUP_NAME: "Mine", CONSENT_SOURCE: "web",
+    errors = await submit_as(web, slack, form, {GROUP_NAME: "Mine", CONSENT_SOURCE: "web",
                                                     CONTACTS_PASTE: "+447700900002"}, ALICE)  # fmt: skip
     assert errors == {GROUP_NAME: NOT_ALLOWED}
     assert [t.name for t in await list_templates(ctx)] == ["Offer"]

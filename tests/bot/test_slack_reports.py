@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,20 +15,16 @@ from bot.jobs import queue_name
 from campaigns.service import get_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
-from sandbox.slack import ALICE, BOB, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
-from tests.bot.conftest import Api
+from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import at, click, filled, showing, sms, submit, until
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
 @pytest.fixture
 def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
-    return make_settings(
-        SLACK_NOTIFY_CHANNEL=CAMPAIGNS, REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
-        DEFAULT_REGION="GB", **getattr(request, "param", {}),
-    )  # fmt: skip
+    return slack_settings(slack.url, request, DEFAULT_REGION="GB")
 
 
 CSV = "phone,first_name\n" + "\n".join(
