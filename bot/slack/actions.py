@@ -111,10 +111,15 @@ def button(runtime: Runtime, press: Press) -> Callable[..., Awaitable[None]]:
 
 def _clicked(body: dict[str, Any]) -> tuple[str, str]:
     """Who clicked, and the campaign id the button carries as its value."""
+    return body["user"]["id"], campaign_of(body)
+
+
+def campaign_of(body: dict[str, Any]) -> str:
+    """The campaign id a clicked button carries as its value (every campaign button does)."""
     value = (body.get("actions") or [{}])[0].get("value")
     if not isinstance(value, str) or not value:
         raise InputError("This button does not say which campaign it is for.")
-    return body["user"]["id"], value
+    return value
 
 
 async def _tell(respond: AsyncRespond, message: str) -> None:

@@ -17,6 +17,7 @@ from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_
 from bot.blocks.compose import Metadata
 from bot.blocks.report import PAGE, REPORT_PAGE, report_view
 from bot.runtime import Runtime
+from bot.slack.actions import campaign_of
 from bot.slack.compose import open_edit
 from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
@@ -33,7 +34,7 @@ EXPORT_PAGE = 1_000  # recipients read at a time for the export
 def register(app: AsyncApp, runtime: Runtime) -> None:
     async def view_report(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        view = await _report(runtime, _campaign_of(body), cursor=None, page=1)
+        view = await _report(runtime, campaign_of(body), cursor=None, page=1)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def next_page(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -53,7 +54,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user_id = body["user"]["id"]
         try:
             await require_permission(runtime, client, user_id)
-            await _export(runtime, client, _campaign_of(body), user_id)
+            await _export(runtime, client, campaign_of(body), user_id)
         except TextcastError as error:
             await respond(text=error.message, response_type="ephemeral", replace_original=False)
         except SlackApiError as error:
@@ -65,7 +66,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user_id, campaign_id = body["user"]["id"], _campaign_of(body)
+        user_id, campaign_id = body["user"]["id"], campaign_of(body)
         try:
             await require_permission(runtime, client, user_id)
             await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
@@ -79,7 +80,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     ) -> None:
         await ack()
         try:
-            await open_edit(runtime, client, body["trigger_id"], _campaign_of(body),
+            await open_edit(runtime, client, body["trigger_id"], campaign_of(body),
                             body["user"]["id"])  # fmt: skip
         except TextcastError as error:
             await respond(text=error.message, response_type="ephemeral", replace_original=False)
@@ -90,13 +91,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.action(f"{REPORT_PAGE}_first")(next_page)
     app.action(EXPORT_CSV)(export)
     app.action(PROGRESS_CANCEL)(cancel)
-
-
-def _campaign_of(body: dict[str, Any]) -> str:
-    value = (body.get("actions") or [{}])[0].get("value")
-    if not isinstance(value, str) or not value:
-        raise TextcastError("This button does not say which campaign it is for.")
-    return value
 
 
 async def _report(
