@@ -40,13 +40,28 @@ def top(stack: Stack, callback_id: str) -> dict[str, Any] | None:
     return views[-1] if views and views[-1]["callback_id"] == callback_id else None
 
 
+async def submit(stack: Stack, view: dict[str, Any], values: dict[str, Any]) -> None:
+    """Press the view's submit button with `values`, and let the stand-in apply the answer."""
+    assert stack.slack is not None
+    request = requests.view_submission(SIGNING_SECRET, view, values, sandbox_url=stack.slack.url)
+    answer = await post(stack, request)
+    apply_submission_answer(stack.slack, view["id"], json.loads(answer) if answer else None)
+
+
+async def preview_of(stack: Stack, values: dict[str, Any]) -> dict[str, Any]:
+    """/sms new, the form filled in with `values`, Preview pressed: the preview view."""
+    assert stack.slack is not None
+    await post(stack, requests.slash_command(SIGNING_SECRET, "new", sandbox_url=stack.slack.url))
+    compose = await until(lambda: top(stack, COMPOSE))
+    await submit(stack, compose, values)
+    return await until(lambda: top(stack, PREVIEW))
+
+
 async def test_sms_new_with_a_csv_upload_sends_and_reports_in_the_thread(db: Database) -> None:
     async with running_stack(db, senders={ONE: 50.0}, slack=True, DEFAULT_REGION="GB") as stack:
         slack = stack.slack
         assert slack is not None
         await stack.start_worker()
-        await post(stack, requests.slash_command(SIGNING_SECRET, "new", sandbox_url=slack.url))
-        compose = await until(lambda: top(stack, COMPOSE))
         rows = "\n".join(f"+4474000000{i:02d},Person {i}" for i in range(12))
         upload = slack.add_file("clinic.csv", "phone,first_name\n" + rows + "\n12345,Bad\n")
         values = {
@@ -57,10 +72,7 @@ async def test_sms_new_with_a_csv_upload_sends_and_reports_in_the_thread(db: Dat
             "when": "now",
             "consent": ["yes"],
         }
-        submitted = requests.view_submission(SIGNING_SECRET, compose, values, sandbox_url=slack.url)
-        answer = await post(stack, submitted)
-        apply_submission_answer(slack, compose["id"], json.loads(answer) if answer else None)
-        preview = await until(lambda: top(stack, PREVIEW))
+        preview = await preview_of(stack, values)
         await post(stack, requests.block_actions(SIGNING_SECRET, CONFIRM, view=preview,
                                                  sandbox_url=slack.url))  # fmt: skip
         campaign_id = preview["blocks"][-1]["elements"][0]["value"]
@@ -87,20 +99,13 @@ async def test_send_a_test_to_me_goes_through_the_worker_and_counts_nowhere(db: 
         slack = stack.slack
         assert slack is not None
         await stack.start_worker()
-        await post(stack, requests.slash_command(SIGNING_SECRET, "new", sandbox_url=slack.url))
-        compose = await until(lambda: top(stack, COMPOSE))
         values = {"name": "Flu jabs", "sender": ONE, "paste": "+447400000001\n+447400000002",
                   "message": "Hi, flu jabs are open", "when": "now", "consent": ["yes"]}  # fmt: skip
-        answer = await post(stack, requests.view_submission(SIGNING_SECRET, compose, values,
-                                                            sandbox_url=slack.url))  # fmt: skip
-        apply_submission_answer(slack, compose["id"], json.loads(answer) if answer else None)
-        preview = await until(lambda: top(stack, PREVIEW))
+        preview = await preview_of(stack, values)
         await post(stack, requests.block_actions(SIGNING_SECRET, SEND_TEST, view=preview,
                                                  sandbox_url=slack.url))  # fmt: skip
         ask = await until(lambda: top(stack, TEST))
-        answer = await post(stack, requests.view_submission(
-            SIGNING_SECRET, ask, {"test_phone": "07400 000999"}, sandbox_url=slack.url))  # fmt: skip
-        apply_submission_answer(slack, ask["id"], json.loads(answer) if answer else None)
+        await submit(stack, ask, {"test_phone": "07400 000999"})
         assert top(stack, PREVIEW) is not None  # back on the preview
 
         sent = await until(lambda: stack.twilio.sandbox.messages(to="+447400000999"))
