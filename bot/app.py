@@ -24,6 +24,7 @@ from bot.health import healthz
 from bot.keys import RUNTIME
 from bot.runtime import Runtime
 from bot.slack import socket_mode as slack_socket_mode
+from bot.slack.background import drain
 from campaigns.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,4 +98,5 @@ async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = Fal
         if socket_mode is not None:
             await socket_mode.close()
         await runner.cleanup()
+        await drain()  # work Slack's listeners handed on (a preview, a confirm) ends first
         await runtime.close()

@@ -14,7 +14,7 @@ The draft lives in the database; a view's private_metadata carries only its id a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -186,7 +186,6 @@ class Submitted:
     channel: str | None = None  # where it reports, when picked in the form
     group: str | None = None  # a saved contact group as the list
     time_missing: bool = False  # a date was picked without a time
-    errors: dict[str, str] = field(default_factory=dict)
 
     def as_draft(
         self, error: str | None = None, kept: int = 0, message: str | None = None
