@@ -25,6 +25,10 @@ REASONS: Mapping[int, str] = {
     21612: "This number cannot get texts from your sending number (often a landline).",
     21614: "This is not a mobile number, so it cannot receive texts.",
     21617: "The message is too long (over 1,600 characters).",
+    21620: "Twilio refused a picture's web address: check the campaign's media URLs.",
+    21623: "The message carried more than 10 pictures or files.",
+    12300: "The picture's web address did not serve a file Twilio can send.",
+    63019: "Twilio could not download the picture from its web address.",
     # Reported later, by the phone networks.
     30001: "Too many messages were waiting at once; this one was not sent in time.",
     30002: "Your Twilio account is suspended, so nothing can be sent.",
@@ -34,6 +38,8 @@ REASONS: Mapping[int, str] = {
     30006: "The number is a landline, or its network cannot receive texts.",
     30007: "The phone network filtered the message as spam.",
     30008: "The phone network could not deliver the message and gave no reason.",
+    30011: "This phone cannot receive pictures (MMS), or has them turned off.",
+    30019: "The picture is larger than this phone network accepts.",
     30032: "Your toll-free sending number is not verified yet, so networks block it.",
     30034: "Your sending number is not registered for business texting in the US (A2P 10DLC).",
     30036: "The message waited too long to be sent and expired.",
@@ -44,7 +50,9 @@ REASONS: Mapping[int, str] = {
 # 30001 and 30008 are not here: they are delivery-time codes, reported by a status callback for a
 # message that exists; a create never answers with them.
 RETRY_CODES = frozenset({20429, 21611})  # refused for now, nothing made: try again later
-ACCOUNT_WIDE = frozenset({20003, 21606, 21408})  # no message of this campaign can go: pause
+# No message of this campaign can go (the account, the number, or the media every message
+# carries is refused): pause.
+ACCOUNT_WIDE = frozenset({20003, 21606, 21408, 21620, 21623})
 UNCERTAIN_HTTP = frozenset({500, 502, 503, 504})  # Twilio's own errors: it may have made it
 
 

@@ -28,6 +28,9 @@ class MessageStats:
     missing: dict[str, int] = field(default_factory=dict)  # placeholder -> recipients without
     unknown_placeholders: tuple[str, ...] = ()  # placeholders no recipient has a column for
     template_warnings: tuple[str, ...] = ()
+    # Pictures go with every message (MMS): one message each whatever the text's length, priced
+    # per message, so the segment counts above count messages instead.
+    mms: bool = False
 
     @property
     def encoding(self) -> str:
@@ -35,7 +38,9 @@ class MessageStats:
             return "GSM-7"
         return "UCS-2" if self.ucs2_messages == self.messages else "mixed"
 
-    def cost(self, price_per_segment: Decimal) -> Decimal:
+    def cost(self, price_per_segment: Decimal, price_per_mms: Decimal) -> Decimal:
+        if self.mms:
+            return self.messages * price_per_mms
         return self.total_segments * price_per_segment
 
     def to_json(self) -> dict[str, Any]:
@@ -64,8 +69,13 @@ def analyse_messages(
     template: Template,
     variables: Sequence[Mapping[str, str]],
     variable_names: Iterable[str],
+    *,
+    mms: bool = False,
 ) -> tuple[list[int], MessageStats]:
-    """Render the template for each recipient; return each one's segments and the totals."""
+    """Render the template for each recipient; return each one's segments and the totals.
+
+    With `mms` every message is one message (Twilio does not split an MMS), so each counts 1.
+    """
     segments: list[int] = []
     missing: Counter[str] = Counter()
     ucs2_chars: dict[str, None] = {}
@@ -78,7 +88,7 @@ def analyse_messages(
             rendered = template.render(values)
             missing.update(rendered.missing)
             info, length = count_segments(rendered.text), len(rendered.text)
-        segments.append(info.segments)
+        segments.append(1 if mms else info.segments)
         if info.ucs2_chars:
             ucs2_messages += 1
             ucs2_chars.update(dict.fromkeys(info.ucs2_chars))
@@ -96,5 +106,6 @@ def analyse_messages(
         missing=dict(missing),
         unknown_placeholders=template.unknown_placeholders(variable_names),
         template_warnings=template.warnings,
+        mms=mms,
     )
     return segments, stats

@@ -84,6 +84,8 @@ class Campaign(Base):
     # "number" (one), "pool" (several, load shared) or "service" (Messaging Service SID).
     sender_mode: Mapped[str] = mapped_column(String(16))
     from_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Pictures or files sent with every message (MMS): Twilio fetches each URL itself.
+    media_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: send now
     # Bumped by every edit and by cancel, so a deferred start job for an old version is a no-op.
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: str | None = None
     DEFAULT_REGION: str | None = None
     PRICE_PER_SEGMENT: Decimal = Field(default=Decimal("0.0079"), ge=0)
+    PRICE_PER_MMS: Decimal = Field(
+        default=Decimal("0.0200"), ge=0
+    )  # a message, whatever its length
     PRICE_CURRENCY: str = "USD"
     PORT: int = Field(default=3000, ge=1, le=65535)
 

@@ -116,6 +116,7 @@ class Driver:
     def __post_init__(self) -> None:
         settings = self.rt.settings
         self.template = compile_template(self.campaign.message_template)
+        self.media_urls = tuple(self.campaign.media_urls or ())
         if self.campaign.sender_mode == SenderMode.SERVICE:
             sid = settings.TWILIO_MESSAGING_SERVICE_SID or ""
             self.pool = [(sid, _paced(settings.TWILIO_MESSAGING_SERVICE_MPS))]
@@ -419,6 +420,7 @@ class Driver:
             # row, and settles a recipient in quarantine.
             status_callback=f"{base}/twilio/status?rid={recipient.id}" if base else None,
             validity_period=self.rt.settings.MESSAGE_VALIDITY_SECONDS,
+            media_urls=self.media_urls,
         )
 
     async def _request(self, work: Work, lane: Lane[Work], slot: float) -> None:

@@ -65,6 +65,7 @@ class Outgoing:
     sender: str  # a +E.164 number, or a Messaging Service SID (MG...)
     status_callback: str | None
     validity_period: int
+    media_urls: tuple[str, ...] = ()  # pictures (MMS): Twilio fetches each one
 
 
 class Unsendable(Exception):
@@ -134,6 +135,8 @@ class Gateway:
     async def send(self, message: Outgoing) -> Attempt:
         form: dict[str, object] = {"To": message.to, "Body": message.body}
         form["MessagingServiceSid" if _is_service(message.sender) else "From"] = message.sender
+        if message.media_urls:
+            form["MediaUrl"] = list(message.media_urls)  # one MediaUrl field each, as the SDK does
         if message.status_callback:
             form["StatusCallback"] = message.status_callback
         form["ValidityPeriod"] = message.validity_period

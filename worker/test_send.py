@@ -60,6 +60,7 @@ async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: s
     attempt = await rt.gateway.send(Outgoing(
         to=phone, body=body, sender=sender, status_callback=None,
         validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS,
+        media_urls=tuple(campaign.media_urls or ()),
     ))  # fmt: skip
     if attempt.kind is Kind.SUBMITTED:
         return f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone."

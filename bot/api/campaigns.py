@@ -88,6 +88,7 @@ async def create(request: web.Request) -> web.Response:
             idempotency_key=key,
             request_digest=prepared.digest if key else None,
             region=prepared.region,
+            media_urls=body.media_urls or (),
         ),
         _actor(request),
     )

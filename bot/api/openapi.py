@@ -42,6 +42,7 @@ CAMPAIGN_PROPERTIES: dict[str, Any] = {
     "source": {"type": "string", "enum": ["api", "slack"]},
     "message_template": {"type": "string"},
     "from_numbers": {"type": "array", "items": {"type": "string"}},
+    "media_urls": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
     "sender_mode": {"type": "string", "enum": ["number", "pool", "service"]},
     "scheduled_at": NULLABLE_TIME,
     "created_at": {"type": "string", "format": "date-time"},
@@ -151,6 +152,15 @@ CREATE_BODY = {
             "minLength": 2,
             "maxLength": 2,
             "description": "for numbers without a country code; default DEFAULT_REGION",
+        },
+        "media_urls": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "maxItems": 100,
+            "description": (
+                "pictures or files sent with every message (MMS), at most 10 public http(s) "
+                "URLs; MMS goes from US and Canadian numbers only and is priced by PRICE_PER_MMS"
+            ),
         },
     },
     "additionalProperties": False,

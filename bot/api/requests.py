@@ -33,6 +33,8 @@ class CreateCampaign(BaseModel):
     scheduled_at: AwareDatetime | None = None
     agent_id: str | None = Field(default=None, max_length=64)
     region: str | None = Field(default=None, min_length=2, max_length=2)
+    # The service says how many a message takes (10); this only bounds what is read.
+    media_urls: list[str] | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")
     def _one_of_each(self) -> CreateCampaign:

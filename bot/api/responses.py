@@ -32,6 +32,7 @@ def campaign_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
         "source": campaign.source,
         "message_template": campaign.message_template,
         "from_numbers": list(campaign.from_numbers),
+        "media_urls": list(campaign.media_urls or ()),
         "sender_mode": campaign.sender_mode,
         "scheduled_at": timestamp(campaign.scheduled_at),
         "created_at": timestamp(campaign.created_at),
@@ -44,7 +45,7 @@ def campaign_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
         "cancelled_count": counts.cancelled,
         "segments": stats.total_segments,
         "encoding": stats.encoding,
-        "estimated_cost": _money(stats.cost(settings.PRICE_PER_SEGMENT)),
+        "estimated_cost": _money(stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS)),
         "currency": settings.PRICE_CURRENCY,
     }
 

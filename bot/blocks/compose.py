@@ -20,7 +20,7 @@ CHECKING = "sms_checking"
 NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT, CHANNEL = (
     "name", "sender", "paste", "file", "message", "when", "send_at", "consent", "channel",
 )  # fmt: skip
-GROUP, PICK_TEMPLATE, SEND_TIME = "group", "pick_template", "send_time"
+GROUP, PICK_TEMPLATE, SEND_TIME, MEDIA = "group", "pick_template", "send_time", "media"
 ZONE = "z"  # private_metadata: the person's time zone, from users.info
 SEND_NOW, SCHEDULE = "now", "schedule"
 ALL_NUMBERS, SERVICE = "all", "service"
@@ -55,6 +55,7 @@ class Draft:
     consent: bool = False
     kept_recipients: int = 0  # recipients already checked: the list inputs may stay empty
     group: str | None = None  # a contact group picked as the list
+    media: str = ""  # media URLs (MMS), one a line
     error: str | None = None  # why the last try did not go through, shown at the top
 
 
@@ -148,9 +149,11 @@ def compose_view(
     *,
     templates: list[Choice] | None = None,
     groups: list[Choice] | None = None,
+    mms: str | None = None,
 ) -> dict[str, Any]:
     """The modal `/sms new`, the shortcut and "Back to edit" open. With saved `templates`, a
-    picker above the message fills it in; with contact `groups`, one can be the list."""
+    picker above the message fills it in; with contact `groups`, one can be the list. `mms`,
+    when pictures can be sent, says from which senders and at what price (the field's hint)."""
     draft = draft or Draft()
     zone = metadata.extra.get(ZONE) or "UTC"
     blocks: list[dict[str, Any]] = []
@@ -202,6 +205,7 @@ def compose_view(
             },
             hint="{{column}} is replaced by each recipient's value from that column.",
         ),
+        *([_media_input(draft.media, mms)] if mms else []),
         _input(WHEN, "When", _when_element(draft.send_at)),
         _input(
             SEND_AT,
@@ -234,6 +238,19 @@ def compose_view(
         "private_metadata": metadata.dump(),
         "blocks": blocks,
     }
+
+
+def _media_input(media: str, hint: str) -> dict[str, Any]:
+    return _input(
+        MEDIA,
+        "Pictures (MMS): links, one a line",
+        {
+            **_text_input(MEDIA, media, multiline=True, limit=MAX_PASTE),
+            "placeholder": plain("https://example.com/offer.jpg"),
+        },
+        optional=True,
+        hint=hint,
+    )
 
 
 def _choices(choices: list[Choice]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.blocks.compose import Metadata, plain
 from bot.blocks.text import (
+    clip,
     context,
     duration,
     escape,
@@ -52,9 +53,12 @@ def preview_view(
         ))  # fmt: skip
     blocks.append(section("*What they get* (the first messages, as each recipient sees it)"))
     for sample in preview.samples:
-        blocks.append(context(f"Row {sample.row} · {sample.phone} · "
-                              f"{plural(sample.segments, 'segment')}"))  # fmt: skip
+        size = "MMS" if preview.stats.mms else plural(sample.segments, "segment")
+        blocks.append(context(f"Row {sample.row} · {sample.phone} · {size}"))
         blocks.append(section(_quoted(sample.text)))
+    media = campaign.media_urls or []
+    if media:
+        blocks.append(section(_media_lines(media)))
     blocks.append(section(_encoding_and_cost(preview)))
     warnings = _warnings(preview)
     if warnings:
@@ -110,8 +114,19 @@ def _quoted(text: str) -> str:
     return "\n".join("> " + escape(line) for line in (text or " ").splitlines() or [" "])
 
 
+def _media_lines(urls: list[str]) -> str:
+    lines = [f"*With {plural(len(urls), 'picture or file', 'pictures or files')}* (MMS):"]
+    lines += [f"• {escape(clip(url, 200))}" for url in urls]  # 10 x 200: well inside a section
+    return "\n".join(lines)
+
+
 def _encoding_and_cost(preview: Preview) -> str:
     stats = preview.stats
+    if stats.mms:
+        return (
+            f"Picture messages (MMS): one message each whatever the text's length, "
+            f"{stats.messages:,} in all.\n*Estimated cost: {money(preview.cost, preview.currency)}*"
+        )
     if stats.encoding == "GSM-7":
         encoding = "Plain SMS characters (GSM-7: 160 a segment)"
     else:
@@ -143,6 +158,12 @@ def _warnings(preview: Preview) -> list[str]:
         for name in stats.unknown_placeholders
     ]
     found += [escape(w) for w in stats.template_warnings]
+    if preview.outside_mms_area:
+        found.append(
+            f"{plural(preview.outside_mms_area, 'recipient is', 'recipients are')} outside the "
+            "US and Canada, where pictures often do not arrive: their networks may refuse the "
+            "message or show a link instead"
+        )
     return found
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.compose import Metadata, plain
+from bot.blocks.summary import sent_size
 from bot.blocks.text import context, escape, header, money, plural, section
 from campaigns.models import Recipient
 from campaigns.service import CampaignReport
@@ -33,7 +34,7 @@ def report_view(
             ],
         },
         context(
-            f"{plural(counts.total, 'recipient')} · {report.segments_sent:,} segments sent · "
+            f"{plural(counts.total, 'recipient')} · {sent_size(report)} sent · "
             f"{money(report.cost_sent, report.currency)} · {campaign.id}"
         ),
     ]

@@ -54,8 +54,7 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
         ]
     lines += [
         "",
-        f"{plural(report.segments_sent, 'segment')} sent · estimated cost "
-        f"{money(report.cost_sent, report.currency)}",
+        f"{sent_size(report)} sent · estimated cost {money(report.cost_sent, report.currency)}",
     ]
     if report.duration is not None:
         lines.append(f"Took {duration(report.duration)}")
@@ -71,3 +70,10 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
         f"{counts.cancelled:,} cancelled of {counts.total:,}"
     )
     return message(fallback, [section("\n".join(lines)), context(note)])
+
+
+def sent_size(report: CampaignReport) -> str:
+    """What was sent, in what it is priced by: segments, or picture messages (MMS)."""
+    if report.campaign.media_urls:
+        return plural(report.submitted, "picture message")
+    return plural(report.segments_sent, "segment")

@@ -32,6 +32,7 @@ from bot.blocks.compose import (
     CONSENT,
     FILE,
     GROUP,
+    MEDIA,
     MESSAGE,
     NAME,
     PASTE,
@@ -54,6 +55,7 @@ from bot.blocks.compose import (
 from bot.blocks.preview import BACK_TO_EDIT, preview_view
 from bot.runtime import Runtime
 from bot.slack.background import spawn
+from bot.slack.mms import media_errors, media_lines, mms_hint
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
 from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
 from campaigns.errors import InputError, TextcastError
@@ -157,8 +159,9 @@ async def form_view(
 ) -> dict[str, Any]:
     """The compose modal with this install's senders, saved templates and contact groups."""
     templates, groups = await _template_choices(runtime), await _group_choices(runtime)
-    return compose_view(sender_options(runtime.settings), metadata, draft,
-                        templates=templates, groups=groups)  # fmt: skip
+    settings = runtime.settings
+    return compose_view(sender_options(settings), metadata, draft, templates=templates,
+                        groups=groups, mms=mms_hint(settings))  # fmt: skip
 
 
 def _sender_options(runtime: Runtime):  # type: ignore[no-untyped-def]
@@ -186,6 +189,7 @@ class Submitted:
     channel: str | None = None  # where it reports, when picked in the form
     group: str | None = None  # a saved contact group as the list
     time_missing: bool = False  # a date was picked without a time
+    media: str = ""  # media URLs (MMS) as typed, one a line
 
     def as_draft(
         self, error: str | None = None, kept: int = 0, message: str | None = None
@@ -193,7 +197,8 @@ class Submitted:
         return Draft(name=self.name, sender=self.sender, paste=self.paste,
                      message=self.message if message is None else message,
                      send_at=self.send_at if self.schedule else None, consent=self.consent,
-                     kept_recipients=kept, error=error, group=self.group)  # fmt: skip
+                     kept_recipients=kept, error=error, group=self.group,
+                     media=self.media)  # fmt: skip
 
 
 def read_submission(values: dict[str, dict[str, dict[str, Any]]], zone: str = "UTC") -> Submitted:
@@ -223,6 +228,7 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]], zone: str = "U
         channel=entry(CHANNEL).get("selected_conversation") or None,
         group=picked(GROUP),
         time_missing=bool(day) and not clock,
+        media=str(entry(MEDIA).get("value") or ""),
     )
 
 
@@ -278,6 +284,7 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
             metadata = Metadata(channel=form.channel, draft=metadata.draft, extra=metadata.extra)
         kept = await _kept_recipients(runtime, metadata.draft)
         errors = cheap_errors(form, runtime.ctx.now(), kept=kept)
+        errors.update(media_errors(runtime.settings, form.sender, form.media))
         if not errors:
             try:
                 await require_permission(runtime, client, user_id)
@@ -360,7 +367,7 @@ async def _store_draft(
     if metadata.draft:
         changes = CampaignChanges(
             name=form.name, message_template=form.message, recipients=recipients,
-            from_numbers=senders, send_at=send_at or NOW,
+            from_numbers=senders, send_at=send_at or NOW, media_urls=media_lines(form.media),
         )  # fmt: skip
         view = await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
         if view.campaign.status != CampaignStatus.DRAFT:
@@ -372,7 +379,7 @@ async def _store_draft(
             name=form.name, message_template=form.message, recipients=recipients,
             from_numbers=senders, send_at=send_at, source="slack",
             consent_confirmed=form.consent, channel_id=metadata.channel,
-            region=settings.DEFAULT_REGION,
+            region=settings.DEFAULT_REGION, media_urls=media_lines(form.media),
         ),
         actor,
         launch=False,
@@ -450,7 +457,7 @@ async def draft_form(runtime: Runtime, metadata: Metadata) -> dict[str, Any]:
         name=campaign.name, sender=sender, message=campaign.message_template,
         send_at=campaign.scheduled_at,
         consent=campaign.consent_confirmed_by is not None or EDITING in metadata.extra,
-        kept_recipients=detail.view.counts.total,
+        kept_recipients=detail.view.counts.total, media="\n".join(campaign.media_urls or ()),
     )  # fmt: skip
     return await form_view(runtime, metadata, draft)
 

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
 from campaigns.errors import StateError
+from campaigns.media import check_media_urls, check_mms_senders
 from campaigns.models import Campaign, Recipient
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
-from campaigns.senders import choose_senders
+from campaigns.senders import SenderChoice, SenderMode, choose_senders
 from campaigns.service.common import (
     CampaignView,
     analyse,
@@ -43,6 +44,7 @@ class CampaignChanges:
     message_template: str | None = None
     recipients: ImportReport | None = None
     from_numbers: Sequence[str] | None = None
+    media_urls: Sequence[str] | None = None  # [] removes them
     send_at: datetime | Literal["now"] | None = None  # "now": send at once instead
     expected_version: int | None = None  # refuse if someone else changed it meanwhile
 
@@ -89,6 +91,18 @@ async def _apply(
         senders = choose_senders(ctx.settings, changes.from_numbers)
         campaign.sender_mode, campaign.from_numbers = senders.mode, list(senders.numbers)
         changed.append("senders")
+    was_mms = bool(campaign.media_urls)
+    if changes.media_urls is not None:
+        media_urls = list(check_media_urls(changes.media_urls))
+        if media_urls != list(campaign.media_urls or ()):
+            campaign.media_urls = media_urls
+            changed.append("media")
+    if campaign.media_urls and (changes.media_urls or changes.from_numbers is not None):
+        check_mms_senders(
+            SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers)),
+            field="media_urls" if changes.media_urls else "from_number",
+        )
+    mms = bool(campaign.media_urls)
     if changes.send_at is not None:
         send_at = None if changes.send_at == NOW else changes.send_at
         campaign.scheduled_at = check_send_time(send_at, ctx.now())
@@ -101,13 +115,13 @@ async def _apply(
         report = changes.recipients
         await off_loop(require_recipients, report)
         variables = [r.variables for r in report.recipients]
-        segments, stats = await off_loop(analyse, template, variables, report.variables)
+        segments, stats = await off_loop(analyse, template, variables, report.variables, mms)
         await session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
         await insert_recipients(session, campaign.id, changes.recipients, segments)
         campaign.import_report = import_summary(changes.recipients)
         campaign.message_stats = stats.to_json()
         changed.append("recipients")
-    elif changes.message_template is not None:
+    elif changes.message_template is not None or mms != was_mms:
         await _resegment(session, campaign, template)
     if changes.message_template is not None:
         campaign.message_template = template_text
@@ -123,7 +137,9 @@ async def _resegment(session: AsyncSession, campaign: Campaign, template: Templa
         )
     ).all()
     names = campaign.import_report.get("variables", [])
-    segments, stats = await off_loop(analyse, template, [variables for _, variables in rows], names)
+    variables = [variables for _, variables in rows]
+    mms = bool(campaign.media_urls)
+    segments, stats = await off_loop(analyse, template, variables, names, mms)
     await session.execute(  # ORM bulk UPDATE by primary key
         update(Recipient),
         [{"id": rid, "segments": s} for (rid, _), s in zip(rows, segments, strict=True)],

@@ -106,10 +106,13 @@ def check_recipient_texts(report: ImportReport) -> None:
 
 
 def analyse(
-    template: Template, variables: Sequence[Mapping[str, str]], names: Sequence[str]
+    template: Template,
+    variables: Sequence[Mapping[str, str]],
+    names: Sequence[str],
+    mms: bool = False,
 ) -> tuple[list[int], MessageStats]:
     """Every recipient's segments and the totals; refuses messages Twilio would refuse."""
-    segments, stats = analyse_messages(template, variables, names)
+    segments, stats = analyse_messages(template, variables, names, mms=mms)
     if stats.too_long:
         raise InputError(
             f"{stats.too_long} message(s) would be over 1,600 characters (the longest is "

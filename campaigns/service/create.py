@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from campaigns import audit
 from campaigns.errors import IdempotencyKeyReused, InputError, StateError
 from campaigns.ids import new_campaign_id
+from campaigns.media import check_media_urls, check_mms_senders
 from campaigns.models import Campaign
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
@@ -47,6 +48,7 @@ class NewCampaign:
     idempotency_key: str | None = None
     request_digest: str | None = None  # of the request that carried the key
     region: str | None = None
+    media_urls: Sequence[str] = ()  # pictures sent with every message (MMS)
 
 
 def _require_consent(confirmed: bool) -> None:
@@ -77,14 +79,18 @@ async def create_campaign(
     template = checked_template(new.message_template)
     await off_loop(require_recipients, new.recipients)
     senders = choose_senders(ctx.settings, new.from_numbers)
+    media_urls = check_media_urls(new.media_urls)
+    if media_urls:
+        check_mms_senders(senders)
     now = ctx.now()
     send_at = check_send_time(new.send_at, now)
     if launch:
         _require_consent(new.consent_confirmed)
     report = new.recipients
     segments, stats = await off_loop(
-        analyse, template, [r.variables for r in report.recipients], report.variables
-    )
+        analyse, template, [r.variables for r in report.recipients], report.variables,
+        bool(media_urls),
+    )  # fmt: skip
 
     campaign = Campaign(
         id=new_campaign_id(),
@@ -94,6 +100,7 @@ async def create_campaign(
         message_template=new.message_template,
         sender_mode=senders.mode,
         from_numbers=list(senders.numbers),
+        media_urls=list(media_urls),
         scheduled_at=send_at,
         version=1,
         region=new.region,

@@ -40,6 +40,9 @@ class Preview:
     messages_per_second: int
     send_duration: timedelta  # at the senders' combined rate, counted in segments
     send_at: datetime | None  # None: now
+    # With pictures (MMS): recipients outside North America (+1), where carriers may not take
+    # them (Twilio sends those from US and Canadian numbers only, and only there in full).
+    outside_mms_area: int = 0
 
 
 async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) -> Preview:
@@ -59,6 +62,15 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
                 await session.execute(opted_out.order_by(Recipient.id).limit(OPTED_OUT_SHOWN))
             ).scalars()
         )
+        outside_mms_area = 0
+        if campaign.media_urls:
+            outside_mms_area = (
+                await session.execute(
+                    select(func.count()).where(
+                        Recipient.campaign_id == campaign_id, Recipient.phone.not_like("+1%")
+                    )
+                )
+            ).scalar_one()
         first = list(
             (
                 await session.execute(
@@ -83,9 +95,10 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
             for r in first
         ],
         stats=stats,
-        cost=stats.cost(ctx.settings.PRICE_PER_SEGMENT),
+        cost=stats.cost(ctx.settings.PRICE_PER_SEGMENT, ctx.settings.PRICE_PER_MMS),
         currency=ctx.settings.PRICE_CURRENCY,
         messages_per_second=mps,
         send_duration=timedelta(seconds=stats.total_segments / mps),
         send_at=campaign.scheduled_at,
+        outside_mms_area=outside_mms_area,
     )

@@ -36,7 +36,7 @@ class CampaignReport:
     submitted: int  # handed to Twilio (they have a SID)
     unsent: int  # not handed to Twilio yet: pending, or claimed without a SID
     segments_sent: int  # segments of the submitted messages
-    cost_sent: Decimal  # segments_sent x PRICE_PER_SEGMENT
+    cost_sent: Decimal  # segments_sent x PRICE_PER_SEGMENT, or submitted x PRICE_PER_MMS
     currency: str
     failures: tuple[FailureGroup, ...]  # most common first; opt-outs are not among them
     opted_out: int  # failed without a request because the number opted out
@@ -125,13 +125,19 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
 
     started, finished = campaign.started_at, campaign.finished_at
     end = finished or ctx.now()
+    prices = ctx.settings
+    cost_sent = (
+        submitted * prices.PRICE_PER_MMS  # an MMS is priced per message, whatever its length
+        if campaign.media_urls
+        else int(segments) * prices.PRICE_PER_SEGMENT
+    )
     return CampaignReport(
         campaign=campaign,
         counts=counts,
         submitted=submitted,
         unsent=int(not_sent),
         segments_sent=int(segments),
-        cost_sent=int(segments) * ctx.settings.PRICE_PER_SEGMENT,
+        cost_sent=cost_sent,
         currency=ctx.settings.PRICE_CURRENCY,
         failures=tuple(groups),
         opted_out=opted_out,

@@ -21,8 +21,9 @@ from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus
 
-COPIED = ("name", "source", "message_template", "sender_mode", "from_numbers", "scheduled_at",
-          "region", "channel_id", "agent_id", "import_report", "message_stats")  # fmt: skip
+COPIED = ("name", "source", "message_template", "sender_mode", "from_numbers", "media_urls",
+          "scheduled_at", "region", "channel_id", "agent_id", "import_report",
+          "message_stats")  # fmt: skip
 RECIPIENT_COLUMNS = ("row", "phone", "variables", "segments")
 
 

@@ -142,6 +142,11 @@ class TwilioSandbox:
             raise errors.missing_body()
         if len(body) > errors.MAX_BODY_CHARACTERS:
             raise errors.body_too_long()
+        if len(media_urls) > errors.MAX_MEDIA_URLS:
+            raise errors.too_many_media()
+        for url in media_urls:
+            if not url.startswith(("https://", "http://")):
+                raise errors.invalid_media_url(url)
         validity_period = _validity_period(form.get("ValidityPeriod"))
         sender = from_ or self._sticky_sender(service_sid or "", to)
         if self.optouts.blocked(to, sender) or (
@@ -161,7 +166,8 @@ class TwilioSandbox:
             messaging_service_sid=service_sid,
             body=body,
             media_urls=media_urls,
-            segments=max(count_segments(body).segments, 1),
+            # An MMS is one message, whatever the length of its text.
+            segments=1 if media_urls else max(count_segments(body).segments, 1),
             status=status,
             status_callback=form.get("StatusCallback") or None,
             validity_period=validity_period,
@@ -221,7 +227,8 @@ class TwilioSandbox:
             messaging_service_sid=service_sid,
             body=body,
             media_urls=tuple(media_urls),
-            segments=max(count_segments(body).segments, 1),
+            # An MMS is one message, whatever the length of its text.
+            segments=1 if media_urls else max(count_segments(body).segments, 1),
             status="received",
             status_callback=None,
             validity_period=None,

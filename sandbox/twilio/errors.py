@@ -103,6 +103,17 @@ def body_too_long() -> TwilioApiError:
     )
 
 
+MAX_MEDIA_URLS = 10
+
+
+def too_many_media() -> TwilioApiError:
+    return TwilioApiError(21623, 400, "Number of media files exceeds allowed limit")
+
+
+def invalid_media_url(url: str) -> TwilioApiError:
+    return TwilioApiError(21620, 400, f"Invalid media URL(s): {url}")
+
+
 def unsubscribed() -> TwilioApiError:
     return TwilioApiError(21610, 400, "Attempt to send to unsubscribed recipient")
 

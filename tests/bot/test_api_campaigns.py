@@ -54,6 +54,20 @@ async def test_create_with_the_seed_body(api: Api) -> None:
     assert detail.view.campaign.created_by == f"api:{api.key_id}"
 
 
+async def test_create_with_pictures_is_an_mms_campaign(api: Api) -> None:
+    picture = "https://cdn.example.com/march.jpg"
+    long = SEED_BODY["message_template"] + " Our opening hours are 8 to 8 every weekday." * 3
+    body = {**SEED_BODY, "message_template": long, "media_urls": [picture]}
+    response = await post(api, body)
+    assert response.status == 201, await response.text()
+    created = await response.json()
+    assert created["media_urls"] == [picture]
+    assert created["segments"] == 2  # one message each: the text alone would be 2 x 2 segments
+    assert created["estimated_cost"] == pytest.approx(0.04)  # 2 x PRICE_PER_MMS (0.02)
+    fetched = await api.client.get(f"/v1/sms/campaigns/{created['campaign_id']}", headers=api.auth)
+    assert (await fetched.json())["media_urls"] == [picture]
+
+
 async def test_create_reports_rejected_recipients(api: Api) -> None:
     body = {
         **SEED_BODY,
@@ -110,6 +124,12 @@ async def test_create_from_csv_with_several_senders_scheduled(api: Api, clock: C
             "at most 7 days",
         ),
         ({"message_template": "x" * 1601}, "message_template", "1,600 characters"),
+        ({"media_urls": ["http://localhost/a.png"]}, "media_urls", "Twilio cannot reach"),
+        (
+            {"media_urls": [f"https://example.com/{i}.png" for i in range(11)]},
+            "media_urls",
+            "at most 10",
+        ),
     ],
 )
 async def test_broken_rules_are_422_and_leave_nothing(

@@ -379,3 +379,63 @@ def test_a_local_date_and_time_cross_daylight_saving_as_the_clock_does(
               "send_time": {"send_time": {"selected_time": clock}}}  # fmt: skip
     form = read_submission(values, "Europe/London")
     assert form.send_at == datetime.fromisoformat(utc)
+
+
+PICTURE = "https://cdn.example.com/march.jpg"
+
+
+async def test_pictures_are_offered_previewed_as_mms_and_kept_when_editing(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    [media] = [b for b in compose["blocks"] if b.get("block_id") == "media"]
+    assert "+14155550100" in media["hint"]["text"] and "0.02 USD a message" in media["hint"]["text"]
+    await submit(web, slack, compose,
+                 filled(paste="+447700900001\n+14155550199", media=f"{PICTURE}\n"))  # fmt: skip
+    preview = await until(showing(slack, PREVIEW))
+    text = str(preview["blocks"])
+    assert "Picture messages (MMS)" in text and PICTURE in text
+    assert "0.04 USD" in text  # two messages at PRICE_PER_MMS, whatever the text's length
+    assert "1 recipient is outside the US and Canada" in text
+    await click(web, slack, preview, BACK_TO_EDIT)
+    edit = await until(showing(slack, COMPOSE))
+    [media] = [b for b in edit["blocks"] if b.get("block_id") == "media"]
+    assert media["element"]["initial_value"] == PICTURE
+    await submit(web, slack, edit, {"media": ""})  # removed: a plain SMS campaign again
+    preview = await until(showing(slack, PREVIEW))
+    assert "Picture messages" not in str(preview["blocks"])
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.media_urls == []
+
+
+UK_AND_US = {"SENDER_NUMBERS": "+14155550100,+447700900999"}
+
+
+@pytest.mark.parametrize("api_settings", [UK_AND_US], indirect=True)
+@pytest.mark.parametrize(
+    ("values", "block", "words"),
+    [
+        ({"media": "http://localhost/a.png"}, "media", "Twilio cannot reach"),
+        ({"media": "\n".join(f"https://e.com/{i}.png" for i in range(11))}, "media", "at most 10"),
+        ({"media": PICTURE, "sender": "+447700900999"}, "sender", "US and Canadian numbers only"),
+        ({"media": PICTURE, "sender": "all"}, "sender", "+447700900999 cannot send them"),
+    ],
+)
+async def test_pictures_that_cannot_be_sent_are_refused_inline(
+    web: Api, slack: SlackSandbox, values: dict[str, Any], block: str, words: str
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    errors = await submit(web, slack, compose, filled(paste="+447700900001", **values))
+    assert set(errors) == {block} and words in errors[block]
+    assert await campaigns_stored(web) == 0
+
+
+@pytest.mark.parametrize("api_settings", [{"SENDER_NUMBERS": "+447700900999"}], indirect=True)
+async def test_no_picture_field_when_no_sender_can_send_pictures(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    assert "media" not in [b.get("block_id") for b in compose["blocks"]]

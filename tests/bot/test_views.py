@@ -107,6 +107,31 @@ def test_more_than_100_senders_use_an_external_select() -> None:
     assert sender["element"]["type"] == "external_select"
 
 
+def test_the_compose_modal_offers_pictures_when_a_sender_can_send_them() -> None:
+    draft = Draft(name="March", media="https://cdn.example.com/march.jpg")
+    hint = "Optional. Sent from +14155550100 only, at 0.02 USD a message whatever its length."
+    view = compose_view(SENDERS, Metadata(), draft, mms=hint)
+    matches_snapshot("compose_mms", checked(view))
+    [media] = [b for b in view["blocks"] if b.get("block_id") == "media"]
+    assert media["optional"] and media["element"]["initial_value"] == draft.media
+
+
+def test_an_mms_preview_prices_per_message_and_lists_the_pictures() -> None:
+    campaign = make_campaign(status=CampaignStatus.DRAFT, name="March promotion",
+                             media_urls=["https://cdn.example.com/march.jpg"])  # fmt: skip
+    stats = MessageStats(messages=1_234, total_segments=1_234, min_segments=1, max_segments=1,
+                         mms=True)  # fmt: skip
+    view = preview_view(
+        preview(view=CampaignView(campaign, Counts(total=1_234, pending=1_234)), stats=stats,
+                cost=Decimal("24.68"), outside_mms_area=3),
+        Metadata(),
+    )  # fmt: skip
+    text = checked(view)
+    matches_snapshot("preview_mms", text)
+    assert "Picture messages (MMS)" in text and "https://cdn.example.com/march.jpg" in text
+    assert "3 recipients are outside the US and Canada" in text and "segment" not in text
+
+
 def test_the_checking_view() -> None:
     matches_snapshot("checking", checked(checking_view(Metadata(), "Checking the file (2.4 MB)…")))
 
