@@ -55,3 +55,22 @@ async def enqueue_test(
     await redis.enqueue_job(
         SEND_TEST, campaign_id, phone, user_id, _queue_name=queue_name(namespace)
     )
+
+
+HANDLE_INBOUND = "handle_inbound"
+
+
+def inbound_job_id(namespace: str, inbound_id: int) -> str:
+    # arq's job keys are global to the Redis database, and ids count from 1 in every database:
+    # the namespace keeps two installs (or two test runs) sharing a Redis apart.
+    return f"{namespace}:inbound:{inbound_id}"
+
+
+async def enqueue_inbound(redis: ArqRedis, namespace: str, inbound_id: int) -> None:
+    """The Slack side of a text a recipient sent (a notice or the reply in its thread). Named by
+    the text's id, so Twilio posting it twice enqueues it once; the worker's sweep finds any the
+    queue lost, and the job itself does nothing for a text already handled."""
+    await redis.enqueue_job(
+        HANDLE_INBOUND, inbound_id, _job_id=inbound_job_id(namespace, inbound_id),
+        _queue_name=queue_name(namespace),
+    )  # fmt: skip

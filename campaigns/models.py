@@ -131,6 +131,8 @@ class Recipient(Base):
         Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
         # A number appears once per campaign: the database refuses a double send at the source.
         UniqueConstraint("campaign_id", "phone"),
+        # A reply or a STOP finds the campaigns that texted its number.
+        Index("ix_recipients_phone", "phone"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -181,7 +183,38 @@ class OptOutEvent(Base):
     source: Mapped[str] = mapped_column(String(32))  # "sms", "twilio_21610", "slack", "api"
     actor: Mapped[str | None] = mapped_column(String(64))
     campaign_id: Mapped[str | None] = mapped_column(String(32))
+    sender: Mapped[str | None] = mapped_column(String(40))  # the number (or service) it came to
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundMessage(Base):
+    """A text a recipient sent to one of our numbers: kept before Twilio is answered, once per
+    MessageSid (Twilio may post the same one again), with what it meant and where it belongs."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        # The Slack side not done yet: the sweep's query.
+        Index("ix_inbound_messages_handled_at_id", "handled_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_sid: Mapped[str] = mapped_column(String(40), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # who wrote (From)
+    sender: Mapped[str] = mapped_column(String(40))  # our number it came to (To)
+    messaging_service_sid: Mapped[str | None] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    media_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # one per file
+    meaning: Mapped[str] = mapped_column(String(16))  # campaigns.keywords.Meaning
+    keyword: Mapped[str | None] = mapped_column(String(32))
+    # The campaign that last texted this number from this sender, within REPLY_WINDOW_DAYS.
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
+    recipient_id: Mapped[int | None] = mapped_column(BigId)
+    source: Mapped[str] = mapped_column(String(16))  # "webhook" or "poll"
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The Slack side (notice or reply in the thread): done once, by the worker.
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class SenderNumberRow(Base):

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     SLACK_NOTIFY_CHANNEL: str | None = None
     ALLOWED_SLACK_USERS: Annotated[tuple[str, ...], NoDecode] = ()
+    # Replies and opt-outs. HELP_TEXT answers HELP and INFO; empty: Textcast's own words.
+    HELP_TEXT: str = Field(default="", max_length=1600)
+    REPLY_WINDOW_DAYS: int = Field(default=7, ge=1, le=90)
+    EXTRA_OPT_OUT_KEYWORDS: Annotated[tuple[str, ...], NoDecode] = ()  # e.g. ARRET,BAJA,ALTO
+    INBOUND_POLL_SECONDS: int = Field(default=10, ge=2, le=300)  # without PUBLIC_BASE_URL
     ALLOWED_SLACK_USERGROUP: str | None = None
 
     TWILIO_ACCOUNT_SID: str | None = None
@@ -136,7 +141,7 @@ class Settings(BaseSettings):
     def _senders(cls, value: Any) -> Any:
         return parse_sender_numbers(value) if isinstance(value, str) else value
 
-    @field_validator("ALLOWED_SLACK_USERS", mode="before")
+    @field_validator("ALLOWED_SLACK_USERS", "EXTRA_OPT_OUT_KEYWORDS", mode="before")
     @classmethod
     def _users(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -434,6 +434,8 @@ class Driver:
                 self.ready.appendleft(work)
                 self._wake.set()
             return
+        if self.rt.stops.stopped(work.claim.phone) and not await self._still_send(work):
+            return
         sender = lane.sender
         try:
             message = self._outgoing(work.claim, sender)
@@ -445,6 +447,26 @@ class Driver:
             await self._outcome(work, sender, attempt)
         except Exception:
             log.exception("recording what happened to %s failed", mask(work.claim.phone))
+
+    async def _still_send(self, work: Work) -> bool:
+        """The number opted out since its claim was screened (a STOP came mid-batch): asked of
+        the database, which is the truth, and failed with `opted_out` if so."""
+        try:
+            opted_out = bool(await opted_out_among(self.rt.ctx, [work.claim.phone]))
+        except Exception:
+            log.exception("could not check whether %s opted out", mask(work.claim.phone))
+            opted_out = None
+        if opted_out:
+            self._settled(work, SendResult(work.id, Outcome.FAILED, error_reason=OPTED_OUT))
+            return False
+        # Opted back in (or not known yet): sent, if the checks made before the question still
+        # hold; otherwise, and when the database did not answer, booked again.
+        if opted_out is None or self.stopping or not self._may_send() or work.id not in self.held:
+            if work.id in self.held:
+                self.ready.appendleft(work)
+                self._wake.set()
+            return False
+        return True
 
     async def _send(self, work: Work, message: Outgoing) -> Attempt:
         try:

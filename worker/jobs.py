@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.jobs import SEND_TEST, START_CAMPAIGN, enqueue_start, queue_name
+from bot.jobs import HANDLE_INBOUND, SEND_TEST, START_CAMPAIGN, enqueue_start, queue_name
 from campaigns.models import Campaign
 from campaigns.service.claims import has_unsettled_claims
 from campaigns.service.sending import (
@@ -26,6 +26,8 @@ from campaigns.service.sending import (
 from campaigns.service.status_news import status_news_key
 from campaigns.status import FINISHED, CampaignStatus
 from worker.engine import Driver
+from worker.inbound import handle_inbound, requeue_unhandled
+from worker.inbound_poll import poll_inbound, polling_inbound
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 from worker.status_poll import poll_statuses, polling_needed
@@ -155,9 +157,11 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
             due += 1
         else:
             resumed += await enqueue_drivers(rt, campaign.id)
-    if due or resumed:
-        log.info("sweep: %d due campaigns queued, %d send loops resumed", due, resumed)
-    return {"due": due, "resumed": resumed}
+    texts = await requeue_unhandled(rt)
+    if due or resumed or texts:
+        log.info("sweep: %d due campaigns queued, %d send loops resumed, %d texts handed on",
+                 due, resumed, texts)  # fmt: skip
+    return {"due": due, "resumed": resumed, "texts": texts}
 
 
 async def settle_stopped(ctx: dict[str, Any]) -> int:
@@ -181,6 +185,12 @@ async def poll_statuses_job(ctx: dict[str, Any]) -> int:
     return await poll_statuses(rt.ctx, rt.gateway.client, redis=rt.redis)
 
 
+async def poll_inbound_job(ctx: dict[str, Any]) -> int:
+    """Without PUBLIC_BASE_URL Twilio cannot post replies and STOPs: fetch them instead."""
+    rt: WorkerRuntime = ctx[RUNTIME]
+    return await poll_inbound(rt) if polling_inbound(rt) else 0
+
+
 async def refresh_summaries(ctx: dict[str, Any]) -> int:
     """Bring finished campaigns' Slack summaries up to date as late delivery receipts arrive."""
     rt: WorkerRuntime = ctx[RUNTIME]
@@ -200,8 +210,13 @@ async def send_test_job(ctx: dict[str, Any], campaign_id: str, phone: str, user_
     return await send_test(ctx[RUNTIME], campaign_id, phone, user_id)
 
 
+async def handle_inbound_job(ctx: dict[str, Any], inbound_id: int) -> str:
+    return await handle_inbound(ctx[RUNTIME], inbound_id)
+
+
 JOB_FUNCTIONS = {
     START_CAMPAIGN: start_campaign_job,
     DRIVE_CAMPAIGN: drive_campaign_job,
     SEND_TEST: send_test_job,
+    HANDLE_INBOUND: handle_inbound_job,
 }

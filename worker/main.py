@@ -15,6 +15,7 @@ from campaigns.settings import Settings
 from worker.jobs import (
     JOB_FUNCTIONS,
     RUNTIME,
+    poll_inbound_job,
     poll_statuses_job,
     refresh_summaries,
     settle_stopped,
@@ -60,6 +61,12 @@ def worker_options(
             cron(settle_stopped, second=set(range(0, 60, every)), unique=True, timeout=120),
             cron(poll_statuses_job, second=set(range(0, 60, 5)), unique=True, timeout=120),
             cron(refresh_summaries, second=set(range(0, 60, 10)), unique=True, timeout=120),
+            cron(
+                poll_inbound_job,
+                second=_every(settings.INBOUND_POLL_SECONDS),
+                unique=True,
+                timeout=120,
+            ),
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
@@ -73,6 +80,12 @@ def worker_options(
     }
     options.update(overrides)
     return options
+
+
+def _every(seconds: int) -> set[int]:
+    """The seconds of each minute a cron job runs on, about `seconds` apart (arq's cron runs on
+    seconds of the minute; 7 gives 0, 7, ... 56, then 0 again four seconds later)."""
+    return set(range(0, 60, seconds)) if seconds < 60 else {0}
 
 
 def create_worker(settings: Settings, *, own_process: bool = False, **overrides: Any) -> Worker:

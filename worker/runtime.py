@@ -15,6 +15,7 @@ from typing import Protocol
 
 from arq.connections import ArqRedis
 
+from bot.stops import StopWatch
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.service import Context, sync_sender_numbers
@@ -70,6 +71,7 @@ class WorkerRuntime:
     pacer: Pacer
     reporter: Reporting
     worker_id: str
+    stops: StopWatch  # recent opt-outs, checked right before each request leaves
 
     @property
     def namespace(self) -> str:
@@ -101,7 +103,11 @@ class WorkerRuntime:
             raise SettingsError(
                 f"Twilio refused the credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): {error}"
             ) from None
+        stops = StopWatch(redis, settings.REDIS_NAMESPACE)
+        await stops.refresh()
+        stops.start()
         return cls(
+            stops=stops,
             settings=settings,
             ctx=ctx,
             redis=redis,
@@ -112,6 +118,7 @@ class WorkerRuntime:
         )
 
     async def close(self) -> None:
+        await self.stops.close()
         await close_twilio_client(self.gateway.client)
         await self.ctx.db.dispose()
 

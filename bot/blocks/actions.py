@@ -14,3 +14,6 @@ VIEW_REPORT = "campaign_report"
 EXPORT_CSV = "campaign_export"
 PROGRESS_CANCEL = "campaign_progress_cancel"
 EDIT_CAMPAIGN = "campaign_edit"
+
+# On an opt-out notice in a campaign's thread; its value is the inbound message's id.
+CANCEL_WAITING = "optout_cancel_waiting"

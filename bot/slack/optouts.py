@@ -12,6 +12,7 @@ from bot.blocks.answers import reply
 from bot.blocks.text import escape, message, section
 from bot.runtime import Runtime
 from bot.slack.permissions import require_permission
+from bot.stops import announce_stop
 from campaigns.errors import InputError
 from campaigns.recipients import normalise_phone
 from campaigns.service.optouts import (
@@ -39,6 +40,9 @@ async def optout(
     actor = f"slack:{user_id}"
     if action == "add":
         changed = await record_opt_out(runtime.ctx, phone, source="slack", actor=actor)
+        e164 = normalise_phone(phone, None).e164
+        if e164:  # stops a message already waiting for its slot, too
+            await announce_stop(runtime.redis, runtime.settings.REDIS_NAMESPACE, e164)
         return reply(f"{phone} is opted out: no campaign will text it." if changed
                      else f"{phone} was already opted out.")  # fmt: skip
     changed = await record_opt_in(runtime.ctx, phone, source="slack", actor=actor)

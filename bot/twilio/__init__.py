@@ -1,4 +1,5 @@
-"""Twilio's webhooks on the web process: POST /twilio/status (delivery statuses).
+"""Twilio's webhooks on the web process: POST /twilio/status (delivery statuses) and
+POST /twilio/inbound (texts recipients send us).
 
 Status callbacks are verified against PUBLIC_BASE_URL and written in batches by a writer task
 that starts and stops with the application.
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from bot.keys import RUNTIME
 from bot.twilio.batcher import BATCHER, StatusBatcher
+from bot.twilio.inbound import receive_inbound
 from bot.twilio.status import receive_status
 
 
@@ -20,6 +22,7 @@ def register(app: web.Application) -> None:
     runtime = app[RUNTIME]
     app[BATCHER] = StatusBatcher(runtime.ctx, runtime.redis)
     app.router.add_post("/twilio/status", receive_status)
+    app.router.add_post("/twilio/inbound", receive_inbound)
     app.cleanup_ctx.append(_run_status_batcher)
 
 

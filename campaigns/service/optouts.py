@@ -8,24 +8,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
 from campaigns.errors import InputError
+from campaigns.keywords import understand
 from campaigns.models import OptOut, OptOutEvent
 from campaigns.recipients import normalise_phone
 from campaigns.service.context import Context
 
-OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_KEYWORDS = frozenset({"HELP", "INFO"})
-
 
 def keyword_of(body: str) -> str | None:
-    """The keyword a reply is, if the whole message is one (any case, surrounding spaces)."""
-    word = body.strip().upper()
-    return word if word in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS else None
+    """The keyword a reply is, if the whole message is one (see campaigns/keywords.py)."""
+    return understand(body).keyword
 
 
 def _e164(phone: str) -> str:
@@ -38,21 +33,29 @@ def _e164(phone: str) -> str:
 async def _set(ctx: Context, phone: str, opted_out: bool, **event: Any) -> bool:
     """Store the new state and its event; True if the state changed."""
     phone = _e164(phone)
+    async with ctx.db.transaction() as session:
+        return await store_opt_state(session, ctx, phone, opted_out, **event)
+
+
+async def store_opt_state(
+    session: AsyncSession, ctx: Context, phone: str, opted_out: bool, **event: Any
+) -> bool:
+    """In the caller's transaction: the number's state, an event for its history (never
+    deleted: a later event supersedes it), and the audit entry. True if the state changed."""
     now = ctx.now()
     insert = pg_insert if ctx.db.dialect == "postgresql" else sqlite_insert
-    async with ctx.db.transaction() as session:
-        before = await session.get(OptOut, phone)
-        was = before.opted_out if before else False
-        statement = insert(OptOut).values(phone=phone, opted_out=opted_out, updated_at=now)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[OptOut.phone], set_={"opted_out": opted_out, "updated_at": now}
-            )
+    before = await session.get(OptOut, phone)
+    was = before.opted_out if before else False
+    statement = insert(OptOut).values(phone=phone, opted_out=opted_out, updated_at=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[OptOut.phone], set_={"opted_out": opted_out, "updated_at": now}
         )
-        session.add(OptOutEvent(phone=phone, opted_out=opted_out, at=now, **event))
-        action = "optout.record" if opted_out else "optout.revoke"
-        audit.record(session, event.get("actor") or event["source"], action,
-                     event.get("campaign_id"), keyword=event.get("keyword"))  # fmt: skip
+    )
+    session.add(OptOutEvent(phone=phone, opted_out=opted_out, at=now, **event))
+    action = "optout.record" if opted_out else "optout.revoke"
+    audit.record(session, event.get("actor") or event["source"], action,
+                 event.get("campaign_id"), keyword=event.get("keyword"))  # fmt: skip
     return was != opted_out
 
 

@@ -29,8 +29,10 @@ from bot.blocks.compose import (
     matching,
 )
 from bot.blocks.home import home_view
+from bot.blocks.inbound import InboundContext, inbound_message
 from bot.blocks.preview import preview_view
 from campaigns.messages import MessageStats
+from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
 from campaigns.status import CampaignStatus, Counts
 from sandbox.slack import blocks as block_kit
@@ -130,6 +132,41 @@ def test_an_mms_preview_prices_per_message_and_lists_the_pictures() -> None:
     matches_snapshot("preview_mms", text)
     assert "Picture messages (MMS)" in text and "https://cdn.example.com/march.jpg" in text
     assert "3 recipients are outside the US and Canada" in text and "segment" not in text
+
+
+def _inbound(meaning: str, body: str, **more: Any) -> InboundMessage:
+    values: dict[str, Any] = {"id": 41, "message_sid": "SM1", "phone": "+447700900001",
+                              "sender": "+14155550100", "body": body, "meaning": meaning,
+                              "keyword": None, "media_types": [], "source": "webhook",
+                              "received_at": START}  # fmt: skip
+    values.update(more)
+    return InboundMessage(**values)
+
+
+def checked_message(content: dict[str, Any]) -> str:
+    for block in content["blocks"]:
+        assert Block.parse(block).to_dict() == block
+    assert block_kit.problems(content["blocks"], surface="message") == []
+    return content["text"] + "\n" + "\n".join(block_kit.render(content["blocks"]))
+
+
+def test_the_opt_out_notice_masks_the_number_and_offers_to_cancel_what_waits() -> None:
+    stop = _inbound("opt_out", "Stop.", keyword="STOP")
+    text = checked_message(inbound_message(stop, InboundContext("Flu jabs", waiting=3)))
+    matches_snapshot("optout_notice", text)
+    assert "+447700900001" not in text and "Cancel those 3 messages" in text
+    alone = checked_message(inbound_message(stop, InboundContext()))
+    assert "Cancel" not in alone
+
+
+def test_a_reply_shows_who_wrote_with_their_variables_and_files() -> None:
+    reply = _inbound("reply", "What time?\nAnd <where>?", media_types=["image/jpeg"] * 2)
+    about = InboundContext("Open day", variables={"first_name": "Sarah", "visits": "3"})
+    content = inbound_message(reply, about)
+    text = checked_message(content)
+    matches_snapshot("reply", text)
+    assert "first_name: Sarah" in text and "2 image/jpeg" in text
+    assert "<where>" not in str(content) and "&lt;where&gt;" in content["text"]  # never a link
 
 
 def test_the_checking_view() -> None:

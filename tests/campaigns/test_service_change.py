@@ -315,7 +315,8 @@ async def test_a_cancelled_recipient_is_never_revived(ctx: Context, clock: Clock
 @pytest.mark.parametrize(
     ("body", "keyword"),
     [("STOP", "STOP"), (" stop ", "STOP"), ("Unsubscribe", "UNSUBSCRIBE"), ("start", "START"),
-     ("help", "HELP"), ("stop please", None), ("STOP!", None), ("", None)],
+     ("help", "HELP"), ("stop please", None), ("STOP!", "STOP"), ("¡Stop.", "STOP"),
+     ("OPT-OUT", None), ("", None)],
 )  # fmt: skip
 def test_keywords_are_whole_messages_in_any_case(body: str, keyword: str | None) -> None:
     assert keyword_of(body) == keyword

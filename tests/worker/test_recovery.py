@@ -141,7 +141,10 @@ async def test_a_worker_stalled_past_its_lease_sends_nothing_it_lost(
         assert_everyone_once(stack, 300)
         sends_per_second_within(stack, SHARED)
         stalled, other = (log.read_text() for log in logs)
-        assert "taken over" in stalled  # it woke up holding claims that were no longer its
+        # It woke up holding claims that were no longer its: it found them taken over when it
+        # renewed its leases, or (when its booked requests woke first) gave their slots up as
+        # too late. Which comes first is a matter of milliseconds; both send nothing.
+        assert "taken over" in stalled or "send slots given up" in stalled
         assert "ran out of lease" in other  # ...because the other loop had taken them
 
 

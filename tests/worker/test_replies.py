@@ -1,0 +1,207 @@
+"""Replies and opt-outs end to end: handsets text the Twilio stand-in, which posts the signed
+webhook to the running web app (or, without PUBLIC_BASE_URL, the worker polls for them); a real
+arq worker sends and posts to the Slack stand-in; buttons are signed Slack requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.blocks.actions import CANCEL_WAITING
+from campaigns.db import Database
+from campaigns.models import InboundMessage
+from campaigns.service import get_campaign, opted_out_among
+from campaigns.service.claims import OPTED_OUT
+from sandbox.slack import CAMPAIGNS, SIGNING_SECRET, requests
+from sandbox.twilio.handsets import inbound_params
+from tests.worker.stack import Stack, running_stack
+
+ONE = "+14155550100"
+NOTICE = "will not text this number again"
+SARAH, JAMES, AMIR, LENA = "+447400000001", "+447400000002", "+447400000003", "+447400000009"
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (found := await check()):
+            await asyncio.sleep(0.05)
+    return found
+
+
+def person(phone: str, name: str) -> dict[str, Any]:
+    return {"phone": phone, "variables": {"first_name": name}}
+
+
+async def inbound_rows(stack: Stack) -> int:
+    async with stack.ctx.db.read() as session:
+        query = select(func.count()).select_from(InboundMessage)
+        return (await session.execute(query)).scalar_one()
+
+
+def thread_texts(stack: Stack, ts: str) -> list[str]:
+    assert stack.slack is not None
+    return [f"{m.text} {m.blocks}" for m in stack.slack.thread(CAMPAIGNS, ts)]
+
+
+async def progress_ts(stack: Stack, campaign_id: str) -> str:
+    async def posted() -> str | None:
+        return (await get_campaign(stack.ctx, campaign_id)).view.campaign.progress_message_ts
+
+    return await until(posted)
+
+
+async def claimed(stack: Stack, campaign_id: str, phone: str) -> bool:
+    detail = await get_campaign(stack.ctx, campaign_id, recipients_limit=10)
+    return any(r.phone == phone and r.status == "queued" for r in detail.recipients)
+
+
+async def sent_to(stack: Stack, phone: str) -> bool:
+    return bool(stack.twilio.sandbox.messages(to=phone))
+
+
+def later() -> str:
+    return (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+
+
+async def test_a_stop_mid_campaign_stops_the_number_and_its_notice_cancels_what_waits(
+    db: Database,
+) -> None:
+    async with running_stack(db, senders={ONE: 1.0}, callbacks=True, slack=True) as stack:
+        sandbox = stack.twilio.sandbox
+        sandbox.set_inbound_url(f"{stack.settings.PUBLIC_BASE_URL}/twilio/inbound")
+        await stack.start_worker()
+        # Scheduled for later: a message to Sarah and one to James wait in it.
+        waiting = await stack.create(
+            name="Reminder", message_template="Hi {{first_name}}",
+            recipients=[person(SARAH, "Sarah"), person(JAMES, "James")],
+            from_number=ONE, schedule_type="schedule", scheduled_at=later(),
+        )  # fmt: skip
+        # At one message a second: Sarah first, Lena's a few seconds later.
+        running = await stack.create(
+            name="Flu jabs", message_template="Hi {{first_name}}, flu jabs are open",
+            recipients=[person(SARAH, "Sarah"), person(AMIR, "Amir"), person("+447400000004", "B"),
+                        person("+447400000005", "C"), person("+447400000006", "D"),
+                        person(LENA, "Lena")],
+            from_number=ONE,
+        )  # fmt: skip
+        await until(lambda: sent_to(stack, SARAH))
+        await sandbox.reply(SARAH, ONE, "Stop.")  # punctuation around the keyword is ignored
+        # Lena's message is claimed, screened and booked for its slot a few seconds ahead: her
+        # STOP comes after the screening, before the request. It must not go.
+        await until(lambda: claimed(stack, running, LENA))
+        assert not sandbox.messages(to=LENA)
+        await sandbox.reply(LENA, ONE, "STOP")
+        await stack.until_finished(running, timeout=30)
+
+        detail = await get_campaign(stack.ctx, running, recipients_limit=10)
+        lena = next(r for r in detail.recipients if r.phone == LENA)
+        assert (lena.status, lena.error_reason, lena.error_code) == ("failed", OPTED_OUT, None)
+        assert not sandbox.messages(to=LENA)  # Textcast stopped it; Twilio never saw a request
+        assert await opted_out_among(stack.ctx, [SARAH, LENA]) == {SARAH, LENA}
+
+        # Sarah's notice is in the thread of the campaign she answered, with the count.
+        ts = await progress_ts(stack, running)
+        notices = await until(lambda: _async([t for t in thread_texts(stack, ts) if NOTICE in t]))
+        assert "+44*******001" in notices[0] and SARAH not in notices[0]
+        assert "1 message to this number still waits" in notices[0]
+        [notice] = [m for m in stack.slack.thread(CAMPAIGNS, ts)
+                    if NOTICE in str(m.blocks) and "+44*******001" in m.text]  # fmt: skip
+        click = requests.block_actions(
+            SIGNING_SECRET, CANCEL_WAITING, message=notice, sandbox_url=stack.slack.url
+        )
+        answer = await stack.web.post("/slack/events", data=click.body, headers=click.headers)
+        assert answer.status == 200
+        scheduled = await get_campaign(stack.ctx, waiting, recipients_limit=10)
+        assert {r.phone: r.status for r in scheduled.recipients} == {
+            SARAH: "cancelled",
+            JAMES: "pending",  # exactly hers, nothing else
+        }
+        assert scheduled.view.campaign.status == "scheduled"
+
+        # START opts her back in (noted in the thread), and a later campaign reaches her.
+        await sandbox.reply(SARAH, ONE, "start")
+        await until(lambda: _async(not _opted_out_sync(stack, SARAH)))
+        await until(lambda: _async(any("opted back in" in t for t in thread_texts(stack, ts))))
+        again = await stack.create(name="Again", message_template="Hello again",
+                                   recipients=[person(SARAH, "Sarah")], from_number=ONE)  # fmt: skip
+        await stack.until_finished(again, timeout=20)
+        assert [m.body for m in sandbox.messages(to=SARAH)][-1] == "Hello again"
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+def _opted_out_sync(stack: Stack, phone: str) -> bool:
+    return bool(stack.twilio.sandbox.opted_out(phone, ONE))
+
+
+async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: Database) -> None:
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True) as stack:
+        sandbox = stack.twilio.sandbox
+        url = f"{stack.settings.PUBLIC_BASE_URL}/twilio/inbound"
+        sandbox.set_inbound_url(url)
+        await stack.start_worker()
+        cid = await stack.create(name="Open day", message_template="Hi {{first_name}}",
+                                 recipients=[person(SARAH, "Sarah"), person(JAMES, "James")],
+                                 from_number=ONE)  # fmt: skip
+        await stack.until_finished(cid, timeout=20)
+        ts = await progress_ts(stack, cid)
+
+        reply = await sandbox.reply(SARAH, ONE, "What time does it start?")
+        assert reply.webhook is not None and reply.webhook.status == 200
+        assert "<Response></Response>" in reply.webhook.body  # empty TwiML: no auto-answer
+        posted = await until(lambda: _async([t for t in thread_texts(stack, ts) if "Reply" in t]))
+        assert "What time does it start?" in posted[0] and "first_name: Sarah" in posted[0]
+
+        # Twilio posting the same MessageSid again: stored once, posted once.
+        params = inbound_params(reply.message, sandbox.config.account_sid)
+        again = await sandbox.callbacks.post(sandbox.callbacks.sign(url, params))
+        assert again.status == 200
+        await asyncio.sleep(1.5)  # a sweep and a job's worth of time
+        assert await inbound_rows(stack) == 1
+        assert len([t for t in thread_texts(stack, ts) if "Reply" in t]) == 1
+
+        # A forged request (signed with another token) is refused and records nothing.
+        forged = await stack.web.post(
+            "/twilio/inbound",
+            data={**params, "MessageSid": "SM" + "f" * 32, "Body": "STOP"},
+            headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+        )
+        assert forged.status == 403
+        assert await inbound_rows(stack) == 1
+        assert not await opted_out_among(stack.ctx, [SARAH])
+
+        # HELP is answered with the help text; the team sees who asked.
+        helped = await sandbox.reply(JAMES, ONE, "help")
+        assert helped.webhook is not None and "Reply STOP to stop" in helped.webhook.body
+        await until(lambda: _async(any("asked for help" in t for t in thread_texts(stack, ts))))
+
+
+async def test_without_a_public_url_replies_and_stops_are_fetched_by_polling(db: Database) -> None:
+    async with running_stack(
+        db, senders={ONE: 50.0}, callbacks=False, slack=True, INBOUND_POLL_SECONDS=2
+    ) as stack:
+        sandbox = stack.twilio.sandbox
+        await stack.start_worker()
+        cid = await stack.create(name="Open day", message_template="Hi {{first_name}}",
+                                 recipients=[person(SARAH, "Sarah"), person(JAMES, "James")],
+                                 from_number=ONE)  # fmt: skip
+        await stack.until_finished(cid, timeout=20)
+        ts = await progress_ts(stack, cid)
+        reply = await sandbox.reply(SARAH, ONE, "See you there")
+        assert reply.webhook is None  # Twilio has nowhere to post it
+        await sandbox.reply(JAMES, ONE, "STOP")
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=10)
+
+        def both_shown() -> bool:
+            texts = thread_texts(stack, ts)
+            return any("See you there" in t for t in texts) and any(NOTICE in t for t in texts)
+
+        await until(lambda: _async(both_shown()), timeout=10)
+        await asyncio.sleep(2.5)  # another poll finds the same messages: nothing new
+        assert await inbound_rows(stack) == 2

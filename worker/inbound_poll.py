@@ -1,0 +1,79 @@
+"""Texts recipients send, fetched from Twilio for installs it cannot call (no PUBLIC_BASE_URL).
+
+Every INBOUND_POLL_SECONDS the worker lists each sender number's messages, newest first, and
+stops at the first one older than the newest it saw last time (less a margin for Twilio's clock
+and for messages listed late). Each inbound one is recorded as the webhook would record it: once
+per MessageSid, so overlapping polls and several workers polling at once are harmless. The
+newest time seen is kept in Redis per number; without it (a first start, a flush) the poll looks
+back LOOK_BACK. A STOP found this way is in force INBOUND_POLL_SECONDS after it was sent, at most
+(plus Twilio's own delay in listing it); HELP is answered by Twilio's own default reply, as the
+worker cannot answer a webhook it never got.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from twilio.base.exceptions import TwilioException
+
+from bot.twilio.inbound import hand_on
+from campaigns.privacy import mask
+from campaigns.service.inbound import IncomingSms, record_inbound
+from worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+LOOK_BACK = timedelta(hours=1)
+MARGIN = timedelta(minutes=2)
+PAGE = 50
+LIMIT = 500  # messages looked at per number and poll: a burst larger waits for the next poll
+
+
+def polling_inbound(rt: WorkerRuntime) -> bool:
+    return not rt.settings.PUBLIC_BASE_URL
+
+
+def _seen_key(rt: WorkerRuntime, sender: str) -> str:
+    return f"{rt.namespace}:inbound:seen:{sender}"
+
+
+async def poll_inbound(rt: WorkerRuntime) -> int:
+    """Record the texts sent to each sender number since the last poll; how many were new."""
+    new = 0
+    for sender in rt.settings.sender_phones:
+        try:
+            new += await _poll_number(rt, sender)
+        except (TwilioException, aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as error:
+            log.warning("could not list the texts sent to %s (%r); asking again next time",
+                        sender, error)  # fmt: skip
+    return new
+
+
+async def _poll_number(rt: WorkerRuntime, sender: str) -> int:
+    raw = await rt.redis.get(_seen_key(rt, sender))
+    now = datetime.now(UTC)
+    seen = datetime.fromtimestamp(float(raw), UTC) if raw else now - LOOK_BACK
+    newest, new = seen, 0
+    async for message in await rt.gateway.client.messages.stream_async(
+        to=sender, limit=LIMIT, page_size=PAGE
+    ):
+        created = message.date_created or now
+        if created < seen - MARGIN:
+            break
+        if message.direction != "inbound" or not message.sid or not message.from_:
+            continue
+        received = await record_inbound(rt.ctx, IncomingSms(
+            message_sid=message.sid, phone=message.from_, sender=message.to or sender,
+            body=message.body or "", messaging_service_sid=message.messaging_service_sid,
+            media_types=("unknown",) * min(int(message.num_media or 0), 10),
+            received_at=created, source="poll",
+        ))  # fmt: skip
+        newest = max(newest, created)
+        if received.new:
+            new += 1
+            log.info("text from %s found by polling", mask(message.from_))
+            await hand_on(rt.redis, rt.namespace, received)
+    await rt.redis.set(_seen_key(rt, sender), str(newest.timestamp()), ex=7 * 24 * 3600)
+    return new
