@@ -19,6 +19,7 @@ from campaigns.keywords import Meaning
 from campaigns.models import Campaign, InboundMessage, Recipient
 from campaigns.privacy import mask
 from campaigns.service.inbound import get_inbound, mark_handled, pending_inbound, waiting_for
+from campaigns.service.status_news import status_news_key
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ async def handle_inbound(rt: WorkerRuntime, inbound_id: int) -> str:
                     mask(inbound.phone), error.response.get("error"))  # fmt: skip
         return "not posted"
     await mark_handled(rt.ctx, inbound_id, str(posted["channel"]), str(posted["ts"]))
+    if campaign is not None:  # its summary counts replies and opt-outs: refreshed with receipts
+        await rt.redis.sadd(status_news_key(rt.settings), campaign.id)
     return "posted"
 
 

@@ -26,12 +26,14 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.conversation import reply_status_message
 from bot.blocks.home_refresh import refresh_homes
 from bot.blocks.notices import late_start_message, paused_message
 from bot.blocks.progress import progress_message
 from bot.blocks.summary import summary_message
 from campaigns.models import Campaign
 from campaigns.service import CampaignReport, Context, campaign_report
+from campaigns.service.conversation import REPLY
 from campaigns.service.sending import set_progress_message
 from campaigns.status import CampaignStatus
 
@@ -160,9 +162,7 @@ class Reporter:
             if campaign.progress_message_ts:
                 return Where(campaign.channel_id or "", campaign.progress_message_ts)
             assert campaign.channel_id
-            channel, ts = await self._post(
-                campaign.channel_id, progress_message(report, rate=None, eta=None)
-            )
+            channel, ts = await self._post(campaign.channel_id, _progress(report, None, None))
             await set_progress_message(self.ctx, campaign.id, channel_id=channel, ts=ts)
             await self._hold_updates(campaign.id)  # it shows the latest counts already
             return Where(channel, ts, posted_now=True)
@@ -187,10 +187,12 @@ class Reporter:
         if where is None or where.posted_now:
             return
         rate, eta = await self._pace(report)
-        await self._edit(where.channel, where.ts, progress_message(report, rate=rate, eta=eta))
+        await self._edit(where.channel, where.ts, _progress(report, rate, eta))
 
     async def _summary(self, report: CampaignReport, *, settled: bool) -> None:
         campaign = report.campaign
+        if campaign.source == REPLY:
+            return  # its one message in the thread says what became of it
         content = summary_message(report, settled=settled)
         if campaign.summary_message_ts and campaign.channel_id:
             await self._edit(campaign.channel_id, campaign.summary_message_ts, content)
@@ -221,9 +223,7 @@ class Reporter:
                 return
             if not where.posted_now:
                 await self._hold_updates(campaign_id)
-                await self._edit(
-                    where.channel, where.ts, progress_message(report, rate=None, eta=None)
-                )
+                await self._edit(where.channel, where.ts, _progress(report, None, None))
             # Also shown in the channel: someone has to decide, and threads are easy to miss.
             await self.slack.chat_postMessage(
                 channel=where.channel, thread_ts=where.ts, reply_broadcast=True, **render(campaign)
@@ -325,3 +325,10 @@ class Reporter:
             log.warning("could not %s campaign %s: %r", what, campaign_id, error)
         except Exception:
             log.exception("could not %s campaign %s", what, campaign_id)
+
+
+def _progress(report: CampaignReport, rate: float | None, eta: timedelta | None) -> dict[str, Any]:
+    """The campaign's progress message; an answer typed in Slack shows as the answer instead."""
+    if report.campaign.source == REPLY:
+        return reply_status_message(report)
+    return progress_message(report, rate=rate, eta=eta)

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.api.body import body_digest, read_json
 from bot.api.errors import BadRequest
 from bot.api.requests import CreateCampaign
-from bot.api.responses import campaign_json, created_json, recipient_json
+from bot.api.responses import campaign_json, created_json, recipient_json, text_json
 from bot.jobs import enqueue_start
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
@@ -21,6 +21,7 @@ from campaigns.service import (
     get_campaign,
     list_campaigns,
 )
+from campaigns.service.inbound import texts_answering
 from campaigns.status import RecipientStatus
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -142,13 +143,18 @@ async def get_one(request: web.Request) -> web.Response:
         cursor=request.query.get("cursor") or None,
         status=status,
     )
+    texts = await texts_answering(runtime.ctx, detail.view.campaign.id, limit=REPLIES_SHOWN)
     return web.json_response(
         {
             **campaign_json(detail.view, runtime.settings),
             "recipients": [recipient_json(r) for r in detail.recipients],
             "next_cursor": detail.next_cursor,
+            "replies": [text_json(t) for t in texts],
         }
     )
+
+
+REPLIES_SHOWN = 100  # the newest texts that answered the campaign
 
 
 async def cancel(request: web.Request) -> web.Response:

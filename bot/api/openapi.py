@@ -102,6 +102,21 @@ RECIPIENT_OUT = {
     "additionalProperties": False,
 }
 
+TEXT_OUT = {
+    "type": "object",
+    "required": ["phone", "to", "body", "meaning", "keyword", "media_types", "received_at"],
+    "properties": {
+        "phone": {"type": "string"},
+        "to": {"type": "string", "description": "the sender number it came to"},
+        "body": {"type": "string"},
+        "meaning": {"type": "string", "enum": ["reply", "opt_out", "opt_in", "help"]},
+        "keyword": NULLABLE_STRING,
+        "media_types": {"type": "array", "items": {"type": "string"}},
+        "received_at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": False,
+}
+
 VARIABLE_VALUE = {"type": ["string", "number", "boolean", "null"]}
 
 CREATE_BODY = {
@@ -327,11 +342,16 @@ DOCUMENT: dict[str, Any] = {
             },
             "CampaignDetail": {
                 "type": "object",
-                "required": [*CAMPAIGN_PROPERTIES, "recipients", "next_cursor"],
+                "required": [*CAMPAIGN_PROPERTIES, "recipients", "next_cursor", "replies"],
                 "properties": {
                     **CAMPAIGN_PROPERTIES,
                     "recipients": {"type": "array", "items": RECIPIENT_OUT},
                     "next_cursor": NULLABLE_STRING,
+                    "replies": {
+                        "type": "array",
+                        "items": TEXT_OUT,
+                        "description": "the newest 100 texts recipients sent back, newest first",
+                    },
                 },
                 "additionalProperties": False,
             },

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from campaigns.messages import MessageStats
-from campaigns.models import Recipient
+from campaigns.models import InboundMessage, Recipient
 from campaigns.service import CampaignView
 from campaigns.settings import Settings
 
@@ -71,4 +71,17 @@ def recipient_json(recipient: Recipient) -> dict[str, Any]:
         "error_code": recipient.error_code,
         "error_reason": recipient.error_reason,
         "outcome_unknown_since": timestamp(recipient.unknown_since),
+    }
+
+
+def text_json(text: InboundMessage) -> dict[str, Any]:
+    """A text the recipient sent back: a reply, or STOP, START, HELP (`meaning`)."""
+    return {
+        "phone": text.phone,
+        "to": text.sender,
+        "body": text.body,
+        "meaning": text.meaning,
+        "keyword": text.keyword,
+        "media_types": list(text.media_types or ()),
+        "received_at": timestamp(text.received_at),
     }

@@ -17,3 +17,6 @@ EDIT_CAMPAIGN = "campaign_edit"
 
 # On an opt-out notice in a campaign's thread; its value is the inbound message's id.
 CANCEL_WAITING = "optout_cancel_waiting"
+
+# On a reply shown in a thread; its value is the inbound message's id.
+REPLY_TO_TEXT = "reply_to_text"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks.actions import CANCEL_WAITING
+from bot.blocks.actions import CANCEL_WAITING, REPLY_TO_TEXT
 from bot.blocks.text import escape, message, plural, section
 from campaigns.keywords import Meaning
 from campaigns.models import InboundMessage
@@ -110,7 +110,14 @@ def _reply(inbound: InboundMessage, about: InboundContext) -> dict[str, Any]:
         shown = ", ".join(f"{n} {escape(kind)}" for kind, n in kinds.most_common())
         lines.append(f"_With {plural(len(inbound.media_types), 'file')}: {shown}_")
     fallback = f"Reply from {mask(inbound.phone)}: {escape(body[:200])}"
-    return message(fallback, [section("\n".join(lines))])
+    button = {
+        "type": "button",
+        "action_id": REPLY_TO_TEXT,
+        "value": str(inbound.id),
+        "text": {"type": "plain_text", "text": "Reply"},
+    }
+    actions = {"type": "actions", "block_id": "reply_actions", "elements": [button]}
+    return message(fallback, [section("\n".join(lines)), actions])
 
 
 def _who(phone: str, variables: Mapping[str, str]) -> str:

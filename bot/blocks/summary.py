@@ -52,6 +52,11 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
             f"{plural(report.opted_out, 'recipient')} had opted out (STOP) and "
             f"{'was' if report.opted_out == 1 else 'were'} not sent to.",
         ]
+    if report.replies or report.stopped_by_text:
+        answered = [plural(report.replies, "reply", "replies")] if report.replies else []
+        if report.stopped_by_text:
+            answered.append(f"{plural(report.stopped_by_text, 'opt-out')} by text (STOP)")
+        lines += ["", f":speech_balloon: {' · '.join(answered)}: see the thread"]
     lines += [
         "",
         f"{sent_size(report)} sent · estimated cost {money(report.cost_sent, report.currency)}",

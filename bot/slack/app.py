@@ -27,6 +27,7 @@ from bot.slack import (
     commands,
     compose,
     confirm,
+    conversation,
     home,
     library,
     permissions,
@@ -78,6 +79,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     compose.register(app, runtime)
     confirm.register(app, runtime)
     test_send.register(app, runtime)
+    conversation.register(app, runtime)
     home.register(app, runtime)
     library.register(app, runtime)
     reports.register(app, runtime)

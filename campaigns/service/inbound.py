@@ -206,3 +206,26 @@ async def cancel_waiting_for(ctx: Context, inbound_id: int, actor: str) -> int:
         audit.record(session, actor, "optout.cancel_waiting", message.campaign_id,
                      recipients=len(ids), inbound=inbound_id)  # fmt: skip
         return len(ids)
+
+
+async def texts_answering(ctx: Context, campaign_id: str, limit: int = 100) -> list[InboundMessage]:
+    """The texts that answered a campaign (replies, STOPs, ...), newest first."""
+    async with ctx.db.read() as session:
+        query = (
+            select(InboundMessage)
+            .where(InboundMessage.campaign_id == campaign_id)
+            .order_by(InboundMessage.id.desc())
+            .limit(limit)
+        )
+        return list((await session.execute(query)).scalars())
+
+
+async def answer_counts(ctx: Context, campaign_id: str) -> dict[str, int]:
+    """How many texts of each meaning answered the campaign: {"reply": 3, "opt_out": 1, ...}."""
+    async with ctx.db.read() as session:
+        query = (
+            select(InboundMessage.meaning, func.count())
+            .where(InboundMessage.campaign_id == campaign_id)
+            .group_by(InboundMessage.meaning)
+        )
+        return {str(meaning): int(n) for meaning, n in await session.execute(query)}

@@ -16,6 +16,7 @@ from campaigns.errors import InputError
 from campaigns.models import AuditEntry, Campaign, Recipient
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
+from campaigns.service.conversation import REPLY
 
 MAX_PAGE = 1_000
 CAMPAIGN_ID = re.compile(r"[a-z0-9_]{1,64}")
@@ -89,7 +90,11 @@ async def list_campaigns(
     ctx: Context, *, limit: int = 50, cursor: str | None = None, source: str | None = None
 ) -> CampaignPage:
     """Newest first, each with its counts (one count query for the whole page)."""
-    query = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    query = (
+        select(Campaign)
+        .where(Campaign.source != REPLY)  # an answer typed in Slack is shown in its thread
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
     if source:
         query = query.where(Campaign.source == source)
     if cursor:

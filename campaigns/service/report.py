@@ -13,10 +13,12 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 
 from campaigns.delivery_errors import reason_for
+from campaigns.keywords import Meaning
 from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME
 from campaigns.service.common import counts_for, load_campaign
 from campaigns.service.context import Context
+from campaigns.service.inbound import answer_counts
 from campaigns.status import Counts, RecipientStatus
 
 
@@ -47,6 +49,9 @@ class CampaignReport:
     duration: timedelta | None  # started to finished, or to now while it runs
     # Claimed, Twilio's answer lost: waiting for a lookup to tell whether it was sent
     uncertain: int = 0
+    # Texts recipients sent back to this campaign: replies, and opt-outs by text (STOP)
+    replies: int = 0
+    stopped_by_text: int = 0
 
     @property
     def handled(self) -> int:
@@ -123,6 +128,7 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
             groups.append(FailureGroup(code, failure_reason(code, reason), count))
     groups.sort(key=lambda g: (-g.count, g.code is None, g.code or 0))
 
+    answers = await answer_counts(ctx, campaign_id)
     started, finished = campaign.started_at, campaign.finished_at
     end = finished or ctx.now()
     prices = ctx.settings
@@ -147,4 +153,6 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
         finished_at=finished,
         duration=max(end - started, timedelta(0)) if started else None,
         uncertain=int(uncertain),
+        replies=answers.get(Meaning.REPLY, 0),
+        stopped_by_text=answers.get(Meaning.OPT_OUT, 0),
     )

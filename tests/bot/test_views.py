@@ -28,6 +28,7 @@ from bot.blocks.compose import (
     compose_view,
     matching,
 )
+from bot.blocks.conversation import reply_modal, reply_status_message
 from bot.blocks.home import home_view
 from bot.blocks.inbound import InboundContext, inbound_message
 from bot.blocks.preview import preview_view
@@ -36,7 +37,7 @@ from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
 from campaigns.status import CampaignStatus, Counts
 from sandbox.slack import blocks as block_kit
-from tests.bot.test_blocks import make_campaign, valid
+from tests.bot.test_blocks import make_campaign, make_report, valid
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -238,3 +239,26 @@ def test_the_compose_modal_with_saved_templates_and_groups() -> None:
     assert len(matching(templates, "")) == 100 and [o["value"] for o in
                                                    matching(templates, "template 14")] == [
         "14", *(str(i) for i in range(140, 150))]  # fmt: skip
+
+
+def test_the_reply_modal_quotes_the_text_and_names_the_number_it_goes_from() -> None:
+    view = reply_modal(_inbound("reply", "What time?"), Metadata(extra={"i": "41"}))
+    text = checked(view)
+    matches_snapshot("reply_modal", text)
+    assert "+14155550100" in str(view["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown"),
+    [({"counts": Counts(total=1, delivered=1)}, "Delivered"),
+     ({"counts": Counts(total=1, failed=1), "awaiting_receipt": 1}, "waiting for the delivery"),
+     ({"counts": Counts(total=1, failed=1), "awaiting_receipt": 0, "opted_out": 1}, "opted out"),
+     ({"counts": Counts(total=1, pending=1), "awaiting_receipt": 0}, "Sending")],
+)  # fmt: skip
+def test_an_answer_in_the_thread_says_what_became_of_it(
+    overrides: dict[str, Any], shown: str
+) -> None:
+    campaign = make_campaign(source="reply", message_template="Doors open at 9.",
+                             created_by="slack:U0ALICE")  # fmt: skip
+    lines = valid(reply_status_message(make_report(campaign, **overrides)))
+    assert shown in "\n".join(lines) and "Doors open at 9." in "\n".join(lines)

@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.blocks.actions import CANCEL_WAITING
+from bot.blocks.actions import CANCEL_WAITING, REPLY_TO_TEXT
+from bot.blocks.conversation import REPLY_VIEW
 from campaigns.db import Database
 from campaigns.models import InboundMessage
 from campaigns.service import get_campaign, opted_out_among
 from campaigns.service.claims import OPTED_OUT
-from sandbox.slack import CAMPAIGNS, SIGNING_SECRET, requests
+from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
 from sandbox.twilio.handsets import inbound_params
 from tests.worker.stack import Stack, running_stack
 
@@ -132,6 +133,17 @@ async def test_a_stop_mid_campaign_stops_the_number_and_its_notice_cancels_what_
         assert [m.body for m in sandbox.messages(to=SARAH)][-1] == "Hello again"
 
 
+async def slack_post(stack: Stack, request: requests.SlackRequest) -> None:
+    response = await stack.web.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200, await response.text()
+
+
+def _top(stack: Stack, callback_id: str) -> dict[str, Any] | None:
+    assert stack.slack is not None
+    views = stack.slack.modal_stack(ALICE)
+    return views[-1] if views and views[-1]["callback_id"] == callback_id else None
+
+
 async def _async(value: Any) -> Any:
     return value
 
@@ -157,6 +169,39 @@ async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: D
         assert "<Response></Response>" in reply.webhook.body  # empty TwiML: no auto-answer
         posted = await until(lambda: _async([t for t in thread_texts(stack, ts) if "Reply" in t]))
         assert "What time does it start?" in posted[0] and "first_name: Sarah" in posted[0]
+
+        detail = await stack.web.get(f"/v1/sms/campaigns/{cid}", headers=stack.auth)
+        [text] = (await detail.json())["replies"]
+        assert (text["phone"], text["body"], text["meaning"]) == (
+            SARAH,
+            "What time does it start?",
+            "reply",
+        )
+        # The summary counts it (refreshed like late receipts).
+        await until(lambda: _async(any("Summary" in t and "1 reply" in t
+                                       for t in thread_texts(stack, ts))), timeout=15)  # fmt: skip
+
+        # Answered from Slack: the Reply button, the modal, Send (twice: a double click).
+        [shown] = [m for m in stack.slack.thread(CAMPAIGNS, ts) if "Reply from" in m.text]
+        await slack_post(stack, requests.block_actions(
+            SIGNING_SECRET, REPLY_TO_TEXT, message=shown, sandbox_url=stack.slack.url))  # fmt: skip
+        modal = await until(lambda: _async(_top(stack, REPLY_VIEW)))
+        for _ in range(2):
+            await slack_post(stack, requests.view_submission(
+                SIGNING_SECRET, modal, {"reply": "Doors open at 9."},
+                sandbox_url=stack.slack.url))  # fmt: skip
+        await until(lambda: _async(
+            any(m.body == "Doors open at 9." for m in sandbox.messages(to=SARAH))))  # fmt: skip
+        # Delivered once the receipt is in (finished campaigns are refreshed every 10 s).
+        await until(lambda: _async(any(
+            "Doors open at 9." in t and "Delivered" in t for t in thread_texts(stack, ts))),
+            timeout=25)  # fmt: skip
+        await asyncio.sleep(1.0)
+        assert [m.body for m in sandbox.messages(to=SARAH)].count("Doors open at 9.") == 1
+        assert [m.from_ for m in sandbox.messages(to=SARAH)][-1] == ONE
+        assert len([t for t in thread_texts(stack, ts) if "Doors open at 9." in t]) == 1
+        listed = await stack.web.get("/v1/sms/campaigns", headers=stack.auth)
+        assert [c["name"] for c in (await listed.json())["campaigns"]] == ["Open day"]
 
         # Twilio posting the same MessageSid again: stored once, posted once.
         params = inbound_params(reply.message, sandbox.config.account_sid)
