@@ -1,11 +1,12 @@
-"""The HTTP API for campaigns (/v1), authenticated with API keys."""
+"""The HTTP API for campaigns and the suppression list (/v1), authenticated with API keys."""
 
 from aiohttp import web
 
-from bot.api import campaigns
+from bot.api import campaigns, optouts
 from bot.api.openapi import openapi
 
 
 def register(app: web.Application) -> None:
     app.router.add_get("/v1/openapi.json", openapi, allow_head=False)
     campaigns.register(app)
+    optouts.register(app)

@@ -257,6 +257,72 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
         },
+        "/v1/sms/optouts": {
+            "get": {
+                "operationId": "listOptOuts",
+                "description": "Every number opted out now, the most recent first.",
+                "parameters": [
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["json", "csv"]},
+                        "description": "csv (or Accept: text/csv) for a spreadsheet",
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The suppression list",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/OptOutList"}
+                            },
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "400": _error("Malformed query"),
+                    "401": UNAUTHORIZED,
+                },
+            },
+            "post": {
+                "operationId": "addOptOut",
+                "description": "Opt a number out of every campaign, recorded with this key.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/OptOutIn"}}
+                    },
+                },
+                "responses": {
+                    "201": _json("OptOutChange", "Opted out now"),
+                    "200": _json("OptOutChange", "It was opted out already"),
+                    "400": _error("Malformed request"),
+                    "401": UNAUTHORIZED,
+                    "413": _error("Body too large"),
+                    "422": _error("Not a phone number with a country code"),
+                },
+            },
+            "delete": {
+                "operationId": "removeOptOut",
+                "description": "Opt a number back in: only when the person asked to be texted again.",
+                "parameters": [
+                    {
+                        "name": "phone",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        "OptOutChange", "Opted back in (changed: false if it was not out)"
+                    ),
+                    "400": _error("Malformed query"),
+                    "401": UNAUTHORIZED,
+                    "422": _error("Not a phone number with a country code"),
+                },
+            },
+        },
         "/v1/sms/campaigns/{campaign_id}": {
             "parameters": [CAMPAIGN_ID],
             "get": {
@@ -361,6 +427,52 @@ DOCUMENT: dict[str, Any] = {
                 "properties": {
                     **CAMPAIGN_PROPERTIES,
                     "cancelled_now": {"type": "integer", "minimum": 0},
+                },
+                "additionalProperties": False,
+            },
+            "OptOutIn": {
+                "type": "object",
+                "required": ["phone"],
+                "properties": {"phone": {"type": "string", "minLength": 1, "maxLength": 40}},
+                "additionalProperties": False,
+            },
+            "OptOutChange": {
+                "type": "object",
+                "required": ["phone", "opted_out", "changed"],
+                "properties": {
+                    "phone": {"type": "string"},
+                    "opted_out": {"type": "boolean"},
+                    "changed": {"type": "boolean"},
+                },
+                "additionalProperties": False,
+            },
+            "OptOutList": {
+                "type": "object",
+                "required": ["optouts"],
+                "properties": {
+                    "optouts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "phone",
+                                "since",
+                                "keyword",
+                                "source",
+                                "by",
+                                "campaign_id",
+                            ],
+                            "properties": {
+                                "phone": {"type": "string"},
+                                "since": {"type": "string", "format": "date-time"},
+                                "keyword": NULLABLE_STRING,
+                                "source": {"type": "string"},
+                                "by": NULLABLE_STRING,
+                                "campaign_id": NULLABLE_STRING,
+                            },
+                            "additionalProperties": False,
+                        },
+                    }
                 },
                 "additionalProperties": False,
             },

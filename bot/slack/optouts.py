@@ -6,21 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.answers import reply
-from bot.blocks.text import escape, message, section
+from bot.blocks.text import context, escape, message, section
 from bot.runtime import Runtime
+from bot.slack.background import spawn
 from bot.slack.permissions import require_permission
 from bot.stops import announce_stop
 from campaigns.errors import InputError
+from campaigns.offload import off_loop
 from campaigns.recipients import normalise_phone
 from campaigns.service.optouts import (
     opt_out_history,
     recent_opt_outs,
     record_opt_in,
     record_opt_out,
+    suppression_list,
 )
+from campaigns.suppression_export import suppression_csv
 
 USAGE = "`/sms optout add NUMBER`, `/sms optout remove NUMBER` or `/sms optout list [NUMBER]`"
 
@@ -31,7 +36,10 @@ async def optout(
     action, _, number = rest.partition(" ")
     action, number = action.lower(), number.strip()
     if action == "list":
-        return await (_history(runtime, number) if number else _recent(runtime))
+        if number:
+            return await _history(runtime, number)
+        await require_permission(runtime, client, body["user_id"])  # it lists personal data
+        return await _recent(runtime, client, body)
     if action not in ("add", "remove") or not number:
         return reply(f"Say what to do: {USAGE}.")
     user_id = body["user_id"]
@@ -40,9 +48,8 @@ async def optout(
     actor = f"slack:{user_id}"
     if action == "add":
         changed = await record_opt_out(runtime.ctx, phone, source="slack", actor=actor)
-        e164 = normalise_phone(phone, None).e164
-        if e164:  # stops a message already waiting for its slot, too
-            await announce_stop(runtime.redis, runtime.settings.REDIS_NAMESPACE, e164)
+        # Stops a message already waiting for its send slot, too.
+        await announce_stop(runtime.redis, runtime.settings.REDIS_NAMESPACE, phone)
         return reply(f"{phone} is opted out: no campaign will text it." if changed
                      else f"{phone} was already opted out.")  # fmt: skip
     changed = await record_opt_in(runtime.ctx, phone, source="slack", actor=actor)
@@ -59,13 +66,31 @@ def _phone(runtime: Runtime, number: str) -> str:
     return result.e164
 
 
-async def _recent(runtime: Runtime) -> dict[str, Any]:
+async def _recent(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any]) -> dict[str, Any]:
     found = await recent_opt_outs(runtime.ctx, limit=20)
     if not found:
         return reply("Nobody has opted out yet.")
     lines = [f"• {o.phone} since {o.updated_at:%Y-%m-%d %H:%M} UTC" for o in found]
+    spawn(_export(runtime, client, body["channel_id"], body["user_id"]), "suppression export")
     return message(f"{len(found)} opted-out numbers",
-                   [section("*Opted out, most recent first*\n" + "\n".join(lines))])  # fmt: skip
+                   [section("*Opted out, most recent first*\n" + "\n".join(lines)),
+                    context("The whole list follows as a CSV file, in a thread here.")])  # fmt: skip
+
+
+async def _export(runtime: Runtime, client: AsyncWebClient, channel: str, user_id: str) -> None:
+    """The whole suppression list as a CSV in a thread of `channel` (or the person's DM, where
+    Textcast cannot post)."""
+    rows = await suppression_list(runtime.ctx)
+    data = await off_loop(suppression_csv, rows)
+    text = f"Suppression list for <@{user_id}>: {len(rows):,} opted-out numbers."
+    try:
+        posted = await client.chat_postMessage(channel=channel, text=text)
+    except SlackApiError:
+        posted = await client.chat_postMessage(channel=user_id, text=text)
+    await client.files_upload_v2(
+        channel=str(posted["channel"]), thread_ts=str(posted["ts"]), content=data,
+        filename="suppression-list.csv", title="Suppression list",
+    )  # fmt: skip
 
 
 async def _history(runtime: Runtime, number: str) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,3 +121,42 @@ async def opt_out_history(ctx: Context, phone: str) -> list[OptOutEvent]:
     async with ctx.db.read() as session:
         query = select(OptOutEvent).where(OptOutEvent.phone == phone).order_by(OptOutEvent.id)
         return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A number opted out now, with the opt-out that put it there."""
+
+    phone: str
+    since: datetime
+    keyword: str | None
+    source: str  # "sms", "twilio_21610", "slack", "api"
+    actor: str | None  # who, for one made by hand
+    campaign_id: str | None
+
+
+async def suppression_list(ctx: Context) -> list[Suppressed]:
+    """Every number opted out now, the most recent first, each with its latest opt-out."""
+    latest = (
+        select(OptOutEvent.phone, func.max(OptOutEvent.id).label("event_id"))
+        .where(OptOutEvent.opted_out.is_(True))
+        .group_by(OptOutEvent.phone)
+        .subquery()
+    )
+    query = (
+        select(OptOutEvent)
+        .join(latest, latest.c.event_id == OptOutEvent.id)
+        .join(OptOut, OptOut.phone == OptOutEvent.phone)
+        .where(OptOut.opted_out.is_(True))
+        .order_by(OptOutEvent.id.desc())
+    )
+    async with ctx.db.read() as session:
+        events = (await session.execute(query)).scalars()
+        return [
+            Suppressed(e.phone, e.at, e.keyword, e.source, e.actor, e.campaign_id) for e in events
+        ]
+
+
+def e164(phone: str) -> str:
+    """`phone` in E.164, or InputError: an opt-out by hand needs the country code."""
+    return _e164(phone)

@@ -123,6 +123,12 @@ async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox)
     assert "+447700900123 is opted out" in await answer("optout add 07700 900123")
     assert "already opted out" in await answer("optout add +447700900123")
     assert "+447700900123 since" in await answer("optout list")
+    # The whole list as a CSV, in a thread of the channel the command was typed in.
+    [export] = await until(lambda: [m for m in slack.messages(CAMPAIGNS)
+                                    if "Suppression list" in m.text])  # fmt: skip
+    [upload] = await until(lambda: [m for m in slack.thread(CAMPAIGNS, export.ts) if m.files])
+    data = slack.files[upload.files[0]].content.decode("utf-8-sig")
+    assert data.splitlines()[1].startswith("'+447700900123,") and ",slack,slack:" in data
     assert "is opted back in" in await answer("optout remove +447700900123")
     history = await answer("optout list +447700900123")
     assert history.index("opted out") < history.index("opted back in") and "via slack" in history
