@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     REPLY_WINDOW_DAYS: int = Field(default=7, ge=1, le=90)
     EXTRA_OPT_OUT_KEYWORDS: Annotated[tuple[str, ...], NoDecode] = ()  # e.g. ARRET,BAJA,ALTO
     INBOUND_POLL_SECONDS: int = Field(default=10, ge=2, le=300)  # without PUBLIC_BASE_URL
+    INBOUND_BACKSTOP_SECONDS: int = Field(default=60, ge=2, le=3600)  # with it: missed webhooks
     ALLOWED_SLACK_USERGROUP: str | None = None
 
     TWILIO_ACCOUNT_SID: str | None = None

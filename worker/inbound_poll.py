@@ -5,7 +5,9 @@ stops at the first one older than the newest it saw last time (less a margin for
 and for messages listed late). Each inbound one is recorded as the webhook would record it: once
 per MessageSid, so overlapping polls and several workers polling at once are harmless. The
 newest time seen is kept in Redis per number; without it (a first start, a flush) the poll looks
-back LOOK_BACK. A STOP found this way is in force INBOUND_POLL_SECONDS after it was sent, at most
+back LOOK_BACK. With PUBLIC_BASE_URL the same poll runs every INBOUND_BACKSTOP_SECONDS, for texts
+whose webhook failed (the web process down, the database away): Twilio does not post an incoming
+message again. A STOP found this way is in force INBOUND_POLL_SECONDS after it was sent, at most
 (plus Twilio's own delay in listing it); HELP is answered by Twilio's own default reply, as the
 worker cannot answer a webhook it never got.
 """
@@ -33,6 +35,12 @@ LIMIT = 500  # messages looked at per number and poll: a burst larger waits for 
 
 def polling_inbound(rt: WorkerRuntime) -> bool:
     return not rt.settings.PUBLIC_BASE_URL
+
+
+async def backstop_due(rt: WorkerRuntime) -> bool:
+    """With webhooks, one poll every INBOUND_BACKSTOP_SECONDS across every worker."""
+    key = f"{rt.namespace}:inbound:backstop"
+    return bool(await rt.redis.set(key, "1", nx=True, ex=rt.settings.INBOUND_BACKSTOP_SECONDS))
 
 
 def _seen_key(rt: WorkerRuntime, sender: str) -> str:

@@ -27,7 +27,7 @@ from campaigns.service.status_news import status_news_key
 from campaigns.status import FINISHED, CampaignStatus
 from worker.engine import Driver
 from worker.inbound import handle_inbound, requeue_unhandled
-from worker.inbound_poll import poll_inbound, polling_inbound
+from worker.inbound_poll import backstop_due, poll_inbound, polling_inbound
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 from worker.status_poll import poll_statuses, polling_needed
@@ -186,9 +186,13 @@ async def poll_statuses_job(ctx: dict[str, Any]) -> int:
 
 
 async def poll_inbound_job(ctx: dict[str, Any]) -> int:
-    """Without PUBLIC_BASE_URL Twilio cannot post replies and STOPs: fetch them instead."""
+    """Without PUBLIC_BASE_URL Twilio cannot post replies and STOPs: fetch them instead. With
+    it, the same poll runs now and then as a backstop, for texts whose webhook failed (Twilio
+    does not post an incoming message twice)."""
     rt: WorkerRuntime = ctx[RUNTIME]
-    return await poll_inbound(rt) if polling_inbound(rt) else 0
+    if not polling_inbound(rt) and not await backstop_due(rt):
+        return 0
+    return await poll_inbound(rt)
 
 
 async def refresh_summaries(ctx: dict[str, Any]) -> int:

@@ -145,7 +145,9 @@ async def test_a_worker_stalled_past_its_lease_sends_nothing_it_lost(
         # renewed its leases, or (when its booked requests woke first) gave their slots up as
         # too late. Which comes first is a matter of milliseconds; both send nothing.
         assert "taken over" in stalled or "send slots given up" in stalled
-        assert "ran out of lease" in other  # ...because the other loop had taken them
+        # ...because the other loop had taken them: it found them out of lease, or (when it got
+        # there after the claims had gone to quarantine) looked them up in Twilio.
+        assert "ran out of lease" in other or "unknown outcomes looked up" in other
 
 
 async def hold_the_write_lock(url: str, seconds: float) -> None:

@@ -17,6 +17,7 @@ from campaigns.db import Database
 from campaigns.models import InboundMessage
 from campaigns.service import get_campaign, opted_out_among
 from campaigns.service.claims import OPTED_OUT
+from campaigns.service.inbound import IncomingSms, record_inbound
 from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
 from sandbox.twilio.handsets import inbound_params
 from tests.worker.stack import Stack, running_stack
@@ -250,3 +251,35 @@ async def test_without_a_public_url_replies_and_stops_are_fetched_by_polling(db:
         await until(lambda: _async(both_shown()), timeout=10)
         await asyncio.sleep(2.5)  # another poll finds the same messages: nothing new
         assert await inbound_rows(stack) == 2
+
+
+async def test_a_text_whose_hand_off_was_lost_is_posted_by_the_sweep(db: Database) -> None:
+    """The web process stored the text and died before handing it on (or Redis lost the job):
+    the sweep finds it. One that answers no campaign goes to SLACK_NOTIFY_CHANNEL."""
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True) as stack:
+        a_minute_ago = datetime.now(UTC) - timedelta(minutes=1)
+        await record_inbound(stack.ctx, IncomingSms(
+            "SM" + "a" * 32, "+447400000077", ONE, "Is the shop open on Sunday?",
+            received_at=a_minute_ago))  # fmt: skip
+        assert stack.slack is not None
+        assert not stack.slack.messages(CAMPAIGNS)
+        await stack.start_worker()
+        [posted] = await until(lambda: _async(
+            [m for m in stack.slack.messages(CAMPAIGNS) if "Sunday" in str(m.blocks)]))  # fmt: skip
+        assert "+447400000077" in str(posted.blocks)  # top level: it answers no campaign
+        await asyncio.sleep(1.5)  # more sweeps: posted once
+        assert len([m for m in stack.slack.messages(CAMPAIGNS) if "Sunday" in str(m.blocks)]) == 1
+
+
+async def test_a_stop_whose_webhook_failed_is_found_by_the_backstop_poll(db: Database) -> None:
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True,
+                             INBOUND_BACKSTOP_SECONDS=2) as stack:  # fmt: skip
+        sandbox = stack.twilio.sandbox
+        # The webhook fails (here: a wrong path; in life, the web process down or its database
+        # away), and Twilio does not post an incoming message twice.
+        sandbox.set_inbound_url(f"{stack.settings.PUBLIC_BASE_URL}/twilio/nowhere")
+        await stack.start_worker()
+        reply = await sandbox.reply(JAMES, ONE, "STOP")
+        assert reply.webhook is not None and reply.webhook.status == 404
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=10)
+        assert await inbound_rows(stack) == 1
