@@ -17,7 +17,7 @@ import secrets
 import time
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from campaigns.recipients.phones import normalise
@@ -81,6 +81,7 @@ class TwilioSandbox:
         self._running = False
         self._late: set[asyncio.Task[Message]] = set()  # creates held back by `Faults.late_rate`
         self.reads = 0  # list and fetch requests answered or refused: how hard clients look
+        self.list_filters: list[dict[str, str]] = []  # each list request's query, in order
 
     async def start(self) -> None:
         if self._running:
@@ -251,6 +252,11 @@ class TwilioSandbox:
             answer = await self.callbacks.post(self.callbacks.sign(self.config.inbound_url, params))
         return Reply(message, kind, answer)
 
+    def lookups(self, numbers: Collection[str]) -> int:
+        """List requests for messages to any of `numbers` (a sender's search for what it sent),
+        leaving out the rest (a client listing what came in to its own numbers, say)."""
+        return sum(query.get("To") in numbers for query in self.list_filters)
+
     def opted_out(self, handset: str, sender: str) -> bool:
         """Whether `handset` has opted out of `sender` (a number or a Messaging Service SID)."""
         return self.optouts.blocked(handset, sender)
@@ -352,6 +358,7 @@ class TwilioSandbox:
         self.optouts.clear()
         self.faults.injected = dict.fromkeys(self.faults.injected, 0)
         self.reads = 0
+        self.list_filters.clear()
 
 
 def _sid() -> str:

@@ -147,6 +147,7 @@ async def list_messages(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     account_sid = _authenticated(request)
     sandbox.reads += 1
+    sandbox.list_filters.append(dict(request.query))
     refusal = sandbox.faults.refusal(create=False)
     if refusal is not None:
         raise refusal

