@@ -117,6 +117,9 @@ async def test_a_stop_mid_campaign_stops_the_number_and_its_notice_cancels_what_
         )
         answer = await stack.web.post("/slack/events", data=click.body, headers=click.headers)
         assert answer.status == 200
+        # Slack is answered first (ack), the button's work follows: its notice says when done.
+        await until(lambda: _async(any("cancelled 1 waiting message" in str(m.blocks)
+                                       for m in stack.slack.thread(CAMPAIGNS, ts))))  # fmt: skip
         scheduled = await get_campaign(stack.ctx, waiting, recipients_limit=10)
         assert {r.phone: r.status for r in scheduled.recipients} == {
             SARAH: "cancelled",
