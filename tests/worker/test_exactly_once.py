@@ -486,10 +486,13 @@ async def test_a_twilio_that_stops_answering_pauses_the_campaign_instead_of_doub
         stack.twilio.sandbox.set_faults(rate_500=1.0)  # an outage: every create answers 500
         await stack.start_worker()
         cid = await stack.create(name="Outage", message_template="Hi {{n}}",
-                                 recipients=people(60), from_number=ONE)  # fmt: skip
+                                 recipients=people(150), from_number=ONE)  # fmt: skip
         await until(lambda: _status_is(stack, cid, "paused"))
-        detail = await get_campaign(stack.ctx, cid, recipients_limit=100)
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=150)
         assert "no answer from Twilio" in (detail.view.campaign.pause_reason or "")
         waiting = [r for r in detail.recipients if r.status == "pending"]
-        assert len(waiting) >= 60 - 20  # the rest were never tried
+        # The rest were never tried. At 50 a second the window of 10 fills in a fraction of a
+        # second; a loaded CI machine once took a second (48 of 60 tried), so the margin is
+        # half of 150, three seconds of sending: without the pause every one would be in doubt.
+        assert len(waiting) >= 150 // 2, len(waiting)
         assert stack.twilio.sandbox.messages() == []
