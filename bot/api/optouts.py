@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.body import read_json
-from bot.api.errors import BadRequest, from_validation_error
+from bot.api.errors import BadRequest
 from bot.api.responses import timestamp
 from bot.keys import RUNTIME, api_key
 from bot.stops import announce_stop, withdraw_stop
@@ -73,26 +73,11 @@ async def list_optouts(request: web.Request) -> web.StreamResponse:
     return web.json_response({"optouts": [suppressed_json(r) for r in rows]})
 
 
-async def _phone_of(request: web.Request) -> str:
-    data = read_json(await request.read())
-    try:
-        body = OptOutIn.model_validate(data)
-    except ValidationError as error:
-        raise _Invalid(error) from None
-    return e164(body.phone.strip())
-
-
-class _Invalid(Exception):
-    def __init__(self, error: ValidationError) -> None:
-        self.error = error
-
-
 async def add_optout(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    try:
-        phone = await _phone_of(request)
-    except _Invalid as invalid:
-        return from_validation_error(invalid.error)
+    # A ValidationError is answered 400 by the API's error middleware, naming the field.
+    body = OptOutIn.model_validate(read_json(await request.read()))
+    phone = e164(body.phone.strip())
     changed = await record_opt_out(runtime.ctx, phone, source="api", actor=_actor(request))
     await announce_stop(runtime.redis, runtime.settings.REDIS_NAMESPACE, phone)
     return web.json_response({"phone": phone, "opted_out": True, "changed": changed},

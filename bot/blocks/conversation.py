@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.compose import Metadata, plain
-from bot.blocks.text import actor, context, escape, message, section
+from bot.blocks.text import actor, context, escape, message, quoted, section
 from campaigns.limits import MAX_BODY_CHARS
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignReport
@@ -16,7 +16,7 @@ REPLY_INPUT = "reply"  # block and action id
 
 
 def reply_modal(inbound: InboundMessage, metadata: Metadata) -> dict[str, Any]:
-    quoted = "\n".join("> " + escape(line) for line in (inbound.body or " ").splitlines()[:10])
+    shown = quoted("\n".join((inbound.body or " ").splitlines()[:10]))
     return {
         "type": "modal",
         "callback_id": REPLY_VIEW,
@@ -25,7 +25,7 @@ def reply_modal(inbound: InboundMessage, metadata: Metadata) -> dict[str, Any]:
         "close": plain("Cancel", 24),
         "private_metadata": metadata.dump(),
         "blocks": [
-            section(f"*{escape(inbound.phone)}* wrote:\n{quoted}"),
+            section(f"*{escape(inbound.phone)}* wrote:\n{shown}"),
             {
                 "type": "input",
                 "block_id": REPLY_INPUT,
@@ -60,20 +60,18 @@ def reply_status_message(report: CampaignReport) -> dict[str, Any]:
         state = ":no_entry_sign: Not sent: cancelled"
     else:
         state = ":hourglass_flowing_sand: Sending…"
-    quoted = "\n".join("> " + escape(line) for line in campaign.message_template.splitlines())
     return message(
         f"{who} replied: {escape(campaign.message_template[:200])}",
-        [section(f"*{who} replied*\n{quoted}"), context(state)],
+        [section(f"*{who} replied*\n{quoted(campaign.message_template)}"), context(state)],
     )
 
 
 def reply_pending_message(user_id: str, text: str) -> dict[str, Any]:
     """What the thread shows from the moment the answer is submitted until the worker takes it."""
-    quoted = "\n".join("> " + escape(line) for line in text.splitlines())
     return message(
         f"<@{user_id}> replied: {escape(text[:200])}",
         [
-            section(f"*<@{user_id}> replied*\n{quoted}"),
+            section(f"*<@{user_id}> replied*\n{quoted(text)}"),
             context(":hourglass_flowing_sand: Sending…"),
         ],
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.blocks.actions import CANCEL_WAITING, REPLY_TO_TEXT
-from bot.blocks.text import escape, message, plural, section
+from bot.blocks.text import escape, message, plural, quoted, section
 from campaigns.keywords import Meaning
 from campaigns.models import InboundMessage
 from campaigns.privacy import mask
@@ -104,7 +104,7 @@ def _reply(inbound: InboundMessage, about: InboundContext) -> dict[str, Any]:
     lines = [f":speech_balloon: *Reply from {who}*{_answering(about)}"]
     body = inbound.body.strip()
     if body:
-        lines.append("\n".join("> " + escape(line) for line in body.splitlines()))
+        lines.append(quoted(body))
     if inbound.media_types:
         kinds = Counter(inbound.media_types)
         shown = ", ".join(f"{n} {escape(kind)}" for kind, n in kinds.most_common())

@@ -18,6 +18,7 @@ from bot.blocks.text import (
     local_time,
     money,
     plural,
+    quoted,
     section,
     senders,
 )
@@ -55,7 +56,7 @@ def preview_view(
     for sample in preview.samples:
         size = "MMS" if preview.stats.mms else plural(sample.segments, "segment")
         blocks.append(context(f"Row {sample.row} · {sample.phone} · {size}"))
-        blocks.append(section(_quoted(sample.text)))
+        blocks.append(section(quoted(sample.text)))
     media = campaign.media_urls or []
     if media:
         blocks.append(section(_media_lines(media)))
@@ -108,10 +109,6 @@ def _invalid_lines(preview: Preview) -> str | None:
     if count > INVALID_SHOWN:
         lines.append(f"…and {count - min(INVALID_SHOWN, len(rows)):,} more")
     return "\n".join(lines)
-
-
-def _quoted(text: str) -> str:
-    return "\n".join("> " + escape(line) for line in (text or " ").splitlines() or [" "])
 
 
 def _media_lines(urls: list[str]) -> str:

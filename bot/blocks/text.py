@@ -87,6 +87,11 @@ def senders(campaign: Campaign) -> str:
     return f"from {len(numbers)} numbers"
 
 
+def quoted(text: str) -> str:
+    """`text` as a mrkdwn block quote, escaped, line by line."""
+    return "\n".join("> " + escape(line) for line in (text or " ").splitlines() or [" "])
+
+
 def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
 

@@ -220,12 +220,12 @@ async def texts_answering(ctx: Context, campaign_id: str, limit: int = 100) -> l
         return list((await session.execute(query)).scalars())
 
 
-async def answer_counts(ctx: Context, campaign_id: str) -> dict[str, int]:
-    """How many texts of each meaning answered the campaign: {"reply": 3, "opt_out": 1, ...}."""
-    async with ctx.db.read() as session:
-        query = (
-            select(InboundMessage.meaning, func.count())
-            .where(InboundMessage.campaign_id == campaign_id)
-            .group_by(InboundMessage.meaning)
-        )
-        return {str(meaning): int(n) for meaning, n in await session.execute(query)}
+async def answer_counts(session: AsyncSession, campaign_id: str) -> dict[str, int]:
+    """How many texts of each meaning answered the campaign: {"reply": 3, "opt_out": 1, ...}.
+    In the caller's session: the campaign report reads it with the rest, on every progress tick."""
+    query = (
+        select(InboundMessage.meaning, func.count())
+        .where(InboundMessage.campaign_id == campaign_id)
+        .group_by(InboundMessage.meaning)
+    )
+    return {str(meaning): int(n) for meaning, n in await session.execute(query)}

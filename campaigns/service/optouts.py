@@ -25,7 +25,8 @@ def keyword_of(body: str) -> str | None:
     return understand(body).keyword
 
 
-def _e164(phone: str) -> str:
+def e164(phone: str) -> str:
+    """`phone` in E.164, or InputError: an opt-out by hand needs the country code."""
     result = normalise_phone(phone, None)
     if result.e164 is None:
         raise InputError(f"{phone!r} is not a phone number with a country code.", field="phone")
@@ -34,7 +35,7 @@ def _e164(phone: str) -> str:
 
 async def _set(ctx: Context, phone: str, opted_out: bool, **event: Any) -> bool:
     """Store the new state and its event; True if the state changed."""
-    phone = _e164(phone)
+    phone = e164(phone)
     async with ctx.db.transaction() as session:
         return await store_opt_state(session, ctx, phone, opted_out, **event)
 
@@ -117,7 +118,7 @@ async def recent_opt_outs(ctx: Context, limit: int = 20) -> list[OptOut]:
 
 async def opt_out_history(ctx: Context, phone: str) -> list[OptOutEvent]:
     """Every opt-out and opt-in of one number, oldest first: kept for compliance."""
-    phone = _e164(phone)
+    phone = e164(phone)
     async with ctx.db.read() as session:
         query = select(OptOutEvent).where(OptOutEvent.phone == phone).order_by(OptOutEvent.id)
         return list((await session.execute(query)).scalars())
@@ -155,8 +156,3 @@ async def suppression_list(ctx: Context) -> list[Suppressed]:
         return [
             Suppressed(e.phone, e.at, e.keyword, e.source, e.actor, e.campaign_id) for e in events
         ]
-
-
-def e164(phone: str) -> str:
-    """`phone` in E.164, or InputError: an opt-out by hand needs the country code."""
-    return _e164(phone)

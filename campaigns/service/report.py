@@ -118,6 +118,7 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
             await session.execute(sending)
         ).one()
         failed_rows = (await session.execute(failed)).all()
+        answers = await answer_counts(session, campaign_id)
 
     opted_out = 0
     groups: list[FailureGroup] = []
@@ -128,7 +129,6 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
             groups.append(FailureGroup(code, failure_reason(code, reason), count))
     groups.sort(key=lambda g: (-g.count, g.code is None, g.code or 0))
 
-    answers = await answer_counts(ctx, campaign_id)
     started, finished = campaign.started_at, campaign.finished_at
     end = finished or ctx.now()
     prices = ctx.settings
