@@ -128,7 +128,7 @@ class Sandbox:
 async def sandbox(senders: dict[str, int], workdir: Path) -> AsyncIterator[Sandbox]:
     """`textcast sandbox` in its own process, with these numbers at these MPS."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "campaigns.cli", "sandbox",
+        sys.executable, "-m", "textcast.cli", "sandbox",
         "--twilio-port", str(free_port()), "--slack-port", str(free_port()),
         env=clean_env(SENDER_NUMBERS=senders_setting(senders)),
         cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -30,7 +30,7 @@ def free_port() -> int:
 def textcast(env: dict[str, str], *args: str) -> str:
     """Run a `textcast` command to the end; its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "campaigns.cli", *args],
+        [sys.executable, "-m", "textcast.cli", *args],
         env=env, capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     return done.stdout
@@ -55,7 +55,7 @@ def bench_env(redis_url: str, **settings: str) -> dict[str, str]:
 
 def start_bot(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "campaigns.cli", "bot"], env=env, cwd=ROOT,
+        [sys.executable, "-m", "textcast.cli", "bot"], env=env, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from campaigns.cli import main
+from textcast.cli import main
 
 sys.exit(main(["bot", *sys.argv[1:]]))

@@ -20,7 +20,7 @@ async def textcast(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": db_url}
     return await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "campaigns.cli", *args],
+        [sys.executable, "-m", "textcast.cli", *args],
         env=env, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
 

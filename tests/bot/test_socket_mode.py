@@ -187,7 +187,7 @@ async def test_textcast_bot_socket_connects_serves_healthz_and_stops_on_sigterm(
         "SLACK_API_URL": slack.url,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "campaigns.cli", "bot", "--socket",
+        sys.executable, "-m", "textcast.cli", "bot", "--socket",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -223,7 +223,7 @@ async def test_textcast_bot_socket_without_an_app_token_stops_with_one_line(
         "SLACK_API_URL": slack.url,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "campaigns.cli", "bot", "--socket",
+        sys.executable, "-m", "textcast.cli", "bot", "--socket",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     stdout, stderr = await asyncio.wait_for(process.communicate(), 20)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def check(path: Path | str, *args: str) -> tuple[int, dict]:
     env = {k: v for k, v in os.environ.items() if k != "DEFAULT_REGION"}
     result = subprocess.run(
-        [sys.executable, "-m", "campaigns.cli", "recipients", "check", str(path), *args],
+        [sys.executable, "-m", "textcast.cli", "recipients", "check", str(path), *args],
         capture_output=True, text=True, env=env, cwd=ROOT, check=False,
     )  # fmt: skip
     return result.returncode, json.loads(result.stdout)

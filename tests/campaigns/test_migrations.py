@@ -66,12 +66,12 @@ def test_db_upgrade_command_creates_a_fresh_sqlite_database(tmp_path: Path) -> N
     url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
     env = {**os.environ, "DATABASE_URL": url}
     first = subprocess.run(
-        [sys.executable, "-m", "campaigns.cli", "db", "upgrade"],
+        [sys.executable, "-m", "textcast.cli", "db", "upgrade"],
         env=env, capture_output=True, text=True, check=True, cwd=tmp_path,
     )  # fmt: skip
     assert "Upgraded the database schema from empty to" in first.stdout
     second = subprocess.run(
-        [sys.executable, "-m", "campaigns.cli", "db", "upgrade"],
+        [sys.executable, "-m", "textcast.cli", "db", "upgrade"],
         env=env, capture_output=True, text=True, check=True, cwd=tmp_path,
     )  # fmt: skip
     assert "up to date" in second.stdout

@@ -65,7 +65,7 @@ def test_require_names_the_missing_setting(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_the_command_line_prints_one_line_not_a_traceback(tmp_path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "campaigns.cli", "db", "upgrade"],
+        [sys.executable, "-m", "textcast.cli", "db", "upgrade"],
         env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "mysql://nope"},
         capture_output=True,
         text=True,
@@ -114,7 +114,7 @@ def test_a_secret_setting_is_never_shown(name: str) -> None:
 def test_the_command_line_never_prints_the_database_password(tmp_path) -> None:
     for command in (["db", "upgrade"], ["bot"], ["worker"]):
         result = subprocess.run(
-            [sys.executable, "-m", "campaigns.cli", *command],
+            [sys.executable, "-m", "textcast.cli", *command],
             env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://app:hunter2@db/x"},
             capture_output=True, text=True, cwd=tmp_path, check=False,
         )  # fmt: skip

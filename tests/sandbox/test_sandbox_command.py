@@ -17,7 +17,7 @@ async def test_textcast_sandbox_prints_settings_that_work_with_the_real_sdks() -
         k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SLACK_", "SENDER_"))
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "campaigns.cli", "sandbox", "--twilio-port", "0", "--slack-port", "0",
+        sys.executable, "-m", "textcast.cli", "sandbox", "--twilio-port", "0", "--slack-port", "0",
         stdout=asyncio.subprocess.PIPE, env=env,
     )  # fmt: skip
     assert process.stdout is not None

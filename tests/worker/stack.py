@@ -236,7 +236,7 @@ async def stand_in_process(senders: dict[str, float]) -> AsyncIterator[StandInPr
     }
     environment["SENDER_NUMBERS"] = ",".join(f"{n}:{int(m)}" for n, m in senders.items())
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "campaigns.cli", "sandbox", "--twilio-port", "0",
+        sys.executable, "-m", "textcast.cli", "sandbox", "--twilio-port", "0",
         "--slack-port", "0", stdout=asyncio.subprocess.PIPE, env=environment,
     )  # fmt: skip
     assert process.stdout is not None

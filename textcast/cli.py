@@ -1,8 +1,7 @@
 """The `textcast` command: the command-line edge of every process.
 
-It lives here so the console script has one home, but it imports the bot, the worker and the
-sandbox only inside their own subcommands, so `textcast db upgrade` and the domain never load
-Slack, Twilio or aiohttp code. A setting or input problem ends the command with one line
+It sits above the domain, the web process, the worker and the sandbox, and imports each only
+inside its own subcommand, so `textcast db upgrade` never loads Slack, Twilio or aiohttp code. A setting or input problem ends the command with one line
 on standard error naming what to fix, never a traceback.
 """
 
