@@ -85,6 +85,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from textcast.demo import run_demo
+
+    return run_demo(keep_running=args.keep_running)
+
+
 def _apikey_create(args: argparse.Namespace) -> int:
     async def run(ctx: Context) -> int:
         new = await create_api_key(ctx, args.name, "cli")
@@ -190,6 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--twilio-port", type=int, default=8701)
     sandbox.add_argument("--slack-port", type=int, default=8702)
     sandbox.set_defaults(run=_sandbox)
+
+    demo = commands.add_parser(
+        "demo", help="see Textcast send a campaign on this machine, with no Slack or Twilio account"
+    )
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave everything running afterwards, to try the API and /sms commands yourself",
+    )
+    demo.set_defaults(run=_demo)
 
     apikey = commands.add_parser("apikey", help="HTTP API keys")
     ak = apikey.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")

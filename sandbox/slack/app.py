@@ -108,6 +108,9 @@ class SlackSandbox:
         app.router.add_get("/_sandbox/calls", inspection.calls)
         app.router.add_post("/_sandbox/reset", inspection.reset)
         app.router.add_post("/_sandbox/files", inspection.add_file)
+        app.router.add_get("/_sandbox/messages/{channel}", inspection.messages)
+        app.router.add_get("/_sandbox/views/{user}", inspection.modal_stack)
+        app.router.add_post("/_sandbox/views/{view_id}/answer", inspection.submission_answer)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackSandbox:

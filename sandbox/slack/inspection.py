@@ -1,7 +1,8 @@
 """Looking into the sandbox over HTTP, for the demo and for processes other than the test's.
 
 GET /_sandbox/transcript/{channel}, GET /_sandbox/calls[?method=&channel=], POST /_sandbox/reset,
-POST /_sandbox/files?name=people.csv[&user=][&channel=][&title=] with the bytes as the body.
+POST /_sandbox/files?name=people.csv[&user=][&channel=][&title=] with the bytes as the body,
+GET /_sandbox/messages/{channel}, GET /_sandbox/views/{user}, POST /_sandbox/views/{view_id}/answer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from sandbox.slack.context import SANDBOX
 from sandbox.slack.errors import SlackError
+from sandbox.slack.views import apply_submission_answer
 from sandbox.slack.workspace import ALICE
 
 
@@ -62,4 +64,44 @@ async def add_file(request: web.Request) -> web.Response:
     )
     origin = str(request.url.origin())
     body = file.to_dict(origin, sandbox.workspace.team_id, sandbox)
+    return web.Response(text=json.dumps(body), content_type="application/json")
+
+
+async def modal_stack(request: web.Request) -> web.Response:
+    """GET /_sandbox/views/{user}: the user's open modals, root first, as views.open returns them."""
+    views = request.app[SANDBOX].modal_stack(request.match_info["user"])
+    return web.Response(text=json.dumps(views), content_type="application/json")
+
+
+async def submission_answer(request: web.Request) -> web.Response:
+    """POST /_sandbox/views/{view_id}/answer with the app's answer to a view_submission (its
+    JSON body, or nothing): the stand-in applies it as Slack would, and returns any errors."""
+    raw = await request.read()
+    answer = json.loads(raw) if raw.strip() else None
+    try:
+        errors = apply_submission_answer(
+            request.app[SANDBOX], request.match_info["view_id"], answer
+        )
+    except SlackError as error:
+        return web.Response(status=400, text=error.code)
+    return web.Response(text=json.dumps({"errors": errors}), content_type="application/json")
+
+
+async def messages(request: web.Request) -> web.Response:
+    """GET /_sandbox/messages/{channel}: every message in it, thread replies and ephemeral ones
+    included, oldest first, as Slack returns them, with `channel` and `ephemeral_to` added."""
+    sandbox = request.app[SANDBOX]
+    try:
+        channel_id = sandbox.workspace.channel(request.match_info["channel"]).id
+    except SlackError as error:
+        return web.Response(status=404, text=error.code)
+    body = [
+        {
+            **m.to_dict(sandbox.workspace.team_id),
+            "channel": m.channel,
+            "ephemeral_to": m.ephemeral_to,
+        }
+        for m in sandbox.history.everything(channel_id)
+        if not m.deleted
+    ]
     return web.Response(text=json.dumps(body), content_type="application/json")

@@ -216,3 +216,32 @@ async def test_another_process_can_inspect_over_http(
         async with session.post(f"{slack.origin}/_sandbox/reset") as response:
             assert response.status == 204
     assert slack.calls() == []
+
+
+async def test_another_process_can_read_threads_and_drive_modals_over_http(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    parent = await client.chat_postMessage(channel=CAMPAIGNS, text="parent")
+    await client.chat_postMessage(channel=CAMPAIGNS, text="in the thread", thread_ts=parent["ts"])
+    view = {"type": "modal", "callback_id": "first", "title": {"type": "plain_text", "text": "A"},
+            "submit": {"type": "plain_text", "text": "Go"}, "blocks": []}  # fmt: skip
+    opened = await client.views_open(trigger_id=slack.issue_trigger_id(ALICE), view=view)
+    async with ClientSession() as session:
+        async with session.get(f"{slack.origin}/_sandbox/messages/{CAMPAIGNS}") as response:
+            found = await response.json()
+        assert [(m["text"], m["channel"], m.get("thread_ts")) for m in found] == [
+            ("parent", CAMPAIGNS, parent["ts"]),
+            ("in the thread", CAMPAIGNS, parent["ts"]),
+        ]
+        async with session.get(f"{slack.origin}/_sandbox/views/{ALICE}") as response:
+            [shown] = await response.json()
+        assert (shown["id"], shown["callback_id"]) == (opened["view"]["id"], "first")
+        # The app answered the submission with `push`: the stand-in stacks the new view.
+        answer = {"response_action": "push", "view": {**view, "callback_id": "second"}}
+        url = f"{slack.origin}/_sandbox/views/{shown['id']}/answer"
+        async with session.post(url, data=json.dumps(answer)) as response:
+            assert await response.json() == {"errors": {}}
+        async with session.get(f"{slack.origin}/_sandbox/views/{ALICE}") as response:
+            assert [v["callback_id"] for v in await response.json()] == ["first", "second"]
+        async with session.get(f"{slack.origin}/_sandbox/messages/CNOSUCH") as response:
+            assert response.status == 404
