@@ -69,6 +69,13 @@ class Processes:
         """The background processes that have stopped on their own."""
         return [name for name, p in self.running.items() if p.returncode is not None]
 
+    async def first_exit(self) -> str:
+        """Waits until a background process stops; says which, with the end of its log."""
+        while not (gone := self.exited()):
+            await asyncio.sleep(0.2)
+        tail = self.log(gone[0]).read_text(errors="replace").strip().splitlines()[-5:]
+        return f"the {gone[0]} process exited; the end of {self.log(gone[0])}:\n" + "\n".join(tail)
+
     async def stop(self) -> None:
         """SIGTERM each, as a deploy would, then SIGKILL what is still up after 10 seconds."""
         for process in self.running.values():

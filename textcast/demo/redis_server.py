@@ -27,6 +27,20 @@ class DemoRedis:
     started: asyncio.subprocess.Process | None  # None: the user's own Redis, left alone
     description: str
 
+    async def forget(self, namespace: str) -> None:
+        """Delete the demo's keys from a Redis that is not ours (ours goes away with them)."""
+        if self.started is not None:
+            return
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5)
+        try:
+            for pattern in (f"{namespace}:*", f"arq:*{namespace}*"):  # arq's keys name our jobs
+                async for key in client.scan_iter(match=pattern, count=500):
+                    await client.delete(key)
+        except (OSError, redis.RedisError):
+            pass  # a courtesy: the keys would do no harm, being in the demo's own namespace
+        finally:
+            await client.aclose()
+
     async def stop(self) -> None:
         if self.started is None or self.started.returncode is not None:
             return

@@ -45,6 +45,11 @@ class Stack:
     env: dict[str, str]
 
 
+def _namespace() -> str:
+    """The demo's Redis keys: apart from any Textcast install that shares the Redis."""
+    return f"textcast-demo-{os.getpid()}"
+
+
 def _environment(folder: Path, redis_url: str, ports: dict[str, int]) -> dict[str, str]:
     """The processes' settings: the user's own Textcast settings are left out on purpose, so the
     demo never sends through a real account or writes to a real database."""
@@ -53,7 +58,7 @@ def _environment(folder: Path, redis_url: str, ports: dict[str, int]) -> dict[st
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'textcast.db'}",
         REDIS_URL=redis_url,
-        REDIS_NAMESPACE=f"textcast-demo-{os.getpid()}",
+        REDIS_NAMESPACE=_namespace(),
         PORT=str(ports["web"]),
         PUBLIC_BASE_URL=web,
         SENDER_NUMBERS=SENDERS,
@@ -118,21 +123,30 @@ def _report(screen: Screen, seen: Outcome, stack: Stack) -> list[str]:
     return wrong
 
 
-async def _play(screen: Screen, stack: Stack) -> tuple[Outcome | None, str]:
+async def _play(screen: Screen, stack: Stack, processes: Processes) -> tuple[Outcome | None, str]:
+    """The scenario's outcome, or why it could not finish: stuck, or a process gone."""
     timeout = aiohttp.ClientTimeout(total=15)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         alice = Person(http, stack.slack_origin, stack.web_url)
         scenario = Scenario(
             alice, Twilio(http, stack.twilio_url), Api(http, stack.web_url, stack.api_key), screen
         )
+        playing = asyncio.create_task(scenario.play())
+        exit_watch = asyncio.create_task(processes.first_exit())
         try:
-            seen = await scenario.play()
-        except StuckError as error:
+            await asyncio.wait({playing, exit_watch}, return_when=asyncio.FIRST_COMPLETED)
+            if not playing.done():  # a process died: the scenario would only wait for it
+                playing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StuckError, aiohttp.ClientError):
+                    await playing  # let it finish with the session still open
+                return None, exit_watch.result()
+            return playing.result(), ""
+        except (StuckError, aiohttp.ClientError) as error:
             return None, str(error)
         finally:
-            if not screen.live:
+            exit_watch.cancel()
+            if not screen.live and not processes.exited():
                 screen.block("#campaigns, as Alice sees it at the end:", await alice.sees())
-        return seen, ""
 
 
 async def demo(keep: bool, live: bool) -> int:
@@ -146,9 +160,10 @@ async def demo(keep: bool, live: bool) -> int:
         screen.say(f"Textcast demo in {folder}: SQLite there, Redis: {redis.description}.")
         stack = await _start(processes, folder, redis)
         screen.say("Started the Slack and Twilio stand-ins, the web process and a worker.")
-        seen, stuck = await _play(screen, stack)
+        seen, stuck = await _play(screen, stack, processes)
         if seen is None:
-            screen.say(f"The demo got stuck: {stuck}. Logs: {folder}")
+            screen.say(f"The demo could not finish: {stuck}")
+            screen.say(f"Logs of every process, and the database: {folder}")
             return 1
         wrong = _report(screen, seen, stack)
         if processes.exited():
@@ -163,6 +178,7 @@ async def demo(keep: bool, live: bool) -> int:
     finally:
         await processes.stop()
         if redis is not None:
+            await redis.forget(_namespace())
             await redis.stop()
 
 

@@ -9,6 +9,7 @@ question, and Alice answers it from the thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
@@ -153,7 +154,8 @@ class Scenario:
             return await self._outcome()
         finally:
             self._watching.cancel()
-            self.screen.show(await self.alice.sees())
+            with contextlib.suppress(aiohttp.ClientError):
+                self.screen.show(await self.alice.sees())
 
     async def _watch(self) -> None:
         """Keep the screen on what Alice sees, as it changes."""
@@ -205,10 +207,14 @@ class Scenario:
 
     async def _while_it_sends(self) -> None:
         self.screen.step("The worker sends, paced at 3 messages a second on each of 2 numbers")
-        stop = asyncio.create_task(self._handset_says_stop())
-        question = asyncio.create_task(self._handset_asks_and_alice_answers())
-        await until(self._done, "the campaign to finish", 90)
-        await asyncio.gather(stop, question)
+        try:
+            # A group: a phone that gets stuck stops the rest, and so does a cancel.
+            async with asyncio.TaskGroup() as phones:
+                phones.create_task(self._handset_says_stop())
+                phones.create_task(self._handset_asks_and_alice_answers())
+                await until(self._done, "the campaign to finish", 90)
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         await until(self._summary_is_final, "the summary's last delivery receipt", 60)
 
     async def _handset_says_stop(self) -> None:

@@ -46,6 +46,22 @@ def instructions(stack: Stack) -> list[str]:
     return lines
 
 
+def typed_lines() -> asyncio.Queue[str | None]:
+    """Lines typed on standard input, read by the event loop as they come: no thread blocked in
+    readline, so Ctrl-C stops the demo at once."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        line = sys.stdin.readline()
+        if not line:  # end of input (Ctrl-D): nothing more will come
+            loop.remove_reader(sys.stdin.fileno())
+        lines.put_nowait(line or None)
+
+    loop.add_reader(sys.stdin.fileno(), read)
+    return lines
+
+
 async def keep_running(stack: Stack, screen: Screen) -> None:
     for line in instructions(stack):
         screen.say(line)
@@ -57,10 +73,14 @@ async def keep_running(stack: Stack, screen: Screen) -> None:
     screen.say("what changes in the channel is printed. Ctrl-C stops everything.")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
         alice = Person(http, stack.slack_origin, stack.web_url)
-        loop = asyncio.get_running_loop()
+        lines = typed_lines()
         while True:
             print("/sms> ", end="", flush=True)
-            line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            typed = await lines.get()
+            if typed is None:
+                screen.say("\nNo more input; still running. Stop it with Ctrl-C.")
+                await asyncio.Event().wait()
+            line = (typed or "").strip()
             if not line:
                 continue
             words = line.removeprefix("/sms").strip()
