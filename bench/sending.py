@@ -175,6 +175,7 @@ async def part(sandbox: Sandbox, senders: dict[str, int], redis_url: str) -> Asy
             "REDIS_NAMESPACE": f"bench-sending-{uuid.uuid4().hex[:8]}",
             "SENDER_NUMBERS": senders_setting(senders),
             "DEFAULT_REGION": "GB",
+            "SEND_HOURS": "any",  # a benchmark runs at whatever hour it is
             **{k: v for k, v in sandbox.env.items() if k != "SENDER_NUMBERS"},
         }
         settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]

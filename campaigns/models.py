@@ -87,6 +87,11 @@ class Campaign(Base):
     # Pictures or files sent with every message (MMS): Twilio fetches each URL itself.
     media_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: send now
+    # Its own sending hours (`09:00-20:00` or `any`) in each recipient's zone; None: SEND_HOURS.
+    send_hours: Mapped[str | None] = mapped_column(String(24))
+    # A running campaign whose every unsent recipient waits for their sending hours: no loop
+    # drives it, and the sweep leaves it alone, until then (the database's clock).
+    wake_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every edit and by cancel, so a deferred start job for an old version is a no-op.
     version: Mapped[int] = mapped_column(Integer, default=1)
     region: Mapped[str | None] = mapped_column(String(2))
@@ -158,6 +163,8 @@ class Recipient(Base):
     # on a guess. It waits, owned by nobody, until `check_at`, when a lookup in Twilio settles it.
     unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Pending, and outside its sending hours when a loop last looked: not claimed before this.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship(back_populates="recipients")

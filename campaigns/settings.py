@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from campaigns.errors import TextcastError
+from campaigns.send_hours import ANY, parse_send_hours
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
@@ -125,6 +126,8 @@ class Settings(BaseSettings):
     # would not answer) ends `failed` with `unknown_outcome`, never sent twice.
     UNKNOWN_OUTCOME_LIMIT_SECONDS: float = Field(default=3_600.0, gt=0)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
+    # Guardrails. Sending hours, in each recipient's own time zone (`any`: at any hour).
+    SEND_HOURS: str = "08:00-21:00"
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
 
     @model_validator(mode="after")
@@ -136,6 +139,12 @@ class Settings(BaseSettings):
                 f"({self.TWILIO_TIMEOUT_SECONDS:g})"
             )
         return self
+
+    @field_validator("SEND_HOURS")
+    @classmethod
+    def _send_hours(cls, value: str) -> str:
+        hours = parse_send_hours(value)
+        return str(hours) if hours is not None else ANY
 
     @field_validator("SENDER_NUMBERS", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -44,6 +45,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.models import Campaign, Recipient, UTCDateTime
+from campaigns.send_hours import SendHours, effective_hours, next_allowed, zones_for
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus
 
@@ -55,6 +57,8 @@ UNKNOWN_OUTCOME = "unknown_outcome"
 ABANDONED = "Its send loop stopped answering; checking with Twilio whether it was sent."
 REASON_LENGTH = 200  # the column's size
 _CHUNK = 500  # ids per IN (...), well under SQLite's and asyncpg's parameter limits
+# Batches of waiting recipients one claim looks through before it gives the loop back.
+_HOLD_PASSES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,27 +93,72 @@ async def _touch(session: AsyncSession, campaign_id: str, now: datetime) -> None
     )
 
 
-async def claim_batch(
-    ctx: Context, campaign_id: str, limit: int, *, token: str, lease: float
-) -> list[Claimed]:
-    """Claim up to `limit` pending recipients of a running campaign, in input order."""
-    async with ctx.db.transaction() as session:
-        status = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
-        if status != CampaignStatus.RUNNING:
-            return []
-        now = await ctx.db.now(session)
-        await _touch(session, campaign_id, now)
+def _due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Pending and not waiting for its sending hours."""
+    return and_(
+        Recipient.status == RecipientStatus.PENDING,
+        or_(Recipient.not_before.is_(None), Recipient.not_before <= now),
+    )
+
+
+def _held_until(now: datetime, row: Any, hours: SendHours | None) -> datetime | None:
+    """When the recipient's sending hours open next, or None if they are open now. A row whose
+    variables cannot be read is judged by its number alone: one bad row never stops a batch."""
+    try:
+        return next_allowed(now, zones_for(row.phone, row.variables), hours)
+    except Exception:
+        log.exception("recipient %s: its time zone could not be read; judged by its number", row.id)
+        return next_allowed(now, zones_for(row.phone), hours)
+
+
+async def _claimable(
+    ctx: Context, session: AsyncSession, campaign_id: str, limit: int, now: datetime,
+    hours: SendHours | None,
+) -> list[int]:  # fmt: skip
+    """Up to `limit` due recipients inside their sending hours, in input order. Those found
+    outside them are marked with the time they become due, and the next ones are looked at."""
+    for _ in range(_HOLD_PASSES):
         candidates = (
-            select(Recipient.id)
-            .where(
-                Recipient.campaign_id == campaign_id, Recipient.status == RecipientStatus.PENDING
-            )
+            select(Recipient.id, Recipient.phone, Recipient.variables)
+            .where(Recipient.campaign_id == campaign_id, _due(now))
             .order_by(Recipient.id)
             .limit(limit)
         )
         if ctx.db.dialect == "postgresql":  # two loops on one campaign take different rows
             candidates = candidates.with_for_update(skip_locked=True)
-        ids = list((await session.execute(candidates)).scalars())
+        rows = list(await session.execute(candidates))
+        held = {row.id: due for row in rows if (due := _held_until(now, row, hours)) is not None}
+        if held:
+            table = Recipient.__table__
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("held_id"))
+                .values(not_before=bindparam("due"), updated_at=now),
+                [{"held_id": rid, "due": due} for rid, due in held.items()],
+            )
+        ready = [row.id for row in rows if row.id not in held]
+        if ready or len(rows) < limit:
+            return ready
+    return []  # a long run of waiting recipients: the next claim goes on from here
+
+
+async def claim_batch(
+    ctx: Context, campaign_id: str, limit: int, *, token: str, lease: float
+) -> list[Claimed]:
+    """Claim up to `limit` pending recipients of a running campaign that are inside their
+    sending hours, in input order."""
+    async with ctx.db.transaction() as session:
+        campaign = (
+            await session.execute(
+                select(Campaign.status, Campaign.send_hours).where(Campaign.id == campaign_id)
+            )
+        ).one_or_none()
+        if campaign is None or campaign.status != CampaignStatus.RUNNING:
+            return []
+        now = await ctx.db.now(session)
+        await _touch(session, campaign_id, now)
+        hours = effective_hours(campaign.send_hours, ctx.settings.SEND_HOURS)
+        ids = await _claimable(ctx, session, campaign_id, limit, now, hours)
         if not ids:
             return []
         rows = await session.execute(
@@ -117,6 +166,7 @@ async def claim_batch(
             .where(Recipient.id.in_(ids), Recipient.status == RecipientStatus.PENDING)
             .values(
                 status=RecipientStatus.QUEUED,
+                not_before=None,
                 claim_token=token,
                 claimed_at=now,
                 lease_until=now + timedelta(seconds=lease),

@@ -7,7 +7,7 @@ What a send loop may do with each recipient (claims, leases, results, lookups) i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func, select, update
@@ -19,7 +19,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME, unsettled_count
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, RecipientStatus
 
 __all__ = ["OPTED_OUT", "UNKNOWN_OUTCOME"]
 
@@ -55,6 +55,13 @@ async def start_campaign(ctx: Context, campaign_id: str, version: int | None = N
         if campaign.status == CampaignStatus.RUNNING:
             if campaign.started_at is None:
                 campaign.started_at = now
+            if campaign.wake_at is not None:
+                if campaign.wake_at > await ctx.db.now(session):
+                    return Started(StartDecision.STALE, campaign)  # asleep: not yet
+                # Asleep is not stalled: the stall is measured from the wake time on.
+                campaign.heartbeat_at = max(campaign.heartbeat_at or campaign.wake_at,
+                                            campaign.wake_at)  # fmt: skip
+                campaign.wake_at = None
             if await _stalled_too_long(ctx, session, campaign):
                 return Started(StartDecision.LATE, campaign)
             return Started(StartDecision.SEND, campaign)
@@ -160,16 +167,69 @@ async def resume_campaign(ctx: Context, campaign_id: str, actor: str) -> Campaig
 
 
 async def campaigns_to_drive(ctx: Context) -> list[Campaign]:
-    """What the sweep looks at: running campaigns, and scheduled ones that are due."""
+    """What the sweep looks at: running campaigns (not those asleep until their recipients'
+    sending hours), and scheduled ones that are due."""
     now = ctx.now()
     async with ctx.db.read() as session:
+        clock = await ctx.db.now(session)
+        awake = Campaign.wake_at.is_(None) | (Campaign.wake_at <= clock)
         rows = await session.execute(
             select(Campaign).where(
-                (Campaign.status == CampaignStatus.RUNNING)
+                ((Campaign.status == CampaignStatus.RUNNING) & awake)
                 | ((Campaign.status == CampaignStatus.SCHEDULED) & (Campaign.scheduled_at <= now))
             )
         )
         return list(rows.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Recipients of a campaign that wait for their sending hours."""
+
+    count: int
+    next_release: datetime | None  # the soonest of them (database clock)
+    only_these: bool  # nothing else is left to send or settle: no loop is needed until then
+
+
+async def waiting_for_hours(ctx: Context, campaign_id: str) -> Waiting:
+    async with ctx.db.read() as session:
+        clock = await ctx.db.now(session)
+        waiting, release = (
+            await session.execute(
+                select(func.count(), func.min(Recipient.not_before)).where(
+                    Recipient.campaign_id == campaign_id,
+                    Recipient.status == RecipientStatus.PENDING,
+                    Recipient.not_before > clock,
+                )
+            )
+        ).one()
+        others = await unsettled_count(session, campaign_id) - waiting
+    return Waiting(waiting, release, others == 0)
+
+
+async def sleep_until(ctx: Context, campaign_id: str, wake_at: datetime) -> bool:
+    """No loop drives the running campaign until `wake_at`, when its first waiting recipients
+    are due. False (and nothing changed) if it is no longer running or has due work again."""
+    async with ctx.db.transaction() as session:
+        campaign = await load_campaign(session, campaign_id, for_update=True)
+        if campaign.status != CampaignStatus.RUNNING:
+            return False
+        clock = await ctx.db.now(session)
+        due = await session.scalar(
+            select(func.count()).where(
+                Recipient.campaign_id == campaign_id,
+                (
+                    (Recipient.status == RecipientStatus.PENDING)
+                    & (Recipient.not_before.is_(None) | (Recipient.not_before <= clock))
+                )
+                | ((Recipient.status == RecipientStatus.QUEUED) & Recipient.twilio_sid.is_(None)),
+            )
+        )
+        if due:
+            return False
+        campaign.wake_at = wake_at
+        campaign.heartbeat_at = clock
+    return True
 
 
 async def campaigns_to_settle(ctx: Context) -> list[Campaign]:

@@ -169,6 +169,7 @@ async def running_stack(
     settings = make_settings(**values)
     env = {name: str(value) for name, value in values.items()}
     env.update(DEFAULT_REGION="GB", PRICE_PER_SEGMENT="0.0079")
+    env.setdefault("SEND_HOURS", settings.SEND_HOURS)
     bot = await Runtime.start(settings, db=db)
     key = await create_api_key(bot.ctx, "tests", "test")
     web = TestClient(TestServer(create_web_app(bot), port=port))
