@@ -24,6 +24,7 @@ _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*-\s*(\d{1,2}):(\d{2})
 _ZONE_VARIABLES = frozenset({"timezone", "tz", "zone"})
 _UNKNOWN = "Etc/Unknown"
 _LOOK_AHEAD_DAYS = 3  # every window opens within a day; three cover any zone's DST change
+ZONE_PREFIX_LENGTH = 1 + TIMEZONE_LONGEST_PREFIX  # "+" and the digits the zone table reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def zones_for(phone: str, variables: Mapping[str, str] | None = None) -> tuple[s
     named = zone_variable(variables or {})
     if named is not None:
         return (named,)
-    return _number_zones(phone[: 1 + TIMEZONE_LONGEST_PREFIX])
+    return _number_zones(phone[:ZONE_PREFIX_LENGTH])
 
 
 @lru_cache(maxsize=65_536)
@@ -110,6 +111,17 @@ def _number_zones(prefix: str) -> tuple[str, ...]:
         if found:
             return tuple(sorted(z for z in found if z != _UNKNOWN and _zone(z) is not None))
     return ()
+
+
+def main_zone(zones: Sequence[str]) -> str:
+    """The zone to name for a number's several: the shortest (London among the British Isles')."""
+    return min(zones, key=lambda z: (len(z), z))
+
+
+def zone_label(zones: Sequence[str]) -> str:
+    first = main_zone(zones)
+    others = len(zones) - 1
+    return f"{first} and {others} other zone{'s' if others > 1 else ''}" if others else first
 
 
 def _allowed(at: datetime, zones: Sequence[ZoneInfo], hours: SendHours) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -77,6 +78,9 @@ class Counts:
     failed: int = 0
     pending: int = 0
     cancelled: int = 0
+    # Of the pending: those waiting for their sending hours, and the soonest of them (UTC).
+    waiting: int = 0
+    next_release: datetime | None = None
 
     @classmethod
     def from_statuses(cls, by_status: Mapping[str, int]) -> Counts:

@@ -90,6 +90,7 @@ async def create(request: web.Request) -> web.Response:
             request_digest=prepared.digest if key else None,
             region=prepared.region,
             media_urls=body.media_urls or (),
+            send_hours=body.send_hours,
         ),
         _actor(request),
     )

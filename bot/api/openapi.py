@@ -45,6 +45,19 @@ CAMPAIGN_PROPERTIES: dict[str, Any] = {
     "media_urls": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
     "sender_mode": {"type": "string", "enum": ["number", "pool", "service"]},
     "scheduled_at": NULLABLE_TIME,
+    "send_hours": {
+        "type": "string",
+        "description": "when recipients may be texted, in their own time zones, or any",
+    },
+    "waiting_count": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "pending recipients waiting for their sending hours",
+    },
+    "next_release_at": {
+        **NULLABLE_TIME,
+        "description": "when the first of them may be texted",
+    },
     "created_at": {"type": "string", "format": "date-time"},
     "agent_id": NULLABLE_STRING,
     "version": {"type": "integer", "minimum": 1},
@@ -175,6 +188,14 @@ CREATE_BODY = {
             "description": (
                 "pictures or files sent with every message (MMS), at most 10 public http(s) "
                 "URLs; MMS goes from US and Canadian numbers only and is priced by PRICE_PER_MMS"
+            ),
+        },
+        "send_hours": {
+            "type": ["string", "null"],
+            "maxLength": 24,
+            "description": (
+                "this campaign's sending hours in each recipient's own time zone, e.g. "
+                "09:00-20:00, or any; default SEND_HOURS"
             ),
         },
     },

@@ -35,6 +35,7 @@ class CreateCampaign(BaseModel):
     region: str | None = Field(default=None, min_length=2, max_length=2)
     # The service says how many a message takes (10); this only bounds what is read.
     media_urls: list[str] | None = Field(default=None, max_length=100)
+    send_hours: str | None = Field(default=None, max_length=24)
 
     @model_validator(mode="after")
     def _one_of_each(self) -> CreateCampaign:

@@ -6,6 +6,7 @@ states the recipient count and the cost (a modal's own submit button cannot ask 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks.compose import Metadata, plain
@@ -22,7 +23,9 @@ from bot.blocks.text import (
     section,
     senders,
 )
+from campaigns.send_hours import ANY
 from campaigns.service import Preview
+from campaigns.service.preview import WaitGroup
 
 PREVIEW = "sms_preview"  # callback_id
 CONFIRM, BACK_TO_EDIT, SEND_TEST = "preview_confirm", "preview_back", "preview_test"
@@ -78,11 +81,31 @@ def preview_view(
 def _who_and_when(preview: Preview) -> str:
     campaign = preview.view.campaign
     when = f"Sends {local_time(preview.send_at)} (your time)" if preview.send_at else "Sends now"
+    hours = (
+        "" if preview.send_hours == ANY
+        else f", between {preview.send_hours} in each recipient's own time zone"
+    )  # fmt: skip
     return (
         f"*{plural(preview.view.counts.total, 'recipient')}* {senders(campaign)} · {when}\n"
         f"Takes about {duration(preview.send_duration)} at "
-        f"{plural(preview.messages_per_second, 'message')} a second."
+        f"{plural(preview.messages_per_second, 'message')} a second{hours}."
+        + waiting_lines(preview.waiting)
     )
+
+
+def waiting_lines(waiting: Sequence[WaitGroup], shown: int = 3) -> str:
+    """':clock8: 312 wait for 08:00 in America/Los_Angeles (Tue 1 Dec at 16:00)'."""
+    if not waiting:
+        return ""
+    lines = [
+        f"\n:clock8: {plural(group.count, 'waits', 'wait')} for "
+        f"{group.local} in {escape(group.zone)} ({local_time(group.release)})"
+        for group in waiting[:shown]
+    ]
+    rest = sum(group.count for group in waiting[shown:])
+    if rest:
+        lines.append(f"\n:clock8: {rest:,} more wait for their hours later")
+    return "".join(lines)
 
 
 def _count_fields(preview: Preview) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from bot.blocks.text import (
     local_time,
     message,
     origin,
+    plural,
     section,
     senders,
 )
@@ -99,6 +100,11 @@ def progress_message(
         if pace:
             joined = " · ".join(pace)
             lines.append(joined[:1].upper() + joined[1:])
+    if counts.waiting and counts.next_release and campaign.status == CampaignStatus.RUNNING:
+        lines.append(
+            f":clock8: {plural(counts.waiting, 'waits', 'wait')} for their sending hours in "
+            f"their own time zones; the first go {local_time(counts.next_release)}"
+        )
     if report.uncertain:
         lines.append(
             f"{report.uncertain:,} being checked with Twilio: its answer was lost, so Textcast "

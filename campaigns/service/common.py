@@ -6,7 +6,8 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +19,8 @@ from campaigns.models import Campaign, Recipient
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.recipients import Recipient as ParsedRecipient
-from campaigns.status import Counts
+from campaigns.send_hours import ANY, parse_send_hours
+from campaigns.status import Counts, RecipientStatus
 from campaigns.templates import Template, compile_template
 from campaigns.text import check_text, check_texts
 
@@ -57,7 +59,21 @@ async def counts_for(session: AsyncSession, campaign_ids: Sequence[str]) -> dict
     by_campaign: dict[str, dict[str, int]] = defaultdict(dict)
     for campaign_id, status, count in rows:
         by_campaign[campaign_id][status] = count
-    return {cid: Counts.from_statuses(by_campaign.get(cid, {})) for cid in campaign_ids}
+    counts = {cid: Counts.from_statuses(by_campaign.get(cid, {})) for cid in campaign_ids}
+    if not any(n.pending for n in counts.values()):
+        return counts
+    waiting = await session.execute(
+        select(Recipient.campaign_id, func.count(), func.min(Recipient.not_before))
+        .where(
+            Recipient.campaign_id.in_([c for c, n in counts.items() if n.pending]),
+            Recipient.status == RecipientStatus.PENDING,
+            Recipient.not_before > datetime.now(UTC),  # shown to people: the wall clock will do
+        )
+        .group_by(Recipient.campaign_id)
+    )
+    for campaign_id, count, release in waiting:
+        counts[campaign_id] = replace(counts[campaign_id], waiting=count, next_release=release)
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,17 @@ class CampaignView:
     campaign: Campaign
     counts: Counts
     replayed: bool = False  # an idempotent retry answered with the campaign it created first
+
+
+def checked_send_hours(text: str | None) -> str | None:
+    """A campaign's own sending hours as stored (`09:00-20:00`, `any`); None: the setting's."""
+    if text is None or not text.strip():
+        return None
+    try:
+        hours = parse_send_hours(text)
+    except ValueError as error:
+        raise InputError(str(error), field="send_hours") from None
+    return str(hours) if hours is not None else ANY
 
 
 def checked_template(text: str) -> Template:

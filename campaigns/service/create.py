@@ -22,6 +22,7 @@ from campaigns.service.common import (
     CampaignView,
     analyse,
     checked_name,
+    checked_send_hours,
     checked_template,
     counts_for,
     import_summary,
@@ -49,6 +50,7 @@ class NewCampaign:
     request_digest: str | None = None  # of the request that carried the key
     region: str | None = None
     media_urls: Sequence[str] = ()  # pictures sent with every message (MMS)
+    send_hours: str | None = None  # its own sending hours (`09:00-20:00`, `any`); None: SEND_HOURS
 
 
 def _require_consent(confirmed: bool) -> None:
@@ -82,6 +84,7 @@ async def create_campaign(
     media_urls = check_media_urls(new.media_urls)
     if media_urls:
         check_mms_senders(senders)
+    send_hours = checked_send_hours(new.send_hours)
     now = ctx.now()
     send_at = check_send_time(new.send_at, now)
     if launch:
@@ -102,6 +105,7 @@ async def create_campaign(
         from_numbers=list(senders.numbers),
         media_urls=list(media_urls),
         scheduled_at=send_at,
+        send_hours=send_hours,
         version=1,
         region=new.region,
         created_by=actor,

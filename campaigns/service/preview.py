@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.messages import MessageStats
-from campaigns.models import OptOut, Recipient
+from campaigns.models import Campaign, OptOut, Recipient
+from campaigns.send_hours import (
+    ANY,
+    ZONE_PREFIX_LENGTH,
+    SendHours,
+    effective_hours,
+    main_zone,
+    next_allowed,
+    zone_label,
+    zone_variable,
+    zones_for,
+)
 from campaigns.senders import SenderChoice, SenderMode, messages_per_second
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
@@ -43,6 +58,73 @@ class Preview:
     # With pictures (MMS): recipients outside North America (+1), where carriers may not take
     # them (Twilio sends those from US and Canadian numbers only, and only there in full).
     outside_mms_area: int = 0
+    send_hours: str = "any"  # in each recipient's own zone
+    waiting: tuple[WaitGroup, ...] = ()  # who would wait for their hours at the send time
+
+
+@dataclass(frozen=True, slots=True)
+class WaitGroup:
+    """Recipients who would wait for their sending hours, and until when."""
+
+    count: int
+    release: datetime  # UTC
+    zone: str  # where it is that time, e.g. "America/Los_Angeles"
+    local: str  # the local time then, e.g. "08:00"
+
+
+async def waiting_at(
+    session: AsyncSession, campaign: Campaign, hours: SendHours | None, at: datetime
+) -> tuple[WaitGroup, ...]:
+    """Who would wait for their sending hours if sent at `at`, in groups by release time. Zones
+    depend on the first digits of a number only, so numbers are counted by those in SQL."""
+    if hours is None:
+        return ()
+    groups: Counter[tuple[datetime, tuple[str, ...]]] = Counter()
+    if _has_zone_column(campaign):
+        rows = await session.execute(
+            select(Recipient.phone, Recipient.variables).where(Recipient.campaign_id == campaign.id)
+        )
+        for phone, variables in rows:
+            zones = zones_for(phone, variables)
+            if (release := next_allowed(at, zones, hours)) is not None:
+                groups[(release, zones)] += 1
+    else:
+        prefix = func.substr(Recipient.phone, 1, ZONE_PREFIX_LENGTH)
+        rows = await session.execute(
+            select(prefix, func.count())
+            .where(Recipient.campaign_id == campaign.id)
+            .group_by(prefix)
+        )
+        for first_digits, count in rows:
+            zones = zones_for(first_digits)
+            if (release := next_allowed(at, zones, hours)) is not None:
+                groups[(release, zones)] += count
+    merged: Counter[tuple[datetime, str, str]] = Counter()
+    for (release, zones), count in groups.items():
+        zone = zone_label(zones)
+        local = release.astimezone(ZoneInfo(main_zone(zones))).strftime("%H:%M")
+        merged[(release, zone, local)] += count
+    return tuple(
+        WaitGroup(count, release, zone, local)
+        for (release, zone, local), count in sorted(merged.items())
+    )
+
+
+def _has_zone_column(campaign: Campaign) -> bool:
+    names = campaign.import_report.get("variables") or []
+    return any(zone_variable({str(name): "UTC"}) for name in names)
+
+
+def finishing_after(start: datetime, waiting: Sequence[WaitGroup], total: int, mps: float,
+                    segments: int) -> timedelta:  # fmt: skip
+    """How long from `start` until the last message goes: those who wait go from their
+    release on, the rest at once, each group at the senders' rate."""
+    per_message = segments / max(1, total) / mps
+    waiting_count = sum(group.count for group in waiting)
+    end = start + timedelta(seconds=(total - waiting_count) * per_message)
+    for group in waiting:  # released in order; a group starts when released or when free
+        end = max(end, group.release) + timedelta(seconds=group.count * per_message)
+    return end - start
 
 
 async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) -> Preview:
@@ -81,6 +163,9 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
                 )
             ).scalars()
         )
+        hours = effective_hours(campaign.send_hours, ctx.settings.SEND_HOURS)
+        start = campaign.scheduled_at or ctx.now()
+        waiting = await waiting_at(session, campaign, hours, start)
     template = compile_template(campaign.message_template)
     stats = MessageStats.from_json(campaign.message_stats)
     choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
@@ -98,7 +183,9 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         cost=stats.cost(ctx.settings.PRICE_PER_SEGMENT, ctx.settings.PRICE_PER_MMS),
         currency=ctx.settings.PRICE_CURRENCY,
         messages_per_second=mps,
-        send_duration=timedelta(seconds=stats.total_segments / mps),
+        send_duration=finishing_after(start, waiting, counts.total, mps, stats.total_segments),
         send_at=campaign.scheduled_at,
         outside_mms_area=outside_mms_area,
+        send_hours=str(hours) if hours is not None else ANY,
+        waiting=waiting,
     )

@@ -22,7 +22,7 @@ from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus
 
 COPIED = ("name", "source", "message_template", "sender_mode", "from_numbers", "media_urls",
-          "scheduled_at", "region", "channel_id", "agent_id", "import_report",
+          "scheduled_at", "send_hours", "region", "channel_id", "agent_id", "import_report",
           "message_stats")  # fmt: skip
 RECIPIENT_COLUMNS = ("row", "phone", "variables", "segments")
 

@@ -3,10 +3,13 @@ next opening, and daylight-saving changes (fixed instants, so any date and hour 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from campaigns.db import Database
+from campaigns.errors import InputError
+from campaigns.recipients import ImportReport, check_recipient_list
 from campaigns.send_hours import (
     SendHours,
     effective_hours,
@@ -15,7 +18,10 @@ from campaigns.send_hours import (
     zone_variable,
     zones_for,
 )
+from campaigns.service import Context, create_campaign, preview_campaign
 from campaigns.settings import SettingsError, load_settings
+from tests.campaigns.test_service_create import new_campaign
+from tests.conftest import Clock, make_settings
 
 DAYTIME = SendHours(time(8), time(21))
 LONDON = ("Europe/London",)
@@ -99,3 +105,46 @@ def test_the_window_follows_daylight_saving_changes() -> None:
     # offset before the change: 03:30 EDT, at most the gap late, never early.
     gap = SendHours(time(2, 30), time(5))
     assert next_allowed(at("2026-03-08 06:00"), NEW_YORK, gap) == at("2026-03-08 07:30")
+
+
+# -- in the preview (the service, on a fixed clock: 09:00 UTC, 09:00 in London, 01:00 in LA) --
+
+
+def mixed_list() -> ImportReport:
+    londoners = [{"phone": f"+4474000000{i:02d}", "variables": {}} for i in range(3)]
+    californians = [{"phone": f"+1628555{i:04d}", "variables": {}} for i in range(110, 112)]
+    paris = [{"phone": "+447400000099", "variables": {"time_zone": "Asia/Tokyo"}}]
+    return check_recipient_list(londoners + californians + paris, "GB")
+
+
+async def test_the_preview_says_who_waits_until_when_and_counts_it_in_the_duration(
+    db: Database, clock: Clock
+) -> None:
+    ctx = Context(db=db, settings=make_settings(SEND_HOURS="08:00-21:00"), clock=clock)
+    new = new_campaign(recipients=mixed_list())
+    draft = await create_campaign(ctx, new, "slack:U1", launch=False)
+    preview = await preview_campaign(ctx, draft.campaign.id)
+    # 09:00 UTC is 18:00 in Tokyo (inside), 01:00 in Los Angeles (outside until 16:00 UTC).
+    assert preview.send_hours == "08:00-21:00"
+    assert [(g.count, g.release, g.zone, g.local) for g in preview.waiting] == [
+        (2, at("2026-11-23 16:00"), "America/Los_Angeles", "08:00")
+    ]
+    assert timedelta(hours=7) < preview.send_duration < timedelta(hours=7, minutes=1)
+
+
+async def test_a_campaign_can_have_its_own_hours_or_none(db: Database, clock: Clock) -> None:
+    ctx = Context(db=db, settings=make_settings(SEND_HOURS="08:00-21:00"), clock=clock)
+    anytime = await create_campaign(ctx, new_campaign(recipients=mixed_list(), send_hours="ANY"),
+                                    "slack:U1", launch=False)  # fmt: skip
+    assert anytime.campaign.send_hours == "any"
+    assert (await preview_campaign(ctx, anytime.campaign.id)).waiting == ()
+    late = await create_campaign(ctx, new_campaign(recipients=mixed_list(),
+                                                   send_hours="10:00-20:00"),
+                                 "slack:U1", launch=False)  # fmt: skip
+    waiting = (await preview_campaign(ctx, late.campaign.id)).waiting
+    assert {(g.zone, g.local) for g in waiting} == {
+        ("America/Los_Angeles", "10:00"), ("Europe/London and 2 other zones", "10:00"),
+    }  # fmt: skip
+    with pytest.raises(InputError, match="08:00-21:00") as refused:
+        await create_campaign(ctx, new_campaign(send_hours="9 to 5"), "slack:U1")
+    assert refused.value.field == "send_hours"

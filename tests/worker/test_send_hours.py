@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from campaigns.db import Database
 from campaigns.models import Campaign
+from campaigns.send_hours import parse_send_hours
 from campaigns.service import get_campaign
-from tests.worker.stack import running_stack
+from tests.worker.stack import Stack, running_stack
 
 ONE = "+14155550100"
 LONDONER, PARISIAN = "+447400000001", "+447400000002"
@@ -38,6 +39,12 @@ def recipients() -> list[dict[str, Any]]:
         {"phone": LONDONER, "variables": {"first_name": "Sarah"}},
         {"phone": PARISIAN, "variables": {"first_name": "Amélie", "time_zone": "Europe/Paris"}},
     ]
+
+
+async def api_campaign(stack: Stack, campaign_id: str) -> dict[str, Any]:
+    answer = await stack.web.get(f"/v1/sms/campaigns/{campaign_id}", headers=stack.auth)
+    assert answer.status == 200
+    return dict(await answer.json())
 
 
 async def wake_at(db: Database, campaign_id: str) -> datetime | None:
@@ -61,6 +68,13 @@ async def test_a_message_outside_its_hours_waits_for_them_and_goes_when_they_ope
         detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
         waiting = {r.phone: r.status for r in detail.recipients}
         assert waiting[LONDONER] == "pending"
+        # The API says who waits and until when (the loop marks her once it has looked).
+        async with asyncio.timeout(5):
+            while not (shown := await api_campaign(stack, cid))["waiting_count"]:
+                await asyncio.sleep(0.05)
+        assert (shown["waiting_count"], shown["send_hours"]) == (1, str(parse_send_hours(hours)))
+        released = datetime.fromisoformat(shown["next_release_at"]).timestamp()
+        assert abs(released - opens) <= 1
         await stack.until_finished(cid, timeout=20)
         [sent] = sandbox.messages(to=LONDONER)
         assert sent.created_wall >= opens - 0.5, (sent.created_wall, opens)
