@@ -21,6 +21,7 @@ NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT, CHANNEL = (
     "name", "sender", "paste", "file", "message", "when", "send_at", "consent", "channel",
 )  # fmt: skip
 GROUP, PICK_TEMPLATE, SEND_TIME, MEDIA = "group", "pick_template", "send_time", "media"
+HOURS = "send_hours"
 ZONE = "z"  # private_metadata: the person's time zone, from users.info
 SEND_NOW, SCHEDULE = "now", "schedule"
 ALL_NUMBERS, SERVICE = "all", "service"
@@ -56,6 +57,7 @@ class Draft:
     kept_recipients: int = 0  # recipients already checked: the list inputs may stay empty
     group: str | None = None  # a contact group picked as the list
     media: str = ""  # media URLs (MMS), one a line
+    send_hours: str = ""  # the campaign's own sending hours; empty: SEND_HOURS
     error: str | None = None  # why the last try did not go through, shown at the top
 
 
@@ -150,10 +152,12 @@ def compose_view(
     templates: list[Choice] | None = None,
     groups: list[Choice] | None = None,
     mms: str | None = None,
+    default_hours: str = "08:00-21:00",
 ) -> dict[str, Any]:
     """The modal `/sms new`, the shortcut and "Back to edit" open. With saved `templates`, a
     picker above the message fills it in; with contact `groups`, one can be the list. `mms`,
-    when pictures can be sent, says from which senders and at what price (the field's hint)."""
+    when pictures can be sent, says from which senders and at what price (the field's hint).
+    `default_hours`: SEND_HOURS, the sending hours the field starts with."""
     draft = draft or Draft()
     zone = metadata.extra.get(ZONE) or "UTC"
     blocks: list[dict[str, Any]] = []
@@ -219,6 +223,16 @@ def compose_view(
             f"Time, in your time zone ({zone})",
             _time_element(draft.send_at, zone),
             optional=True,
+        ),
+        _input(
+            HOURS,
+            "Sending hours, in each recipient's time zone",
+            {
+                **_text_input(HOURS, draft.send_hours or default_hours, multiline=False, limit=24),
+                "placeholder": plain(default_hours),
+            },
+            optional=True,
+            hint="Messages outside them wait for them. 09:00-20:00, or any.",
         ),
         _input(
             CHANNEL,

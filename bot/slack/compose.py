@@ -32,6 +32,7 @@ from bot.blocks.compose import (
     CONSENT,
     FILE,
     GROUP,
+    HOURS,
     MEDIA,
     MESSAGE,
     NAME,
@@ -63,6 +64,7 @@ from campaigns.limits import MAX_INPUT_BYTES
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, parse_recipients
 from campaigns.schedule import check_send_time
+from campaigns.send_hours import ANY, parse_send_hours
 from campaigns.service import (
     NOW,
     CampaignChanges,
@@ -161,7 +163,8 @@ async def form_view(
     templates, groups = await _template_choices(runtime), await _group_choices(runtime)
     settings = runtime.settings
     return compose_view(sender_options(settings), metadata, draft, templates=templates,
-                        groups=groups, mms=mms_hint(settings))  # fmt: skip
+                        groups=groups, mms=mms_hint(settings),
+                        default_hours=settings.SEND_HOURS)  # fmt: skip
 
 
 def _sender_options(runtime: Runtime):  # type: ignore[no-untyped-def]
@@ -190,6 +193,7 @@ class Submitted:
     group: str | None = None  # a saved contact group as the list
     time_missing: bool = False  # a date was picked without a time
     media: str = ""  # media URLs (MMS) as typed, one a line
+    send_hours: str = ""  # as typed; empty: SEND_HOURS
 
     def as_draft(
         self, error: str | None = None, kept: int = 0, message: str | None = None
@@ -198,7 +202,7 @@ class Submitted:
                      message=self.message if message is None else message,
                      send_at=self.send_at if self.schedule else None, consent=self.consent,
                      kept_recipients=kept, error=error, group=self.group,
-                     media=self.media)  # fmt: skip
+                     media=self.media, send_hours=self.send_hours)  # fmt: skip
 
 
 def read_submission(values: dict[str, dict[str, dict[str, Any]]], zone: str = "UTC") -> Submitted:
@@ -229,6 +233,7 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]], zone: str = "U
         group=picked(GROUP),
         time_missing=bool(day) and not clock,
         media=str(entry(MEDIA).get("value") or ""),
+        send_hours=text(HOURS),
     )
 
 
@@ -266,6 +271,11 @@ def cheap_errors(form: Submitted, now: datetime, *, kept: int) -> dict[str, str]
             check_send_time(form.send_at, now)
         except InputError as error:
             errors[SEND_AT] = error.message
+    if form.send_hours:
+        try:
+            parse_send_hours(form.send_hours)
+        except ValueError as error:
+            errors[HOURS] = str(error)
     if not form.consent:
         errors[CONSENT] = "Confirm that everyone on the list agreed to receive texts from you."
     return errors
@@ -368,6 +378,7 @@ async def _store_draft(
         changes = CampaignChanges(
             name=form.name, message_template=form.message, recipients=recipients,
             from_numbers=senders, send_at=send_at or NOW, media_urls=media_lines(form.media),
+            send_hours=_own_hours(form.send_hours, settings) or "",
         )  # fmt: skip
         view = await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
         if view.campaign.status != CampaignStatus.DRAFT:
@@ -380,11 +391,22 @@ async def _store_draft(
             from_numbers=senders, send_at=send_at, source="slack",
             consent_confirmed=form.consent, channel_id=metadata.channel,
             region=settings.DEFAULT_REGION, media_urls=media_lines(form.media),
+            send_hours=_own_hours(form.send_hours, settings),
         ),
         actor,
         launch=False,
     )  # fmt: skip
     return view.campaign.id
+
+
+def _own_hours(typed: str, settings: Settings) -> str | None:
+    """The campaign's own sending hours, or None when they are SEND_HOURS as shown (a later
+    change of the setting then applies to it too)."""
+    if not typed:
+        return None
+    hours = parse_send_hours(typed)  # checked with the form's other fields already
+    shown = str(hours) if hours is not None else ANY
+    return None if shown == settings.SEND_HOURS else shown
 
 
 async def _recipients(
@@ -458,6 +480,7 @@ async def draft_form(runtime: Runtime, metadata: Metadata) -> dict[str, Any]:
         send_at=campaign.scheduled_at,
         consent=campaign.consent_confirmed_by is not None or EDITING in metadata.extra,
         kept_recipients=detail.view.counts.total, media="\n".join(campaign.media_urls or ()),
+        send_hours=campaign.send_hours or "",
     )  # fmt: skip
     return await form_view(runtime, metadata, draft)
 

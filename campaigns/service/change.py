@@ -22,6 +22,7 @@ from campaigns.service.common import (
     CampaignView,
     analyse,
     checked_name,
+    checked_send_hours,
     checked_template,
     counts_for,
     import_summary,
@@ -46,6 +47,7 @@ class CampaignChanges:
     from_numbers: Sequence[str] | None = None
     media_urls: Sequence[str] | None = None  # [] removes them
     send_at: datetime | Literal["now"] | None = None  # "now": send at once instead
+    send_hours: str | None = None  # its own sending hours; "" goes back to SEND_HOURS
     expected_version: int | None = None  # refuse if someone else changed it meanwhile
 
 
@@ -103,6 +105,11 @@ async def _apply(
             field="media_urls" if changes.media_urls else "from_number",
         )
     mms = bool(campaign.media_urls)
+    if changes.send_hours is not None:
+        hours = checked_send_hours(changes.send_hours)
+        if hours != campaign.send_hours:
+            campaign.send_hours = hours
+            changed.append("send_hours")
     if changes.send_at is not None:
         send_at = None if changes.send_at == NOW else changes.send_at
         campaign.scheduled_at = check_send_time(send_at, ctx.now())

@@ -439,3 +439,30 @@ async def test_no_picture_field_when_no_sender_can_send_pictures(
     await sms(web, slack, "new")
     compose = await until(showing(slack, COMPOSE))
     assert "media" not in [b.get("block_id") for b in compose["blocks"]]
+
+
+@pytest.mark.parametrize("api_settings", [{"SEND_HOURS": "08:00-21:00"}], indirect=True)
+async def test_sending_hours_are_shown_checked_and_changed_in_the_form(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    [hours] = [b for b in compose["blocks"] if b.get("block_id") == "send_hours"]
+    assert hours["element"]["initial_value"] == "08:00-21:00"  # SEND_HOURS
+    errors = await submit(web, slack, compose, filled(paste="+447700900001", send_hours="9 to 5"))
+    assert set(errors) == {"send_hours"} and "like 08:00-21:00" in errors["send_hours"]
+    assert await campaigns_stored(web) == 0
+    # On the test clock it is 09:00 in London and 01:00 in California.
+    await submit(web, slack, compose, filled(paste="+447700900001\n+14155550199"))
+    preview = await until(showing(slack, PREVIEW))
+    text = str(preview["blocks"])
+    assert "between 08:00-21:00 in each recipient's own time zone" in text
+    assert "1 waits for 08:00 in America/Los_Angeles" in text
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.send_hours is None
+    await click(web, slack, preview, BACK_TO_EDIT)
+    edit = await until(showing(slack, COMPOSE))
+    await submit(web, slack, edit, {"send_hours": "any"})
+    preview = await until(showing(slack, PREVIEW))
+    assert "waits for" not in str(preview["blocks"])
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.send_hours == "any"
