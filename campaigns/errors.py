@@ -28,6 +28,10 @@ class LimitError(InputError):
     """The request is over one of Textcast's limits (size, count, schedule window)."""
 
 
+class SpendCapError(LimitError):
+    """Confirming the campaign would go over a spend cap; the message gives the figures."""
+
+
 class IdempotencyKeyReused(InputError):
     """An Idempotency-Key sent again with a different request: not a replay, a mistake."""
 

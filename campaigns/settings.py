@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
     # Guardrails. Sending hours, in each recipient's own time zone (`any`: at any hour).
     SEND_HOURS: str = "08:00-21:00"
+    # Spend caps, in PRICE_CURRENCY, checked at confirmation (unset: no cap).
+    MAX_CAMPAIGN_COST: Decimal | None = Field(default=None, ge=0)
+    MONTHLY_BUDGET: Decimal | None = Field(default=None, ge=0)
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
 
     @model_validator(mode="after")

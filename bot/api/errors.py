@@ -13,6 +13,7 @@ from campaigns.errors import (
     InputError,
     LimitError,
     NotFound,
+    SpendCapError,
     StateError,
     TextcastError,
 )
@@ -25,6 +26,7 @@ STATUS_OF = [
     (IdempotencyKeyReused, 422, "idempotency_key_reused"),
     (NotFound, 404, "not_found"),
     (StateError, 409, "conflict"),
+    (SpendCapError, 422, "over_budget"),
     (LimitError, 422, "over_limit"),
     (InputError, 422, "invalid_input"),
 ]

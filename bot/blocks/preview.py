@@ -26,6 +26,7 @@ from bot.blocks.text import (
 from campaigns.send_hours import ANY
 from campaigns.service import Preview
 from campaigns.service.preview import WaitGroup
+from campaigns.service.spend import Spend
 
 PREVIEW = "sms_preview"  # callback_id
 CONFIRM, BACK_TO_EDIT, SEND_TEST = "preview_confirm", "preview_back", "preview_test"
@@ -141,6 +142,10 @@ def _media_lines(urls: list[str]) -> str:
 
 
 def _encoding_and_cost(preview: Preview) -> str:
+    return _encoding_and_price(preview) + _spend_lines(preview.spend)
+
+
+def _encoding_and_price(preview: Preview) -> str:
     stats = preview.stats
     if stats.mms:
         return (
@@ -164,6 +169,23 @@ def _encoding_and_cost(preview: Preview) -> str:
         f"{encoding}. {each} a message, {stats.total_segments:,} in all.\n"
         f"*Estimated cost: {money(preview.cost, preview.currency)}*"
     )
+
+
+def _spend_lines(spend: Spend | None) -> str:
+    """The month's spend against the budget, and why Confirm would be refused, if it would."""
+    if spend is None:
+        return ""
+    lines = []
+    if spend.budget is not None:
+        lines.append(
+            f"\nThis month: {money(spend.month, spend.currency)} of the "
+            f"{money(spend.budget, spend.currency)} budget spent or committed; this campaign "
+            f"brings it to {money(spend.month + spend.cost, spend.currency)}."
+        )
+    refusal = spend.refusal()
+    if refusal:
+        lines.append(f"\n:no_entry: {escape(refusal)}")
+    return "".join(lines)
 
 
 def _warnings(preview: Preview) -> list[str]:

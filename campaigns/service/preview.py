@@ -29,6 +29,7 @@ from campaigns.send_hours import (
 from campaigns.senders import SenderChoice, SenderMode, messages_per_second
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
+from campaigns.service.spend import Spend, spend_for
 from campaigns.templates import compile_template
 
 OPTED_OUT_SHOWN = 20
@@ -60,6 +61,7 @@ class Preview:
     outside_mms_area: int = 0
     send_hours: str = "any"  # in each recipient's own zone
     waiting: tuple[WaitGroup, ...] = ()  # who would wait for their hours at the send time
+    spend: Spend | None = None  # with MAX_CAMPAIGN_COST or MONTHLY_BUDGET set
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +168,12 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         hours = effective_hours(campaign.send_hours, ctx.settings.SEND_HOURS)
         start = campaign.scheduled_at or ctx.now()
         waiting = await waiting_at(session, campaign, hours, start)
+        stats = MessageStats.from_json(campaign.message_stats)
+        cost = stats.cost(ctx.settings.PRICE_PER_SEGMENT, ctx.settings.PRICE_PER_MMS)
+        spend = None
+        if ctx.settings.MAX_CAMPAIGN_COST is not None or ctx.settings.MONTHLY_BUDGET is not None:
+            spend = await spend_for(session, ctx.settings, ctx.now(), campaign.id, cost)
     template = compile_template(campaign.message_template)
-    stats = MessageStats.from_json(campaign.message_stats)
     choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
     mps = messages_per_second(ctx.settings, choice)
     return Preview(
@@ -180,7 +186,7 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
             for r in first
         ],
         stats=stats,
-        cost=stats.cost(ctx.settings.PRICE_PER_SEGMENT, ctx.settings.PRICE_PER_MMS),
+        cost=cost,
         currency=ctx.settings.PRICE_CURRENCY,
         messages_per_second=mps,
         send_duration=finishing_after(start, waiting, counts.total, mps, stats.total_segments),
@@ -188,4 +194,5 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         outside_mms_area=outside_mms_area,
         send_hours=str(hours) if hours is not None else ANY,
         waiting=waiting,
+        spend=spend,
     )

@@ -1,0 +1,40 @@
+"""Guardrails over the HTTP API: a campaign's own sending hours, checked and echoed; a spend cap
+refuses a create with the figures (422 over_budget) and stores nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from campaigns.settings import Settings
+from tests.bot.conftest import Api
+from tests.bot.test_api_campaigns import SEED_BODY, error_of, post
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def api_settings() -> Settings:
+    return make_settings(
+        SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS", REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
+        SEND_HOURS="08:00-21:00", MAX_CAMPAIGN_COST="0.02",
+    )  # fmt: skip
+
+
+async def test_send_hours_are_the_settings_unless_the_campaign_has_its_own(api: Api) -> None:
+    created = await (await post(api, SEED_BODY)).json()  # 2 recipients: 0.0158, under the cap
+    assert (created["send_hours"], created["waiting_count"]) == ("08:00-21:00", 0)
+    assert created["next_release_at"] is None
+    own = await (await post(api, {**SEED_BODY, "send_hours": " 9:00 - 20:30 "})).json()
+    assert own["send_hours"] == "09:00-20:30"
+    error = await error_of(await post(api, {**SEED_BODY, "send_hours": "9 to 5"}), 422)
+    assert error["field"] == "send_hours" and "08:00-21:00" in error["message"]
+
+
+async def test_a_create_over_the_campaign_cap_is_refused_with_the_figures(api: Api) -> None:
+    many = [{"phone": f"+4477009000{i:02d}", "variables": {}} for i in range(3)]  # 0.0237 USD
+    error = await error_of(await post(api, {**SEED_BODY, "recipients": many}), 422)
+    assert error["code"] == "over_budget"
+    assert "about 0.02 USD" in error["message"] and "MAX_CAMPAIGN_COST" in error["message"]
+    listed = await api.client.get("/v1/sms/campaigns", headers=api.auth)
+    assert (await listed.json())["campaigns"] == []
