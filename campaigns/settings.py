@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from campaigns.errors import TextcastError
+from campaigns.frequency import FrequencyCap, parse_frequency_cap
 from campaigns.send_hours import ANY, parse_send_hours
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -131,6 +132,8 @@ class Settings(BaseSettings):
     # Spend caps, in PRICE_CURRENCY, checked at confirmation (unset: no cap).
     MAX_CAMPAIGN_COST: Decimal | None = Field(default=None, ge=0)
     MONTHLY_BUDGET: Decimal | None = Field(default=None, ge=0)
+    # At most N campaign messages to a number in a rolling window, e.g. 1/24h (unset: none).
+    FREQUENCY_CAP: str | None = None
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
 
     @model_validator(mode="after")
@@ -148,6 +151,16 @@ class Settings(BaseSettings):
     def _send_hours(cls, value: str) -> str:
         hours = parse_send_hours(value)
         return str(hours) if hours is not None else ANY
+
+    @field_validator("FREQUENCY_CAP")
+    @classmethod
+    def _frequency_cap(cls, value: str | None) -> str | None:
+        cap = parse_frequency_cap(value)
+        return str(cap) if cap is not None else None
+
+    @cached_property
+    def frequency_cap(self) -> FrequencyCap | None:
+        return parse_frequency_cap(self.FREQUENCY_CAP)
 
     @field_validator("SENDER_NUMBERS", mode="before")
     @classmethod

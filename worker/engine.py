@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from campaigns.frequency import FREQUENCY_CAP
 from campaigns.models import Campaign
 from campaigns.privacy import mask
 from campaigns.senders import SenderMode, sticky_sender
@@ -39,7 +40,14 @@ from campaigns.service.claims import (
     release_claims,
     renew_claims,
 )
-from campaigns.service.sending import FailureWindow, finish_if_complete, pause_campaign
+from campaigns.service.frequency import NOT_COUNTED, over_frequency_cap
+from campaigns.service.sending import (
+    FailureWindow,
+    finish_if_complete,
+    pause_campaign,
+    sleep_until,
+    waiting_for_hours,
+)
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
@@ -50,6 +58,9 @@ from worker.settling import Settler
 log = logging.getLogger(__name__)
 
 STATE_CHECK_SECONDS = 0.5  # how long the loop naps at most, and how often an idle one looks
+# When all that is left waits for its sending hours this many sweeps or more, the loop ends and
+# the campaign sleeps until a sweep wakes it; a shorter wait is napped through.
+SLEEP_AFTER_SWEEPS = 4
 # How often the campaign's state is read: a cancel stops the loop within this, plus one read
 # that failed (read again at once) and one pacing step.
 WATCH_SECONDS = 0.25
@@ -240,8 +251,28 @@ class Driver:
         if await finish_if_complete(self.rt.ctx, self.cid) is not None:
             await self.rt.reporter.finished(self.cid)
             return True
+        if await self._asleep_until_hours():
+            return True
         await asyncio.sleep(STATE_CHECK_SECONDS)
         return False
+
+    async def _asleep_until_hours(self) -> bool:
+        """Everything left waits for its sending hours, the first not for a while: the loop
+        ends rather than look every half second for hours. The sweep wakes the campaign then."""
+        waiting = await waiting_for_hours(self.rt.ctx, self.cid)
+        if not waiting.only_these or waiting.next_release is None:
+            return False
+        async with self.rt.ctx.db.read() as session:
+            clock = await self.rt.ctx.db.now(session)
+        sleep_after = SLEEP_AFTER_SWEEPS * self.rt.settings.SWEEP_SECONDS
+        if (waiting.next_release - clock).total_seconds() < sleep_after:
+            return False
+        if not await sleep_until(self.rt.ctx, self.cid, waiting.next_release):
+            return False
+        log.info("campaign %s: %d recipients wait for their sending hours; asleep until %s",
+                 self.cid, waiting.count, f"{waiting.next_release:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+        await self.rt.reporter.tick(self.cid, force=True)
+        return True
 
     async def _status(self) -> str | None:
         async with self.rt.ctx.db.read() as session:
@@ -281,20 +312,35 @@ class Driver:
 
     async def _screen(self) -> None:
         """New claims, and retries whose backoff is over, go to be booked unless the number
-        opted out (for a retry: a STOP that came while it waited). The opted-out fail."""
+        opted out (for a retry: a STOP that came while it waited) or, for a new claim, other
+        campaigns texted it up to FREQUENCY_CAP already. Those fail."""
         fresh, again = self.unscreened, self.retry_due
         self.unscreened, self.retry_due = [], []  # what comes meanwhile waits for the next look
         try:
             opted_out = await opted_out_among(self.rt.ctx, [w.claim.phone for w in fresh + again])
+            capped = await self._over_frequency_cap(
+                [w for w in fresh if w.claim.phone not in opted_out]
+            )
         except BaseException:
             self.unscreened, self.retry_due = fresh + self.unscreened, again + self.retry_due
             raise
         for work in fresh + again:
             if work.claim.phone in opted_out:
                 self._settled(work, SendResult(work.id, Outcome.FAILED, error_reason=OPTED_OUT))
+            elif work.id in capped:
+                self._settled(work, SendResult(work.id, Outcome.FAILED,
+                                               error_reason=FREQUENCY_CAP))  # fmt: skip
         # Retries go first: they have waited longest.
         self.ready.extendleft(reversed([w for w in again if w.claim.phone not in opted_out]))
-        self.ready.extend(w for w in fresh if w.claim.phone not in opted_out)
+        self.ready.extend(w for w in fresh if w.claim.phone not in opted_out and w.id not in capped)
+
+    async def _over_frequency_cap(self, fresh: list[Work]) -> set[int]:
+        """New claims whose numbers other campaigns have texted up to FREQUENCY_CAP already.
+        Checked once, at the claim; a retry keeps its place."""
+        cap = self.rt.settings.frequency_cap
+        if cap is None or not fresh or self.campaign.source in NOT_COUNTED:
+            return set()
+        return await over_frequency_cap(self.rt.ctx, self.cid, [w.claim for w in fresh], cap)
 
     async def _book(self) -> None:
         """Book send slots for what is ready, as many as the in-flight bound allows and are near.

@@ -48,6 +48,13 @@ def preview_view(
     invalid = _invalid_lines(preview)
     if invalid:
         blocks.append(section(invalid))
+    if preview.frequency_capped:
+        blocks.append(section(
+            f":no_entry: {plural(preview.frequency_capped, 'recipient was', 'recipients were')} "
+            f"texted by other campaigns as often as the frequency cap allows "
+            f"({escape(preview.frequency_cap or '')}): they will not be texted, and fail with "
+            "`frequency_cap`."
+        ))  # fmt: skip
     if preview.opted_out_count:
         shown = ", ".join(preview.opted_out[:5])
         more = preview.opted_out_count - min(5, len(preview.opted_out))

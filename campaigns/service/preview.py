@@ -29,6 +29,7 @@ from campaigns.send_hours import (
 from campaigns.senders import SenderChoice, SenderMode, messages_per_second
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
+from campaigns.service.frequency import NOT_COUNTED, capped_in_campaign
 from campaigns.service.spend import Spend, spend_for
 from campaigns.templates import compile_template
 
@@ -62,6 +63,8 @@ class Preview:
     send_hours: str = "any"  # in each recipient's own zone
     waiting: tuple[WaitGroup, ...] = ()  # who would wait for their hours at the send time
     spend: Spend | None = None  # with MAX_CAMPAIGN_COST or MONTHLY_BUDGET set
+    frequency_cap: str | None = None  # FREQUENCY_CAP, described: "1 message in 24 hours"
+    frequency_capped: int = 0  # recipients other campaigns texted up to it: they would fail
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,10 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         spend = None
         if ctx.settings.MAX_CAMPAIGN_COST is not None or ctx.settings.MONTHLY_BUDGET is not None:
             spend = await spend_for(session, ctx.settings, ctx.now(), campaign.id, cost)
+    cap = ctx.settings.frequency_cap
+    capped = 0
+    if cap is not None and campaign.source not in NOT_COUNTED:
+        capped = await capped_in_campaign(ctx, campaign_id, cap, start)
     template = compile_template(campaign.message_template)
     choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
     mps = messages_per_second(ctx.settings, choice)
@@ -195,4 +202,6 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         send_hours=str(hours) if hours is not None else ANY,
         waiting=waiting,
         spend=spend,
+        frequency_cap=cap.describe() if cap is not None else None,
+        frequency_capped=capped,
     )

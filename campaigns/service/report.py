@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 
 from campaigns.delivery_errors import reason_for
+from campaigns.frequency import FREQUENCY_CAP
 from campaigns.keywords import Meaning
 from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME
@@ -74,10 +75,19 @@ UNKNOWN_OUTCOME_REASON = (
 )
 
 
+# Said for recipients left out by FREQUENCY_CAP (campaigns.frequency.FREQUENCY_CAP).
+FREQUENCY_CAP_REASON = (
+    "Other campaigns had already texted this number as often as FREQUENCY_CAP allows, so it "
+    "was not sent."
+)
+
+
 def failure_reason(code: int | None, stored: str | None) -> str:
     """A plain reason: what was stored with the failure, else what the code means."""
     if stored == UNKNOWN_OUTCOME:
         return UNKNOWN_OUTCOME_REASON
+    if stored == FREQUENCY_CAP:
+        return FREQUENCY_CAP_REASON
     return stored or reason_for(code)
 
 
