@@ -202,6 +202,22 @@ CREATE_BODY = {
     "additionalProperties": False,
 }
 
+WARNING: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {
+            "type": "string",
+            "description": (
+                "no_opt_out, link_shortener, unicode_lookalikes, empty_placeholder, "
+                "unknown_placeholder, long_message, recipient_list"
+            ),
+        },
+        "message": {"type": "string", "description": "what is wrong, and what to do"},
+    },
+    "additionalProperties": False,
+}
+
 CAMPAIGN_ID = {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
 CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}
 
@@ -423,7 +439,7 @@ DOCUMENT: dict[str, Any] = {
                     },
                     "invalid_count": {"type": "integer", "minimum": 0},
                     "duplicates": {"type": "integer", "minimum": 0},
-                    "warnings": {"type": "array", "items": {"type": "string"}},
+                    "warnings": {"type": "array", "items": WARNING},
                 },
                 "additionalProperties": False,
             },

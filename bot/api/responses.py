@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from campaigns.content_checks import content_warnings
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage, Recipient
 from campaigns.service import CampaignView
@@ -54,14 +55,19 @@ def campaign_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
 
 
 def created_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
-    """The create answer also says what was left out of the list, and why."""
-    report = view.campaign.import_report
+    """The create answer also says what was left out of the list, and why, and what to fix in
+    the message: the preview's warnings, `{code, message}` each."""
+    campaign = view.campaign
+    report = campaign.import_report
+    stats = MessageStats.from_json(campaign.message_stats)
+    warnings = [{"code": "recipient_list", "message": w} for w in report.get("warnings", [])]
+    warnings += [w.to_json() for w in content_warnings(campaign.message_template, stats)]
     return {
         **campaign_json(view, settings),
         "invalid": report.get("invalid", []),
         "invalid_count": report.get("invalid_count", 0),
         "duplicates": report.get("duplicates", 0),
-        "warnings": report.get("warnings", []),
+        "warnings": warnings,
     }
 
 

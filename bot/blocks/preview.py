@@ -30,16 +30,24 @@ from campaigns.service.spend import Spend
 
 PREVIEW = "sms_preview"  # callback_id
 CONFIRM, BACK_TO_EDIT, SEND_TEST = "preview_confirm", "preview_back", "preview_test"
+PLAIN_CHARACTERS = "preview_plain_characters"
 INVALID_SHOWN = 10
 
 
 def preview_view(
-    preview: Preview, metadata: Metadata, *, problem: str | None = None
+    preview: Preview,
+    metadata: Metadata,
+    *,
+    problem: str | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    """`problem`: why the last Confirm did not go through, shown on top."""
+    """`problem`: why the last Confirm did not go through, shown on top; `notice`: what the
+    last button changed."""
     campaign = preview.view.campaign
     total = preview.view.counts.total
     blocks: list[dict[str, Any]] = [section(f":warning: {problem}")] if problem else []
+    if notice:
+        blocks.append(section(f":white_check_mark: {notice}"))
     blocks += [
         header(campaign.name),
         section(_who_and_when(preview)),
@@ -195,6 +203,10 @@ def _spend_lines(spend: Spend | None) -> str:
     return "".join(lines)
 
 
+# Content warnings the lines above already give, in Slack's words.
+SHOWN_ABOVE = ("empty_placeholder", "unknown_placeholder")
+
+
 def _warnings(preview: Preview) -> list[str]:
     stats = preview.stats
     found = [
@@ -207,6 +219,7 @@ def _warnings(preview: Preview) -> list[str]:
         for name in stats.unknown_placeholders
     ]
     found += [escape(w) for w in stats.template_warnings]
+    found += [escape(w.message) for w in preview.content if w.code not in SHOWN_ABOVE]
     if preview.outside_mms_area:
         found.append(
             f"{plural(preview.outside_mms_area, 'recipient is', 'recipients are')} outside the "
@@ -214,6 +227,15 @@ def _warnings(preview: Preview) -> list[str]:
             "message or show a link instead"
         )
     return found
+
+
+def _plain_button(preview: Preview) -> list[dict[str, Any]]:
+    """Offered when look-alike characters make the messages Unicode."""
+    if not any(w.code == "unicode_lookalikes" for w in preview.content):
+        return []
+    return [{"type": "button", "action_id": PLAIN_CHARACTERS,
+             "text": plain("Replace with plain characters"),
+             "value": preview.view.campaign.id}]  # fmt: skip
 
 
 def _buttons(preview: Preview, total: int, *, editing: bool) -> dict[str, Any]:
@@ -255,5 +277,6 @@ def _buttons(preview: Preview, total: int, *, editing: bool) -> dict[str, Any]:
                 "text": plain("Send a test to me"),
                 "value": draft_id,
             },
+            *_plain_button(preview),
         ],
     }

@@ -53,12 +53,13 @@ from bot.blocks.compose import (
     matching,
     notice_view,
 )
-from bot.blocks.preview import BACK_TO_EDIT, preview_view
+from bot.blocks.preview import BACK_TO_EDIT, PLAIN_CHARACTERS, preview_view
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.mms import media_errors, media_lines, mms_hint
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
 from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
+from campaigns.content_checks import plain_characters
 from campaigns.errors import InputError, TextcastError
 from campaigns.limits import MAX_INPUT_BYTES
 from campaigns.offload import off_loop
@@ -91,6 +92,7 @@ DOWNLOAD_TIMEOUT = 30.0
 def register(app: AsyncApp, runtime: Runtime) -> None:
     app.view(COMPOSE)(_submitted(runtime))
     app.action(BACK_TO_EDIT)(_back_to_edit(runtime))
+    app.action(PLAIN_CHARACTERS)(_plain_characters(runtime))
     app.action(PICK_TEMPLATE)(_template_picked(runtime))
     app.options(SENDER)(_sender_options(runtime))
     app.options(PICK_TEMPLATE)(_library_options(runtime, templates=True))
@@ -464,6 +466,35 @@ def _back_to_edit(runtime: Runtime):  # type: ignore[no-untyped-def]
             view_id=view["id"], hash=view["hash"],
             view=await draft_form(runtime, metadata),
         )  # fmt: skip
+
+    return listener
+
+
+def _plain_characters(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Replace with plain characters: the draft's message without the look-alikes that made it
+    Unicode, and the preview again, saying how many segments that saved."""
+
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        metadata = Metadata.load(view.get("private_metadata"))
+        if not metadata.draft:
+            return
+        actor = f"slack:{body['user']['id']}"
+        try:
+            before = await preview_campaign(runtime.ctx, metadata.draft, samples=SAMPLES)
+            replaced = plain_characters(before.view.campaign.message_template)
+            changes = CampaignChanges(message_template=replaced)
+            await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
+            after = await preview_campaign(runtime.ctx, metadata.draft, samples=SAMPLES)
+        except TextcastError as error:
+            shown = notice_view("Not changed", error.message, metadata)
+        else:
+            was, now = before.stats.total_segments, after.stats.total_segments
+            note = (f"Replaced with plain characters: {now:,} segments instead of {was:,} "
+                    f"({was - now:,} fewer).")  # fmt: skip
+            shown = preview_view(after, metadata, notice=note)
+        await client.views_update(view_id=view["id"], hash=view["hash"], view=shown)
 
     return listener
 

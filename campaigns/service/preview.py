@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.content_checks import ContentWarning, content_warnings
 from campaigns.messages import MessageStats
 from campaigns.models import Campaign, OptOut, Recipient
 from campaigns.send_hours import (
@@ -65,6 +66,7 @@ class Preview:
     spend: Spend | None = None  # with MAX_CAMPAIGN_COST or MONTHLY_BUDGET set
     frequency_cap: str | None = None  # FREQUENCY_CAP, described: "1 message in 24 hours"
     frequency_capped: int = 0  # recipients other campaigns texted up to it: they would fail
+    content: tuple[ContentWarning, ...] = ()  # what to fix in the message (content_checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,4 +206,5 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         spend=spend,
         frequency_cap=cap.describe() if cap is not None else None,
         frequency_capped=capped,
+        content=tuple(content_warnings(campaign.message_template, stats)),
     )

@@ -38,3 +38,10 @@ async def test_a_create_over_the_campaign_cap_is_refused_with_the_figures(api: A
     assert "about 0.02 USD" in error["message"] and "MAX_CAMPAIGN_COST" in error["message"]
     listed = await api.client.get("/v1/sms/campaigns", headers=api.auth)
     assert (await listed.json())["campaigns"] == []
+
+
+async def test_the_create_answer_carries_the_previews_content_warnings(api: Api) -> None:
+    body = {**SEED_BODY, "message_template": "Hi {{first_name}}, book at https://bit.ly/x1"}
+    created = await (await post(api, body)).json()
+    assert [w["code"] for w in created["warnings"]] == ["no_opt_out", "link_shortener"]
+    assert "30007" in created["warnings"][1]["message"]

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.blocks.compose import CHECKING, COMPOSE, PICK_TEMPLATE
-from bot.blocks.preview import BACK_TO_EDIT, CONFIRM, PREVIEW
+from bot.blocks.preview import BACK_TO_EDIT, CONFIRM, PLAIN_CHARACTERS, PREVIEW
 from bot.jobs import queue_name
 from bot.slack.background import drain
 from campaigns.models import Campaign
@@ -466,3 +466,30 @@ async def test_sending_hours_are_shown_checked_and_changed_in_the_form(
     preview = await until(showing(slack, PREVIEW))
     assert "waits for" not in str(preview["blocks"])
     assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.send_hours == "any"
+
+
+async def test_look_alike_characters_are_replaced_in_one_click_and_the_saving_shown(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    curly = (
+        "We\u2019re open late this week for check-ups \u2013 book a time that suits you. Reply STOP"
+    )
+    await submit(web, slack, compose,
+                 filled(paste="+447700900001\n+447700900002", message=curly))  # fmt: skip
+    preview = await until(showing(slack, PREVIEW))
+    text = str(preview["blocks"])
+    assert "\u2019, \u2013 make the messages Unicode" in text and "4 in all" in text
+    await click(web, slack, preview, PLAIN_CHARACTERS)
+
+    def replaced() -> dict[str, Any] | None:
+        view = top_view(slack)
+        return view if view and "Replaced with plain" in str(view["blocks"]) else None
+
+    again = await until(replaced)
+    assert "2 segments instead of 4 (2 fewer)" in str(again["blocks"])
+    assert PLAIN_CHARACTERS not in str(again["blocks"]) and "Unicode" not in str(again["blocks"])
+    draft_id = again["blocks"][-1]["elements"][0]["value"]
+    stored = (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.message_template
+    assert stored == curly.replace("\u2019", "'").replace("\u2013", "-")
