@@ -8,6 +8,7 @@ id, so enqueueing twice is harmless).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 
@@ -42,6 +43,31 @@ async def enqueue_start(
         _defer_until=at,
         _queue_name=queue_name(namespace),
     )
+
+
+REQUEST_APPROVAL = "request_approval"
+
+
+async def enqueue_approval_request(
+    redis: ArqRedis, namespace: str, campaign_id: str, version: int
+) -> None:
+    """Ask a second person to approve the campaign (one request per version)."""
+    await redis.enqueue_job(
+        REQUEST_APPROVAL,
+        campaign_id,
+        version,
+        _job_id=f"{namespace}:approval:{campaign_id}:v{version}",
+        _queue_name=queue_name(namespace),
+    )
+
+
+async def enqueue_confirmed(redis: ArqRedis, namespace: str, campaign: Any) -> None:
+    """What follows a confirmation: the start (now or at its time), or, for a campaign awaiting
+    approval, the request for it."""
+    if campaign.status == "awaiting_approval":
+        await enqueue_approval_request(redis, namespace, campaign.id, campaign.version)
+    else:
+        await enqueue_start(redis, namespace, campaign.id, campaign.version, campaign.scheduled_at)
 
 
 SEND_TEST = "send_test"

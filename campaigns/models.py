@@ -78,7 +78,7 @@ class Campaign(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT)
+    status: Mapped[str] = mapped_column(String(24), default=CampaignStatus.DRAFT)
     source: Mapped[str] = mapped_column(String(16))  # "slack" or "api"
     message_template: Mapped[str] = mapped_column(Text)
     # "number" (one), "pool" (several, load shared) or "service" (Messaging Service SID).
@@ -110,6 +110,12 @@ class Campaign(Base):
 
     consent_confirmed_by: Mapped[str | None] = mapped_column(String(64))
     consent_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Approval by a second person: why it was needed, the request in Slack, who said yes.
+    approval_reason: Mapped[str | None] = mapped_column(Text)
+    approval_channel: Mapped[str | None] = mapped_column(String(32))
+    approval_ts: Mapped[str | None] = mapped_column(String(32))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     channel_id: Mapped[str | None] = mapped_column(String(32))
     progress_message_ts: Mapped[str | None] = mapped_column(String(32))

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     MONTHLY_BUDGET: Decimal | None = Field(default=None, ge=0)
     # At most N campaign messages to a number in a rolling window, e.g. 1/24h (unset: none).
     FREQUENCY_CAP: str | None = None
+    # A campaign over either waits for a second allowed person's approval (unset: none).
+    APPROVAL_ABOVE_RECIPIENTS: int | None = Field(default=None, ge=0)
+    APPROVAL_ABOVE_COST: Decimal | None = Field(default=None, ge=0)
+    APPROVALS_CHANNEL: str | None = None  # where requests go; unset: the campaign's channel
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
 
     @model_validator(mode="after")

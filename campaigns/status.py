@@ -10,6 +10,7 @@ from enum import StrEnum
 
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"  # confirmed, over an approval threshold
     SCHEDULED = "scheduled"
     RUNNING = "running"
     PAUSED = "paused"
@@ -18,10 +19,13 @@ class CampaignStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
-CANCELLABLE = frozenset(
-    {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
+EDITABLE = frozenset(
+    {CampaignStatus.DRAFT, CampaignStatus.AWAITING_APPROVAL, CampaignStatus.SCHEDULED}
 )
+CANCELLABLE = frozenset(
+    {CampaignStatus.DRAFT, CampaignStatus.AWAITING_APPROVAL, CampaignStatus.SCHEDULED,
+     CampaignStatus.RUNNING, CampaignStatus.PAUSED}
+)  # fmt: skip
 FINISHED = frozenset({CampaignStatus.DONE, CampaignStatus.FAILED, CampaignStatus.CANCELLED})
 
 

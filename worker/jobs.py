@@ -14,8 +14,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.jobs import HANDLE_INBOUND, SEND_TEST, START_CAMPAIGN, enqueue_start, queue_name
+from bot.jobs import (
+    HANDLE_INBOUND,
+    REQUEST_APPROVAL,
+    SEND_TEST,
+    START_CAMPAIGN,
+    enqueue_approval_request,
+    enqueue_start,
+    queue_name,
+)
 from campaigns.models import Campaign
+from campaigns.service.approval import awaiting_without_request
 from campaigns.service.claims import has_unsettled_claims
 from campaigns.service.sending import (
     StartDecision,
@@ -158,6 +167,8 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         else:
             resumed += await enqueue_drivers(rt, campaign.id)
     texts = await requeue_unhandled(rt)
+    for campaign_id, version in await awaiting_without_request(rt.ctx):
+        await enqueue_approval_request(rt.redis, rt.namespace, campaign_id, version)
     if due or resumed or texts:
         log.info("sweep: %d due campaigns queued, %d send loops resumed, %d texts handed on",
                  due, resumed, texts)  # fmt: skip
@@ -218,7 +229,13 @@ async def handle_inbound_job(ctx: dict[str, Any], inbound_id: int) -> str:
     return await handle_inbound(ctx[RUNTIME], inbound_id)
 
 
+async def request_approval_job(ctx: dict[str, Any], campaign_id: str, version: int) -> str:
+    rt: WorkerRuntime = ctx[RUNTIME]
+    return await rt.reporter.ask_approval(campaign_id, version)
+
+
 JOB_FUNCTIONS = {
+    REQUEST_APPROVAL: request_approval_job,
     START_CAMPAIGN: start_campaign_job,
     DRIVE_CAMPAIGN: drive_campaign_job,
     SEND_TEST: send_test_job,

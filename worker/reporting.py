@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.approval import approval_request, waiting_note
 from bot.blocks.conversation import reply_status_message
 from bot.blocks.home_refresh import refresh_homes
 from bot.blocks.notices import late_start_message, paused_message
@@ -33,6 +34,7 @@ from bot.blocks.progress import progress_message
 from bot.blocks.summary import summary_message
 from campaigns.models import Campaign
 from campaigns.service import CampaignReport, Context, campaign_report
+from campaigns.service.approval import set_approval_message
 from campaigns.service.conversation import REPLY
 from campaigns.service.sending import set_progress_message
 from campaigns.status import CampaignStatus
@@ -121,6 +123,34 @@ class Reporter:
         """The engine paused the campaign: say why, with Resume and Cancel, in the thread."""
         await self._notice(campaign_id, paused_message)
         await self.homes()
+
+    async def ask_approval(self, campaign_id: str, version: int) -> str:
+        """Post the Approve / Reject request (APPROVALS_CHANNEL, or the campaign's channel),
+        and a note in the campaign's thread saying where it was asked."""
+        if self.slack is None:
+            return "no Slack"
+        async with self._reporting("ask approval for", campaign_id):
+            report = await campaign_report(self.ctx, campaign_id)
+            campaign = report.campaign
+            if campaign.status != CampaignStatus.AWAITING_APPROVAL or campaign.version != version:
+                return "not awaiting approval"
+            if campaign.approval_ts:
+                return "asked already"
+            where = await self._progress_message(report)
+            channel = self.ctx.settings.APPROVALS_CHANNEL or campaign.channel_id
+            if channel is None:
+                self._no_channel(campaign)
+                return "no channel"
+            content = approval_request(campaign, report.counts.total, self.ctx.settings)
+            landed, ts = await self._post(channel, content)
+            await set_approval_message(self.ctx, campaign_id, landed, ts)
+            if where is not None:
+                note = waiting_note(landed, campaign.approval_reason)
+                await self.slack.chat_postMessage(channel=where.channel, thread_ts=where.ts,
+                                                  text=note)  # fmt: skip
+            await self.homes()
+            return "asked"
+        return "failed"
 
     async def late(self, campaign_id: str) -> None:
         """The campaign was found long after its time: offer Send now and Cancel, in the thread."""

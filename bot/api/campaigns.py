@@ -10,7 +10,7 @@ from bot.api.body import body_digest, read_json
 from bot.api.errors import BadRequest
 from bot.api.requests import CreateCampaign
 from bot.api.responses import campaign_json, created_json, recipient_json, text_json
-from bot.jobs import enqueue_start
+from bot.jobs import enqueue_confirmed
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
@@ -96,13 +96,7 @@ async def create(request: web.Request) -> web.Response:
     )
     campaign = view.campaign
     if not view.replayed:
-        await enqueue_start(
-            runtime.redis,
-            runtime.settings.REDIS_NAMESPACE,
-            campaign.id,
-            campaign.version,
-            campaign.scheduled_at,
-        )
+        await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
     headers = {"Idempotent-Replayed": "true"} if view.replayed else None
     return web.json_response(created_json(view, runtime.settings), status=201, headers=headers)
 

@@ -27,6 +27,7 @@ FULL, EMPTY = "▓", "░"
 
 STATUS_LABELS = {
     CampaignStatus.DRAFT: "Draft",
+    CampaignStatus.AWAITING_APPROVAL: "Waiting for approval",
     CampaignStatus.SCHEDULED: "Scheduled",
     CampaignStatus.RUNNING: "Sending",
     CampaignStatus.PAUSED: "Paused",

@@ -24,6 +24,7 @@ from bot.api.errors import error_response
 from bot.runtime import Runtime
 from bot.slack import (
     actions,
+    approvals,
     commands,
     compose,
     confirm,
@@ -84,6 +85,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     library.register(app, runtime)
     reports.register(app, runtime)
     actions.register(app, runtime)
+    approvals.register(app, runtime)
 
 
 def register(web_app: web.Application, runtime: Runtime) -> None:

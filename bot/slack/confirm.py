@@ -20,7 +20,7 @@ from bot.blocks.compose import Metadata, notice_view
 from bot.blocks.preview import CONFIRM, preview_view
 from bot.blocks.progress import progress_message
 from bot.blocks.text import local_time
-from bot.jobs import enqueue_start
+from bot.jobs import enqueue_confirmed
 from bot.runtime import Runtime
 from bot.slack.compose import BASED_ON, EDITING
 from bot.slack.permissions import require_permission
@@ -93,8 +93,7 @@ async def _confirm(
         runtime.ctx, draft_id, f"slack:{user_id}", consent_confirmed=True
     )
     started = launched.campaign
-    await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, started.id,
-                        started.version, started.scheduled_at)  # fmt: skip
+    await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, started)
     await show_change(runtime, client, started.id)
     return _launched_view(started.status, started.name, channel, started.scheduled_at)
 
@@ -107,8 +106,7 @@ async def _apply_edit(
     applied = await apply_draft(runtime.ctx, campaign_id, metadata.draft or "", f"slack:{user_id}",
                                 based_on=int(metadata.extra.get(BASED_ON, "0")))  # fmt: skip
     campaign = applied.campaign
-    await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign.id,
-                        campaign.version, campaign.scheduled_at)  # fmt: skip
+    await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
     await show_change(runtime, client, campaign.id)
     view = _launched_view(campaign.status, campaign.name, campaign.channel_id,
                           campaign.scheduled_at)  # fmt: skip
@@ -140,6 +138,14 @@ def _launched_view(
         title, text = "Scheduled", f"*{name}* is scheduled for {local_time(send_at)}."
     elif status == CampaignStatus.RUNNING:
         title, text = "Sending", f"*{name}* is sending now."
+    elif status == CampaignStatus.AWAITING_APPROVAL:
+        title, text = (
+            "Waiting for approval",
+            (
+                f"*{name}* needs a second person's approval before anything is sent: someone who "
+                "may send campaigns, other than you, is asked to approve it."
+            ),
+        )
     else:
         title, text = "Confirmed", f"*{name}* is {status}."
     if again:

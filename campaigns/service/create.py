@@ -6,20 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
 from campaigns.errors import IdempotencyKeyReused, InputError, StateError
 from campaigns.ids import new_campaign_id
 from campaigns.media import check_media_urls, check_mms_senders
-from campaigns.messages import MessageStats
 from campaigns.models import Campaign
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
 from campaigns.senders import choose_senders
+from campaigns.service.approval import confirmed_status
 from campaigns.service.common import (
     CampaignView,
     analyse,
@@ -33,7 +32,6 @@ from campaigns.service.common import (
     require_recipients,
 )
 from campaigns.service.context import Context
-from campaigns.service.spend import refuse_over_caps, spend_for
 from campaigns.status import CampaignStatus
 from campaigns.text import check_text
 
@@ -54,9 +52,6 @@ class NewCampaign:
     region: str | None = None
     media_urls: Sequence[str] = ()  # pictures sent with every message (MMS)
     send_hours: str | None = None  # its own sending hours (`09:00-20:00`, `any`); None: SEND_HOURS
-
-
-BUDGET_LOCK = 0x7E47_B0D6  # one advisory lock for every confirmation checked against the budget
 
 
 def _require_consent(confirmed: bool) -> None:
@@ -129,7 +124,8 @@ async def create_campaign(
     try:
         async with ctx.db.transaction() as session:
             if launch:
-                await _within_spend_caps(ctx, session, campaign)
+                recipients = len(new.recipients.recipients)
+                campaign.status = await confirmed_status(ctx, session, campaign, recipients)
             session.add(campaign)
             await session.flush()
             await insert_recipients(session, campaign.id, new.recipients, segments)
@@ -144,20 +140,6 @@ async def create_campaign(
             return earlier
         raise
     return CampaignView(campaign, counts)
-
-
-async def _within_spend_caps(ctx: Context, session: AsyncSession, campaign: Campaign) -> None:
-    """Refuse (SpendCapError, with the figures) a campaign over MAX_CAMPAIGN_COST, or one that
-    would take the month over MONTHLY_BUDGET. Confirmations take turns on PostgreSQL, so two at
-    once cannot both fit into the same last part of the budget."""
-    settings = ctx.settings
-    if settings.MAX_CAMPAIGN_COST is None and settings.MONTHLY_BUDGET is None:
-        return
-    if ctx.db.dialect == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUDGET_LOCK})
-    stats = MessageStats.from_json(campaign.message_stats)
-    cost = stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS)
-    refuse_over_caps(await spend_for(session, settings, ctx.now(), campaign.id, cost))
 
 
 async def _by_idempotency_key(ctx: Context, new: NewCampaign, actor: str) -> CampaignView | None:
@@ -196,8 +178,9 @@ async def launch_campaign(
         now = ctx.now()
         # The preview may have sat open for a while: the window is checked again.
         send_at = check_send_time(campaign.scheduled_at, now)
-        await _within_spend_caps(ctx, session, campaign)
-        campaign.status = _launched_status(send_at)
+        campaign.scheduled_at = send_at
+        total = (await counts_for(session, [campaign.id]))[campaign.id].total
+        campaign.status = await confirmed_status(ctx, session, campaign, total)
         campaign.consent_confirmed_by, campaign.consent_confirmed_at = actor, now
         campaign.updated_at = now
         audit.record(session, actor, "campaign.launch", campaign.id, status=campaign.status)

@@ -17,6 +17,7 @@ from campaigns.errors import StateError
 from campaigns.ids import new_campaign_id
 from campaigns.models import Campaign, Recipient
 from campaigns.schedule import check_send_time
+from campaigns.service.approval import confirmed_status
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus
@@ -31,7 +32,7 @@ async def draft_of(ctx: Context, campaign_id: str, actor: str) -> tuple[Campaign
     """A draft copy of a scheduled campaign, and the version the edit is based on."""
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id)
-        if campaign.status != CampaignStatus.SCHEDULED:
+        if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.AWAITING_APPROVAL):
             raise StateError(_not_editable(campaign))
         now = ctx.now()
         draft = Campaign(
@@ -60,7 +61,7 @@ async def apply_draft(
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
         draft = await load_campaign(session, draft_id, for_update=True)
-        if campaign.status != CampaignStatus.SCHEDULED:
+        if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.AWAITING_APPROVAL):
             raise StateError(_not_editable(campaign) + " Your changes were not applied.")
         if campaign.version != based_on:
             raise StateError(
@@ -76,8 +77,6 @@ async def apply_draft(
         for name in COPIED:
             setattr(campaign, name, getattr(draft, name))
         campaign.scheduled_at = send_at
-        if send_at is None:
-            campaign.status = CampaignStatus.RUNNING
         campaign.version += 1
         campaign.updated_at = now
         await session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
@@ -86,6 +85,11 @@ async def apply_draft(
                 campaign_id=campaign.id)
         )  # fmt: skip
         await session.delete(draft)
+        await session.flush()
+        # As at its first confirmation: the caps, and approval afresh (an edit needs a new one).
+        campaign.approval_reason = campaign.approval_ts = campaign.approval_channel = None
+        total = (await counts_for(session, [campaign.id]))[campaign.id].total
+        campaign.status = await confirmed_status(ctx, session, campaign, total)
         audit.record(session, actor, "campaign.edit", campaign.id, fields=changed,
                      version=campaign.version, draft=draft_id)  # fmt: skip
         counts = (await counts_for(session, [campaign.id]))[campaign.id]

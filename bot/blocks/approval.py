@@ -1,0 +1,101 @@
+"""The approval request a second person answers, and what it becomes once answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.actions import SEND_NOW
+from bot.blocks.notices import cancel_button
+from bot.blocks.text import actor, escape, header, local_time, message, money, plural, section
+from bot.blocks.text import senders as senders_of
+from campaigns.messages import MessageStats
+from campaigns.models import Campaign
+from campaigns.settings import Settings
+
+APPROVE, REJECT = "campaign_approve", "campaign_reject"
+
+
+def approval_value(campaign: Campaign) -> str:
+    """What the buttons carry: the campaign and the version asked about (an edit outdates it)."""
+    return f"{campaign.id}:{campaign.version}"
+
+
+def _facts(campaign: Campaign, total: int, settings: Settings) -> str:
+    stats = MessageStats.from_json(campaign.message_stats)
+    cost = money(stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS),
+                 settings.PRICE_CURRENCY)  # fmt: skip
+    when = f"at {local_time(campaign.scheduled_at)}" if campaign.scheduled_at else "now"
+    return (
+        f"*{plural(total, 'recipient')}* {senders_of(campaign)} · sends {when} · estimated "
+        f"*{cost}* ({plural(stats.total_segments, 'segment')})\n"
+        f"Created by {actor(campaign.created_by)}. Needs approval: "
+        f"{escape(campaign.approval_reason or 'over a threshold')}.\n"
+        f"> {escape(campaign.message_template[:500])}"
+    )
+
+
+def approval_request(campaign: Campaign, total: int, settings: Settings) -> dict[str, Any]:
+    name = escape(campaign.name)
+    value = approval_value(campaign)
+    buttons = {
+        "type": "actions",
+        "block_id": "approval",
+        "elements": [
+            {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": "Approve"},
+             "confirm": {
+                 "title": {"type": "plain_text", "text": "Approve this campaign?"},
+                 "text": {"type": "mrkdwn",
+                          "text": f"{plural(total, 'recipient')} will be texted."},
+                 "confirm": {"type": "plain_text", "text": "Approve"},
+                 "deny": {"type": "plain_text", "text": "Not yet"},
+             }},
+            {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
+             "text": {"type": "plain_text", "text": "Reject"}},
+        ],
+    }  # fmt: skip
+    return message(
+        f"Approval needed: {name}, {plural(total, 'recipient')}",
+        [
+            header(f"Approve: {campaign.name}"),
+            section(_facts(campaign, total, settings)),
+            section("Someone who may send campaigns, other than its creator, approves or rejects "
+                    "it. Nothing is sent until then."),
+            buttons,
+        ],
+    )  # fmt: skip
+
+
+def approval_answered(
+    campaign: Campaign, total: int, settings: Settings, decision: str
+) -> dict[str, Any]:
+    """The request once answered: the facts, the decision and who made it; for an approval
+    after the campaign's time, Send now and Cancel."""
+    blocks = [
+        header(f"Approve: {campaign.name}"),
+        section(_facts(campaign, total, settings)),
+        section(decision),
+    ]
+    if campaign.status == "paused":
+        blocks.append({"type": "actions", "block_id": "approval_late", "elements": [
+            {"type": "button", "action_id": SEND_NOW, "style": "primary", "value": campaign.id,
+             "text": {"type": "plain_text", "text": "Send now"}},
+            cancel_button(campaign),
+        ]})  # fmt: skip
+    return message(f"{escape(campaign.name)}: {decision}", blocks)
+
+
+def approved_by(user_id: str, *, late: bool) -> str:
+    if late:
+        return (f":white_check_mark: Approved by <@{user_id}>, after its time: send it now, "
+                "or cancel it?")  # fmt: skip
+    return f":white_check_mark: Approved by <@{user_id}>"
+
+
+def rejected_by(user_id: str) -> str:
+    return f":x: Rejected by <@{user_id}>: cancelled, nothing was sent"
+
+
+def waiting_note(channel_id: str, reason: str | None) -> str:
+    why = escape(reason or "over a threshold")
+    return f":hourglass: Waiting for a second person's approval ({why}): asked in <#{channel_id}>"

@@ -1,0 +1,95 @@
+"""Approval by a second person, in the service: who may approve, a late approval, a rejection,
+an edit that needs a fresh approval, and spend caps that ask for approval instead of refusing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from campaigns.db import Database
+from campaigns.errors import StateError
+from campaigns.recipients import check_recipient_list
+from campaigns.service import (
+    CampaignChanges,
+    Context,
+    create_campaign,
+    edit_campaign,
+    launch_campaign,
+)
+from campaigns.service.approval import approve_campaign, reject_campaign
+from campaigns.service.revision import apply_draft, draft_of
+from tests.campaigns.test_service_create import new_campaign, people
+from tests.conftest import Clock, make_settings
+
+ALICE, BOB = "slack:U0ALICE", "slack:U0BOB"
+
+
+def approvals(db: Database, clock: Clock, **more: str) -> Context:
+    settings = make_settings(APPROVAL_ABOVE_RECIPIENTS="2", **more)
+    return Context(db=db, settings=settings, clock=clock)
+
+
+def many() -> object:
+    return check_recipient_list(people(3), "GB")
+
+
+async def test_over_the_threshold_it_waits_and_its_creator_cannot_approve_it(
+    db: Database, clock: Clock
+) -> None:
+    ctx = approvals(db, clock)
+    small = await create_campaign(ctx, new_campaign(recipients=check_recipient_list(people(2), "GB")), ALICE)  # fmt: skip
+    assert small.campaign.status == "running"  # 2 is not above 2
+    draft = await create_campaign(ctx, new_campaign(recipients=many()), ALICE, launch=False)
+    waiting = await launch_campaign(ctx, draft.campaign.id, ALICE, consent_confirmed=True)
+    campaign = waiting.campaign
+    assert campaign.status == "awaiting_approval"
+    assert campaign.approval_reason == "3 recipients, more than 2 (APPROVAL_ABOVE_RECIPIENTS)"
+    with pytest.raises(StateError, match="someone else"):
+        await approve_campaign(ctx, campaign.id, campaign.version, ALICE)
+    approved = await approve_campaign(ctx, campaign.id, campaign.version, BOB)
+    assert (approved.view.campaign.status, approved.late) == ("running", False)
+    assert approved.view.campaign.approved_by == BOB
+    with pytest.raises(StateError, match="nothing to approve"):
+        await reject_campaign(ctx, campaign.id, approved.view.campaign.version, BOB)
+
+
+async def test_a_schedule_approved_in_time_waits_and_one_approved_late_asks_again(
+    db: Database, clock: Clock
+) -> None:
+    ctx = approvals(db, clock)
+    at = clock.now + timedelta(hours=2)
+    early = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    decided = await approve_campaign(ctx, early.campaign.id, early.campaign.version, BOB)
+    assert (decided.view.campaign.status, decided.late) == ("scheduled", False)
+    late = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    clock.advance(hours=3)  # nobody answered before its time
+    decided = await approve_campaign(ctx, late.campaign.id, late.campaign.version, BOB)
+    assert (decided.view.campaign.status, decided.late) == ("paused", True)
+    assert "approved after its time" in (decided.view.campaign.pause_reason or "")
+
+
+async def test_over_a_spend_cap_with_approvals_set_it_asks_instead_of_refusing(
+    db: Database, clock: Clock
+) -> None:
+    ctx = Context(db=db, settings=make_settings(APPROVAL_ABOVE_COST="100",
+                                                MAX_CAMPAIGN_COST="0.01"), clock=clock)  # fmt: skip
+    made = await create_campaign(ctx, new_campaign(recipients=many()), ALICE)
+    assert made.campaign.status == "awaiting_approval"
+    assert "MAX_CAMPAIGN_COST" in (made.campaign.approval_reason or "")
+
+
+async def test_an_edit_needs_a_fresh_approval(db: Database, clock: Clock) -> None:
+    ctx = approvals(db, clock)
+    at = clock.now + timedelta(hours=2)
+    made = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    asked_about = made.campaign.version
+    draft, based_on = await draft_of(ctx, made.campaign.id, ALICE)
+    await edit_campaign(ctx, draft.campaign.id, CampaignChanges(name="Open day (new time)"), ALICE)
+    edited = await apply_draft(ctx, made.campaign.id, draft.campaign.id, ALICE, based_on=based_on)
+    assert edited.campaign.status == "awaiting_approval"
+    assert edited.campaign.version > asked_about
+    with pytest.raises(StateError, match="edited after this request"):
+        await approve_campaign(ctx, made.campaign.id, asked_about, BOB)
+    decided = await approve_campaign(ctx, made.campaign.id, edited.campaign.version, BOB)
+    assert decided.view.campaign.status == "scheduled"
