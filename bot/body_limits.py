@@ -18,6 +18,7 @@ KB = 1024
 MAX_CREATE_BODY = MAX_INPUT_BYTES + 256 * KB
 LIMITS = {
     ("POST", "/v1/sms/campaigns"): MAX_CREATE_BODY,
+    ("POST", "/v1/sms/campaigns/preview"): MAX_CREATE_BODY,
     # A modal's submission carries the whole view (100 blocks at most) and its state.
     ("POST", "/slack/events"): 1024 * KB,
     ("POST", "/twilio/status"): 16 * KB,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from bot.api.body import body_digest, read_json
 from bot.api.errors import BadRequest
 from bot.api.requests import CreateCampaign
-from bot.api.responses import campaign_json, created_json, recipient_json, text_json
+from bot.api.responses import (
+    campaign_json,
+    created_json,
+    preview_json,
+    recipient_json,
+    text_json,
+)
 from bot.jobs import enqueue_confirmed
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
@@ -20,6 +27,7 @@ from campaigns.service import (
     create_campaign,
     get_campaign,
     list_campaigns,
+    preview_new_campaign,
 )
 from campaigns.service.inbound import texts_answering
 from campaigns.status import RecipientStatus
@@ -55,6 +63,30 @@ def _recipients(body: CreateCampaign, region: str | None) -> ImportReport:
     return check_recipient_list(items, region)
 
 
+PREVIEW_SAMPLES = 3
+
+
+def _new_campaign(runtime: Any, prepared: CreateRequest, key: str | None) -> NewCampaign:
+    body = prepared.body
+    return NewCampaign(
+        name=body.name,
+        message_template=body.message_template,
+        recipients=prepared.recipients,
+        from_numbers=body.senders(),
+        send_at=body.scheduled_at,
+        source="api",
+        # Calling the API with a key states, for the key's owner, that everyone opted in.
+        consent_confirmed=True,
+        channel_id=runtime.settings.SLACK_NOTIFY_CHANNEL,
+        agent_id=body.agent_id,
+        idempotency_key=key,
+        request_digest=prepared.digest if key else None,
+        region=prepared.region,
+        media_urls=body.media_urls or (),
+        send_hours=body.send_hours,
+    )
+
+
 def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -72,28 +104,8 @@ async def create(request: web.Request) -> web.Response:
     key = _idempotency_key(request)
     raw = await request.read()  # at most the route's limit (`body_limits`)
     prepared = await off_loop(_read_create, raw, runtime.settings.DEFAULT_REGION)
-    body = prepared.body
-    view = await create_campaign(
-        runtime.ctx,
-        NewCampaign(
-            name=body.name,
-            message_template=body.message_template,
-            recipients=prepared.recipients,
-            from_numbers=body.senders(),
-            send_at=body.scheduled_at,
-            source="api",
-            # Calling the API with a key states, for the key's owner, that everyone opted in.
-            consent_confirmed=True,
-            channel_id=runtime.settings.SLACK_NOTIFY_CHANNEL,
-            agent_id=body.agent_id,
-            idempotency_key=key,
-            request_digest=prepared.digest if key else None,
-            region=prepared.region,
-            media_urls=body.media_urls or (),
-            send_hours=body.send_hours,
-        ),
-        _actor(request),
-    )
+    view = await create_campaign(runtime.ctx, _new_campaign(runtime, prepared, key),
+                                 _actor(request))  # fmt: skip
     campaign = view.campaign
     if not view.replayed:
         await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
@@ -160,7 +172,19 @@ async def cancel(request: web.Request) -> web.Response:
     return web.json_response({**campaign_json(view, runtime.settings), "cancelled_now": cancelled})
 
 
+async def preview(request: web.Request) -> web.Response:
+    """POST /v1/sms/campaigns/preview: the create body, the preview Slack shows; nothing stored."""
+    runtime = request.app[RUNTIME]
+    raw = await request.read()
+    prepared = await off_loop(_read_create, raw, runtime.settings.DEFAULT_REGION)
+    body = prepared.body
+    shown = await preview_new_campaign(runtime.ctx, _new_campaign(runtime, prepared, None),
+                                       _actor(request), samples=PREVIEW_SAMPLES)  # fmt: skip
+    return web.json_response(preview_json(shown, runtime.settings, body.name))
+
+
 def register(app: web.Application) -> None:
+    app.router.add_post("/v1/sms/campaigns/preview", preview)
     app.router.add_post("/v1/sms/campaigns", create)
     app.router.add_get("/v1/sms/campaigns", list_all, allow_head=False)
     app.router.add_get("/v1/sms/campaigns/{campaign_id}", get_one, allow_head=False)

@@ -218,6 +218,64 @@ WARNING: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+PREVIEW_FIELDS: dict[str, Any] = {
+    "name": {"type": "string"},
+    "total_count": {"type": "integer", "minimum": 0},
+    "invalid": {"type": "array", "items": INVALID_ROW},
+    "invalid_count": {"type": "integer", "minimum": 0},
+    "duplicates": {"type": "integer", "minimum": 0},
+    "opted_out_count": {"type": "integer", "minimum": 0},
+    "frequency_capped_count": {"type": "integer", "minimum": 0},
+    "samples": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["row", "phone", "text", "segments"],
+            "properties": {
+                "row": {"type": "integer"},
+                "phone": {"type": "string"},
+                "text": {"type": "string"},
+                "segments": {"type": "integer", "minimum": 0},
+            },
+            "additionalProperties": False,
+        },
+    },
+    "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2", "mixed"]},
+    "segments": {"type": "integer", "minimum": 0},
+    "estimated_cost": {"type": "number", "minimum": 0},
+    "currency": {"type": "string"},
+    "messages_per_second": {"type": "integer", "minimum": 1},
+    "estimated_duration_seconds": {"type": "integer", "minimum": 0},
+    "scheduled_at": NULLABLE_TIME,
+    "send_hours": {"type": "string"},
+    "waiting": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["count", "release_at", "zone", "local_time"],
+            "properties": {
+                "count": {"type": "integer", "minimum": 1},
+                "release_at": {"type": "string", "format": "date-time"},
+                "zone": {"type": "string"},
+                "local_time": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
+    },
+    "month_spend": NULLABLE_NUMBER,
+    "monthly_budget": NULLABLE_NUMBER,
+    "warnings": {"type": "array", "items": WARNING},
+    "needs_approval": NULLABLE_STRING,
+    "refused": NULLABLE_STRING,
+}
+PREVIEW: dict[str, Any] = {
+    "type": "object",
+    "required": list(PREVIEW_FIELDS),
+    "properties": PREVIEW_FIELDS,
+    "additionalProperties": False,
+}
+
 CAMPAIGN_ID = {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
 CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}
 
@@ -240,6 +298,32 @@ DOCUMENT: dict[str, Any] = {
     },
     "security": [{"apiKey": []}],
     "paths": {
+        "/v1/sms/campaigns/preview": {
+            "post": {
+                "operationId": "previewCampaign",
+                "description": (
+                    "The same body as a create: answers what Slack's preview shows (counts, "
+                    "invalid rows, samples, encoding, segments, cost, duration, who waits for "
+                    "their sending hours, warnings, approval, spend) and stores nothing."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/CreateCampaign"}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("CampaignPreview", "The preview; nothing was stored"),
+                    "400": _error("Malformed request"),
+                    "401": UNAUTHORIZED,
+                    "413": _error("Body over 10 MB"),
+                    "422": _error("A campaign rule was broken (no valid recipient, ...)"),
+                    "503": _error("Busy reading other large requests: retry after Retry-After"),
+                },
+            },
+        },
         "/v1/sms/campaigns": {
             "post": {
                 "operationId": "createCampaign",
@@ -421,6 +505,7 @@ DOCUMENT: dict[str, Any] = {
             },
             "CreateCampaign": CREATE_BODY,
             "Campaign": CAMPAIGN,
+            "CampaignPreview": PREVIEW,
             "CreatedCampaign": {
                 "type": "object",
                 "required": [

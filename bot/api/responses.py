@@ -9,7 +9,7 @@ from typing import Any
 from campaigns.content_checks import content_warnings
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage, Recipient
-from campaigns.service import CampaignView
+from campaigns.service import CampaignView, Preview
 from campaigns.settings import Settings
 
 
@@ -68,6 +68,48 @@ def created_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
         "invalid_count": report.get("invalid_count", 0),
         "duplicates": report.get("duplicates", 0),
         "warnings": warnings,
+    }
+
+
+def preview_json(preview: Preview, settings: Settings, name: str) -> dict[str, Any]:
+    """What the Slack preview shows, as data: the same checks and figures, nothing stored."""
+    report, stats, spend = preview.import_report, preview.stats, preview.spend
+    warnings = [{"code": "recipient_list", "message": w} for w in report.get("warnings", [])]
+    warnings += [w.to_json() for w in preview.content]
+    return {
+        "name": name,
+        "total_count": preview.view.counts.total,
+        "invalid": report.get("invalid", []),
+        "invalid_count": report.get("invalid_count", 0),
+        "duplicates": report.get("duplicates", 0),
+        "opted_out_count": preview.opted_out_count,
+        "frequency_capped_count": preview.frequency_capped,
+        "samples": [
+            {"row": s.row, "phone": s.phone, "text": s.text, "segments": s.segments}
+            for s in preview.samples
+        ],
+        "encoding": stats.encoding,
+        "segments": stats.total_segments,
+        "estimated_cost": _money(preview.cost),
+        "currency": preview.currency,
+        "messages_per_second": preview.messages_per_second,
+        "estimated_duration_seconds": int(preview.send_duration.total_seconds()),
+        "scheduled_at": timestamp(preview.send_at),
+        "send_hours": preview.send_hours,
+        "waiting": [
+            {
+                "count": g.count,
+                "release_at": timestamp(g.release),
+                "zone": g.zone,
+                "local_time": g.local,
+            }
+            for g in preview.waiting
+        ],
+        "month_spend": _money(spend.month) if spend is not None else None,
+        "monthly_budget": _money(spend.budget) if spend and spend.budget is not None else None,
+        "warnings": warnings,
+        "needs_approval": preview.approval,
+        "refused": preview.refused,
     }
 
 

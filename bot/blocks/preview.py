@@ -26,7 +26,6 @@ from bot.blocks.text import (
 from campaigns.send_hours import ANY
 from campaigns.service import Preview
 from campaigns.service.preview import WaitGroup
-from campaigns.service.spend import Spend
 
 PREVIEW = "sms_preview"  # callback_id
 CONFIRM, BACK_TO_EDIT, SEND_TEST = "preview_confirm", "preview_back", "preview_test"
@@ -157,7 +156,7 @@ def _media_lines(urls: list[str]) -> str:
 
 
 def _encoding_and_cost(preview: Preview) -> str:
-    return _encoding_and_price(preview) + _spend_lines(preview.spend)
+    return _encoding_and_price(preview) + _spend_lines(preview)
 
 
 def _encoding_and_price(preview: Preview) -> str:
@@ -186,18 +185,22 @@ def _encoding_and_price(preview: Preview) -> str:
     )
 
 
-def _spend_lines(spend: Spend | None) -> str:
-    """The month's spend against the budget, and why Confirm would be refused, if it would."""
-    if spend is None:
-        return ""
+def _spend_lines(preview: Preview) -> str:
+    """The month's spend against the budget; why Confirm would be refused, or wait for a
+    second person's approval, if it would."""
+    spend = preview.spend
     lines = []
+    if preview.approval:
+        lines.append(f"\n:hourglass: Needs a second person's approval: {escape(preview.approval)}")
+    if spend is None:
+        return "".join(lines)
     if spend.budget is not None:
         lines.append(
             f"\nThis month: {money(spend.month, spend.currency)} of the "
             f"{money(spend.budget, spend.currency)} budget spent or committed; this campaign "
             f"brings it to {money(spend.month + spend.cost, spend.currency)}."
         )
-    refusal = spend.refusal()
+    refusal = preview.refused
     if refusal:
         lines.append(f"\n:no_entry: {escape(refusal)}")
     return "".join(lines)

@@ -37,7 +37,12 @@ from campaigns.service.optouts import (
     record_opt_in,
     record_opt_out,
 )
-from campaigns.service.preview import Preview, SampleMessage, preview_campaign
+from campaigns.service.preview import (
+    Preview,
+    SampleMessage,
+    preview_campaign,
+    preview_new_campaign,
+)
 from campaigns.service.queries import (
     CampaignDetail,
     CampaignPage,
@@ -95,6 +100,7 @@ __all__ = [
     "opt_out_history",
     "opted_out_among",
     "preview_campaign",
+    "preview_new_campaign",
     "recent_opt_outs",
     "record_opt_in",
     "record_opt_out",

@@ -65,19 +65,11 @@ def _launched_status(send_at: datetime | None) -> CampaignStatus:
     return CampaignStatus.RUNNING if send_at is None else CampaignStatus.SCHEDULED
 
 
-async def create_campaign(
-    ctx: Context, new: NewCampaign, actor: str, *, launch: bool = True
-) -> CampaignView:
-    """Check everything, then store the campaign and its recipients in one transaction.
-
-    With `launch=False` the campaign is a draft to preview and then `launch_campaign`. A repeated
-    request with the same idempotency key (and actor) returns the first campaign instead.
-    """
-    for field, value in (("agent_id", new.agent_id), ("Idempotency-Key", new.idempotency_key)):
-        if value:
-            check_text(value, field)
-    if new.idempotency_key and (earlier := await _by_idempotency_key(ctx, new, actor)):
-        return earlier
+async def checked_campaign(
+    ctx: Context, new: NewCampaign, actor: str, *, launch: bool
+) -> tuple[Campaign, list[int]]:
+    """Every check a create makes, and the campaign it would store (not stored) with each
+    recipient's segments: for create_campaign, and for a preview that stores nothing."""
     name = checked_name(new.name)
     template = checked_template(new.message_template)
     await off_loop(require_recipients, new.recipients)
@@ -119,6 +111,24 @@ async def create_campaign(
         import_report=import_summary(new.recipients),
         message_stats=stats.to_json(),
     )
+    return campaign, segments
+
+
+async def create_campaign(
+    ctx: Context, new: NewCampaign, actor: str, *, launch: bool = True
+) -> CampaignView:
+    """Check everything, then store the campaign and its recipients in one transaction.
+
+    With `launch=False` the campaign is a draft to preview and then `launch_campaign`. A repeated
+    request with the same idempotency key (and actor) returns the first campaign instead.
+    """
+    for field, value in (("agent_id", new.agent_id), ("Idempotency-Key", new.idempotency_key)):
+        if value:
+            check_text(value, field)
+    if new.idempotency_key and (earlier := await _by_idempotency_key(ctx, new, actor)):
+        return earlier
+    campaign, segments = await checked_campaign(ctx, new, actor, launch=launch)
+    now = campaign.created_at
     if new.consent_confirmed:
         campaign.consent_confirmed_by, campaign.consent_confirmed_at = actor, now
     try:

@@ -87,4 +87,28 @@ async def capped_in_campaign(
         ).scalar_one()
 
 
-__all__ = ["NOT_COUNTED", "capped_in_campaign", "over_frequency_cap"]
+async def capped_among(ctx: Context, phones: Sequence[str], cap: FrequencyCap, at: datetime) -> int:
+    """For a preview of a list not stored: how many of `phones` campaigns texted `cap.messages`
+    times or more in the window before `at`."""
+    capped = 0
+    async with ctx.db.read() as session:
+        for start in range(0, len(phones), _CHUNK):
+            texted = (
+                select(Recipient.phone)
+                .join(Campaign, Campaign.id == Recipient.campaign_id)
+                .where(
+                    Recipient.phone.in_(list(phones[start : start + _CHUNK])),
+                    Campaign.source.not_in(NOT_COUNTED),
+                    Recipient.claimed_at >= at - cap.window,
+                    _counted(),
+                )
+                .group_by(Recipient.phone)
+                .having(func.count(Recipient.id) >= cap.messages)
+            )
+            capped += (
+                await session.execute(select(func.count()).select_from(texted.subquery()))
+            ).scalar_one()
+    return capped
+
+
+__all__ = ["NOT_COUNTED", "capped_among", "capped_in_campaign", "over_frequency_cap"]

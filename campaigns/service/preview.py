@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.content_checks import ContentWarning, content_warnings
 from campaigns.messages import MessageStats
 from campaigns.models import Campaign, OptOut, Recipient
+from campaigns.offload import off_loop
+from campaigns.recipients import Recipient as ParsedRecipient
 from campaigns.send_hours import (
     ANY,
     ZONE_PREFIX_LENGTH,
@@ -28,10 +30,14 @@ from campaigns.send_hours import (
     zones_for,
 )
 from campaigns.senders import SenderChoice, SenderMode, messages_per_second
+from campaigns.service.approval import approval_reason
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
-from campaigns.service.frequency import NOT_COUNTED, capped_in_campaign
+from campaigns.service.create import NewCampaign, checked_campaign
+from campaigns.service.frequency import NOT_COUNTED, capped_among, capped_in_campaign
+from campaigns.service.optouts import opted_out_among
 from campaigns.service.spend import Spend, spend_for
+from campaigns.status import Counts
 from campaigns.templates import compile_template
 
 OPTED_OUT_SHOWN = 20
@@ -67,6 +73,14 @@ class Preview:
     frequency_cap: str | None = None  # FREQUENCY_CAP, described: "1 message in 24 hours"
     frequency_capped: int = 0  # recipients other campaigns texted up to it: they would fail
     content: tuple[ContentWarning, ...] = ()  # what to fix in the message (content_checks)
+    approval: str | None = None  # why Confirm would wait for a second person's approval
+
+    @property
+    def refused(self) -> str | None:
+        """Why Confirm would be refused (a spend cap, no approvals to ask instead)."""
+        if self.approval is not None or self.spend is None:
+            return None
+        return self.spend.refusal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,24 @@ async def waiting_at(
             zones = zones_for(first_digits)
             if (release := next_allowed(at, zones, hours)) is not None:
                 groups[(release, zones)] += count
+    return _merged(groups)
+
+
+def waiting_among(
+    recipients: Sequence[ParsedRecipient], hours: SendHours | None, at: datetime
+) -> tuple[WaitGroup, ...]:
+    """The same for a list not stored (a preview that stores nothing), in the CPU pool."""
+    if hours is None:
+        return ()
+    groups: Counter[tuple[datetime, tuple[str, ...]]] = Counter()
+    for recipient in recipients:
+        zones = zones_for(recipient.phone, recipient.variables)
+        if (release := next_allowed(at, zones, hours)) is not None:
+            groups[(release, zones)] += 1
+    return _merged(groups)
+
+
+def _merged(groups: Counter[tuple[datetime, tuple[str, ...]]]) -> tuple[WaitGroup, ...]:
     merged: Counter[tuple[datetime, str, str]] = Counter()
     for (release, zones), count in groups.items():
         zone = zone_label(zones)
@@ -114,6 +146,57 @@ async def waiting_at(
     return tuple(
         WaitGroup(count, release, zone, local)
         for (release, zone, local), count in sorted(merged.items())
+    )
+
+
+async def preview_new_campaign(
+    ctx: Context, new: NewCampaign, actor: str, *, samples: int = 3
+) -> Preview:
+    """The preview of a campaign as it would be created, storing nothing: the same checks and
+    the same figures as the preview of a stored draft (the API's POST .../preview)."""
+    campaign, segments = await checked_campaign(ctx, new, actor, launch=False)
+    recipients = new.recipients.recipients
+    phones = [r.phone for r in recipients]
+    stats = MessageStats.from_json(campaign.message_stats)
+    settings = ctx.settings
+    hours = effective_hours(campaign.send_hours, settings.SEND_HOURS)
+    start = campaign.scheduled_at or ctx.now()
+    waiting = await off_loop(waiting_among, recipients, hours, start)
+    opted = await opted_out_among(ctx, phones)
+    cost = stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS)
+    spend = None
+    if settings.MAX_CAMPAIGN_COST is not None or settings.MONTHLY_BUDGET is not None:
+        async with ctx.db.read() as session:
+            spend = await spend_for(session, settings, ctx.now(), campaign.id, cost)
+    cap = settings.frequency_cap
+    capped = await capped_among(ctx, phones, cap, start) if cap is not None else 0
+    template = compile_template(campaign.message_template)
+    choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
+    mps = messages_per_second(settings, choice)
+    total = len(recipients)
+    return Preview(
+        view=CampaignView(campaign, Counts(total=total, pending=total)),
+        import_report=campaign.import_report,
+        opted_out_count=len(opted),
+        opted_out=[p for p in phones if p in opted][:OPTED_OUT_SHOWN],
+        samples=[
+            SampleMessage(r.row, r.phone, template.render(r.variables).text, segments[i])
+            for i, r in enumerate(recipients[:samples])
+        ],
+        stats=stats,
+        cost=cost,
+        currency=settings.PRICE_CURRENCY,
+        messages_per_second=mps,
+        send_duration=finishing_after(start, waiting, total, mps, stats.total_segments),
+        send_at=campaign.scheduled_at,
+        outside_mms_area=sum(not p.startswith("+1") for p in phones) if campaign.media_urls else 0,
+        send_hours=str(hours) if hours is not None else ANY,
+        waiting=waiting,
+        spend=spend,
+        frequency_cap=cap.describe() if cap is not None else None,
+        frequency_capped=capped,
+        content=tuple(content_warnings(campaign.message_template, stats)),
+        approval=_approval(ctx, campaign, total, cost, spend),
     )
 
 
@@ -207,4 +290,13 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         frequency_cap=cap.describe() if cap is not None else None,
         frequency_capped=capped,
         content=tuple(content_warnings(campaign.message_template, stats)),
+        approval=_approval(ctx, campaign, counts.total, cost, spend),
     )
+
+
+def _approval(
+    ctx: Context, campaign: Campaign, total: int, cost: Decimal, spend: Spend | None
+) -> str | None:
+    if campaign.source in NOT_COUNTED:
+        return None
+    return approval_reason(ctx.settings, total, cost, spend)

@@ -45,3 +45,29 @@ async def test_the_create_answer_carries_the_previews_content_warnings(api: Api)
     created = await (await post(api, body)).json()
     assert [w["code"] for w in created["warnings"]] == ["no_opt_out", "link_shortener"]
     assert "30007" in created["warnings"][1]["message"]
+
+
+async def test_the_preview_route_answers_the_preview_and_stores_nothing(api: Api) -> None:
+    # The test clock says 09:00 UTC: 09:00 in London, 01:00 in California.
+    people = [*SEED_BODY["recipients"], {"phone": "+14155550199", "variables": {}},  # type: ignore[misc]
+              {"phone": "not a number", "variables": {}}]  # fmt: skip
+    body = {**SEED_BODY, "recipients": people}
+    answer = await api.client.post("/v1/sms/campaigns/preview", json=body, headers=api.auth)
+    assert answer.status == 200, await answer.text()
+    shown = await answer.json()
+    assert (shown["total_count"], shown["invalid_count"], shown["send_hours"]) == (
+        3,
+        1,
+        "08:00-21:00",
+    )
+    assert [(w["count"], w["zone"], w["local_time"]) for w in shown["waiting"]] == [
+        (1, "America/Los_Angeles", "08:00")
+    ]
+    assert shown["samples"][0]["text"].startswith("Hi Sarah")
+    assert [w["code"] for w in shown["warnings"]] == ["no_opt_out", "empty_placeholder"]
+    assert shown["refused"] is not None and "MAX_CAMPAIGN_COST" in shown["refused"]  # 3 x 0.0079
+    listed = await api.client.get("/v1/sms/campaigns", headers=api.auth)
+    assert (await listed.json())["campaigns"] == []  # nothing stored
+    bad = await api.client.post("/v1/sms/campaigns/preview", headers=api.auth,
+                                json={**SEED_BODY, "send_hours": "later"})  # fmt: skip
+    assert (await error_of(bad, 422))["field"] == "send_hours"

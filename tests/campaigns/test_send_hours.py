@@ -18,7 +18,7 @@ from campaigns.send_hours import (
     zone_variable,
     zones_for,
 )
-from campaigns.service import Context, create_campaign, preview_campaign
+from campaigns.service import Context, create_campaign, preview_campaign, preview_new_campaign
 from campaigns.settings import SettingsError, load_settings
 from tests.campaigns.test_service_create import new_campaign
 from tests.conftest import Clock, make_settings
@@ -148,3 +148,25 @@ async def test_a_campaign_can_have_its_own_hours_or_none(db: Database, clock: Cl
     with pytest.raises(InputError, match="08:00-21:00") as refused:
         await create_campaign(ctx, new_campaign(send_hours="9 to 5"), "slack:U1")
     assert refused.value.field == "send_hours"
+
+
+async def test_the_preview_of_a_list_not_stored_agrees_with_the_stored_drafts(
+    db: Database, clock: Clock
+) -> None:
+    """The API's preview (nothing stored) and Slack's (a draft) say the same."""
+    ctx = Context(db=db, settings=make_settings(SEND_HOURS="08:00-21:00", FREQUENCY_CAP="1/24h",
+                                                MONTHLY_BUDGET="50"), clock=clock)  # fmt: skip
+    new = new_campaign(recipients=mixed_list(), message_template="We\u2019re open {{nickname}}")
+    draft = await create_campaign(ctx, new, "slack:U1", launch=False)
+    stored = await preview_campaign(ctx, draft.campaign.id)
+    fresh = await preview_new_campaign(ctx, new, "slack:U1")
+    same = ("opted_out_count", "stats", "cost", "messages_per_second", "send_duration", "send_at",
+            "send_hours", "waiting", "frequency_cap", "frequency_capped", "content", "approval",
+            "import_report")  # fmt: skip
+    assert {n: getattr(fresh, n) for n in same} == {n: getattr(stored, n) for n in same}
+    assert fresh.view.counts.total == stored.view.counts.total == 6
+    assert [(s.row, s.phone, s.text) for s in fresh.samples] == [
+        (s.row, s.phone, s.text) for s in stored.samples
+    ]
+    assert fresh.spend is not None and stored.spend is not None
+    assert (fresh.spend.month, fresh.spend.cost) == (stored.spend.month, stored.spend.cost)
