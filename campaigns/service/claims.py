@@ -510,12 +510,16 @@ async def quarantine_expired(ctx: Context, campaign_id: str, *, wait: float) -> 
                 **_NO_OWNER,
             )
         )
+        # The lookup waits from now, not from when the lease ended: a loop paused (SIGSTOP, a
+        # long GC, a VM frozen) between its last lease check and its request sends that request
+        # when it wakes, and that may be just before now; looked up `wait` after the lease's
+        # end, its message could be missed and sent again (test_recovery caught 29 so).
         connection = await session.connection()
         await connection.execute(
             statement,
             [
                 {"rid": rid, "token": owner, "now": now, "ended": ended or now,
-                 "check_at": (ended or now) + timedelta(seconds=wait)}
+                 "check_at": max(ended or now, now) + timedelta(seconds=wait)}
                 for rid, owner, ended in rows
             ],
         )  # fmt: skip
