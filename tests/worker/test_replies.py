@@ -245,7 +245,7 @@ async def test_without_a_public_url_replies_and_stops_are_fetched_by_polling(db:
         reply = await sandbox.reply(SARAH, ONE, "See you there")
         assert reply.webhook is None  # Twilio has nowhere to post it
         await sandbox.reply(JAMES, ONE, "STOP")
-        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=10)
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=30)  # loaded: slower
 
         def both_shown() -> bool:
             texts = thread_texts(stack, ts)
@@ -284,5 +284,5 @@ async def test_a_stop_whose_webhook_failed_is_found_by_the_backstop_poll(db: Dat
         await stack.start_worker()
         reply = await sandbox.reply(JAMES, ONE, "STOP")
         assert reply.webhook is not None and reply.webhook.status == 404
-        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=10)
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=30)  # loaded: slower
         assert await inbound_rows(stack) == 1
