@@ -44,5 +44,9 @@ class StateError(TextcastError):
     """The object exists but is in a state that does not allow the change asked for."""
 
 
+class StaleVersion(StateError):
+    """The change was made against a version of the object that is no longer the current one."""
+
+
 class Busy(TextcastError):
     """Textcast has too much work of this kind in hand right now: try again shortly."""

@@ -14,6 +14,7 @@ from campaigns.errors import (
     LimitError,
     NotFound,
     SpendCapError,
+    StaleVersion,
     StateError,
     TextcastError,
 )
@@ -25,6 +26,7 @@ STATUS_OF = [
     (Busy, 503, "busy"),
     (IdempotencyKeyReused, 422, "idempotency_key_reused"),
     (NotFound, 404, "not_found"),
+    (StaleVersion, 412, "version_mismatch"),  # before StateError, which it is a kind of
     (StateError, 409, "conflict"),
     (SpendCapError, 422, "over_budget"),
     (LimitError, 422, "over_limit"),

@@ -53,3 +53,50 @@ class CreateCampaign(BaseModel):
         if self.from_numbers is not None:
             return self.from_numbers
         return [self.from_number] if self.from_number is not None else None
+
+
+class EditCampaign(BaseModel):
+    """PATCH /v1/sms/campaigns/{id}: only the fields to change; what is left out stays as it is.
+
+    No field takes null: a null would be read as "leave it", which hides a mistake in the
+    caller, so it is refused and the message says to leave the field out instead.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    message_template: str | None = Field(default=None, min_length=1, max_length=10_000)
+    from_number: str | None = Field(default=None, max_length=64)
+    from_numbers: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    recipients: list[RecipientIn] | None = Field(default=None, max_length=MAX_RECIPIENTS + 1)
+    recipients_csv: str | None = None
+    region: str | None = Field(default=None, min_length=2, max_length=2)
+    schedule_type: Literal["now", "schedule"] | None = None
+    scheduled_at: AwareDatetime | None = None
+    media_urls: list[str] | None = Field(default=None, max_length=100)  # [] removes them
+    send_hours: str | None = Field(default=None, max_length=24)  # "" goes back to SEND_HOURS
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EditCampaign:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{nulls[0]} may not be null: leave it out to keep it as it is")
+        if self.recipients is not None and self.recipients_csv is not None:
+            raise ValueError("send either recipients (a list) or recipients_csv (CSV text)")
+        if self.region is not None and self.recipients is None and self.recipients_csv is None:
+            raise ValueError("region goes with new recipients (recipients or recipients_csv)")
+        if self.from_number is not None and self.from_numbers is not None:
+            raise ValueError("send either from_number or from_numbers")
+        if self.schedule_type == "now" and self.scheduled_at is not None:
+            raise ValueError("scheduled_at goes with schedule_type 'schedule'")
+        if self.schedule_type == "schedule" and self.scheduled_at is None:
+            raise ValueError("scheduled_at is required when schedule_type is 'schedule'")
+        return self
+
+    def senders(self) -> list[str] | None:
+        if self.from_numbers is not None:
+            return self.from_numbers
+        return [self.from_number] if self.from_number is not None else None
+
+    def new_recipients(self) -> bool:
+        return self.recipients is not None or self.recipients_csv is not None

@@ -11,13 +11,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
-from campaigns.errors import StateError
+from campaigns.errors import StaleVersion, StateError
 from campaigns.media import check_media_urls, check_mms_senders
 from campaigns.models import Campaign, Recipient
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
 from campaigns.senders import SenderChoice, SenderMode, choose_senders
+from campaigns.service.approval import confirmed_status
 from campaigns.service.common import (
     CampaignView,
     analyse,
@@ -54,6 +55,8 @@ class CampaignChanges:
 def _refuse_edit(campaign: Campaign) -> StateError:
     if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
         why = "it has started sending; you can still cancel what is not sent yet"
+    elif campaign.status == CampaignStatus.DRAFT:
+        why = "it is a draft, still being written in Slack"
     else:
         why = f"it is {campaign.status}"
     return StateError(f"Campaign {campaign.name!r} can no longer be edited: {why}.")
@@ -67,11 +70,7 @@ async def edit_campaign(
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status not in EDITABLE:
             raise _refuse_edit(campaign)
-        if changes.expected_version not in (None, campaign.version):
-            raise StateError(
-                f"Campaign {campaign.name!r} was changed by someone else meanwhile: "
-                "reload it and make your change again."
-            )
+        _check_version(campaign, changes.expected_version)
         changed = await _apply(ctx, session, campaign, changes)
         campaign.version += 1
         campaign.updated_at = ctx.now()
@@ -80,6 +79,43 @@ async def edit_campaign(
         )
         counts = (await counts_for(session, [campaign.id]))[campaign.id]
     return CampaignView(campaign, counts)
+
+
+def _check_version(campaign: Campaign, expected: int | None) -> None:
+    if expected not in (None, campaign.version):
+        raise StaleVersion(
+            f"Campaign {campaign.name!r} was changed meanwhile: it is at version "
+            f"{campaign.version}, not {expected}. Reload it and make your change again."
+        )
+
+
+async def edit_confirmed_campaign(
+    ctx: Context, campaign_id: str, changes: CampaignChanges, actor: str
+) -> tuple[CampaignView, list[str]]:
+    """Change a confirmed campaign before it starts (scheduled, or awaiting approval), in one
+    transaction: a change that breaks a rule leaves it as it was. As at its first confirmation,
+    the spend caps apply and approval is asked afresh (an approval was for what it said before);
+    its version goes up, so its old start job finds nothing to do. Returns the campaign and what
+    changed (nothing: no new version)."""
+    async with ctx.db.transaction() as session:
+        campaign = await load_campaign(session, campaign_id, for_update=True)
+        if campaign.status not in CONFIRMED_EDITABLE:
+            raise _refuse_edit(campaign)
+        _check_version(campaign, changes.expected_version)
+        changed = await _apply(ctx, session, campaign, changes)
+        if changed:
+            campaign.version += 1
+            campaign.updated_at = ctx.now()
+            campaign.approval_reason = campaign.approval_ts = campaign.approval_channel = None
+            total = (await counts_for(session, [campaign.id]))[campaign.id].total
+            campaign.status = await confirmed_status(ctx, session, campaign, total)
+            audit.record(session, actor, "campaign.edit", campaign.id, fields=changed,
+                         version=campaign.version)  # fmt: skip
+        counts = (await counts_for(session, [campaign.id]))[campaign.id]
+    return CampaignView(campaign, counts), changed
+
+
+CONFIRMED_EDITABLE = frozenset({CampaignStatus.SCHEDULED, CampaignStatus.AWAITING_APPROVAL})
 
 
 async def _apply(

@@ -4,6 +4,7 @@ refuses a create with the figures (422 over_budget) and stores nothing."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -71,3 +72,16 @@ async def test_the_preview_route_answers_the_preview_and_stores_nothing(api: Api
     bad = await api.client.post("/v1/sms/campaigns/preview", headers=api.auth,
                                 json={**SEED_BODY, "send_hours": "later"})  # fmt: skip
     assert (await error_of(bad, 422))["field"] == "send_hours"
+
+
+async def test_an_edit_over_the_campaign_cap_is_refused_and_changes_nothing(api: Api) -> None:
+    at = (api.runtime.ctx.now() + timedelta(hours=2)).isoformat()
+    body = {**SEED_BODY, "schedule_type": "schedule", "scheduled_at": at}
+    created = await (await post(api, body)).json()  # 2 recipients: 0.0158, under the cap
+    url = f"/v1/sms/campaigns/{created['campaign_id']}"
+    many = [{"phone": f"+4477009000{i:02d}", "variables": {}} for i in range(3)]  # 0.0237 USD
+    answer = await api.client.patch(url, json={"recipients": many}, headers=api.auth)
+    error = await error_of(answer, 422)
+    assert error["code"] == "over_budget" and "MAX_CAMPAIGN_COST" in error["message"]
+    shown = await (await api.client.get(url, headers=api.auth)).json()
+    assert (shown["total_count"], shown["version"], shown["status"]) == (2, 1, "scheduled")

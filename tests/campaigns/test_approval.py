@@ -15,6 +15,7 @@ from campaigns.service import (
     Context,
     create_campaign,
     edit_campaign,
+    edit_confirmed_campaign,
     launch_campaign,
 )
 from campaigns.service.approval import approve_campaign, reject_campaign
@@ -93,3 +94,33 @@ async def test_an_edit_needs_a_fresh_approval(db: Database, clock: Clock) -> Non
         await approve_campaign(ctx, made.campaign.id, asked_about, BOB)
     decided = await approve_campaign(ctx, made.campaign.id, edited.campaign.version, BOB)
     assert decided.view.campaign.status == "scheduled"
+
+
+async def test_an_edit_of_a_confirmed_campaign_is_decided_afresh(
+    db: Database, clock: Clock
+) -> None:
+    """The API's edit: growing a scheduled campaign over the threshold makes it wait for
+    approval; an edit of an approved one drops the approval, and a rule it breaks keeps it."""
+    ctx = approvals(db, clock)
+    at = clock.now + timedelta(hours=2)
+    small = check_recipient_list(people(2), "GB")
+    created = await create_campaign(ctx, new_campaign(recipients=small, send_at=at), ALICE)
+    assert created.campaign.status == "scheduled"
+    grown, changed = await edit_confirmed_campaign(
+        ctx, created.campaign.id, CampaignChanges(recipients=many()), ALICE
+    )
+    assert changed == ["recipients"]
+    campaign = grown.campaign
+    assert (campaign.status, campaign.version) == ("awaiting_approval", 2)
+    assert "APPROVAL_ABOVE_RECIPIENTS" in (campaign.approval_reason or "")
+    approved = await approve_campaign(ctx, campaign.id, campaign.version, BOB)
+    assert approved.view.campaign.status == "scheduled"
+    version = approved.view.campaign.version
+    renamed, _ = await edit_confirmed_campaign(
+        ctx, campaign.id, CampaignChanges(name="Renamed", expected_version=version), ALICE
+    )
+    assert renamed.campaign.status == "awaiting_approval"  # approval was for what it said before
+    with pytest.raises(StateError, match="changed meanwhile"):
+        await edit_confirmed_campaign(
+            ctx, campaign.id, CampaignChanges(name="Again", expected_version=version), ALICE
+        )
