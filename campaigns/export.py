@@ -41,9 +41,20 @@ def row_of(recipient: Recipient, variables: Sequence[str]) -> list[str]:
 
 def to_csv(variables: Sequence[str], pages: Iterable[Sequence[Recipient]]) -> bytes:
     """The whole file, UTF-8 with a byte-order mark (so Excel reads accents right)."""
+    return header_bytes(variables) + b"".join(rows_bytes(page, variables) for page in pages)
+
+
+def header_bytes(variables: Sequence[str]) -> bytes:
+    """The file's start: the byte-order mark and the header row."""
+    return "\ufeff".encode() + _csv_lines([[neutralised(name) for name in header(variables)]])
+
+
+def rows_bytes(page: Iterable[Recipient], variables: Sequence[str]) -> bytes:
+    """One page of rows, to follow `header_bytes` (a streamed export writes them as it reads)."""
+    return _csv_lines(row_of(r, variables) for r in page)
+
+
+def _csv_lines(rows: Iterable[Sequence[str]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralised(name) for name in header(variables)])
-    for page in pages:
-        writer.writerows(row_of(r, variables) for r in page)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8")

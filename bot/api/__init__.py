@@ -2,11 +2,13 @@
 
 from aiohttp import web
 
-from bot.api import campaigns, optouts
+from bot.api import campaigns, edit, export, optouts
 from bot.api.openapi import openapi
 
 
 def register(app: web.Application) -> None:
     app.router.add_get("/v1/openapi.json", openapi, allow_head=False)
     campaigns.register(app)
+    edit.register(app)
+    export.register(app)
     optouts.register(app)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.api.body import body_digest, read_json
+from bot.api.edit import etag
 from bot.api.errors import BadRequest
 from bot.api.requests import CreateCampaign
 from bot.api.responses import (
@@ -157,7 +158,8 @@ async def get_one(request: web.Request) -> web.Response:
             "recipients": [recipient_json(r) for r in detail.recipients],
             "next_cursor": detail.next_cursor,
             "replies": [text_json(t) for t in texts],
-        }
+        },
+        headers={"ETag": etag(detail.view.campaign.version)},
     )
 
 

@@ -202,6 +202,43 @@ CREATE_BODY = {
     "additionalProperties": False,
 }
 
+EDIT_BODY = {
+    "type": "object",
+    "description": (
+        "Only the fields to change; what is left out stays as it is (no field takes null). At "
+        "most one of `recipients` and `recipients_csv` (a new list replaces the old one; "
+        "`region` goes with it), and of `from_number` and `from_numbers`. schedule_type `now` "
+        "sends at once; `scheduled_at` alone moves the time (15 minutes to 7 days ahead). "
+        '`media_urls` [] removes the pictures; `send_hours` "" goes back to SEND_HOURS.'
+    ),
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "message_template": {"type": "string", "minLength": 1, "maxLength": 10000},
+        "from_number": {"type": "string", "maxLength": 64},
+        "from_numbers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "maxItems": 100,
+        },
+        "recipients": {**CREATE_BODY["properties"]["recipients"], "type": "array"},
+        "recipients_csv": {"type": "string"},
+        "region": {"type": "string", "minLength": 2, "maxLength": 2},
+        "schedule_type": {"type": "string", "enum": ["now", "schedule"]},
+        "scheduled_at": {"type": "string", "format": "date-time"},
+        "media_urls": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+        "send_hours": {"type": "string", "maxLength": 24},
+    },
+    "additionalProperties": False,
+}
+
+ETAG = {
+    "ETag": {
+        "description": "the campaign's version in quotes: send it back as If-Match to edit",
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    }
+}
+
 WARNING: dict[str, Any] = {
     "type": "object",
     "required": ["code", "message"],
@@ -294,7 +331,7 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "Textcast campaign API",
         "version": "1",
-        "description": "Create, list, track and cancel bulk SMS campaigns. Authenticate with `Authorization: Bearer KEY_ID:KEY_SECRET`.",
+        "description": "Create, preview, list, track, edit, export and cancel bulk SMS campaigns. Authenticate with `Authorization: Bearer KEY_ID:KEY_SECRET`.",
     },
     "security": [{"apiKey": []}],
     "paths": {
@@ -459,13 +496,59 @@ DOCUMENT: dict[str, Any] = {
                     },
                 ],
                 "responses": {
-                    "200": _json(
-                        "CampaignDetail", "The campaign, its counts and a page of recipients"
-                    ),
+                    "200": {
+                        **_json(
+                            "CampaignDetail", "The campaign, its counts and a page of recipients"
+                        ),
+                        "headers": ETAG,
+                    },
                     "400": _error("Malformed query"),
                     "401": UNAUTHORIZED,
                     "404": _error("No such campaign"),
                     "422": _error("A cursor this server did not give out"),
+                },
+            },
+            "patch": {
+                "operationId": "editCampaign",
+                "description": (
+                    "Change a campaign that has not started (scheduled, or awaiting approval), "
+                    "by the same rules as a create, all or nothing. Its caps and approval are "
+                    "decided again, and its version goes up."
+                ),
+                "parameters": [
+                    {
+                        "name": "If-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": (
+                            'The ETag a GET answered ("3"): the edit is refused with 412 if the '
+                            "campaign changed since. Without it (or with *) the edit applies to "
+                            "the campaign as it is now."
+                        ),
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/EditCampaign"}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        **_json("EditedCampaign", "Changed (changed: [] when nothing was)"),
+                        "headers": ETAG,
+                    },
+                    "400": _error("Malformed request, or an If-Match that is not an ETag"),
+                    "401": UNAUTHORIZED,
+                    "404": _error("No such campaign"),
+                    "409": _error("Running, paused, finished or cancelled: it cannot be edited"),
+                    "412": _error("If-Match names an older version: reload and edit again"),
+                    "413": _error("Body over 10 MB"),
+                    "422": _error("A campaign rule was broken (no valid recipient, ...)"),
+                    "503": _error("Busy reading other large requests: retry after Retry-After"),
                 },
             },
             "delete": {
@@ -477,6 +560,26 @@ DOCUMENT: dict[str, Any] = {
                     "401": UNAUTHORIZED,
                     "404": _error("No such campaign"),
                     "409": _error("Done, failed or already cancelled: nothing to cancel"),
+                },
+            },
+        },
+        "/v1/sms/campaigns/{campaign_id}/recipients.csv": {
+            "parameters": [CAMPAIGN_ID],
+            "get": {
+                "operationId": "exportRecipients",
+                "description": (
+                    "Every recipient and what happened to its message, as CSV (UTF-8 with a "
+                    "byte-order mark), streamed. Cells a spreadsheet would run as a formula "
+                    "start with an apostrophe. A download cut short is a broken transfer, "
+                    "never a shorter file."
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "401": UNAUTHORIZED,
+                    "404": _error("No such campaign"),
                 },
             },
         },
@@ -539,6 +642,41 @@ DOCUMENT: dict[str, Any] = {
                         "type": "array",
                         "items": TEXT_OUT,
                         "description": "the newest 100 texts recipients sent back, newest first",
+                    },
+                },
+                "additionalProperties": False,
+            },
+            "EditCampaign": EDIT_BODY,
+            "EditedCampaign": {
+                "type": "object",
+                "required": [
+                    *CAMPAIGN_PROPERTIES,
+                    "invalid",
+                    "invalid_count",
+                    "duplicates",
+                    "warnings",
+                    "changed",
+                ],
+                "properties": {
+                    **CAMPAIGN_PROPERTIES,
+                    "invalid": {"type": "array", "items": INVALID_ROW},
+                    "invalid_count": {"type": "integer", "minimum": 0},
+                    "duplicates": {"type": "integer", "minimum": 0},
+                    "warnings": {"type": "array", "items": WARNING},
+                    "changed": {
+                        "type": "array",
+                        "items": {
+                            "type": "string",
+                            "enum": [
+                                "name",
+                                "senders",
+                                "media",
+                                "send_hours",
+                                "schedule",
+                                "recipients",
+                                "message",
+                            ],
+                        },
                     },
                 },
                 "additionalProperties": False,

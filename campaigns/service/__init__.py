@@ -11,7 +11,13 @@ from campaigns.service.apikeys import (
     list_api_keys,
     revoke_api_key,
 )
-from campaigns.service.change import NOW, CampaignChanges, cancel_campaign, edit_campaign
+from campaigns.service.change import (
+    NOW,
+    CampaignChanges,
+    cancel_campaign,
+    edit_campaign,
+    edit_confirmed_campaign,
+)
 from campaigns.service.common import CampaignView
 from campaigns.service.context import Context
 from campaigns.service.create import NewCampaign, create_campaign, launch_campaign
@@ -47,8 +53,10 @@ from campaigns.service.queries import (
     CampaignDetail,
     CampaignPage,
     audit_entries,
+    campaign_by_id,
     get_campaign,
     list_campaigns,
+    recipient_pages,
 )
 from campaigns.service.report import CampaignReport, FailureGroup, campaign_report
 from campaigns.service.senders import sync_sender_numbers
@@ -79,6 +87,7 @@ __all__ = [
     "apply_status_updates",
     "audit_entries",
     "authenticate",
+    "campaign_by_id",
     "campaign_report",
     "cancel_campaign",
     "create_api_key",
@@ -86,6 +95,7 @@ __all__ = [
     "delete_contact_group",
     "delete_template",
     "edit_campaign",
+    "edit_confirmed_campaign",
     "get_campaign",
     "get_contact_group",
     "get_template",
@@ -102,6 +112,7 @@ __all__ = [
     "preview_campaign",
     "preview_new_campaign",
     "recent_opt_outs",
+    "recipient_pages",
     "record_opt_in",
     "record_opt_out",
     "revoke_api_key",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -138,6 +139,38 @@ async def get_campaign(
     recipients = recipients[:limit]
     next_cursor = _encode(str(recipients[-1].id)) if more else None
     return CampaignDetail(CampaignView(campaign, counts), recipients, next_cursor)
+
+
+EXPORT_PAGE = 1_000
+
+
+async def campaign_by_id(ctx: Context, campaign_id: str) -> Campaign:
+    """The campaign alone, without counts (NotFound when there is none)."""
+    async with ctx.db.read() as session:
+        return await load_campaign(session, campaign_id)
+
+
+async def recipient_pages(
+    ctx: Context, campaign_id: str, *, page_size: int = EXPORT_PAGE
+) -> AsyncIterator[list[Recipient]]:
+    """Every recipient of a campaign, in input order, a page at a time: an export of 100,000
+    never sits whole in memory. Each page is its own short read (keyset on id), so a slow reader
+    holds no connection between pages; rows that change meanwhile show as they are when read."""
+    after = 0
+    while True:
+        query = (
+            select(Recipient)
+            .where(Recipient.campaign_id == campaign_id, Recipient.id > after)
+            .order_by(Recipient.id)
+            .limit(page_size)
+        )
+        async with ctx.db.read() as session:
+            page = list((await session.execute(query)).scalars())
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        after = page[-1].id
 
 
 async def audit_entries(
