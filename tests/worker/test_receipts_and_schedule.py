@@ -153,3 +153,28 @@ async def test_the_channel_sees_progress_then_a_summary_that_follows_late_receip
         assert "12 segments sent" in transcript
         updates = [c for c in stack.slack.calls("chat.update") if c.ok]
         assert updates, "the progress message is edited, never reposted"
+
+
+async def test_an_api_edit_is_what_the_worker_sends(db: Database) -> None:
+    """PATCH a scheduled campaign to new recipients, a new message and "now": a real worker
+    sends the new message to the new list only, once each, and the old version's job is a no-op."""
+    async with running_stack(db) as stack:
+        await stack.start_worker()
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        cid = await stack.create(
+            name="Soon", message_template="Old text {{n}}", recipients=people(3),
+            from_number="+14155550100", schedule_type="schedule", scheduled_at=later,
+        )  # fmt: skip
+        fetched = await stack.web.get(f"/v1/sms/campaigns/{cid}", headers=stack.auth)
+        body = {"message_template": "New text {{n}}", "recipients": people(2, start=10),
+                "schedule_type": "now"}  # fmt: skip
+        edited = await stack.web.patch(
+            f"/v1/sms/campaigns/{cid}",
+            json=body,
+            headers={**stack.auth, "If-Match": fetched.headers["ETag"]},
+        )
+        assert edited.status == 200, await edited.text()
+        await stack.until_finished(cid)
+        assert (await start_campaign(stack.ctx, cid, 1)).decision is StartDecision.STALE
+        sent = sorted((m.to, m.body) for m in stack.twilio.sandbox.messages())
+        assert sent == [("+447400000010", "New text 0"), ("+447400000011", "New text 1")]
