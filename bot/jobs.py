@@ -70,6 +70,22 @@ async def enqueue_confirmed(redis: ArqRedis, namespace: str, campaign: Any) -> N
         await enqueue_start(redis, namespace, campaign.id, campaign.version, campaign.scheduled_at)
 
 
+SHOW_CHANGE = "show_change"
+
+
+async def enqueue_show_change(
+    redis: ArqRedis, namespace: str, campaign_id: str, version: int
+) -> None:
+    """Show a change made over the API (an edit, a cancel) in Slack: the campaign's progress
+    message, if it has one, and the Home tabs. Slack's own buttons update them at once."""
+    await redis.enqueue_job(
+        SHOW_CHANGE,
+        campaign_id,
+        _job_id=f"{namespace}:show:{campaign_id}:v{version}",
+        _queue_name=queue_name(namespace),
+    )
+
+
 SEND_TEST = "send_test"
 
 

@@ -18,6 +18,7 @@ from bot.jobs import (
     HANDLE_INBOUND,
     REQUEST_APPROVAL,
     SEND_TEST,
+    SHOW_CHANGE,
     START_CAMPAIGN,
     enqueue_approval_request,
     enqueue_start,
@@ -234,7 +235,14 @@ async def request_approval_job(ctx: dict[str, Any], campaign_id: str, version: i
     return await rt.reporter.ask_approval(campaign_id, version)
 
 
+async def show_change_job(ctx: dict[str, Any], campaign_id: str) -> str:
+    rt: WorkerRuntime = ctx[RUNTIME]
+    await rt.reporter.changed(campaign_id)
+    return "shown"
+
+
 JOB_FUNCTIONS = {
+    SHOW_CHANGE: show_change_job,
     REQUEST_APPROVAL: request_approval_job,
     START_CAMPAIGN: start_campaign_job,
     DRIVE_CAMPAIGN: drive_campaign_job,

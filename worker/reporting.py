@@ -111,6 +111,21 @@ class Reporter:
         except Exception as error:  # Slack or the database away: the next change tries again
             log.warning("could not refresh the Home tabs: %r", error)
 
+    async def changed(self, campaign_id: str) -> None:
+        """A change made over the API (an edit, a cancel): the progress message shows it, if
+        the campaign has one (one made over the API gets its first when it starts), and so do
+        the Home tabs."""
+        if self.slack is None:
+            return
+        async with self._reporting("update the progress message of", campaign_id):
+            report = await campaign_report(self.ctx, campaign_id)
+            campaign = report.campaign
+            if campaign.channel_id and campaign.progress_message_ts:
+                await self._hold_updates(campaign_id)
+                await self._edit(campaign.channel_id, campaign.progress_message_ts,
+                                 _progress(report, None, None))  # fmt: skip
+        await self.homes()
+
     async def refresh_summary(self, campaign_id: str, *, final: bool = False) -> bool:
         """Update the summary (and the progress counts) in place as receipts arrive; post it if
         `finished` could not. True when nothing awaits a receipt.

@@ -18,7 +18,7 @@ from bot.api.responses import (
     recipient_json,
     text_json,
 )
-from bot.jobs import enqueue_confirmed
+from bot.jobs import enqueue_confirmed, enqueue_show_change
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
@@ -170,6 +170,10 @@ async def cancel(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     view, cancelled = await cancel_campaign(
         runtime.ctx, request.match_info["campaign_id"], _actor(request)
+    )
+    campaign = view.campaign
+    await enqueue_show_change(
+        runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign.id, campaign.version
     )
     return web.json_response({**campaign_json(view, runtime.settings), "cancelled_now": cancelled})
 

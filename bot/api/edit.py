@@ -18,7 +18,7 @@ from bot.api.body import read_json
 from bot.api.errors import BadRequest
 from bot.api.requests import EditCampaign
 from bot.api.responses import created_json
-from bot.jobs import enqueue_confirmed
+from bot.jobs import enqueue_confirmed, enqueue_show_change
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
@@ -90,7 +90,9 @@ async def edit(request: web.Request) -> web.Response:
     )
     campaign = view.campaign
     if changed:  # a new version: its start job (or approval request) replaces the old one's
-        await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
+        namespace = runtime.settings.REDIS_NAMESPACE
+        await enqueue_confirmed(runtime.redis, namespace, campaign)
+        await enqueue_show_change(runtime.redis, namespace, campaign.id, campaign.version)
     return web.json_response(
         {**created_json(view, runtime.settings), "changed": changed},
         headers={"ETag": etag(campaign.version)},

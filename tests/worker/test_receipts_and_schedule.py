@@ -12,8 +12,14 @@ from bot.jobs import enqueue_start
 from campaigns.db import Database
 from campaigns.models import Campaign
 from campaigns.service import get_campaign
-from campaigns.service.sending import StartDecision, resume_campaign, start_campaign
+from campaigns.service.sending import (
+    StartDecision,
+    resume_campaign,
+    set_progress_message,
+    start_campaign,
+)
 from tests.worker.stack import Stack, people, running_stack
+from worker.slack_client import create_slack_client
 
 
 async def until_counts(stack: Stack, cid: str, done: callable, timeout: float = 30) -> None:  # type: ignore[valid-type]
@@ -178,3 +184,36 @@ async def test_an_api_edit_is_what_the_worker_sends(db: Database) -> None:
         assert (await start_campaign(stack.ctx, cid, 1)).decision is StartDecision.STALE
         sent = sorted((m.to, m.body) for m in stack.twilio.sandbox.messages())
         assert sent == [("+447400000010", "New text 0"), ("+447400000011", "New text 1")]
+
+
+async def test_an_api_edit_or_cancel_shows_in_the_progress_message(db: Database) -> None:
+    """A campaign confirmed in Slack has its progress message from the start: an edit or a
+    cancel made over the API shows there (and not only at the worker's next send)."""
+    async with running_stack(db, slack=True) as stack:
+        assert stack.slack is not None
+        await stack.start_worker()
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        cid = await stack.create(
+            name="Flu clinic", message_template="Hi {{n}}", recipients=people(2),
+            from_number="+14155550100", schedule_type="schedule", scheduled_at=later,
+        )  # fmt: skip
+        slack = create_slack_client(stack.settings)
+        assert slack is not None
+        channel = stack.settings.SLACK_NOTIFY_CHANNEL or ""
+        posted = await slack.chat_postMessage(channel=channel, text="Flu clinic: scheduled")
+        await set_progress_message(stack.ctx, cid, channel_id=channel, ts=posted["ts"])
+        url = f"/v1/sms/campaigns/{cid}"
+        answer = await stack.web.patch(url, json={"name": "Flu clinic (Saturday)"},
+                                       headers=stack.auth)  # fmt: skip
+        assert answer.status == 200
+        await until_shown(stack, channel, "Flu clinic (Saturday)")
+        assert (await stack.web.delete(url, headers=stack.auth)).status == 200
+        await until_shown(stack, channel, "Cancelled")
+        assert len(stack.slack.messages(channel)) == 1, "updated in place, never reposted"
+
+
+async def until_shown(stack: Stack, channel: str, words: str) -> None:
+    assert stack.slack is not None
+    async with asyncio.timeout(10):
+        while words not in stack.slack.transcript(channel):
+            await asyncio.sleep(0.05)
