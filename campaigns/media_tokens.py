@@ -65,5 +65,10 @@ def verified_file_id(key: bytes | None, token: str, now: float) -> str | None:
     return file_id if now < expires else None
 
 
+def token_expiry(token: str) -> int:
+    """When a token (already verified) stops working, in Unix seconds."""
+    return int(token.split(".")[1])
+
+
 def media_url(base_url: str, key: bytes, file_id: str, expires: int) -> str:
     return f"{base_url}/media/{mint_token(key, file_id, expires)}"

@@ -3,9 +3,13 @@
 
 Links are minted when messages are made, not when the campaign was created, so a campaign
 scheduled a week ahead, held for days by its sending hours or sending for many hours at a slow
-rate still hands Twilio links valid for as long as Twilio may hold each message. They are
-minted again once a quarter of their life has passed, so every message leaves with at least
-three quarters of it.
+rate still hands Twilio links valid for as long as Twilio may hold each message (at least the
+whole lifetime, at most a quarter more).
+
+Expiries fall on a grid of a quarter of the lifetime, so every send loop, in every worker,
+hands out the same link for a picture within a quarter: Twilio fetches a MediaUrl for each
+message it makes, and caches the file by its URL when the answer allows it (bot/media.py), so
+a stable URL is fetched from Textcast once a quarter instead of once a message.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ class MediaLinks:
         self._lifetime = link_lifetime(settings)
         self._now = now
         self._urls: tuple[str, ...] = ()
-        self._renew_at = float("-inf")
+        self._step = max(1, self._lifetime // 4)
+        self._quarter: int | None = None
         self._uploads = any(upload_id(m) for m in self._media)
         if self._uploads and (self._base is None or self._key is None):
             # The setting was removed after the campaign was made: Twilio could not fetch
@@ -44,11 +49,12 @@ class MediaLinks:
     def urls(self) -> tuple[str, ...]:
         if not self._uploads:
             return self._media
-        now = self._now().timestamp()
-        if now >= self._renew_at:
-            expires = int(now) + self._lifetime
+        quarter = int(self._now().timestamp()) // self._step
+        if quarter != self._quarter:
+            # From now, at least the lifetime is left, and at most a quarter more.
+            expires = (quarter + 1) * self._step + self._lifetime
             self._urls = tuple(self._link(m, expires) for m in self._media if self._usable(m))
-            self._renew_at = now + self._lifetime / 4
+            self._quarter = quarter
         return self._urls
 
     def _usable(self, media: str) -> bool:

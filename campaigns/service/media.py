@@ -53,6 +53,12 @@ async def _stored_sizes(session: AsyncSession, file_ids: list[str]) -> dict[str,
     return {fid: size for fid, size in rows.all()}
 
 
+async def media_file_exists(ctx: Context, file_id: str) -> bool:
+    async with ctx.db.read() as session:
+        found = await session.execute(select(MediaFile.id).where(MediaFile.id == file_id))
+        return found.first() is not None
+
+
 async def get_media_file(ctx: Context, file_id: str) -> MediaFile | None:
     """The stored picture, bytes and all, or None."""
     async with ctx.db.read() as session:

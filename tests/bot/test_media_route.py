@@ -54,7 +54,15 @@ async def test_a_good_link_answers_the_exact_bytes_and_type_without_credentials(
     assert await response.read() == picture
     assert response.headers["Content-Type"] == "image/png"
     assert response.headers["Content-Length"] == str(len(picture))
-    assert "no-store" in response.headers["Cache-Control"]
+    # Twilio may cache it, as any cache on the way, until the token expires and no longer.
+    assert response.headers["Cache-Control"] == "max-age=60"
+    etag = response.headers["ETag"]
+    assert etag == f'"{file_id}"' and response.headers["Last-Modified"].endswith(" GMT")
+    again = await web.client.get(f"/media/{token}", headers={"If-None-Match": etag})
+    assert again.status == 304 and await again.read() == b""
+    clock.advance(seconds=45)
+    response = await web.client.get(f"/media/{token}")
+    assert response.headers["Cache-Control"] == "max-age=15"
 
     gif_id = await stored_picture(web, GIF, "map.gif")
     response = await web.client.get(

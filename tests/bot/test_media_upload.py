@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
 from bot.blocks.compose import CHECKING, COMPOSE, MEDIA, PICTURES
@@ -65,6 +66,9 @@ async def test_an_uploaded_png_makes_an_mms_campaign_priced_as_one(
     field = block(form, PICTURES)
     assert field is not None and field["element"]["type"] == "file_input"
     assert field["element"]["filetypes"] == ["jpg", "jpeg", "png", "gif"]
+    assert field["element"]["max_files"] == 10
+    parsed = Block.parse(field)  # every limit slack_sdk knows, and nothing dropped
+    assert parsed is not None and parsed.to_dict() == field
     picture = png(padding=1000)
     values = filled(
         paste="+14155550123\n+14155550124", pictures=[uploaded(slack, "offer.png", picture)]
