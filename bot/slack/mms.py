@@ -92,7 +92,10 @@ def _pictures_problem(
     settings: Settings, urls: tuple[str, ...], pictures: list[dict[str, Any]]
 ) -> str | None:
     if not uploads_possible(settings):  # a form opened before the setting changed
-        return "Textcast cannot take uploaded pictures now (PUBLIC_BASE_URL is not set): use links."
+        return (
+            "Textcast cannot take uploaded pictures now (PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN is "
+            "not set, so Twilio could not fetch them): use links instead."
+        )
     count = len(urls) + len(pictures)
     if count > MAX_PICTURES:
         return (

@@ -209,4 +209,5 @@ async def test_without_public_base_url_no_upload_is_offered_and_the_hint_says_wh
              "element": {"type": "file_input", "action_id": PICTURES}}]}  # fmt: skip
     values = filled(paste="+14155550123", pictures=[uploaded(slack, "a.gif", GIF)])
     errors = await submit(web, slack, stale, values)
-    assert "PUBLIC_BASE_URL is not set" in errors[PICTURES]
+    assert "PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN is not set" in errors[PICTURES]
+    assert await campaigns_stored(web) == 0
