@@ -15,7 +15,7 @@ import sys
 
 from aiohttp import web
 
-from bot import api, slack, twilio
+from bot import api, media, slack, twilio
 from bot.access_log import access_log
 from bot.api.auth import require_api_key
 from bot.api.errors import json_errors
@@ -40,6 +40,7 @@ def create_web_app(runtime: Runtime) -> web.Application:
     api.register(app)
     slack.register(app, runtime)  # POST /slack/events, when Slack is configured
     twilio.register(app)
+    media.register(app)  # GET /media/{token}: uploaded pictures, for Twilio
     return app
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from campaigns.errors import InputError
+from campaigns.media_files import upload_id
 from campaigns.senders import SenderChoice, SenderMode
 from campaigns.settings import Settings
 from campaigns.text import check_text
@@ -26,7 +27,10 @@ FIELD = "media_urls"
 
 
 def check_media_urls(urls: Iterable[str] | None) -> tuple[str, ...]:
-    """The URLs, stripped and without blanks or repeats, or InputError saying what to fix."""
+    """The URLs, stripped and without blanks or repeats, or InputError saying what to fix.
+
+    `upload:<id>` names a picture uploaded to Textcast (campaigns/media_files.py); the service
+    checks that it exists."""
     cleaned = tuple(dict.fromkeys(u.strip() for u in urls or () if u and u.strip()))
     if len(cleaned) > MAX_MEDIA_URLS:
         raise InputError(
@@ -35,6 +39,8 @@ def check_media_urls(urls: Iterable[str] | None) -> tuple[str, ...]:
             field=FIELD,
         )
     for url in cleaned:
+        if upload_id(url):
+            continue
         check_text(url, FIELD, "A media URL")
         problem = _url_problem(url)
         if problem:

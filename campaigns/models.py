@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -320,3 +321,24 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[str | None] = mapped_column(String(32), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MediaFile(Base):
+    """A picture uploaded for a campaign's messages, served to Twilio at /media/<token>.
+
+    In the database so that every web process can serve it. `campaign_id` is the campaign it
+    was uploaded with; campaigns name it in their media list as `upload:<id>` (the copy made to
+    edit a scheduled campaign names the same file), so it is no foreign key and is not removed
+    with a draft.
+    """
+
+    __tablename__ = "media_files"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(32), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -52,6 +52,7 @@ from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
 from worker.lanes import MAX_START_DELAY, Due, Lane
+from worker.media_links import MediaLinks
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 
@@ -127,7 +128,7 @@ class Driver:
     def __post_init__(self) -> None:
         settings = self.rt.settings
         self.template = compile_template(self.campaign.message_template)
-        self.media_urls = tuple(self.campaign.media_urls or ())
+        self.media = MediaLinks(self.campaign.media_urls or (), settings, self.rt.ctx.now)
         if self.campaign.sender_mode == SenderMode.SERVICE:
             sid = settings.TWILIO_MESSAGING_SERVICE_SID or ""
             self.pool = [(sid, _paced(settings.TWILIO_MESSAGING_SERVICE_MPS))]
@@ -466,7 +467,7 @@ class Driver:
             # row, and settles a recipient in quarantine.
             status_callback=f"{base}/twilio/status?rid={recipient.id}" if base else None,
             validity_period=self.rt.settings.MESSAGE_VALIDITY_SECONDS,
-            media_urls=self.media_urls,
+            media_urls=self.media.urls(),
         )
 
     async def _request(self, work: Work, lane: Lane[Work], slot: float) -> None:

@@ -19,6 +19,7 @@ from campaigns.service import get_campaign, opted_out_among
 from campaigns.service.sending import record_test_send
 from campaigns.templates import compile_template
 from worker.gateway import Kind, Outgoing, Unsendable, message_body
+from worker.media_links import media_for
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: s
     attempt = await rt.gateway.send(Outgoing(
         to=phone, body=body, sender=sender, status_callback=None,
         validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS,
-        media_urls=tuple(campaign.media_urls or ()),
+        media_urls=media_for(campaign.media_urls or (), rt.settings, rt.ctx.now),
     ))  # fmt: skip
     if attempt.kind is Kind.SUBMITTED:
         return f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone."

@@ -187,7 +187,9 @@ CREATE_BODY = {
             "maxItems": 100,
             "description": (
                 "pictures or files sent with every message (MMS), at most 10 public http(s) "
-                "URLs; MMS goes from US and Canadian numbers only and is priced by PRICE_PER_MMS"
+                "URLs; `upload:<id>` names a picture uploaded in Slack (Textcast serves it to "
+                "Twilio); MMS goes from US and Canadian numbers only and is priced by "
+                "PRICE_PER_MMS"
             ),
         },
         "send_hours": {

@@ -21,6 +21,8 @@ NAME, SENDER, PASTE, FILE, MESSAGE, WHEN, SEND_AT, CONSENT, CHANNEL = (
     "name", "sender", "paste", "file", "message", "when", "send_at", "consent", "channel",
 )  # fmt: skip
 GROUP, PICK_TEMPLATE, SEND_TIME, MEDIA = "group", "pick_template", "send_time", "media"
+PICTURES = "pictures"  # the image file_input (MMS uploads)
+MAX_PICTURES = 10  # Twilio's limit of media for one message, and Slack's for a file_input
 HOURS = "send_hours"
 ZONE = "z"  # private_metadata: the person's time zone, from users.info
 SEND_NOW, SCHEDULE = "now", "schedule"
@@ -152,11 +154,13 @@ def compose_view(
     templates: list[Choice] | None = None,
     groups: list[Choice] | None = None,
     mms: str | None = None,
+    uploads: str | None = None,
     default_hours: str = "08:00-21:00",
 ) -> dict[str, Any]:
     """The modal `/sms new`, the shortcut and "Back to edit" open. With saved `templates`, a
     picker above the message fills it in; with contact `groups`, one can be the list. `mms`,
-    when pictures can be sent, says from which senders and at what price (the field's hint).
+    when pictures can be sent, says from which senders and at what price (the field's hint);
+    `uploads`, when pictures can also be uploaded, is the hint of the upload field.
     `default_hours`: SEND_HOURS, the sending hours the field starts with."""
     draft = draft or Draft()
     zone = metadata.extra.get(ZONE) or "UTC"
@@ -210,6 +214,7 @@ def compose_view(
             hint="{{column}} is replaced by each recipient's value from that column.",
         ),
         *([_media_input(draft.media, mms)] if mms else []),
+        *([_pictures_input(uploads)] if mms and uploads else []),
         _input(WHEN, "When", _when_element(draft.send_at)),
         _input(
             SEND_AT,
@@ -265,6 +270,13 @@ def _media_input(media: str, hint: str) -> dict[str, Any]:
         optional=True,
         hint=hint,
     )
+
+
+def _pictures_input(hint: str) -> dict[str, Any]:
+    # `filetypes` is advisory on Slack's side: the bytes are checked once downloaded.
+    element = {"type": "file_input", "action_id": PICTURES,
+               "filetypes": ["jpg", "jpeg", "png", "gif"], "max_files": MAX_PICTURES}  # fmt: skip
+    return _input(PICTURES, "…or upload pictures (MMS)", element, optional=True, hint=hint)
 
 
 def _choices(choices: list[Choice]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from bot.blocks.text import (
     section,
     senders,
 )
+from campaigns.media_files import upload_id
 from campaigns.send_hours import ANY
 from campaigns.service import Preview
 from campaigns.service.preview import WaitGroup
@@ -151,8 +152,14 @@ def _invalid_lines(preview: Preview) -> str | None:
 
 def _media_lines(urls: list[str]) -> str:
     lines = [f"*With {plural(len(urls), 'picture or file', 'pictures or files')}* (MMS):"]
-    lines += [f"• {escape(clip(url, 200))}" for url in urls]  # 10 x 200: well inside a section
+    lines += [f"• {_shown_media(url)}" for url in urls]  # 10 x 200: well inside a section
     return "\n".join(lines)
+
+
+def _shown_media(url: str) -> str:
+    if upload_id(url):
+        return f"an uploaded picture (`{url}`)"
+    return escape(clip(url, 200))
 
 
 def _encoding_and_cost(preview: Preview) -> str:

@@ -13,6 +13,7 @@ The draft lives in the database; a view's private_metadata carries only its id a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from bot.blocks.compose import (
     NAME,
     PASTE,
     PICK_TEMPLATE,
+    PICTURES,
     SCHEDULE,
     SEND_AT,
     SEND_TIME,
@@ -56,12 +58,20 @@ from bot.blocks.compose import (
 from bot.blocks.preview import BACK_TO_EDIT, PLAIN_CHARACTERS, preview_view
 from bot.runtime import Runtime
 from bot.slack.background import spawn
-from bot.slack.mms import media_errors, media_lines, mms_hint
+from bot.slack.mms import media_errors, media_lines, mms_hint, upload_hint
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
-from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
+from bot.slack.slow_answers import (
+    INLINE_BYTES,
+    INLINE_SECONDS,
+    Outcome,
+    answer_in_time,
+    small_upload,
+)
 from campaigns.content_checks import plain_characters
 from campaigns.errors import InputError, TextcastError
 from campaigns.limits import MAX_INPUT_BYTES
+from campaigns.media_files import FIELD as UPLOADS_FIELD
+from campaigns.media_files import MAX_MEDIA_BYTES, MediaUpload, checked_upload
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, parse_recipients
 from campaigns.schedule import check_send_time
@@ -165,7 +175,7 @@ async def form_view(
     templates, groups = await _template_choices(runtime), await _group_choices(runtime)
     settings = runtime.settings
     return compose_view(sender_options(settings), metadata, draft, templates=templates,
-                        groups=groups, mms=mms_hint(settings),
+                        groups=groups, mms=mms_hint(settings), uploads=upload_hint(settings),
                         default_hours=settings.SEND_HOURS)  # fmt: skip
 
 
@@ -196,6 +206,7 @@ class Submitted:
     time_missing: bool = False  # a date was picked without a time
     media: str = ""  # media URLs (MMS) as typed, one a line
     send_hours: str = ""  # as typed; empty: SEND_HOURS
+    pictures: tuple[dict[str, Any], ...] = ()  # uploaded pictures (MMS), as Slack shares them
 
     def as_draft(
         self, error: str | None = None, kept: int = 0, message: str | None = None
@@ -236,6 +247,7 @@ def read_submission(values: dict[str, dict[str, dict[str, Any]]], zone: str = "U
         time_missing=bool(day) and not clock,
         media=str(entry(MEDIA).get("value") or ""),
         send_hours=text(HOURS),
+        pictures=tuple(entry(PICTURES).get("files") or ()),
     )
 
 
@@ -296,7 +308,7 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
             metadata = Metadata(channel=form.channel, draft=metadata.draft, extra=metadata.extra)
         kept = await _kept_recipients(runtime, metadata.draft)
         errors = cheap_errors(form, runtime.ctx.now(), kept=kept)
-        errors.update(media_errors(runtime.settings, form.sender, form.media))
+        errors.update(media_errors(runtime.settings, form.sender, form.media, list(form.pictures)))
         if not errors:
             try:
                 await require_permission(runtime, client, user_id)
@@ -312,7 +324,7 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         # the preview replaces it when ready.
         await answer_in_time(
             ack, client, view["id"], work,
-            budget=INLINE_SECONDS if small_upload(form.files) else 0.0,
+            budget=INLINE_SECONDS if _small(form) else 0.0,
             waiting=checking_view(metadata, f"Checking {_size(form)}…"),
             failed=notice_view("Something went wrong", SOMETHING_WENT_WRONG, metadata),
         )  # fmt: skip
@@ -320,9 +332,15 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
     return listener
 
 
+def _small(form: Submitted) -> bool:
+    """Whether the downloads are small enough to answer with the outcome itself."""
+    pictures = sum(int(p.get("size") or 0) for p in form.pictures)
+    return small_upload(form.files) and pictures <= INLINE_BYTES
+
+
 def _size(form: Submitted) -> str:
     if not form.files:
-        return "the numbers"
+        return "the numbers and pictures" if form.pictures else "the numbers"
     size = int(form.files[0].get("size") or 0)
     return f"the file ({size / 1e6:.1f} MB)" if size >= 100_000 else "the file"
 
@@ -352,9 +370,17 @@ async def _next_view(
         kept = Metadata(channel=metadata.channel, draft=draft_id, extra=metadata.extra)
         return Outcome(preview_view(preview, kept))
     except TextcastError as error:
-        again = " Upload the file again: Slack sends it only once." if form.files else ""
+        # Shown under its field when it comes in time (the form keeps the files then).
+        inline = INLINE_BLOCKS.get(error.field or "")
+        errors = {inline: error.message} if inline else {}
+        again = (" Upload the files again: Slack sends them only once."
+                 if form.files or form.pictures else "")  # fmt: skip
         draft = form.as_draft(error=error.message + again, kept=kept)
-        return Outcome(await form_view(runtime, metadata, draft))
+        return Outcome(await form_view(runtime, metadata, draft), errors)
+
+
+# A problem the service finds in one of these fields is shown under it.
+INLINE_BLOCKS = {UPLOADS_FIELD: PICTURES, "media_urls": MEDIA}
 
 
 SOMETHING_WENT_WRONG = (
@@ -372,6 +398,7 @@ async def _store_draft(
 ) -> str:
     """The draft campaign, created or (after Back to edit) changed; returns its id."""
     settings = runtime.settings
+    uploads = await _pictures(client, form)
     recipients = await _recipients(runtime, client, form)
     senders = [form.sender] if form.sender else None
     send_at = form.send_at if form.schedule else None
@@ -380,7 +407,7 @@ async def _store_draft(
         changes = CampaignChanges(
             name=form.name, message_template=form.message, recipients=recipients,
             from_numbers=senders, send_at=send_at or NOW, media_urls=media_lines(form.media),
-            send_hours=_own_hours(form.send_hours, settings) or "",
+            send_hours=_own_hours(form.send_hours, settings) or "", uploads=uploads,
         )  # fmt: skip
         view = await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
         if view.campaign.status != CampaignStatus.DRAFT:
@@ -393,7 +420,7 @@ async def _store_draft(
             from_numbers=senders, send_at=send_at, source="slack",
             consent_confirmed=form.consent, channel_id=metadata.channel,
             region=settings.DEFAULT_REGION, media_urls=media_lines(form.media),
-            send_hours=_own_hours(form.send_hours, settings),
+            send_hours=_own_hours(form.send_hours, settings), uploads=uploads,
         ),
         actor,
         launch=False,
@@ -426,10 +453,40 @@ async def _recipients(
     return None
 
 
-async def download(client: AsyncWebClient, file: dict[str, Any]) -> bytes:
-    """A file from a file_input, with the bot token (Slack answers a sign-in page without it)."""
-    if int(file.get("size") or 0) > MAX_INPUT_BYTES:
-        raise InputError("The file is over 10 MB: split the list into several campaigns.")
+async def _pictures(client: AsyncWebClient, form: Submitted) -> list[MediaUpload]:
+    """The uploaded pictures, downloaded side by side and checked by their bytes."""
+    if not form.pictures:
+        return []
+    datas = await asyncio.gather(*(_download_picture(client, p) for p in form.pictures))
+    return [checked_upload(str(p.get("name") or "the picture"), data)
+            for p, data in zip(form.pictures, datas, strict=True)]  # fmt: skip
+
+
+async def _download_picture(client: AsyncWebClient, file: dict[str, Any]) -> bytes:
+    name = str(file.get("name") or "A picture")
+    too_large = InputError(
+        f"{name} is over 5 MB; Twilio takes 5 MB of pictures in all for one message: make it "
+        "smaller.",
+        field=UPLOADS_FIELD,
+    )
+    return await download(client, file, limit=MAX_MEDIA_BYTES, too_large=too_large)
+
+
+CSV_TOO_LARGE = "The file is over 10 MB: split the list into several campaigns."
+
+
+async def download(
+    client: AsyncWebClient,
+    file: dict[str, Any],
+    *,
+    limit: int = MAX_INPUT_BYTES,
+    too_large: InputError | None = None,
+) -> bytes:
+    """A file from a file_input, with the bot token (Slack answers a sign-in page without it);
+    `too_large` is raised past `limit` bytes."""
+    too_large = too_large or InputError(CSV_TOO_LARGE)
+    if int(file.get("size") or 0) > limit:
+        raise too_large
     url = file.get("url_private_download") or file.get("url_private")
     if not url:
         raise InputError("Slack did not share the file with Textcast: upload it again.")
@@ -445,10 +502,8 @@ async def download(client: AsyncWebClient, file: dict[str, Any]) -> bytes:
             data = bytearray()
             async for chunk in response.content.iter_chunked(64 * 1024):
                 data += chunk
-                if len(data) > MAX_INPUT_BYTES:
-                    raise InputError(
-                        "The file is over 10 MB: split the list into several campaigns."
-                    )
+                if len(data) > limit:
+                    raise too_large
     return bytes(data)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import audit
 from campaigns.errors import StaleVersion, StateError
 from campaigns.media import check_media_urls, check_mms_senders
+from campaigns.media_files import MediaUpload
 from campaigns.models import Campaign, Recipient
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
@@ -32,6 +33,7 @@ from campaigns.service.common import (
     require_recipients,
 )
 from campaigns.service.context import Context
+from campaigns.service.media import attach_media
 from campaigns.status import CANCELLABLE, EDITABLE, CampaignStatus, RecipientStatus
 from campaigns.templates import Template
 
@@ -47,6 +49,7 @@ class CampaignChanges:
     recipients: ImportReport | None = None
     from_numbers: Sequence[str] | None = None
     media_urls: Sequence[str] | None = None  # [] removes them
+    uploads: Sequence[MediaUpload] = ()  # pictures uploaded now, added to the media
     send_at: datetime | Literal["now"] | None = None  # "now": send at once instead
     send_hours: str | None = None  # its own sending hours; "" goes back to SEND_HOURS
     expected_version: int | None = None  # refuse if someone else changed it meanwhile
@@ -72,6 +75,8 @@ async def edit_campaign(
             raise _refuse_edit(campaign)
         _check_version(campaign, changes.expected_version)
         changed = await _apply(ctx, session, campaign, changes)
+        if "media" in changed:
+            await attach_media(session, campaign, changes.uploads, actor)
         campaign.version += 1
         campaign.updated_at = ctx.now()
         audit.record(
@@ -130,15 +135,17 @@ async def _apply(
         campaign.sender_mode, campaign.from_numbers = senders.mode, list(senders.numbers)
         changed.append("senders")
     was_mms = bool(campaign.media_urls)
-    if changes.media_urls is not None:
-        media_urls = list(check_media_urls(changes.media_urls))
+    if changes.media_urls is not None or changes.uploads:
+        kept = campaign.media_urls if changes.media_urls is None else changes.media_urls
+        media_urls = list(check_media_urls([*kept, *(u.ref for u in changes.uploads)]))
         if media_urls != list(campaign.media_urls or ()):
             campaign.media_urls = media_urls
             changed.append("media")
-    if campaign.media_urls and (changes.media_urls or changes.from_numbers is not None):
+    new_media = bool(changes.media_urls or changes.uploads)
+    if campaign.media_urls and (new_media or changes.from_numbers is not None):
         check_mms_senders(
             SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers)),
-            field="media_urls" if changes.media_urls else "from_number",
+            field="media_urls" if new_media else "from_number",
         )
     mms = bool(campaign.media_urls)
     if changes.send_hours is not None:

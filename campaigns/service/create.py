@@ -13,6 +13,7 @@ from campaigns import audit
 from campaigns.errors import IdempotencyKeyReused, InputError, StateError
 from campaigns.ids import new_campaign_id
 from campaigns.media import check_media_urls, check_mms_senders
+from campaigns.media_files import MediaUpload
 from campaigns.models import Campaign
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
@@ -32,6 +33,7 @@ from campaigns.service.common import (
     require_recipients,
 )
 from campaigns.service.context import Context
+from campaigns.service.media import attach_media
 from campaigns.status import CampaignStatus
 from campaigns.text import check_text
 
@@ -51,6 +53,7 @@ class NewCampaign:
     request_digest: str | None = None  # of the request that carried the key
     region: str | None = None
     media_urls: Sequence[str] = ()  # pictures sent with every message (MMS)
+    uploads: Sequence[MediaUpload] = ()  # pictures uploaded with it, stored and named as media
     send_hours: str | None = None  # its own sending hours (`09:00-20:00`, `any`); None: SEND_HOURS
 
 
@@ -74,7 +77,7 @@ async def checked_campaign(
     template = checked_template(new.message_template)
     await off_loop(require_recipients, new.recipients)
     senders = choose_senders(ctx.settings, new.from_numbers)
-    media_urls = check_media_urls(new.media_urls)
+    media_urls = check_media_urls([*new.media_urls, *(upload.ref for upload in new.uploads)])
     if media_urls:
         check_mms_senders(senders)
     send_hours = checked_send_hours(new.send_hours)
@@ -138,6 +141,7 @@ async def create_campaign(
                 campaign.status = await confirmed_status(ctx, session, campaign, recipients)
             session.add(campaign)
             await session.flush()
+            await attach_media(session, campaign, new.uploads, actor)
             await insert_recipients(session, campaign.id, new.recipients, segments)
             audit.record(
                 session, actor, "campaign.create", campaign.id,
