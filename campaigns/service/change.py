@@ -108,6 +108,8 @@ async def edit_confirmed_campaign(
             raise _refuse_edit(campaign)
         _check_version(campaign, changes.expected_version)
         changed = await _apply(ctx, session, campaign, changes)
+        if "media" in changed:  # every upload it names is stored, and within 5 MB in all
+            await attach_media(session, campaign, changes.uploads, actor)
         if changed:
             campaign.version += 1
             campaign.updated_at = ctx.now()

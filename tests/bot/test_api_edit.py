@@ -176,3 +176,12 @@ async def test_an_edit_needs_a_key(api: Api, clock: Clock) -> None:
     cid = (await scheduled(api, clock))["campaign_id"]
     response = await api.client.patch(f"/v1/sms/campaigns/{cid}", json={"name": "x"})
     assert response.status == 401
+
+
+async def test_an_edit_naming_an_upload_that_is_not_stored_is_422(api: Api, clock: Clock) -> None:
+    cid = (await scheduled(api, clock))["campaign_id"]
+    body = {"media_urls": ["upload:med_aaaaaaaaaaaaaaaaaaaa"], "from_number": "+14155550100"}
+    error = await error_of(await patch(api, cid, body), 422)
+    assert "upload:med_aaaaaaaaaaaaaaaaaaaa" in error["message"]
+    shown, tag = await fetch(api, cid)
+    assert (shown["media_urls"], tag) == ([], '"1"')
