@@ -12,6 +12,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from campaigns.status import CampaignStatus
+
 START_CAMPAIGN = "start_campaign"
 
 
@@ -64,7 +66,7 @@ async def enqueue_approval_request(
 async def enqueue_confirmed(redis: ArqRedis, namespace: str, campaign: Any) -> None:
     """What follows a confirmation: the start (now or at its time), or, for a campaign awaiting
     approval, the request for it."""
-    if campaign.status == "awaiting_approval":
+    if campaign.status == CampaignStatus.AWAITING_APPROVAL:
         await enqueue_approval_request(redis, namespace, campaign.id, campaign.version)
     else:
         await enqueue_start(redis, namespace, campaign.id, campaign.version, campaign.scheduled_at)

@@ -11,6 +11,7 @@ from bot.blocks.text import senders as senders_of
 from campaigns.messages import MessageStats
 from campaigns.models import Campaign
 from campaigns.settings import Settings
+from campaigns.status import CampaignStatus
 
 APPROVE, REJECT = "campaign_approve", "campaign_reject"
 
@@ -76,7 +77,7 @@ def approval_answered(
         section(_facts(campaign, total, settings)),
         section(decision),
     ]
-    if campaign.status == "paused":
+    if campaign.status == CampaignStatus.PAUSED:
         blocks.append({"type": "actions", "block_id": "approval_late", "elements": [
             {"type": "button", "action_id": SEND_NOW, "style": "primary", "value": campaign.id,
              "text": {"type": "plain_text", "text": "Send now"}},

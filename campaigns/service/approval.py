@@ -24,7 +24,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.service.frequency import NOT_COUNTED
-from campaigns.service.spend import Spend, refuse_over_caps, spend_for
+from campaigns.service.spend import Spend, caps_configured, refuse_over_caps, spend_for
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus, RecipientStatus
 
@@ -70,7 +70,7 @@ async def confirmed_status(
     stats = MessageStats.from_json(campaign.message_stats)
     cost = stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS)
     spend = None
-    if settings.MAX_CAMPAIGN_COST is not None or settings.MONTHLY_BUDGET is not None:
+    if caps_configured(settings):
         if ctx.db.dialect == "postgresql":
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUDGET_LOCK})
         spend = await spend_for(session, settings, ctx.now(), campaign.id, cost)

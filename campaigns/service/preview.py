@@ -36,7 +36,7 @@ from campaigns.service.context import Context
 from campaigns.service.create import NewCampaign, checked_campaign
 from campaigns.service.frequency import NOT_COUNTED, capped_among, capped_in_campaign
 from campaigns.service.optouts import opted_out_among
-from campaigns.service.spend import Spend, spend_for
+from campaigns.service.spend import Spend, caps_configured, spend_for
 from campaigns.status import Counts
 from campaigns.templates import compile_template
 
@@ -157,46 +157,85 @@ async def preview_new_campaign(
     campaign, segments = await checked_campaign(ctx, new, actor, launch=False)
     recipients = new.recipients.recipients
     phones = [r.phone for r in recipients]
-    stats = MessageStats.from_json(campaign.message_stats)
     settings = ctx.settings
     hours = effective_hours(campaign.send_hours, settings.SEND_HOURS)
     start = campaign.scheduled_at or ctx.now()
-    waiting = await off_loop(waiting_among, recipients, hours, start)
     opted = await opted_out_among(ctx, phones)
-    cost = stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS)
     spend = None
-    if settings.MAX_CAMPAIGN_COST is not None or settings.MONTHLY_BUDGET is not None:
+    if caps_configured(settings):
         async with ctx.db.read() as session:
-            spend = await spend_for(session, settings, ctx.now(), campaign.id, cost)
+            spend = await spend_for(session, settings, ctx.now(), campaign.id, _cost(ctx, campaign))
     cap = settings.frequency_cap
-    capped = await capped_among(ctx, phones, cap, start) if cap is not None else 0
     template = compile_template(campaign.message_template)
-    choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
-    mps = messages_per_second(settings, choice)
     total = len(recipients)
-    return Preview(
-        view=CampaignView(campaign, Counts(total=total, pending=total)),
-        import_report=campaign.import_report,
+    read = _Read(
+        counts=Counts(total=total, pending=total),
         opted_out_count=len(opted),
         opted_out=[p for p in phones if p in opted][:OPTED_OUT_SHOWN],
         samples=[
             SampleMessage(r.row, r.phone, template.render(r.variables).text, segments[i])
             for i, r in enumerate(recipients[:samples])
         ],
+        outside_mms_area=sum(not p.startswith("+1") for p in phones) if campaign.media_urls else 0,
+        hours=hours,
+        start=start,
+        waiting=await off_loop(waiting_among, recipients, hours, start),
+        spend=spend,
+        capped=await capped_among(ctx, phones, cap, start) if cap is not None else 0,
+    )
+    return _preview(ctx, campaign, read)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What each preview reads its own way: from stored rows, or from a list not stored."""
+
+    counts: Counts
+    opted_out_count: int
+    opted_out: list[str]
+    samples: list[SampleMessage]
+    outside_mms_area: int
+    hours: SendHours | None
+    start: datetime  # when it would start sending
+    waiting: tuple[WaitGroup, ...]
+    spend: Spend | None
+    capped: int  # recipients other campaigns texted up to the frequency cap
+
+
+def _cost(ctx: Context, campaign: Campaign) -> Decimal:
+    stats = MessageStats.from_json(campaign.message_stats)
+    return stats.cost(ctx.settings.PRICE_PER_SEGMENT, ctx.settings.PRICE_PER_MMS)
+
+
+def _preview(ctx: Context, campaign: Campaign, read: _Read) -> Preview:
+    """The figures both previews share, worked out the same way."""
+    settings = ctx.settings
+    stats = MessageStats.from_json(campaign.message_stats)
+    cost = _cost(ctx, campaign)
+    choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
+    mps = messages_per_second(settings, choice)
+    cap = settings.frequency_cap
+    total = read.counts.total
+    return Preview(
+        view=CampaignView(campaign, read.counts),
+        import_report=campaign.import_report,
+        opted_out_count=read.opted_out_count,
+        opted_out=read.opted_out,
+        samples=read.samples,
         stats=stats,
         cost=cost,
         currency=settings.PRICE_CURRENCY,
         messages_per_second=mps,
-        send_duration=finishing_after(start, waiting, total, mps, stats.total_segments),
+        send_duration=finishing_after(read.start, read.waiting, total, mps, stats.total_segments),
         send_at=campaign.scheduled_at,
-        outside_mms_area=sum(not p.startswith("+1") for p in phones) if campaign.media_urls else 0,
-        send_hours=str(hours) if hours is not None else ANY,
-        waiting=waiting,
-        spend=spend,
+        outside_mms_area=read.outside_mms_area,
+        send_hours=str(read.hours) if read.hours is not None else ANY,
+        waiting=read.waiting,
+        spend=read.spend,
         frequency_cap=cap.describe() if cap is not None else None,
-        frequency_capped=capped,
+        frequency_capped=read.capped,
         content=tuple(content_warnings(campaign.message_template, stats)),
-        approval=_approval(ctx, campaign, total, cost, spend),
+        approval=_approval(ctx, campaign, total, cost, read.spend),
     )
 
 
@@ -256,42 +295,31 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
         hours = effective_hours(campaign.send_hours, ctx.settings.SEND_HOURS)
         start = campaign.scheduled_at or ctx.now()
         waiting = await waiting_at(session, campaign, hours, start)
-        stats = MessageStats.from_json(campaign.message_stats)
-        cost = stats.cost(ctx.settings.PRICE_PER_SEGMENT, ctx.settings.PRICE_PER_MMS)
         spend = None
-        if ctx.settings.MAX_CAMPAIGN_COST is not None or ctx.settings.MONTHLY_BUDGET is not None:
-            spend = await spend_for(session, ctx.settings, ctx.now(), campaign.id, cost)
+        if caps_configured(ctx.settings):
+            spend = await spend_for(session, ctx.settings, ctx.now(), campaign.id,
+                                    _cost(ctx, campaign))  # fmt: skip
     cap = ctx.settings.frequency_cap
     capped = 0
     if cap is not None and campaign.source not in NOT_COUNTED:
         capped = await capped_in_campaign(ctx, campaign_id, cap, start)
     template = compile_template(campaign.message_template)
-    choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
-    mps = messages_per_second(ctx.settings, choice)
-    return Preview(
-        view=CampaignView(campaign, counts),
-        import_report=campaign.import_report,
+    read = _Read(
+        counts=counts,
         opted_out_count=opted_out_count,
         opted_out=opted_out_first,
         samples=[
             SampleMessage(r.row, r.phone, template.render(r.variables).text, r.segments)
             for r in first
         ],
-        stats=stats,
-        cost=cost,
-        currency=ctx.settings.PRICE_CURRENCY,
-        messages_per_second=mps,
-        send_duration=finishing_after(start, waiting, counts.total, mps, stats.total_segments),
-        send_at=campaign.scheduled_at,
         outside_mms_area=outside_mms_area,
-        send_hours=str(hours) if hours is not None else ANY,
+        hours=hours,
+        start=start,
         waiting=waiting,
         spend=spend,
-        frequency_cap=cap.describe() if cap is not None else None,
-        frequency_capped=capped,
-        content=tuple(content_warnings(campaign.message_template, stats)),
-        approval=_approval(ctx, campaign, counts.total, cost, spend),
+        capped=capped,
     )
+    return _preview(ctx, campaign, read)
 
 
 def _approval(

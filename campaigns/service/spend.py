@@ -106,6 +106,11 @@ async def month_spend(
     return total
 
 
+def caps_configured(settings: Settings) -> bool:
+    """Whether any spend cap is set (MAX_CAMPAIGN_COST, MONTHLY_BUDGET)."""
+    return settings.MAX_CAMPAIGN_COST is not None or settings.MONTHLY_BUDGET is not None
+
+
 async def spend_for(
     session: AsyncSession, settings: Settings, now: datetime, campaign_id: str, cost: Decimal
 ) -> Spend:

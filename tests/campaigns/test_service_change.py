@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from campaigns.errors import InputError, LimitError, NotFound, StateError
+from campaigns.errors import InputError, LimitError, NotFound, StaleVersion, StateError
 from campaigns.models import AuditEntry, Campaign, OptOut, OptOutEvent, Recipient
 from campaigns.recipients import check_recipient_list
 from campaigns.service import (
@@ -141,7 +141,7 @@ async def test_a_bad_edit_changes_nothing(ctx: Context, clock: Clock) -> None:
 async def test_an_edit_based_on_an_old_version_is_refused(ctx: Context, clock: Clock) -> None:
     cid = await scheduled(ctx, clock)
     await edit_campaign(ctx, cid, CampaignChanges(name="One"), ACTOR)
-    with pytest.raises(StateError, match="changed by someone else"):
+    with pytest.raises(StaleVersion, match="at version 2, not 1"):
         await edit_campaign(ctx, cid, CampaignChanges(name="Two", expected_version=1), ACTOR)
 
 
