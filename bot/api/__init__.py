@@ -1,8 +1,9 @@
-"""The HTTP API for campaigns and the suppression list (/v1), authenticated with API keys."""
+"""The HTTP API for campaigns, the suppression list, saved templates and contact groups (/v1),
+authenticated with API keys."""
 
 from aiohttp import web
 
-from bot.api import campaigns, optouts
+from bot.api import campaigns, library, optouts
 from bot.api.openapi import openapi
 
 
@@ -10,3 +11,4 @@ def register(app: web.Application) -> None:
     app.router.add_get("/v1/openapi.json", openapi, allow_head=False)
     campaigns.register(app)
     optouts.register(app)
+    library.register(app)
