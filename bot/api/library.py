@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from bot.api.body import read_json
 from bot.api.errors import BadRequest
@@ -51,7 +51,7 @@ class TemplateIn(BaseModel):
 
     name: str = Field(max_length=MAX_LABEL_READ)
     body: str = Field(max_length=MAX_BODY_READ)
-    replace: bool = False
+    replace: StrictBool = False
 
 
 class ContactGroupIn(BaseModel):
@@ -62,7 +62,7 @@ class ContactGroupIn(BaseModel):
     contacts: list[RecipientIn] | None = Field(default=None, max_length=MAX_RECIPIENTS + 1)
     contacts_csv: str | None = None
     region: str | None = Field(default=None, min_length=2, max_length=2)
-    add_to_existing: bool = False
+    add_to_existing: StrictBool = False
 
     @model_validator(mode="after")
     def _one_list(self) -> ContactGroupIn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from campaigns.limits import MAX_RECIPIENTS
 
@@ -25,12 +25,13 @@ class CreateCampaign(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     message_template: str | None = Field(default=None, min_length=1, max_length=10_000)
-    template_id: int | None = None  # a saved template's body instead (bot/api/from_library.py)
+    # Strict: `true` or "7" is a mistake, not template 1 or 7 (bot/api/from_library.py).
+    template_id: StrictInt | None = None  # a saved template's body instead
     from_number: str | None = Field(default=None, max_length=64)
     from_numbers: list[str] | None = Field(default=None, min_length=1, max_length=100)
     recipients: list[RecipientIn] | None = Field(default=None, max_length=MAX_RECIPIENTS + 1)
     recipients_csv: str | None = None
-    contact_group_id: int | None = None  # a contact group's contacts instead
+    contact_group_id: StrictInt | None = None  # a contact group's contacts instead
     schedule_type: Literal["now", "schedule"] = "now"
     scheduled_at: AwareDatetime | None = None
     agent_id: str | None = Field(default=None, max_length=64)

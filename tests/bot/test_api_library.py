@@ -3,6 +3,7 @@ them by id: every route, its errors, and what it leaves in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -137,6 +138,7 @@ async def test_braces_that_are_not_placeholders_are_saved_with_warnings(api: Api
         ({"name": "Typo", "body": "Hi", "replce": True}, 400, "replce", "Unknown field"),
         ({"name": "Number", "body": 12}, 400, "body", "string"),
         ({"name": "Nul\u0000", "body": "Hi"}, 400, "name", "NUL"),
+        ({"name": "Yes", "body": "Hi", "replace": "yes"}, 400, "replace", "boolean"),
     ],
 )
 async def test_bad_templates_are_refused_naming_the_field(
@@ -399,6 +401,9 @@ async def test_ids_and_text_are_one_or_the_other_and_unknown_ids_are_422(
         (_campaign_body(template_id=tid, recipients_csv=ANN, contact_group_id=gid), "one of"),
         (_campaign_body(template_id=tid), "one of recipients"),
         (_campaign_body(template_id="first", contact_group_id=gid), "template_id"),
+        (_campaign_body(template_id=True, contact_group_id=gid), "template_id"),
+        (_campaign_body(template_id=str(tid), contact_group_id=gid), "template_id"),
+        (_campaign_body(template_id=tid, contact_group_id=[gid]), "contact_group_id"),
     ]
     for body, words in malformed:
         error = await error_of(await call(api, "POST", route, body), 400)
@@ -429,3 +434,26 @@ async def test_a_campaign_from_an_empty_group_is_422(api: Api) -> None:
     error = await error_of(await call(api, "POST", "/v1/sms/campaigns", body), 422)
     assert error["field"] == "contact_group_id"
     assert "“Empty” has no contacts" in error["message"], error
+
+
+async def test_a_campaign_from_a_group_over_the_recipient_limit_is_422(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = await new_group(api)  # 2 contacts; imports add up, so a group can outgrow a campaign
+    monkeypatch.setattr("campaigns.service.library.MAX_RECIPIENTS", 1)
+    body = _campaign_body(message_template="Hi", contact_group_id=group["group_id"])
+    error = await error_of(await call(api, "POST", "/v1/sms/campaigns", body), 422)
+    assert (error["code"], error["field"]) == ("over_limit", "contact_group_id")
+    assert "has 2 contacts; the limit is 1 per campaign" in error["message"], error
+
+
+async def test_two_creates_of_one_new_name_at_once_make_one_and_refuse_the_other(
+    api: Api,
+) -> None:
+    template = {"name": "Race", "body": "Hi"}
+    group = {"name": "Race", "consent_source": CONSENT, "contacts": CONTACTS}
+    for path, body in (("/v1/sms/templates", template), ("/v1/sms/contact-groups", group)):
+        answers = await asyncio.gather(*(call(api, "POST", path, body) for _ in range(2)))
+        assert sorted(a.status for a in answers) == [201, 409], path
+        listed = await ok(await call(api, "GET", path))
+        assert len(next(iter(listed.values()))) == 1
