@@ -19,6 +19,9 @@ MAX_CREATE_BODY = MAX_INPUT_BYTES + 256 * KB
 LIMITS = {
     ("POST", "/v1/sms/campaigns"): MAX_CREATE_BODY,
     ("POST", "/v1/sms/campaigns/preview"): MAX_CREATE_BODY,
+    ("POST", "/v1/sms/contact-groups"): MAX_CREATE_BODY,  # a whole campaign's list of contacts
+    # A 3,000-character template of emoji, each escaped by the client as two \uXXXX: 36 KB.
+    ("POST", "/v1/sms/templates"): 64 * KB,
     # A modal's submission carries the whole view (100 blocks at most) and its state.
     ("POST", "/slack/events"): 1024 * KB,
     ("POST", "/twilio/status"): 16 * KB,

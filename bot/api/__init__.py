@@ -1,8 +1,9 @@
-"""The HTTP API for campaigns and the suppression list (/v1), authenticated with API keys."""
+"""The HTTP API for campaigns, the suppression list, saved templates and contact groups (/v1),
+authenticated with API keys."""
 
 from aiohttp import web
 
-from bot.api import campaigns, edit, export, optouts
+from bot.api import campaigns, edit, export, library, optouts
 from bot.api.openapi import openapi
 
 
@@ -12,3 +13,4 @@ def register(app: web.Application) -> None:
     edit.register(app)
     export.register(app)
     optouts.register(app)
+    library.register(app)

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.api.body import body_digest, read_json
 from bot.api.edit import etag
 from bot.api.errors import BadRequest
+from bot.api.from_library import resolve_library_ids
 from bot.api.requests import CreateCampaign
 from bot.api.responses import (
     campaign_json,
@@ -105,6 +106,7 @@ async def create(request: web.Request) -> web.Response:
     key = _idempotency_key(request)
     raw = await request.read()  # at most the route's limit (`body_limits`)
     prepared = await off_loop(_read_create, raw, runtime.settings.DEFAULT_REGION)
+    prepared = await resolve_library_ids(runtime.ctx, prepared)
     view = await create_campaign(runtime.ctx, _new_campaign(runtime, prepared, key),
                                  _actor(request))  # fmt: skip
     campaign = view.campaign
@@ -183,6 +185,7 @@ async def preview(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     raw = await request.read()
     prepared = await off_loop(_read_create, raw, runtime.settings.DEFAULT_REGION)
+    prepared = await resolve_library_ids(runtime.ctx, prepared)
     body = prepared.body
     shown = await preview_new_campaign(runtime.ctx, _new_campaign(runtime, prepared, None),
                                        _actor(request), samples=PREVIEW_SAMPLES)  # fmt: skip

@@ -134,16 +134,22 @@ VARIABLE_VALUE = {"type": ["string", "number", "boolean", "null"]}
 
 CREATE_BODY = {
     "type": "object",
-    "required": ["name", "message_template"],
+    "required": ["name"],
     "description": (
-        "Exactly one of `recipients` and `recipients_csv`; at most one of `from_number` and "
+        "Exactly one of `message_template` and `template_id` (a saved template's body); exactly "
+        "one of `recipients`, `recipients_csv` and `contact_group_id` (a contact group's "
+        "contacts); at most one of `from_number` and "
         "`from_numbers` (neither: the only configured number). With schedule_type `schedule`, "
         "`scheduled_at` is required and must be 15 minutes to 7 days ahead. Creating a campaign "
         "with a key states, for the key's owner, that every recipient opted in."
     ),
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "message_template": {"type": "string", "minLength": 1, "maxLength": 10000},
+        "message_template": {"type": ["string", "null"], "minLength": 1, "maxLength": 10000},
+        "template_id": {
+            "type": ["integer", "null"],
+            "description": "a saved template (GET /v1/sms/templates); its body is the message",
+        },
         "from_number": {
             "type": ["string", "null"],
             "maxLength": 64,
@@ -171,6 +177,10 @@ CREATE_BODY = {
         "recipients_csv": {
             "type": ["string", "null"],
             "description": "CSV or pasted numbers, read like an upload",
+        },
+        "contact_group_id": {
+            "type": ["integer", "null"],
+            "description": "a contact group (GET /v1/sms/contact-groups); its contacts are the list",
         },
         "schedule_type": {"type": "string", "enum": ["now", "schedule"], "default": "now"},
         "scheduled_at": {"type": ["string", "null"], "format": "date-time"},
@@ -328,12 +338,258 @@ def _limit(name: str, default: int) -> dict[str, Any]:
     }
 
 
+# -- saved templates and contact groups (bot/api/library.py)
+
+TEMPLATE_PROPERTIES: dict[str, Any] = {
+    "template_id": {"type": "integer", "minimum": 1},
+    "name": {"type": "string"},
+    "body": {"type": "string"},
+    "created_by": {"type": "string"},
+    "created_at": {"type": "string", "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time"},
+}
+GROUP_PROPERTIES: dict[str, Any] = {
+    "group_id": {"type": "integer", "minimum": 1},
+    "name": {"type": "string"},
+    "contact_count": {"type": "integer", "minimum": 0},
+    "created_by": {"type": "string"},
+    "created_at": {"type": "string", "format": "date-time"},
+}
+
+
+def _object(properties: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """Every property required, no other allowed: the answers are exact."""
+    every = {**properties, **more}
+    return {"type": "object", "required": list(every), "properties": every,
+            "additionalProperties": False}  # fmt: skip
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+CONTACT_OUT = _object(
+    {
+        "phone": {"type": "string"},
+        "name": NULLABLE_STRING,
+        "variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        "consent": _object(
+            {
+                "source": {"type": "string", "description": "where they agreed to be texted"},
+                "at": {"type": "string", "format": "date-time"},
+                "recorded_by": {"type": "string", "description": "who imported them first"},
+            }
+        ),
+    }
+)
+LIBRARY_SCHEMAS: dict[str, Any] = {
+    "Template": _object(TEMPLATE_PROPERTIES),
+    "TemplateList": _object(
+        {"templates": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}}
+    ),
+    "TemplateIn": {
+        "type": "object",
+        "required": ["name", "body"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 1000, "description": "unique; at most 100"},
+            "body": {
+                "type": "string",
+                "maxLength": 10000,
+                "description": "the message, with {{placeholders}}; at most 3,000 characters",
+            },
+            "replace": {
+                "type": "boolean",
+                "default": False,
+                "description": "a template of this name exists: give it this body (its id stays)",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "SavedTemplate": _object(
+        TEMPLATE_PROPERTIES,
+        replaced={"type": "boolean"},
+        warnings={
+            "type": "array",
+            "items": WARNING,
+            "description": "braces that will be sent as written (code literal_braces)",
+        },
+    ),
+    "DeletedTemplate": _object(TEMPLATE_PROPERTIES, deleted={"type": "boolean", "const": True}),
+    "ContactGroup": _object(GROUP_PROPERTIES),
+    "ContactGroupList": _object(
+        {
+            "contact_groups": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ContactGroup"},
+            }
+        }
+    ),
+    "ContactGroupIn": {
+        "type": "object",
+        "required": ["name", "consent_source"],
+        "description": "Exactly one of `contacts` and `contacts_csv`.",
+        "properties": {
+            "name": {"type": "string", "maxLength": 1000, "description": "unique; at most 100"},
+            "consent_source": {
+                "type": "string",
+                "maxLength": 1000,
+                "description": (
+                    "where and how these people agreed to be texted (at most 200 characters); "
+                    "kept with each new contact, with the time and this key"
+                ),
+            },
+            "contacts": CREATE_BODY["properties"]["recipients"],
+            "contacts_csv": {
+                "type": ["string", "null"],
+                "description": "CSV or pasted numbers, read like an upload",
+            },
+            "region": CREATE_BODY["properties"]["region"],
+            "add_to_existing": {
+                "type": "boolean",
+                "default": False,
+                "description": "a group of this name exists: add these contacts to it",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "ContactImport": _object(
+        GROUP_PROPERTIES,
+        group_created={"type": "boolean"},
+        added={"type": "integer", "minimum": 0, "description": "new contacts"},
+        already_known={
+            "type": "integer",
+            "minimum": 0,
+            "description": "contacts known before: first consent record kept, variables updated",
+        },
+        joined={"type": "integer", "minimum": 0, "description": "not in this group before"},
+        opted_out_count={"type": "integer", "minimum": 0},
+        invalid={"type": "array", "items": INVALID_ROW, "description": "the first 1,000"},
+        invalid_count={"type": "integer", "minimum": 0},
+        duplicates={"type": "integer", "minimum": 0},
+        warnings={"type": "array", "items": WARNING},
+    ),
+    "ContactGroupDetail": _object(
+        GROUP_PROPERTIES,
+        contacts={"type": "array", "items": CONTACT_OUT},
+        next_cursor=NULLABLE_STRING,
+    ),
+    "DeletedContactGroup": _object(GROUP_PROPERTIES, deleted={"type": "boolean", "const": True}),
+}
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+LIBRARY_PATHS: dict[str, Any] = {
+    "/v1/sms/templates": {
+        "get": {
+            "operationId": "listTemplates",
+            "description": "Every saved template, by name.",
+            "responses": {"200": _json("TemplateList", "The templates"), "401": UNAUTHORIZED},
+        },
+        "post": {
+            "operationId": "saveTemplate",
+            "description": "Save a template, recorded with this key.",
+            "requestBody": _body("TemplateIn"),
+            "responses": {
+                "201": _json("SavedTemplate", "Saved"),
+                "200": _json("SavedTemplate", "replace: the template of that name has this body"),
+                "400": _error("Malformed request"),
+                "401": UNAUTHORIZED,
+                "409": _error("A template of that name exists, and replace was not sent"),
+                "413": _error("Body over 64 KB"),
+                "422": _error("An empty or overlong name or body, or one Twilio would refuse"),
+            },
+        },
+    },
+    "/v1/sms/templates/{template_id}": {
+        "parameters": [_id("template_id")],
+        "get": {
+            "operationId": "getTemplate",
+            "responses": {
+                "200": _json("Template", "The template"),
+                "401": UNAUTHORIZED,
+                "404": _error("No such template"),
+            },
+        },
+        "delete": {
+            "operationId": "deleteTemplate",
+            "description": "Campaigns made from it keep their own copy of the message.",
+            "responses": {
+                "200": _json("DeletedTemplate", "Deleted; the template as it was"),
+                "401": UNAUTHORIZED,
+                "404": _error("No such template"),
+            },
+        },
+    },
+    "/v1/sms/contact-groups": {
+        "get": {
+            "operationId": "listContactGroups",
+            "description": "Every contact group with its number of contacts, by name.",
+            "responses": {
+                "200": _json("ContactGroupList", "The groups"),
+                "401": UNAUTHORIZED,
+            },
+        },
+        "post": {
+            "operationId": "createContactGroup",
+            "description": (
+                "Import contacts into a new group (or, with add_to_existing, into the group of "
+                "that name), with where they agreed to be texted. A number known before keeps "
+                "its first consent record."
+            ),
+            "requestBody": _body("ContactGroupIn"),
+            "responses": {
+                "201": _json("ContactImport", "The group was created"),
+                "200": _json("ContactImport", "add_to_existing: imported into the group"),
+                "400": _error("Malformed request"),
+                "401": UNAUTHORIZED,
+                "409": _error("A group of that name exists, and add_to_existing was not sent"),
+                "413": _error("Body over 10 MB"),
+                "422": _error("No valid phone number, no consent source, a bad name, ..."),
+                "503": _error("Busy reading other large requests: retry after Retry-After"),
+            },
+        },
+    },
+    "/v1/sms/contact-groups/{group_id}": {
+        "parameters": [_id("group_id")],
+        "get": {
+            "operationId": "getContactGroup",
+            "parameters": [_limit("contacts_limit", 100), CURSOR],
+            "responses": {
+                "200": _json(
+                    "ContactGroupDetail",
+                    "The group and a page of its contacts, each with its consent record",
+                ),
+                "400": _error("Malformed query"),
+                "401": UNAUTHORIZED,
+                "404": _error("No such group"),
+                "422": _error("A cursor this server did not give out"),
+            },
+        },
+        "delete": {
+            "operationId": "deleteContactGroup",
+            "description": "Its contacts stay, with their consent records, in their other groups.",
+            "responses": {
+                "200": _json("DeletedContactGroup", "Deleted; the group as it was"),
+                "401": UNAUTHORIZED,
+                "404": _error("No such group"),
+            },
+        },
+    },
+}
+
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "Textcast campaign API",
         "version": "1",
-        "description": "Create, preview, list, track, edit, export and cancel bulk SMS campaigns. Authenticate with `Authorization: Bearer KEY_ID:KEY_SECRET`.",
+        "description": "Create, preview, list, track, edit, export and cancel bulk SMS campaigns; keep the suppression list, saved templates and contact groups. Authenticate with `Authorization: Bearer KEY_ID:KEY_SECRET`.",
     },
     "security": [{"apiKey": []}],
     "paths": {
@@ -358,7 +614,10 @@ DOCUMENT: dict[str, Any] = {
                     "400": _error("Malformed request"),
                     "401": UNAUTHORIZED,
                     "413": _error("Body over 10 MB"),
-                    "422": _error("A campaign rule was broken (no valid recipient, ...)"),
+                    "422": _error(
+                        "A campaign rule was broken (no valid recipient, an unknown template_id "
+                        "or contact_group_id, ...)"
+                    ),
                     "503": _error("Busy reading other large requests: retry after Retry-After"),
                 },
             },
@@ -401,7 +660,8 @@ DOCUMENT: dict[str, Any] = {
                     "413": _error("Body over 10 MB"),
                     "422": _error(
                         "A campaign rule was broken (no valid recipient, unknown sender, schedule "
-                        "window, ...), or the Idempotency-Key was used with another body"
+                        "window, an unknown template_id or contact_group_id, ...), or the "
+                        "Idempotency-Key was used with another body"
                     ),
                     "503": _error("Busy reading other large requests: retry after Retry-After"),
                 },
@@ -585,6 +845,7 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
         },
+        **LIBRARY_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -750,6 +1011,7 @@ DOCUMENT: dict[str, Any] = {
                 },
                 "additionalProperties": False,
             },
+            **LIBRARY_SCHEMAS,
         },
     },
 }

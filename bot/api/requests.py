@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from campaigns.limits import MAX_RECIPIENTS
 
@@ -24,11 +24,14 @@ class CreateCampaign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    message_template: str = Field(min_length=1, max_length=10_000)
+    message_template: str | None = Field(default=None, min_length=1, max_length=10_000)
+    # Strict: `true` or "7" is a mistake, not template 1 or 7 (bot/api/from_library.py).
+    template_id: StrictInt | None = None  # a saved template's body instead
     from_number: str | None = Field(default=None, max_length=64)
     from_numbers: list[str] | None = Field(default=None, min_length=1, max_length=100)
     recipients: list[RecipientIn] | None = Field(default=None, max_length=MAX_RECIPIENTS + 1)
     recipients_csv: str | None = None
+    contact_group_id: StrictInt | None = None  # a contact group's contacts instead
     schedule_type: Literal["now", "schedule"] = "now"
     scheduled_at: AwareDatetime | None = None
     agent_id: str | None = Field(default=None, max_length=64)
@@ -39,8 +42,13 @@ class CreateCampaign(BaseModel):
 
     @model_validator(mode="after")
     def _one_of_each(self) -> CreateCampaign:
-        if (self.recipients is None) == (self.recipients_csv is None):
-            raise ValueError("send either recipients (a list) or recipients_csv (CSV text)")
+        if (self.message_template is None) == (self.template_id is None):
+            raise ValueError("send either message_template (the text) or template_id")
+        lists = (self.recipients, self.recipients_csv, self.contact_group_id)
+        if sum(given is not None for given in lists) != 1:
+            raise ValueError(
+                "send one of recipients (a list), recipients_csv (CSV text) or contact_group_id"
+            )
         if self.from_number is not None and self.from_numbers is not None:
             raise ValueError("send either from_number or from_numbers")
         if self.schedule_type == "schedule" and self.scheduled_at is None:

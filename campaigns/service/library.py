@@ -26,13 +26,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
-from campaigns.errors import InputError, LimitError, NotFound
+from campaigns.errors import InputError, LimitError, NotFound, StateError
 from campaigns.limits import MAX_BODY_CHARS, MAX_RECIPIENTS
 from campaigns.models import Contact, ContactGroup, ContactGroupMember, MessageTemplate, OptOut
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, Recipient
 from campaigns.service.common import check_recipient_texts, checked_template
 from campaigns.service.context import Context
+from campaigns.service.queries import _decode_recipient_cursor, _encode, _limit  # same cursors
 from campaigns.templates import Template, normalise_name
 from campaigns.text import check_text
 
@@ -147,26 +148,38 @@ def _check_contacts(report: ImportReport) -> None:
 # -- templates
 
 
-async def save_template(ctx: Context, name: str, body: str, actor: str) -> SavedTemplate:
-    """Store a template under `name`, replacing the body of one already saved under it."""
+async def save_template(
+    ctx: Context, name: str, body: str, actor: str, *, replace: bool = True
+) -> SavedTemplate:
+    """Store a template under `name`, replacing the body of one already saved under it.
+
+    With `replace=False` a name already taken is refused (StateError) and nothing changes: an
+    outside system creating a template must not overwrite one a person relies on by accident.
+    """
     name = _checked_label(name, "name", "The template's name", MAX_TEMPLATE_NAME,
                           "Name the template, e.g. “Monthly offer”.")  # fmt: skip
     compiled = _checked_body(body)
     try:
-        return await _save_template(ctx, name, body, actor, compiled)
+        return await _save_template(ctx, name, body, actor, compiled, replace)
     except IntegrityError:
         # Another request saved this new name between our look and our insert: it exists now,
-        # so this save replaces it, as it would have a moment later.
-        return await _save_template(ctx, name, body, actor, compiled)
+        # so this save replaces it (or is refused), as it would have been a moment later.
+        return await _save_template(ctx, name, body, actor, compiled, replace)
 
 
 async def _save_template(
-    ctx: Context, name: str, body: str, actor: str, compiled: Template
+    ctx: Context, name: str, body: str, actor: str, compiled: Template, replace: bool
 ) -> SavedTemplate:
     now = ctx.now()
     async with ctx.db.transaction() as session:
         query = select(MessageTemplate).where(MessageTemplate.name == name).with_for_update()
         template = (await session.execute(query)).scalar_one_or_none()
+        if template is not None and not replace:
+            raise StateError(
+                f"A template named “{name}” exists already (id {template.id}): choose another "
+                "name, or save with replace to give it this message (its id stays).",
+                field="name",
+            )
         previous = template.body if template else None
         if template is None:
             template = MessageTemplate(
@@ -216,13 +229,21 @@ async def _load_template(session: AsyncSession, template_id: int) -> MessageTemp
 
 
 async def import_contacts(
-    ctx: Context, group_name: str, report: ImportReport, consent_source: str, actor: str
+    ctx: Context,
+    group_name: str,
+    report: ImportReport,
+    consent_source: str,
+    actor: str,
+    *,
+    add_to_existing: bool = True,
 ) -> ContactImport:
     """Add every recipient of `report` to the group (created if needed) as a contact.
 
     A number not known before becomes a contact with this consent record (`consent_source`, now,
     `actor`). A known one keeps the consent record it was first imported with, and takes this
     import's non-empty values for its variables (columns this file lacks stay as they were).
+    With `add_to_existing=False` a group of that name existing already is refused (StateError) and
+    nothing is written: a campaign from the group would text its other members too.
     """
     group_name = _checked_label(group_name, "group_name", "The group's name", MAX_GROUP_NAME,
                                 "Name the group, e.g. “Newsletter sign-ups”.")  # fmt: skip
@@ -236,6 +257,12 @@ async def import_contacts(
     counts = {"added": 0, "already_there": 0, "joined": 0, "opted_out": 0}
     async with ctx.db.transaction() as session:
         group_id, created = await _group_for(session, insert, group_name, actor, now)
+        if not created and not add_to_existing:
+            raise StateError(
+                f"A contact group named “{group_name}” exists already (id {group_id}): choose "
+                "another name, or import with add_to_existing to add these contacts to it.",
+                field="group_name",
+            )
         for start in range(0, len(report.recipients), CHUNK):
             chunk = report.recipients[start : start + CHUNK]
             found = await _store_contacts(
@@ -397,6 +424,37 @@ async def get_contact_group(ctx: Context, group_id: int | str) -> GroupSummary:
     group_id = _checked_id(group_id, "contact group")
     async with ctx.db.read() as session:
         return await _summary(session, group_id)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupContacts:
+    """A page of a group's contacts, in the order they were first imported."""
+
+    group: GroupSummary
+    contacts: list[Contact]  # detached rows, each with its consent record
+    next_cursor: str | None
+
+
+async def group_contacts(
+    ctx: Context, group_id: int | str, *, limit: int = 100, cursor: str | None = None
+) -> GroupContacts:
+    """The group and one page of its contacts: a group can hold a whole campaign's list, too
+    much for one answer, so it pages like a campaign's recipients (keyset, by contact id)."""
+    group_id = _checked_id(group_id, "contact group")
+    query = (
+        select(Contact)
+        .join(ContactGroupMember, ContactGroupMember.contact_id == Contact.id)
+        .where(ContactGroupMember.group_id == group_id)
+        .order_by(Contact.id)
+    )
+    if cursor:
+        query = query.where(Contact.id > _decode_recipient_cursor(cursor))
+    async with ctx.db.read() as session:
+        group = await _summary(session, group_id)
+        contacts = list((await session.execute(query.limit(_limit(limit) + 1))).scalars())
+    more = len(contacts) > limit
+    contacts = contacts[:limit]
+    return GroupContacts(group, contacts, _encode(str(contacts[-1].id)) if more else None)
 
 
 async def group_recipients(ctx: Context, group_id: int | str) -> ImportReport:
