@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from bot.api import campaigns, optouts
+from bot.api import campaigns, chart, optouts
 from bot.api.openapi import openapi
 
 
@@ -10,3 +10,4 @@ def register(app: web.Application) -> None:
     app.router.add_get("/v1/openapi.json", openapi, allow_head=False)
     campaigns.register(app)
     optouts.register(app)
+    chart.register(app)
