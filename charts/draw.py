@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display, no GUI toolkit: the same on a server and in CI
 
 from matplotlib import pyplot  # after the backend is chosen
+from matplotlib.ticker import StrMethodFormatter
 
 WIDTH, HEIGHT, DPI = 6.0, 3.0, 100  # 600 x 300 px: readable in a Slack thread, a few tens of kB
 COLOURS = {"sent": "#4a6fa5", "delivered": "#2e8b57", "failed": "#c0392b"}
@@ -42,6 +43,7 @@ def draw(data: dict[str, Any]) -> bytes:
                   label=f"{series} ({values[-1] if values else 0:,})")  # fmt: skip
     axes.set_xlabel(f"{unit} after the first message")
     axes.set_ylabel("messages")
+    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_ylim(bottom=0)
     axes.set_xlim(left=0)
     axes.grid(alpha=0.3)
