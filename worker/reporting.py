@@ -255,11 +255,13 @@ class Reporter:
         ):
             return  # posted (or tried) already: no write needed to know it
         where = await self._progress_message(report)
-        if where is None or not await take_chart(self.ctx, campaign.id, final=final):
+        if where is None:
             return
         timeline = await delivery_timeline(self.ctx, campaign.id)
         if timeline.empty:
             return  # nothing was sent or settled: no curve to draw
+        if not await take_chart(self.ctx, campaign.id, final=final):
+            return  # another process posts it, or has
         try:
             png = await self.charts.render(chart_payload(timeline, final=final))
         except ChartError as error:
