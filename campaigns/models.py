@@ -121,6 +121,11 @@ class Campaign(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     progress_message_ts: Mapped[str | None] = mapped_column(String(32))
     summary_message_ts: Mapped[str | None] = mapped_column(String(32))  # in the progress thread
+    # The delivery charts posted in the progress thread (Slack file ids): one when sending ended,
+    # one when the summary became final. "" while one is being posted, or if posting it failed:
+    # either way it is not tried again, so a campaign never gets more than two.
+    chart_file_id: Mapped[str | None] = mapped_column(String(32))
+    final_chart_file_id: Mapped[str | None] = mapped_column(String(32))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     # sha256 of the create request's body, to tell a replay from a reused key
@@ -172,6 +177,9 @@ class Recipient(Base):
     check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Pending, and outside its sending hours when a loop last looked: not claimed before this.
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When Twilio took the message (written with its SID): the delivery chart's "sent" curve.
+    # A final status's time is `updated_at`: statuses only move forward, so it is the last write.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship(back_populates="recipients")

@@ -35,9 +35,13 @@ from bot.blocks.summary import summary_message
 from campaigns.models import Campaign
 from campaigns.service import CampaignReport, Context, campaign_report
 from campaigns.service.approval import set_approval_message
+from campaigns.service.chart_uploads import chart_posted, take_chart
 from campaigns.service.conversation import REPLY
 from campaigns.service.sending import set_progress_message
+from campaigns.service.timeline import TimelinePoint, delivery_timeline
 from campaigns.status import CampaignStatus
+from charts.payload import chart_payload
+from charts.renderer import ChartError, ChartRenderer
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +68,13 @@ class Reporter:
         redis: Redis,
         *,
         interval: float,
+        charts: ChartRenderer | None = None,
     ) -> None:
         self.ctx = ctx
         self.slack = slack
         self.redis = redis
         self.interval = interval
+        self.charts = charts  # None: no delivery chart in the thread
         self._namespace = ctx.settings.REDIS_NAMESPACE
         self._told_no_channel: set[str] = set()
 
@@ -187,6 +193,9 @@ class Reporter:
             await self._update_progress(report)
         async with self._reporting("post or update the summary of", campaign_id):
             await self._summary(report, settled=report.settled or final)
+        # After the summary, and apart from it: a chart that fails never holds the summary back.
+        async with self._reporting("post the delivery chart of", campaign_id):
+            await self._chart(report, final=report.settled or final)
         return report.settled
 
     async def _progress_message(self, report: CampaignReport) -> Where | None:
@@ -249,6 +258,41 @@ class Reporter:
         await set_progress_message(
             self.ctx, campaign.id, channel_id=where.channel, summary_ts=summary_ts
         )
+
+    async def _chart(self, report: CampaignReport, *, final: bool) -> None:
+        """The delivery chart in the thread: once when sending ends, once more when the summary
+        becomes final (only that one if it is final at once); never again after a restart."""
+        campaign = report.campaign
+        if self.charts is None or self.slack is None or campaign.source == REPLY:
+            return
+        if campaign.final_chart_file_id is not None or (
+            not final and campaign.chart_file_id is not None
+        ):
+            return  # posted (or tried) already: no write needed to know it
+        where = await self._progress_message(report)
+        if where is None:
+            return
+        timeline = await delivery_timeline(self.ctx, campaign.id)
+        if timeline.empty:
+            return  # nothing was sent or settled: no curve to draw
+        if not await take_chart(self.ctx, campaign.id, final=final):
+            return  # another process posts it, or has
+        try:
+            png = await self.charts.render(chart_payload(timeline, final=final))
+        except ChartError as error:
+            log.warning("could not draw the delivery chart of campaign %s: %s", campaign.id, error)
+            return
+        when = "final" if final else "when sending ended; receipts are still arriving"
+        uploaded = await self.slack.files_upload_v2(
+            channel=where.channel,
+            thread_ts=where.ts,
+            filename=f"{campaign.id}-delivery{'-final' if final else ''}.png",
+            content=png,
+            title=f"{campaign.name}: delivery over time",
+            alt_txt=_chart_text(timeline.points[-1], final=final),
+            initial_comment=f"Delivery over time ({when}).",
+        )
+        await chart_posted(self.ctx, campaign.id, str(uploaded["file"]["id"]), final=final)
 
     async def _notice(self, campaign_id: str, render: Callable[[Campaign], dict[str, Any]]) -> None:
         if self.slack is None:
@@ -377,3 +421,9 @@ def _progress(report: CampaignReport, rate: float | None, eta: timedelta | None)
     if report.campaign.source == REPLY:
         return reply_status_message(report)
     return progress_message(report, rate=rate, eta=eta)
+
+
+def _chart_text(last: TimelinePoint, *, final: bool) -> str:
+    """The chart in words, for screen readers."""
+    text = f"{last.sent:,} sent, {last.delivered:,} delivered, {last.failed:,} failed"
+    return text + ("" if final else " so far")

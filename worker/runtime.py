@@ -20,6 +20,7 @@ from campaigns import migrate
 from campaigns.db import Database
 from campaigns.service import Context, sync_sender_numbers
 from campaigns.settings import Settings, SettingsError
+from charts.renderer import ChartRenderer
 from worker.gateway import CredentialsRefused, Gateway
 from worker.pacing import Pacer
 from worker.reporting import Reporter
@@ -130,4 +131,6 @@ async def _reporter(settings: Settings, ctx: Context, redis: ArqRedis) -> Report
             "SLACK_BOT_TOKEN is not set: campaigns will be sent without Slack progress messages"
         )
         return NoReporting()
-    return Reporter(ctx, slack, redis, interval=settings.PROGRESS_INTERVAL_SECONDS)
+    return Reporter(
+        ctx, slack, redis, interval=settings.PROGRESS_INTERVAL_SECONDS, charts=ChartRenderer()
+    )

@@ -3,7 +3,7 @@ authenticated with API keys."""
 
 from aiohttp import web
 
-from bot.api import campaigns, edit, export, library, optouts
+from bot.api import campaigns, chart, edit, export, library, optouts
 from bot.api.openapi import openapi
 
 
@@ -14,3 +14,4 @@ def register(app: web.Application) -> None:
     export.register(app)
     optouts.register(app)
     library.register(app)
+    chart.register(app)

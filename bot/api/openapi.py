@@ -846,6 +846,35 @@ DOCUMENT: dict[str, Any] = {
             },
         },
         **LIBRARY_PATHS,
+        "/v1/sms/campaigns/{campaign_id}/chart.png": {
+            "parameters": [CAMPAIGN_ID],
+            "get": {
+                "operationId": "getCampaignChart",
+                "description": (
+                    "The delivery chart the campaign's Slack thread gets: sent, delivered and "
+                    "failed messages over time, with the most common failure reasons. About "
+                    "600 x 300 px."
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The chart as a PNG image",
+                        "headers": {"Cache-Control": {"schema": {"type": "string"}}},
+                        "content": {
+                            "image/png": {
+                                "schema": {"type": "string", "contentMediaType": "image/png"}
+                            }
+                        },
+                    },
+                    "401": UNAUTHORIZED,
+                    "404": _error("No such campaign"),
+                    "409": _error("Nothing sent, delivered or failed yet: no curve to draw"),
+                    "503": {
+                        **_error("The chart could not be drawn: retry after Retry-After"),
+                        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                    },
+                },
+            },
+        },
     },
     "components": {
         "securitySchemes": {

@@ -308,6 +308,8 @@ _SUBMITTED = (
         # What quarantine noted is no longer true; what a callback wrote stays.
         error_code=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_code),
         error_reason=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_reason),
+        # The first write of the SID says when Twilio took it; one recorded again keeps that.
+        sent_at=func.coalesce(_TABLE.c.sent_at, bindparam("now", type_=UTCDateTime())),
         updated_at=bindparam("now"),
         **_SETTLED,
     )

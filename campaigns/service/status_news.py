@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 
 from campaigns.errors import InputError
-from campaigns.models import Recipient
+from campaigns.models import Recipient, UTCDateTime
 from campaigns.service.context import Context
 from campaigns.service.optouts import opted_out_among, record_opt_out
 from campaigns.settings import Settings
@@ -70,6 +70,7 @@ async def attach_sids(ctx: Context, found: Sequence[tuple[int, str, str | None]]
             select(Recipient.twilio_sid).where(Recipient.twilio_sid.in_([s for _, s, _ in found]))
         )
         taken = set(held.scalars())
+        now = ctx.now()
         connection = await session.connection()
         for rid, sid, to in found:  # few (a race's losers), and asyncpg cannot count executemany
             if sid in taken:  # already some recipient's: never two rows on one message
@@ -86,6 +87,7 @@ async def attach_sids(ctx: Context, found: Sequence[tuple[int, str, str | None]]
                 .where(*where)
                 .values(
                     twilio_sid=sid,
+                    sent_at=func.coalesce(Recipient.sent_at, literal(now, UTCDateTime())),
                     status=RecipientStatus.QUEUED,
                     claim_token=None,
                     lease_until=None,

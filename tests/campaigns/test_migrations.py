@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from campaigns import migrate
 from campaigns.db import Database
@@ -98,3 +98,23 @@ async def test_the_count_query_and_next_pending_use_the_recipient_index(db: Data
             assert "ix_recipients_campaign_status_id" in " ".join(plan), plan
             if not ON_POSTGRES:  # served in index order, with no sort step
                 assert "TEMP B-TREE" not in " ".join(plan), plan
+
+
+async def test_0009_adds_and_removes_the_delivery_chart_columns(db: Database) -> None:
+    def columns(connection):  # type: ignore[no-untyped-def]
+        found = inspect(connection)
+        return (
+            {c["name"] for c in found.get_columns("recipients")},
+            {c["name"] for c in found.get_columns("campaigns")},
+        )
+
+    chart = {"chart_file_id", "final_chart_file_id"}
+    await migrate.downgrade(db, "0008")
+    async with db.engine.connect() as connection:
+        recipients, campaigns = await connection.run_sync(columns)
+    assert "sent_at" not in recipients and not chart & campaigns
+    await migrate.upgrade(db)
+    async with db.engine.connect() as connection:
+        recipients, campaigns = await connection.run_sync(columns)
+    assert "sent_at" in recipients and chart <= campaigns
+    await migrate.ensure_schema_current(db)
