@@ -875,6 +875,40 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
         },
+        "/media/{token}": {
+            "get": {
+                "operationId": "getUploadedPicture",
+                "description": (
+                    "An uploaded picture, for Twilio to fetch when it makes a message: the "
+                    "signed, expiring token in the path is the only permission (no API key). "
+                    "Any token that is not a good, unexpired one for a stored file is 404."
+                ),
+                "security": [],
+                "parameters": [
+                    {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The picture",
+                        "headers": {
+                            "ETag": {"schema": {"type": "string"}},
+                            "Cache-Control": {"schema": {"type": "string"}},
+                            "Last-Modified": {"schema": {"type": "string"}},
+                        },
+                        "content": {
+                            "image/jpeg": {"schema": {"type": "string"}},
+                            "image/png": {"schema": {"type": "string"}},
+                            "image/gif": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "304": {"description": "Not modified (If-None-Match named its ETag)"},
+                    "404": {
+                        "description": "No such link, or it expired: no file",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                },
+            },
+        },
     },
     "components": {
         "securitySchemes": {

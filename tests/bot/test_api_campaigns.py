@@ -331,11 +331,13 @@ async def test_the_openapi_document_is_public_and_3_1(api: Api) -> None:
     assert response.status == 200
     document = await response.json()
     assert document["openapi"] == "3.1.0"
-    # Every /v1/sms route the app serves, with each of its methods, and nothing else.
+    # Every /v1/sms and /media route the app serves, with each of its methods, and nothing else.
     served = {
         (route.resource.canonical, route.method.lower())
         for route in api.client.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/v1/sms/")
+        if route.resource is not None
+        and route.resource.canonical.startswith(("/v1/sms/", "/media/"))
+        and route.method != "HEAD"
     }
     documented = {(path, method) for path, item in document["paths"].items()
                   for method in item if method != "parameters"}  # fmt: skip

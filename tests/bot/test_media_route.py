@@ -131,3 +131,9 @@ async def test_without_twilio_auth_token_nothing_is_served(db: Database, clock: 
     finally:
         await client.close()
         await runtime.redis.aclose()
+
+
+async def test_the_route_is_in_the_openapi_document_without_a_key(api: Api) -> None:
+    document = await (await api.client.get("/v1/openapi.json")).json()
+    route = document["paths"]["/media/{token}"]["get"]
+    assert route["security"] == [] and set(route["responses"]) == {"200", "304", "404"}
