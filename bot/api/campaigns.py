@@ -8,13 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.api.body import body_digest, read_json
-from bot.api.edit import etag
 from bot.api.errors import BadRequest
 from bot.api.from_library import resolve_library_ids
-from bot.api.requests import CreateCampaign
+from bot.api.requests import CreateCampaign, EditCampaign
 from bot.api.responses import (
     campaign_json,
     created_json,
+    etag,
     preview_json,
     recipient_json,
     text_json,
@@ -55,10 +55,11 @@ def _read_create(raw: bytes, default_region: str | None) -> CreateRequest:
     data = read_json(raw)
     body = CreateCampaign.model_validate(data)
     region = body.region.upper() if body.region else default_region
-    return CreateRequest(body, region, _recipients(body, region), body_digest(data))
+    return CreateRequest(body, region, read_recipients(body, region), body_digest(data))
 
 
-def _recipients(body: CreateCampaign, region: str | None) -> ImportReport:
+def read_recipients(body: CreateCampaign | EditCampaign, region: str | None) -> ImportReport:
+    """The list a create or an edit brings, read and checked (CPU: call it in the pool)."""
     if body.recipients_csv is not None:
         return parse_recipients(body.recipients_csv, region)
     items = [item.model_dump() for item in body.recipients or ()]

@@ -15,20 +15,17 @@ from typing import Literal
 from aiohttp import web
 
 from bot.api.body import read_json
+from bot.api.campaigns import read_recipients
 from bot.api.errors import BadRequest
 from bot.api.requests import EditCampaign
-from bot.api.responses import created_json
+from bot.api.responses import created_json, etag
 from bot.jobs import enqueue_confirmed, enqueue_show_change
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
-from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
+from campaigns.recipients import ImportReport
 from campaigns.service import NOW, CampaignChanges, edit_confirmed_campaign
 
 MAX_VERSION_DIGITS = 9
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
 
 
 def expected_version(request: web.Request) -> int | None:
@@ -51,10 +48,7 @@ def _read_edit(raw: bytes, default_region: str | None) -> tuple[EditCampaign, Im
     if not body.new_recipients():
         return body, None
     region = body.region.upper() if body.region else default_region
-    if body.recipients_csv is not None:
-        return body, parse_recipients(body.recipients_csv, region)
-    items = [item.model_dump() for item in body.recipients or ()]
-    return body, check_recipient_list(items, region)
+    return body, read_recipients(body, region)
 
 
 def _changes(

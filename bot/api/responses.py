@@ -19,6 +19,11 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def etag(version: int) -> str:
+    """A campaign's ETag: its version, which every change of what it is or will do moves on."""
+    return f'"{version}"'
+
+
 def _money(amount: Decimal) -> float:
     return float(amount.quantize(Decimal("0.000001")))
 

@@ -33,7 +33,7 @@ from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, Recipient
 from campaigns.service.common import check_recipient_texts, checked_template
 from campaigns.service.context import Context
-from campaigns.service.queries import _decode_recipient_cursor, _encode, _limit  # same cursors
+from campaigns.service.queries import checked_limit, decode_id_cursor, encode_cursor
 from campaigns.templates import Template, normalise_name
 from campaigns.text import check_text
 
@@ -448,13 +448,13 @@ async def group_contacts(
         .order_by(Contact.id)
     )
     if cursor:
-        query = query.where(Contact.id > _decode_recipient_cursor(cursor))
+        query = query.where(Contact.id > decode_id_cursor(cursor))
     async with ctx.db.read() as session:
         group = await _summary(session, group_id)
-        contacts = list((await session.execute(query.limit(_limit(limit) + 1))).scalars())
+        contacts = list((await session.execute(query.limit(checked_limit(limit) + 1))).scalars())
     more = len(contacts) > limit
     contacts = contacts[:limit]
-    return GroupContacts(group, contacts, _encode(str(contacts[-1].id)) if more else None)
+    return GroupContacts(group, contacts, encode_cursor(str(contacts[-1].id)) if more else None)
 
 
 async def group_recipients(ctx: Context, group_id: int | str) -> ImportReport:

@@ -36,13 +36,13 @@ class CampaignDetail:
     next_cursor: str | None
 
 
-def _limit(limit: int) -> int:
+def checked_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise InputError(f"limit must be between 1 and {MAX_PAGE}.", field="limit")
     return limit
 
 
-def _encode(*parts: str) -> str:
+def encode_cursor(*parts: str) -> str:
     return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
 
 
@@ -78,7 +78,7 @@ def _decode_list_cursor(cursor: str) -> tuple[datetime, str]:
     return created, last_id
 
 
-def _decode_recipient_cursor(cursor: str) -> int:
+def decode_id_cursor(cursor: str) -> int:
     """The id of the last recipient on the previous page."""
     (after,) = _decode(cursor, 1)
     # isdigit alone admits "²"; and the id must fit the column (a 64-bit integer).
@@ -107,12 +107,12 @@ async def list_campaigns(
             )
         )
     async with ctx.db.read() as session:
-        campaigns = list((await session.execute(query.limit(_limit(limit) + 1))).scalars())
+        campaigns = list((await session.execute(query.limit(checked_limit(limit) + 1))).scalars())
         more = len(campaigns) > limit
         campaigns = campaigns[:limit]
         counts = await counts_for(session, [c.id for c in campaigns])
     last = campaigns[-1] if more else None
-    next_cursor = _encode(last.created_at.isoformat(), last.id) if last else None
+    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if last else None
     return CampaignPage([CampaignView(c, counts[c.id]) for c in campaigns], next_cursor)
 
 
@@ -129,15 +129,15 @@ async def get_campaign(
     if status:
         query = query.where(Recipient.status == status)
     if cursor:
-        query = query.where(Recipient.id > _decode_recipient_cursor(cursor))
+        query = query.where(Recipient.id > decode_id_cursor(cursor))
     async with ctx.db.read() as session:
         campaign = await load_campaign(session, campaign_id)
         counts = (await counts_for(session, [campaign_id]))[campaign_id]
-        limit = _limit(recipients_limit)
+        limit = checked_limit(recipients_limit)
         recipients = list((await session.execute(query.limit(limit + 1))).scalars())
     more = len(recipients) > limit
     recipients = recipients[:limit]
-    next_cursor = _encode(str(recipients[-1].id)) if more else None
+    next_cursor = encode_cursor(str(recipients[-1].id)) if more else None
     return CampaignDetail(CampaignView(campaign, counts), recipients, next_cursor)
 
 
@@ -178,7 +178,7 @@ async def audit_entries(
 ) -> list[AuditEntry]:
     """The audit log, newest first: everything one actor (`api:key_...`, `slack:U...`) or one
     campaign did or had done to it."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(_limit(limit))
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(checked_limit(limit))
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if campaign_id:
