@@ -287,7 +287,18 @@ class Driver:
         """The claims are this loop's until `deadline` (loop time); it sends until a margin
         before, which covers the time from its last check to the request leaving."""
         self.lease_deadline = deadline
-        self._send_until = deadline - min(2.0, self.lease / 4)
+        self._send_until = deadline - self._send_margin
+
+    @property
+    def _send_margin(self) -> float:
+        return min(2.0, self.lease / 4)
+
+    def _connect_by(self) -> float:
+        """When a create that passed `_may_send` must have its connection to Twilio: waiting
+        for one (the pool is shared with lookups, polls and other campaigns) must not carry it
+        past the lease, as when renewing the lease fails meanwhile. Half the margin is left
+        for the rest of the way."""
+        return self.lease_deadline - self._send_margin / 2
 
     # --- claiming and booking --------------------------------------------------------------------
 
@@ -517,7 +528,7 @@ class Driver:
 
     async def _send(self, work: Work, message: Outgoing) -> Attempt:
         try:
-            return await self.rt.gateway.send(message)
+            return await self.rt.gateway.send(message, connect_by=self._connect_by())
         except Exception:
             # Not one of the outcomes the gateway knows: whether it was sent is unknown.
             log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))

@@ -24,6 +24,7 @@ from campaigns.delivery_errors import CreateFailure, classify_create_error, reas
 from campaigns.status import TWILIO_STATUS, RecipientStatus
 from campaigns.templates import Template
 from campaigns.text import text_problem
+from worker.twilio_client import CONNECT_BY
 
 # Twilio's dates are whole seconds, on Twilio's clock: a message made in the same second as a
 # claim shows a date up to a second before it, and the clocks may differ by a little more.
@@ -132,7 +133,16 @@ class Gateway:
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("Twilio could not be reached at start-up (%r); starting anyway", error)
 
-    async def send(self, message: Outgoing) -> Attempt:
+    async def send(self, message: Outgoing, *, connect_by: float | None = None) -> Attempt:
+        """Create the message. `connect_by` (loop time): if no connection to Twilio is had by
+        then, the create is dropped unsent (TRANSIENT) instead of leaving late."""
+        token = CONNECT_BY.set(connect_by)
+        try:
+            return await self._create(message)
+        finally:
+            CONNECT_BY.reset(token)
+
+    async def _create(self, message: Outgoing) -> Attempt:
         form: dict[str, object] = {"To": message.to, "Body": message.body}
         form["MessagingServiceSid" if _is_service(message.sender) else "From"] = message.sender
         if message.media_urls:
@@ -149,6 +159,10 @@ class Gateway:
         except aiohttp.ClientConnectorError:
             # The connection was never made, so nothing was sent.
             return Attempt(Kind.TRANSIENT, reason="could not connect to Twilio")
+        except aiohttp.ConnectionTimeoutError:
+            # No connection in time (none free in the pool, or none made): raised before any
+            # byte of the request was written, so nothing was sent either.
+            return Attempt(Kind.TRANSIENT, reason="no connection to Twilio in time")
         except json.JSONDecodeError:
             return Attempt(Kind.UNKNOWN, reason="Twilio's answer was not JSON")
         except UnicodeError:

@@ -18,8 +18,10 @@ and host of every URL swapped for `api_url` when that is not Twilio's.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from contextvars import ContextVar
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, TCPConnector
@@ -33,6 +35,10 @@ DEFAULT_MAX_CONNECTIONS = 100
 FORM = "application/x-www-form-urlencoded"  # the SDK's Content-Type for every create
 
 _logger = logging.getLogger("textcast.twilio")
+
+# The loop time by which a request must have its connection, for a create whose sender holds
+# its recipient only until a lease runs out (worker/gateway.py sets it around one create).
+CONNECT_BY: ContextVar[float | None] = ContextVar("connect_by", default=None)
 
 
 class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
@@ -68,9 +74,16 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
         seconds = timeout if timeout is not None else self.timeout
         if seconds is not None and seconds <= 0:
             raise ValueError(seconds)
-        # Connect and read are bounded; waiting for a free pooled connection is not, so a timeout
-        # always means the request reached the network (it may or may not have been received).
-        client_timeout = ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+        # Making a connection and reading the answer are bounded by `seconds`. Getting the
+        # connection (a free one from the pool, shared with lookups, polls and other campaigns,
+        # or a new one) is bounded by CONNECT_BY when it is set: a create must leave while its
+        # sender still holds the recipient, never after waiting behind other requests while the
+        # lease ran out. Missing it raises aiohttp's ConnectionTimeoutError before any byte of
+        # the request is written, so nothing was sent; any other timeout means the request
+        # reached the network (it may or may not have been received).
+        client_timeout = ClientTimeout(
+            total=None, connect=_until(CONNECT_BY.get()), sock_connect=seconds, sock_read=seconds
+        )
         headers = dict(headers or {})
         if auth is not None:
             # aiohttp 3.14 deprecates its `auth` argument; the header is the same on every version.
@@ -107,6 +120,12 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
         parts = urlsplit(url)
         path = base.path.rstrip("/") + parts.path
         return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+def _until(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.001, deadline - asyncio.get_running_loop().time())
 
 
 def create_twilio_client(

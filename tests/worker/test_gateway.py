@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -129,3 +130,27 @@ async def test_the_start_up_check_refuses_wrong_credentials_only(
         await Gateway(right).check()
     finally:
         await close_twilio_client(right)
+
+
+async def test_a_create_that_cannot_get_a_connection_in_time_is_never_sent(
+    stand_in: RunningTwilioSandbox,
+) -> None:
+    """The pool is full (one connection, held by a slow create): the next create waits for it
+    only until its `connect_by`, then is dropped before any byte leaves, as transient. Without
+    the bound it would leave whenever the connection came free, however long after its sender
+    last checked that its claim was still its own."""
+    stand_in.sandbox.set_faults(latency_ms=800)
+    client = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url,
+                                  timeout=5, max_connections=1)  # fmt: skip
+    gateway = Gateway(client)
+    loop = asyncio.get_running_loop()
+    try:
+        first = asyncio.create_task(gateway.send(outgoing(to="+447700900001")))
+        await asyncio.sleep(0.1)  # the first holds the only connection
+        second = await gateway.send(outgoing(to="+447700900002"), connect_by=loop.time() + 0.2)
+        assert (await first).kind is Kind.SUBMITTED
+    finally:
+        await close_twilio_client(client)
+    assert second.kind is Kind.TRANSIENT and "in time" in (second.reason or "")
+    await asyncio.sleep(1.0)  # had it been queued, it would have been created by now
+    assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001"]
