@@ -52,7 +52,7 @@ from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
 from worker.lanes import MAX_START_DELAY, Due, Lane
-from worker.media_links import MediaLinks
+from worker.media_links import MediaLinks, PicturesUnreachable
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
 
@@ -497,6 +497,9 @@ class Driver:
         sender = lane.sender
         try:
             message = self._outgoing(work.claim, sender)
+        except PicturesUnreachable as error:  # nobody's could go: held, and the campaign pauses
+            await self._hold_and_pause(work, error.reason)
+            return
         except Unsendable as error:  # nothing left: this recipient fails, the others go on
             attempt = Attempt(Kind.REFUSED, reason=error.reason)
         else:
@@ -598,18 +601,22 @@ class Driver:
             self._wake.set()
 
     async def _account_refused(self, work: Work, attempt: Attempt) -> None:
-        """Twilio refuses the account or the sending number: nothing of this campaign can go.
-        The recipient goes back (nothing was sent), and the campaign pauses on the first one."""
+        """Twilio refuses the account or the sending number: nothing of this campaign can go."""
+        await self._hold_and_pause(
+            work,
+            f"Twilio refused to send: {attempt.reason or 'the account or number was refused.'} "
+            "Fix it in Twilio, then resume.",
+        )
+
+    async def _hold_and_pause(self, work: Work, reason: str) -> None:
+        """Nothing of this campaign can go until a person fixes something: the recipient goes
+        back (nothing was sent), and the campaign pauses on the first one, saying why."""
         self.held.pop(work.id, None)
         self.unsent.append(work.id)
         if self.stopping:
             return
         self.stopping = CampaignStatus.PAUSED
         self._wake.set()
-        reason = (
-            f"Twilio refused to send: {attempt.reason or 'the account or number was refused.'} "
-            "Fix it in Twilio, then resume."
-        )
         await self._pause(reason)
 
     async def _pause_on_failure_spike(self) -> None:

@@ -14,7 +14,6 @@ a stable URL is fetched from Textcast once a quarter instead of once a message.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -22,7 +21,20 @@ from campaigns.media_files import upload_id
 from campaigns.media_tokens import link_lifetime, media_url, signing_key
 from campaigns.settings import Settings
 
-log = logging.getLogger(__name__)
+UNREACHABLE = (
+    "Its uploaded pictures cannot be sent: Twilio fetches them from Textcast, which needs "
+    "PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN set. Set them and restart the worker, then resume; "
+    "or cancel."
+)
+
+
+class PicturesUnreachable(Exception):
+    """A campaign names uploaded pictures, but no link to them can be made (the settings were
+    removed after it was confirmed): its messages are held, not sent without their pictures."""
+
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE)
+        self.reason = UNREACHABLE
 
 
 class MediaLinks:
@@ -40,25 +52,21 @@ class MediaLinks:
         self._step = max(1, self._lifetime // 4)
         self._quarter: int | None = None
         self._uploads = any(upload_id(m) for m in self._media)
-        if self._uploads and (self._base is None or self._key is None):
-            # The setting was removed after the campaign was made: Twilio could not fetch
-            # such a link, so the uploaded pictures are left out rather than fail every message.
-            log.warning("uploaded pictures are left out: PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN "
-                        "is not set, so Twilio cannot fetch them")  # fmt: skip
 
     def urls(self) -> tuple[str, ...]:
+        """Raises PicturesUnreachable when uploads cannot be linked: a message without the
+        picture it was written for is not what the person confirmed."""
         if not self._uploads:
             return self._media
+        if self._base is None or self._key is None:
+            raise PicturesUnreachable
         quarter = int(self._now().timestamp()) // self._step
         if quarter != self._quarter:
             # From now, at least the lifetime is left, and at most a quarter more.
             expires = (quarter + 1) * self._step + self._lifetime
-            self._urls = tuple(self._link(m, expires) for m in self._media if self._usable(m))
+            self._urls = tuple(self._link(m, expires) for m in self._media)
             self._quarter = quarter
         return self._urls
-
-    def _usable(self, media: str) -> bool:
-        return not upload_id(media) or (self._base is not None and self._key is not None)
 
     def _link(self, media: str, expires: int) -> str:
         file_id = upload_id(media)

@@ -19,7 +19,7 @@ from campaigns.service import get_campaign, opted_out_among
 from campaigns.service.sending import record_test_send
 from campaigns.templates import compile_template
 from worker.gateway import Kind, Outgoing, Unsendable, message_body
-from worker.media_links import media_for
+from worker.media_links import PicturesUnreachable, media_for
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -57,11 +57,14 @@ async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: s
         await asyncio.sleep(0.1)
     if slot is None:
         return f"No test was sent: {sender} is busy with campaigns. Try again in a minute."
+    try:
+        media = media_for(campaign.media_urls or (), rt.settings, rt.ctx.now)
+    except PicturesUnreachable as error:
+        return f"No test was sent: {error.reason}"
     await asyncio.sleep(max(0.0, slot.wait))
     attempt = await rt.gateway.send(Outgoing(
         to=phone, body=body, sender=sender, status_callback=None,
-        validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS,
-        media_urls=media_for(campaign.media_urls or (), rt.settings, rt.ctx.now),
+        validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS, media_urls=media,
     ))  # fmt: skip
     if attempt.kind is Kind.SUBMITTED:
         return f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone."

@@ -4,22 +4,28 @@ the picture over real HTTP from PUBLIC_BASE_URL/media/<token> (both databases)."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 
 from bot.blocks.preview import CONFIRM, SEND_TEST
 from bot.blocks.test_send import TEST
+from bot.jobs import enqueue_start
 from campaigns.db import Database
+from campaigns.media_files import checked_upload
 from campaigns.media_tokens import MARGIN_SECONDS
-from campaigns.service import get_campaign
+from campaigns.recipients import check_recipient_list
+from campaigns.service import create_campaign, get_campaign
 from sandbox.slack import CAMPAIGNS, SIGNING_SECRET, requests
 from tests.campaigns.test_media_files import png
+from tests.campaigns.test_service_create import new_campaign
 from tests.conftest import Clock, make_settings
 from tests.worker.stack import running_stack
 from tests.worker.test_slack_to_sms import ONE, post, preview_of, submit, top, until
-from worker.media_links import MediaLinks
+from worker.media_links import MediaLinks, PicturesUnreachable
 
 TESTER = "+14155550199"
 
@@ -113,8 +119,35 @@ def test_links_last_a_lifetime_and_are_the_same_within_a_quarter_of_it() -> None
     renewed = links.urls()
     assert renewed != first and expiry(renewed) - clock().timestamp() == lifetime + quarter
 
-    # Without PUBLIC_BASE_URL Twilio could not fetch an upload: it is left out, links stay.
+    # Without PUBLIC_BASE_URL Twilio could not fetch an upload: no message goes without it.
     unreachable = MediaLinks([ref, "https://cdn.example.com/a.jpg"], make_settings(), clock)
-    assert unreachable.urls() == ("https://cdn.example.com/a.jpg",)
+    with pytest.raises(PicturesUnreachable, match="PUBLIC_BASE_URL"):
+        unreachable.urls()
     plain = ("https://cdn.example.com/a.jpg",)
     assert MediaLinks(plain, make_settings(), clock).urls() == plain
+
+
+async def test_a_campaign_whose_uploads_cannot_be_linked_pauses_and_sends_nothing(
+    db: Database,
+) -> None:
+    """PUBLIC_BASE_URL was removed after the campaign with an uploaded picture was confirmed:
+    the worker holds every message (none goes without its picture) and pauses the campaign,
+    saying what to set; its recipients stay pending, to go once someone resumes it."""
+    async with running_stack(db, senders={ONE: 50.0}, DEFAULT_REGION="US") as stack:
+        assert stack.settings.PUBLIC_BASE_URL is None
+        upload = checked_upload("offer.png", png())
+        people = check_recipient_list([{"phone": "+14155550123"}, {"phone": "+14155550124"}], "US")
+        view = await create_campaign(stack.ctx, new_campaign(recipients=people, from_numbers=[ONE],
+                                                             uploads=[upload]), "slack:U1")  # fmt: skip
+        campaign_id = view.campaign.id
+        await enqueue_start(stack.bot.redis, stack.settings.REDIS_NAMESPACE, campaign_id,
+                            view.campaign.version)  # fmt: skip
+        await stack.start_worker()
+        async with asyncio.timeout(15):
+            while (
+                detail := await get_campaign(stack.ctx, campaign_id)
+            ).view.campaign.status != "paused":
+                await asyncio.sleep(0.05)
+        assert "PUBLIC_BASE_URL" in (detail.view.campaign.pause_reason or "")
+        assert [r.status for r in detail.recipients] == ["pending", "pending"]
+        assert stack.twilio.sandbox.messages() == []
