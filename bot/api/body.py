@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from aiohttp import web
+
 from bot.api.errors import BadRequest
 from campaigns.text import text_problem
 
@@ -59,3 +61,14 @@ def body_digest(value: object) -> str:
     """A hash of the body's meaning (key order and spacing do not count), for Idempotency-Key."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def query_limit(request: web.Request, name: str, default: int) -> int:
+    """A page size from the query string: a whole number from 1 to 1000 (BadRequest if not)."""
+    text = request.query.get(name)
+    if text is None:
+        return default
+    # isdigit alone admits "²" and other digits int() refuses; four ASCII digits cover 1000.
+    if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 1 <= int(text) <= 1000:
+        raise BadRequest(f"{name} must be a whole number from 1 to 1000.", name)
+    return int(text)

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api.body import body_digest, read_json
+from bot.api.body import body_digest, query_limit, read_json
 from bot.api.errors import BadRequest
 from bot.api.from_library import resolve_library_ids
 from bot.api.requests import CreateCampaign, EditCampaign
@@ -117,19 +117,9 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(created_json(view, runtime.settings), status=201, headers=headers)
 
 
-def _limit(request: web.Request, name: str, default: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    # isdigit alone admits "²" and other digits int() refuses; four ASCII digits cover 1000.
-    if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 1 <= int(text) <= 1000:
-        raise BadRequest(f"{name} must be a whole number from 1 to 1000.", name)
-    return int(text)
-
-
 async def list_all(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    limit = _limit(request, "limit", 50)
+    limit = query_limit(request, "limit", 50)
     page = await list_campaigns(
         runtime.ctx, limit=limit, cursor=request.query.get("cursor") or None
     )
@@ -144,7 +134,7 @@ async def list_all(request: web.Request) -> web.Response:
 async def get_one(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     status = request.query.get("status")
-    limit = _limit(request, "recipients_limit", 100)
+    limit = query_limit(request, "recipients_limit", 100)
     if status is not None and status not in set(RecipientStatus):
         raise BadRequest(f"status must be one of: {', '.join(RecipientStatus)}.", "status")
     detail = await get_campaign(

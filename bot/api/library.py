@@ -17,8 +17,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from bot.api.body import read_json
-from bot.api.errors import BadRequest
+from bot.api.body import query_limit, read_json
 from bot.api.requests import RecipientIn
 from bot.api.responses import timestamp
 from bot.keys import RUNTIME, api_key
@@ -209,21 +208,11 @@ async def create_group(request: web.Request) -> web.Response:
     return web.json_response(answer, status=201 if result.group_created else 200)
 
 
-def _page_limit(request: web.Request) -> int:
-    text = request.query.get("contacts_limit")
-    if text is None:
-        return 100
-    # isdigit alone admits "²" and other digits int() refuses; four ASCII digits cover 1000.
-    if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 1 <= int(text) <= 1000:
-        raise BadRequest("contacts_limit must be a whole number from 1 to 1000.", "contacts_limit")
-    return int(text)
-
-
 async def get_group(request: web.Request) -> web.Response:
     page = await group_contacts(
         request.app[RUNTIME].ctx,
         request.match_info["group_id"],
-        limit=_page_limit(request),
+        limit=query_limit(request, "contacts_limit", 100),
         cursor=request.query.get("cursor") or None,
     )
     return web.json_response(
