@@ -15,8 +15,10 @@ import pytest
 
 from campaigns.db import Database
 from campaigns.service import get_campaign, opted_out_among
+from campaigns.service.sending import FailureWindow
 from campaigns.status import FINISHED
 from tests.worker.stack import Stack, people, running_stack
+from worker.engine import Driver
 
 ONE = "+14155550100"
 SENDERS = {ONE: 50.0}
@@ -131,3 +133,29 @@ async def test_a_201_with_a_sid_and_odd_fields_is_submitted_never_looked_up(db: 
         assert sandbox.lookups(phones) == 0
         detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
         assert all(r.error_reason is None for r in detail.recipients)
+
+
+@pytest.mark.parametrize("broken", ["failure window", "outcome"])
+async def test_a_bug_in_recording_a_submitted_message_keeps_its_sid(
+    db: Database, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """Our own bookkeeping fails right after Twilio answered with a SID: the failure-spike window
+    raises, or recording the outcome does at its very start. Before: the SID was never recorded,
+    the recipient stayed held, idle, and the campaign waited for its send loop's slice to end
+    (10 minutes), then for a lookup to find the message (a lookup that missed it resends it)."""
+
+    def bug(*_: object) -> None:
+        raise RuntimeError(f"a bug in the {broken}")
+
+    if broken == "failure window":
+        monkeypatch.setattr(FailureWindow, "add", bug)
+    else:
+        monkeypatch.setattr(Driver, "_outcome", bug)
+    async with running_stack(db, senders=SENDERS) as stack:
+        phones = [p["phone"] for p in people(4)]
+        cid = await _run(stack, 4)
+        await _until_status(stack, cid, set(FINISHED), timeout=15)
+        sandbox = stack.twilio.sandbox
+        assert sandbox.per_recipient() == dict.fromkeys(phones, 1)
+        assert await stack.stored_sids(cid) == {m.to: m.sid for m in sandbox.messages()}
+        assert sandbox.lookups(phones) == 0
