@@ -45,8 +45,8 @@ async def _run(stack: Stack, count: int, **faults: Any) -> str:
 async def test_21610_in_any_shape_records_the_opt_out_and_fails_the_recipient(
     db: Database, shape: str
 ) -> None:
-    """Before: a problem body was an unknown outcome: no opt-out recorded, the recipient looked
-    up, found absent, and sent to again, over and over, never failed."""
+    """Before: a problem body was an unknown outcome: no 21610 and no opt-out recorded, and the
+    recipient was looked up, found absent, asked for again and refused again, never failed."""
     async with running_stack(db, senders=SENDERS) as stack:
         stopped = "+447400000001"
         await stack.twilio.sandbox.reply(stopped, ONE, "STOP")  # Twilio's own opt-out list
