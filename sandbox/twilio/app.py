@@ -189,17 +189,18 @@ def _authenticated(request: web.Request) -> str:
 async def _twilio_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    shape = request.app[SANDBOX].faults.error_shape
     try:
         return await handler(request)
     except TwilioApiError as error:
-        return error.response(request.app[SANDBOX].faults.error_shape, instance=request.path)
+        return error.response(shape, instance=request.path)
     except web.HTTPNotFound:
         if request.path.startswith(f"/{API_VERSION}/"):
-            return errors.not_found(request.path).response()
+            return errors.not_found(request.path).response(shape, instance=request.path)
         raise
     except web.HTTPMethodNotAllowed:
         if request.path.startswith(f"/{API_VERSION}/"):
-            return errors.method_not_allowed().response()
+            return errors.method_not_allowed().response(shape, instance=request.path)
         raise
     except ValueError as error:
         if request.path.startswith("/sandbox/"):  # a bad setting or number, said plainly

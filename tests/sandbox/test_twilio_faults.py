@@ -241,6 +241,11 @@ async def test_the_shapes_reach_the_wire_as_twilio_and_proxies_send_them(
     assert {"type", "title", "status", "code", "detail"} <= set(problem)
     assert (problem["status"], problem["code"]) == (401, 20003)
     assert bodies["html"][0] == "text/html" and "20003" not in bodies["html"][1]
+    twilio_sandbox.sandbox.set_faults(error_shape="problem")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url.replace("Messages.json", "Nothing.json")) as response:
+            assert response.content_type == "application/problem+json"
+            assert (await response.json(content_type=None))["code"] == 20404
     with pytest.raises(ValueError, match="error_shape"):
         twilio_sandbox.sandbox.set_faults(error_shape="xml")
 
