@@ -53,6 +53,9 @@ RETRY_CODES = frozenset({20429, 21611})  # refused for now, nothing made: try ag
 # No message of this campaign can go (the account, the number, or the media every message
 # carries is refused): pause.
 ACCOUNT_WIDE = frozenset({20003, 21606, 21408, 21620, 21623})
+# Refused the credentials or their rights, whatever the code (or with none, from a proxy's page):
+# every message of the account would be refused the same, so it pauses rather than fail them all.
+ACCOUNT_HTTP = frozenset({401, 403})
 UNCERTAIN_HTTP = frozenset({500, 502, 503, 504})  # Twilio's own errors: it may have made it
 
 
@@ -64,14 +67,30 @@ class CreateFailure(StrEnum):
 
 
 def classify_create_error(http_status: int | None, code: int | None) -> CreateFailure:
-    """What a create that failed with `http_status` and Twilio `code` means for the recipient."""
+    """What a create that failed with `http_status` and Twilio `code` means for the recipient.
+
+    `code` is None when the answer had none (a page that is not JSON): the status alone decides.
+    """
     if http_status == 429 or code in RETRY_CODES:
         return CreateFailure.RETRY
-    if code in ACCOUNT_WIDE:
+    if code in ACCOUNT_WIDE or http_status in ACCOUNT_HTTP:
         return CreateFailure.ACCOUNT
     if http_status in UNCERTAIN_HTTP or (http_status is not None and http_status >= 500):
         return CreateFailure.UNKNOWN
     return CreateFailure.REFUSED
+
+
+def reason_for_status(http_status: int | None) -> str:
+    """Why, for a refusal that came without a Twilio code: all that is known is its HTTP status."""
+    if http_status is None:
+        return "Twilio did not accept the message and gave no reason."
+    if http_status in ACCOUNT_HTTP:
+        return f"Twilio refused the account's sign-in or its rights (HTTP {http_status})."
+    if http_status == 429:
+        return "Twilio was too busy to take the message just then (HTTP 429)."
+    if http_status is not None and http_status >= 500:
+        return f"Twilio answered with an error of its own (HTTP {http_status})."
+    return f"Twilio refused the message (HTTP {http_status}) and gave no reason."
 
 
 def reason_for(code: int | None) -> str:

@@ -508,6 +508,7 @@ class Driver:
             await self._outcome(work, sender, attempt)
         except Exception:
             log.exception("recording what happened to %s failed", mask(work.claim.phone))
+            self._settle_anyway(work, sender, attempt)
 
     async def _still_send(self, work: Work) -> bool:
         """The number opted out since its claim was screened (a STOP came mid-batch): asked of
@@ -539,12 +540,13 @@ class Driver:
 
     async def _outcome(self, work: Work, sender: str, attempt: Attempt) -> None:
         if attempt.kind is Kind.SUBMITTED:
-            self.window.add(False)
+            # The SID first, before any other bookkeeping that could fail: the message exists.
             self._settled(
                 work,
                 SendResult(work.id, Outcome.SUBMITTED, sender=sender, twilio_sid=attempt.sid,
                            segments=attempt.segments),
             )  # fmt: skip
+            self.window.add(False)
         elif attempt.kind is Kind.REFUSED:
             await self._refused(work, sender, attempt)
         elif attempt.kind is Kind.ACCOUNT:
@@ -567,6 +569,24 @@ class Driver:
                 ),
             )  # fmt: skip
             await self._pause_on_failure_spike()
+
+    def _settle_anyway(self, work: Work, sender: str, attempt: Attempt) -> None:
+        """Recording `attempt` failed (a bug of ours) with the recipient still held here: it must
+        not stay held, idle, until the lease runs out. A message Twilio named keeps its SID (a
+        lookup that missed it would send it again); anything else is put in doubt, for a lookup
+        to settle as any unknown outcome."""
+        if work.id not in self.held:
+            return
+        if attempt.kind is Kind.SUBMITTED:
+            result = SendResult(work.id, Outcome.SUBMITTED, sender=sender, twilio_sid=attempt.sid)
+        else:
+            self.retrying.discard(work)  # a retry must not be booked for a recipient given up
+            result = SendResult(
+                work.id, Outcome.UNKNOWN, sender=sender, error_code=attempt.code,
+                error_reason="What happened could not be recorded. Checking with Twilio whether "
+                "it was sent.", check_in=self.rt.settings.UNKNOWN_OUTCOME_WAIT_SECONDS,
+            )  # fmt: skip
+        self._settled(work, result)
 
     async def _refused(self, work: Work, sender: str, attempt: Attempt) -> None:
         self.window.add(True)

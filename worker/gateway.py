@@ -5,6 +5,11 @@ whole account or sending number (pause the campaign); it made nothing and the sa
 work later; or we cannot know whether the message was made (the connection dropped after the
 request went out, the answer timed out, Twilio answered 5xx). Only the last needs a lookup in
 Twilio before any resend, and only a lookup made long enough later can tell.
+
+A refusal is read the same in each shape it comes in: Twilio's legacy error body and an RFC 9457
+problem body (the SDK raises TwilioRestException for one, TwilioServiceException for the other)
+by their code; a page that is not JSON, from a proxy, by its HTTP status alone. And a 2xx that
+names a message SID made that message, whatever else in the answer cannot be read.
 """
 
 from __future__ import annotations
@@ -17,10 +22,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
-from campaigns.delivery_errors import CreateFailure, classify_create_error, reason_for
+from campaigns.delivery_errors import (
+    CreateFailure,
+    classify_create_error,
+    reason_for,
+    reason_for_status,
+)
 from campaigns.status import TWILIO_STATUS, RecipientStatus
 from campaigns.templates import Template
 from campaigns.text import text_problem
@@ -126,11 +136,15 @@ class Gateway:
         except TwilioException as error:
             # A page the SDK could not fetch carries the response as its second argument.
             response = error.args[1] if len(error.args) > 1 else None
-            status = getattr(response, "status_code", None) or getattr(error, "status", None)
+            status = _number(
+                getattr(response, "status_code", None) or getattr(error, "status", None)
+            )
             if status in (401, 403):
                 raise CredentialsRefused(f"Twilio answered {status}") from None
             log.warning("Twilio did not answer the start-up check (%s); starting anyway", status)
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as error:
+            # A page that is not JSON with a 200 (a proxy's, a captive portal's) says nothing of
+            # the credentials either.
             log.warning("Twilio could not be reached at start-up (%r); starting anyway", error)
 
     async def send(self, message: Outgoing, *, connect_by: float | None = None) -> Attempt:
@@ -154,7 +168,9 @@ class Gateway:
             created = await self._api.create_async(
                 method="POST", uri=self._messages_uri, data=form, headers=dict(_CREATE_HEADERS)
             )
-        except TwilioRestException as error:
+        except (TwilioRestException, TwilioServiceException) as error:
+            # Twilio's legacy body and an RFC 9457 problem body carry the same status and code;
+            # a page that is not JSON (a proxy's) only its status.
             return _failed(error.status, error.code)
         except aiohttp.ClientConnectorError:
             # The connection was never made, so nothing was sent.
@@ -172,12 +188,7 @@ class Gateway:
             )
         except (TimeoutError, aiohttp.ClientError, TwilioException):
             return Attempt(Kind.UNKNOWN, reason="no answer from Twilio")
-        sid = created.get("sid")
-        if not sid:  # accepted, but we cannot tell which message it made
-            return Attempt(Kind.UNKNOWN, reason="Twilio's answer had no message SID")
-        segments = int(created.get("num_segments") or 0) or None  # "0" until a service picks
-        status = TWILIO_STATUS.get(created.get("status") or "queued", RecipientStatus.QUEUED)
-        return Attempt(Kind.SUBMITTED, sid=sid, status=status, segments=segments)
+        return _submitted(created)
 
     async def candidates(
         self, message: Outgoing, senders: Collection[str], since: datetime
@@ -220,11 +231,64 @@ class Gateway:
         return found
 
 
-def _failed(http_status: int | None, code: int | None) -> Attempt:
+def _submitted(created: object) -> Attempt:
+    """A 2xx that names its message made it: SUBMITTED with that SID, whatever else in the answer
+    cannot be read (a field that does not parse, a status newer than this code), since anything
+    less would put a sent message in doubt and a lookup that missed it would send it again."""
+    sid = created.get("sid") if isinstance(created, dict) else None
+    if not isinstance(sid, str) or not sid:  # accepted, but we cannot tell which message it made
+        return Attempt(Kind.UNKNOWN, reason="Twilio's answer had no message SID")
+    try:
+        return Attempt(Kind.SUBMITTED, sid=sid, status=_status(created.get("status")),
+                       segments=_segments(created.get("num_segments")))  # fmt: skip
+    except Exception:  # a bug of ours in reading the rest: the SID stands
+        log.exception("Twilio's answer for %s could not be read beyond its SID", sid)
+        return Attempt(Kind.SUBMITTED, sid=sid)
+
+
+def _status(raw: object) -> RecipientStatus:
+    """Twilio's status, or queued for one this code does not know: a callback or a poll brings
+    the next one."""
+    if not isinstance(raw, str):
+        return RecipientStatus.QUEUED
+    return TWILIO_STATUS.get(raw, RecipientStatus.QUEUED)
+
+
+# More than a 1,600-character message can take (24 UCS-2 parts): a count above it is garbled.
+MAX_SEGMENTS = 100
+
+
+def _segments(raw: object) -> int | None:
+    """Twilio's count of parts (a string, "0" until a Messaging Service picks a sender), or None
+    when it cannot be read: the recipient keeps the count made when the campaign was."""
+    try:
+        segments = int(str(raw))
+    except ValueError:
+        return None
+    return segments if 0 < segments <= MAX_SEGMENTS else None
+
+
+def _failed(http_status: object, raw_code: object) -> Attempt:
+    status = _number(http_status)
+    # Without a code in the answer (a page that is not JSON, or a body without one) the SDK puts
+    # the HTTP status in its place: that is not one of Twilio's codes.
+    code = _number(raw_code)
+    if code == status:
+        code = None
     kind = {
         CreateFailure.RETRY: Kind.TRANSIENT,
         CreateFailure.UNKNOWN: Kind.UNKNOWN,
         CreateFailure.ACCOUNT: Kind.ACCOUNT,
         CreateFailure.REFUSED: Kind.REFUSED,
-    }[classify_create_error(http_status, code)]
-    return Attempt(kind, code=code, reason=reason_for(code) if code else None)
+    }[classify_create_error(status, code)]
+    return Attempt(kind, code=code, reason=reason_for(code) if code else reason_for_status(status))
+
+
+def _number(raw: object) -> int | None:
+    """An integer from an error answer's field: a problem body's may be a string, or anything."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        return int(str(raw))
+    except ValueError:
+        return None

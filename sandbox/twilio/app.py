@@ -6,7 +6,8 @@ GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json fetch
 GET  /sandbox/messages[?to=]       outbound messages as observed (times, history, callbacks)
 GET  /sandbox/summary              counts, duplicates, max segments per window, queues
 POST /sandbox/reply                a handset replies: From, To, Body (JSON or form)
-GET|POST /sandbox/faults           read or change Faults (JSON fields)
+GET|POST /sandbox/faults           read or change Faults (JSON fields; error_shape: the shape of
+                                   every error answer, odd_next: creates answered with odd fields)
 GET|POST /sandbox/carrier          read or change CarrierConfig (JSON fields)
 POST /sandbox/inbound-url          {"url": ...}: where replies are posted
 POST /sandbox/reset                forget messages, opt-outs and queues
@@ -27,7 +28,7 @@ from sandbox.twilio import errors
 from sandbox.twilio.account import TwilioSandbox
 from sandbox.twilio.config import SandboxConfig
 from sandbox.twilio.errors import API_VERSION, TwilioApiError
-from sandbox.twilio.resources import list_page, message_resource
+from sandbox.twilio.resources import list_page, message_resource, odd_resource
 
 SANDBOX = web.AppKey("twilio_sandbox", TwilioSandbox)
 
@@ -140,7 +141,10 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.close()
         return web.Response(status=201)
-    return web.json_response(message_resource(message, account_sid), status=201)
+    resource = message_resource(message, account_sid)
+    if sandbox.faults.odd():
+        resource = odd_resource(resource)
+    return web.json_response(resource, status=201)
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -185,17 +189,18 @@ def _authenticated(request: web.Request) -> str:
 async def _twilio_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    shape = request.app[SANDBOX].faults.error_shape
     try:
         return await handler(request)
     except TwilioApiError as error:
-        return error.response()
+        return error.response(shape, instance=request.path)
     except web.HTTPNotFound:
         if request.path.startswith(f"/{API_VERSION}/"):
-            return errors.not_found(request.path).response()
+            return errors.not_found(request.path).response(shape, instance=request.path)
         raise
     except web.HTTPMethodNotAllowed:
         if request.path.startswith(f"/{API_VERSION}/"):
-            return errors.method_not_allowed().response()
+            return errors.method_not_allowed().response(shape, instance=request.path)
         raise
     except ValueError as error:
         if request.path.startswith("/sandbox/"):  # a bad setting or number, said plainly

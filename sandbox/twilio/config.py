@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from sandbox.twilio.errors import SHAPES
+
 if TYPE_CHECKING:
     from campaigns.settings import Settings
 
@@ -97,6 +99,14 @@ class Faults:
     fail_next: int = 0
     fail_status: int = 500
     fail_code: int = 20500
+    # The shape of every error the REST API answers, creates, lists and fetches alike, injected
+    # or not (a refused number, a wrong token): "legacy" (Twilio's 2010 body), "problem" (an
+    # RFC 9457 problem body) or "html" (a page that is not JSON, as from a proxy). See errors.py.
+    error_shape: str = "legacy"
+    # The next `odd_next` creates that succeed make the message, then answer 201 with its SID
+    # but fields that do not parse: num_segments "abc", a status Textcast does not know, no
+    # date_created and an odd date_updated. Lists and fetches show the message as it is.
+    odd_next: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rate_429", "rate_500", "drop_rate", "late_rate", "read_fail_rate"):
@@ -106,8 +116,10 @@ class Faults:
         for name in ("latency_ms", "late_ms", "list_lag_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} cannot be negative")
-        if self.fail_next < 0:
-            raise ValueError("fail_next cannot be negative")
+        if self.fail_next < 0 or self.odd_next < 0:
+            raise ValueError("fail_next and odd_next cannot be negative")
+        if self.error_shape not in SHAPES:
+            raise ValueError(f"error_shape must be one of {', '.join(SHAPES)}")
         if not 400 <= self.fail_status <= 599:
             raise ValueError("fail_status must be an HTTP error status (400-599)")
 

@@ -1,17 +1,26 @@
-"""Twilio's REST error answers: `{"code", "message", "more_info", "status"}` and an HTTP status.
+"""Twilio's REST error answers, in each shape a client may get one.
 
-The twilio SDK turns such a body into `TwilioRestException(status, uri, msg, code)`; a body with
-`type` and `title` as well would become a `TwilioServiceException` instead, so none has them.
+- "legacy": Twilio's 2010 API body `{"code", "message", "more_info", "status"}`, JSON. The twilio
+  SDK raises `TwilioRestException(status, uri, msg, code)` for it.
+- "problem": an RFC 9457 problem body `{"type", "title", "status", "code", "detail"}`, as
+  `application/problem+json`, as Twilio's newer APIs answer. Having all of type, title, status and
+  code, the SDK (9.13) raises `TwilioServiceException` instead.
+- "html": a page that is not JSON at all, with the same HTTP status, as a proxy or load balancer
+  in front of Twilio answers. The SDK raises `TwilioRestException` with the HTTP status as its
+  code: the body says nothing more.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARACTERS = 1600
+
+Shape = Literal["legacy", "problem", "html"]
+SHAPES: tuple[Shape, ...] = ("legacy", "problem", "html")
 
 
 class TwilioApiError(Exception):
@@ -33,8 +42,38 @@ class TwilioApiError(Exception):
             **self.extra,
         }
 
-    def response(self) -> web.Response:
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 form: `type` names the error's page, `title` the kind, `detail` this one."""
+        body: dict[str, Any] = {
+            "type": f"https://www.twilio.com/docs/errors/{self.code}",
+            "title": self.message,
+            "status": self.status,
+            "code": self.code,
+            "detail": self.extra.get("detail") or self.message,
+        }
+        if instance is not None:
+            body["instance"] = instance
+        return body
+
+    def page(self) -> str:
+        """What a proxy shows for the status: nothing of Twilio's code or message reaches it."""
+        return (
+            f"<html><head><title>{self.status} Error</title></head>"
+            f"<body><h1>{self.status} Error</h1><p>The request could not be completed.</p>"
+            "</body></html>"
+        )
+
+    def response(self, shape: Shape = "legacy", instance: str | None = None) -> web.Response:
         headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else None
+        if shape == "problem":
+            return web.json_response(
+                self.problem(instance), status=self.status, headers=headers,
+                content_type="application/problem+json",
+            )  # fmt: skip
+        if shape == "html":
+            return web.Response(
+                text=self.page(), status=self.status, headers=headers, content_type="text/html"
+            )
         return web.json_response(self.body(), status=self.status, headers=headers)
 
 

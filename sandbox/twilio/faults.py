@@ -7,10 +7,10 @@ the same decisions.
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sandbox.twilio.config import Faults, replace_fields
-from sandbox.twilio.errors import TwilioApiError, internal_error, too_many_requests
+from sandbox.twilio.errors import Shape, TwilioApiError, internal_error, too_many_requests
 
 Refusal = Literal[429, 500]
 
@@ -22,7 +22,7 @@ class FaultInjector:
         # Its own generator, so that turning these on does not change the decisions above.
         self.slow_rng = random.Random(None if seed is None else seed + 7)
         self.injected: dict[str, int] = dict.fromkeys(
-            ("429", "500", "dropped", "late", "read_failed", "failed_next"), 0
+            ("429", "500", "dropped", "late", "read_failed", "failed_next", "odd"), 0
         )
 
     def update(self, **changes: Any) -> Faults:
@@ -33,11 +33,16 @@ class FaultInjector:
         return self.update(
             rate_429=0.0, rate_500=0.0, latency_ms=0.0, drop_rate=0.0, on_reads=False,
             late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
+            error_shape="legacy", odd_next=0,
         )  # fmt: skip
 
     @property
     def latency(self) -> float:
         return self.faults.latency_ms / 1000
+
+    @property
+    def error_shape(self) -> Shape:
+        return cast(Shape, self.faults.error_shape)
 
     @property
     def list_lag(self) -> float:
@@ -73,6 +78,14 @@ class FaultInjector:
         if dropped:
             self.injected["dropped"] += 1
         return dropped
+
+    def odd(self) -> bool:
+        """Whether to answer this create, which made its message, with fields that do not parse."""
+        if self.faults.odd_next <= 0:
+            return False
+        self.faults.odd_next -= 1
+        self.injected["odd"] += 1
+        return True
 
     def late(self) -> float:
         """Seconds to hold this create before making the message (0.0: not held)."""

@@ -64,6 +64,16 @@ def message_resource(message: Message, account_sid: str) -> dict[str, Any]:
     }
 
 
+def odd_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """`resource` with the SID and the rest as they were, but fields a client cannot parse: a
+    segment count that is no number, a status newer than the client, dates missing or garbled.
+    Twilio documents these as strings, and adds statuses over time; a client must cope."""
+    odd = dict(resource)
+    odd.update(num_segments="abc", status="accepting", date_updated="yesterday-ish", price="n/a")
+    odd.pop("date_created", None)
+    return odd
+
+
 def list_page(
     store: MessageStore,
     account_sid: str,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.delivery_errors import REASONS, CreateFailure, classify_create_error, reason_for
+from campaigns.delivery_errors import (
+    REASONS,
+    CreateFailure,
+    classify_create_error,
+    reason_for,
+    reason_for_status,
+)
 from campaigns.models import Recipient
 
 COVERED = [21211, 21408, 21610, 21612, 21614, 21617, 30001, 30002, 30003, 30004, 30005, 30006,
@@ -37,6 +43,13 @@ def test_no_code_still_gives_a_sentence() -> None:
     assert reason_for(None) == "The message was not delivered, and no reason was given."
 
 
+@pytest.mark.parametrize("http_status", [None, 400, 401, 403, 404, 422, 429, 500, 502])
+def test_a_refusal_without_a_code_is_told_by_its_status(http_status: int | None) -> None:
+    reason = reason_for_status(http_status)
+    assert reason[0].isupper() and reason.endswith(".") and len(reason) <= 200
+    assert http_status is None or f"HTTP {http_status}" in reason
+
+
 @pytest.mark.parametrize(
     ("http_status", "code", "meaning"),
     [
@@ -59,6 +72,13 @@ def test_no_code_still_gives_a_sentence() -> None:
         (400, 30008, CreateFailure.REFUSED),
         (404, 20404, CreateFailure.REFUSED),
         (None, None, CreateFailure.REFUSED),
+        # No code (a page that is not JSON): the HTTP status alone.
+        (400, None, CreateFailure.REFUSED),
+        (404, None, CreateFailure.REFUSED),
+        (422, None, CreateFailure.REFUSED),
+        (401, None, CreateFailure.ACCOUNT),  # the credentials, or their rights, are refused
+        (403, None, CreateFailure.ACCOUNT),
+        (403, 20008, CreateFailure.ACCOUNT),  # whatever the code
     ],
 )
 def test_a_failed_create_is_retried_only_when_nothing_was_made(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
 from sandbox.twilio import RunningTwilioSandbox, start
@@ -184,3 +185,87 @@ async def test_a_new_message_shows_in_lists_only_after_the_lag(
     assert (await twilio.messages(message.sid).fetch_async()).sid == message.sid
     await asyncio.sleep(0.35)
     assert [m.sid for m in await twilio.messages.list_async(to=HANDSET)] == [message.sid]
+
+
+async def test_errors_come_in_the_shape_asked_for_on_creates_lists_and_fetches(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    """What the SDK raises for each shape: the legacy body a TwilioRestException with Twilio's
+    code, an RFC 9457 problem body a TwilioServiceException with it, a page that is not JSON a
+    TwilioRestException whose code is only the HTTP status."""
+    sandbox = twilio_sandbox.sandbox
+    await sandbox.reply(HANDSET, FAST_NUMBER, "STOP")  # a create to it answers 21610
+
+    sandbox.set_faults(error_shape="problem")
+    with pytest.raises(TwilioServiceException) as problem:
+        await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    assert (problem.value.status, problem.value.code) == (400, 21610)
+    assert problem.value.type == "https://www.twilio.com/docs/errors/21610"
+    assert problem.value.title and problem.value.detail
+    with pytest.raises(TwilioServiceException) as missing:
+        await twilio.messages("SM" + "0" * 32).fetch_async()
+    assert (missing.value.status, missing.value.code) == (404, 20404)
+
+    sandbox.set_faults(error_shape="html")
+    with pytest.raises(TwilioRestException) as page:
+        await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    assert (page.value.status, page.value.code) == (400, 400)  # nothing but the status
+    sandbox.set_faults(read_fail_rate=1.0)
+    with pytest.raises(TwilioException) as listed:  # a page the SDK could not fetch
+        await twilio.messages.list_async(to=HANDSET)
+    assert listed.value.args[1].status_code in (429, 500)
+    assert "<html>" in listed.value.args[1].text
+
+    sandbox.set_faults(error_shape="legacy", read_fail_rate=0.0)
+    with pytest.raises(TwilioRestException) as legacy:
+        await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    assert (legacy.value.status, legacy.value.code) == (400, 21610)
+    assert sandbox.messages() == []
+
+
+async def test_the_shapes_reach_the_wire_as_twilio_and_proxies_send_them(
+    twilio_sandbox: RunningTwilioSandbox,
+):
+    url = f"{twilio_sandbox.url}/2010-04-01/Accounts/{twilio_sandbox.account_sid}/Messages.json"
+    bodies = {}
+    async with aiohttp.ClientSession() as session:
+        for shape in ("legacy", "problem", "html"):
+            twilio_sandbox.sandbox.set_faults(error_shape=shape)
+            async with session.get(url) as response:  # no credentials: 401 / 20003
+                assert response.status == 401
+                bodies[shape] = (response.content_type, await response.text())
+    assert bodies["legacy"][0] == "application/json"
+    assert json.loads(bodies["legacy"][1])["code"] == 20003
+    assert bodies["problem"][0] == "application/problem+json"
+    problem = json.loads(bodies["problem"][1])
+    assert {"type", "title", "status", "code", "detail"} <= set(problem)
+    assert (problem["status"], problem["code"]) == (401, 20003)
+    assert bodies["html"][0] == "text/html" and "20003" not in bodies["html"][1]
+    twilio_sandbox.sandbox.set_faults(error_shape="problem")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url.replace("Messages.json", "Nothing.json")) as response:
+            assert response.content_type == "application/problem+json"
+            assert (await response.json(content_type=None))["code"] == 20404
+    with pytest.raises(ValueError, match="error_shape"):
+        twilio_sandbox.sandbox.set_faults(error_shape="xml")
+
+
+async def test_odd_fields_answer_a_create_that_made_its_message(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    sandbox = twilio_sandbox.sandbox
+    sandbox.set_faults(odd_next=1)
+    path = f"/Accounts/{twilio_sandbox.account_sid}/Messages.json"
+    answer = await twilio.api.v2010.create_async(
+        method="POST", uri=path, data={"To": HANDSET, "From": FAST_NUMBER, "Body": "x"}
+    )
+    (made,) = sandbox.messages()
+    assert answer["sid"] == made.sid
+    assert (answer["num_segments"], answer["status"]) == ("abc", "accepting")
+    assert "date_created" not in answer
+    # The message itself is as any other: a fetch shows it so, and the next create is plain.
+    fetched = await twilio.messages(made.sid).fetch_async()
+    assert (fetched.num_segments, fetched.status) == ("1", made.status)
+    plain = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="y")
+    assert plain.num_segments == "1"
+    assert sandbox.faults.injected["odd"] == 1

@@ -154,3 +154,86 @@ async def test_a_create_that_cannot_get_a_connection_in_time_is_never_sent(
     assert second.kind is Kind.TRANSIENT and "in time" in (second.reason or "")
     await asyncio.sleep(1.0)  # had it been queued, it would have been created by now
     assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "status", "code", "kind", "kept"),
+    [
+        # Twilio's code decides, in its legacy body and in an RFC 9457 problem body alike.
+        ("problem", 400, 21610, Kind.REFUSED, 21610),
+        ("problem", 400, 21211, Kind.REFUSED, 21211),
+        ("problem", 401, 20003, Kind.ACCOUNT, 20003),
+        ("problem", 400, 21606, Kind.ACCOUNT, 21606),
+        ("problem", 400, 21611, Kind.TRANSIENT, 21611),
+        ("problem", 429, 20429, Kind.TRANSIENT, 20429),
+        ("problem", 500, 20500, Kind.UNKNOWN, 20500),
+        ("legacy", 403, 20003, Kind.ACCOUNT, 20003),
+        # A page that is not JSON: its HTTP status alone, and no code is made up from it.
+        ("html", 400, 21610, Kind.REFUSED, None),
+        ("html", 404, 20404, Kind.REFUSED, None),
+        ("html", 422, 20001, Kind.REFUSED, None),
+        ("html", 401, 20003, Kind.ACCOUNT, None),
+        ("html", 403, 20003, Kind.ACCOUNT, None),
+        ("html", 429, 20429, Kind.TRANSIENT, None),
+        ("html", 500, 20500, Kind.UNKNOWN, None),
+        ("html", 502, 20500, Kind.UNKNOWN, None),
+        ("html", 503, 20500, Kind.UNKNOWN, None),
+    ],
+)
+async def test_a_refusal_means_the_same_in_every_shape(
+    client: Client, stand_in: RunningTwilioSandbox, shape: str, status: int, code: int,
+    kind: Kind, kept: int | None,
+) -> None:  # fmt: skip
+    stand_in.sandbox.set_faults(error_shape=shape, fail_next=1, fail_status=status,
+                                fail_code=code)  # fmt: skip
+    attempt = await Gateway(client).send(outgoing())
+    assert (attempt.kind, attempt.code) == (kind, kept)
+    assert attempt.reason and (kept is not None or f"HTTP {status}" in attempt.reason)
+    assert stand_in.sandbox.messages() == []
+
+
+async def test_a_201_with_a_sid_and_fields_that_do_not_parse_is_submitted(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    stand_in.sandbox.set_faults(odd_next=1)
+    attempt = await Gateway(client).send(outgoing())
+    (message,) = stand_in.sandbox.messages()
+    assert (attempt.kind, attempt.sid) == (Kind.SUBMITTED, message.sid)
+    assert attempt.segments is None  # "abc": the campaign's own count stands
+    assert attempt.status is RecipientStatus.QUEUED  # a status this code does not know
+
+
+@pytest.mark.parametrize("shape", ["legacy", "problem", "html"])
+async def test_the_start_up_check_refuses_wrong_credentials_in_every_shape(
+    stand_in: RunningTwilioSandbox, shape: str
+) -> None:
+    stand_in.sandbox.set_faults(error_shape=shape)
+    wrong = create_twilio_client(stand_in.account_sid, "wrong-token", stand_in.url)
+    try:
+        with pytest.raises(CredentialsRefused):
+            await Gateway(wrong).check()
+    finally:
+        await close_twilio_client(wrong)
+
+
+async def test_the_start_up_check_starts_anyway_on_a_page_that_is_not_json() -> None:
+    """A proxy answers 200 with its own page: nothing is known of the credentials."""
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.Response(
+            status=200, text="<html>Please sign in</html>", content_type="text/html"
+        )
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = create_twilio_client(
+        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
+    )
+    try:
+        await Gateway(client).check()
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
