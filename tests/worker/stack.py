@@ -79,11 +79,15 @@ class Stack:
         self.workers.append((worker, task))
         return worker
 
-    async def start_worker_process(self, log_path: Path) -> asyncio.subprocess.Process:
-        """`python -m worker` in its own process, as in production."""
+    async def start_worker_process(
+        self, log_path: Path, extra_env: dict[str, str] | None = None
+    ) -> asyncio.subprocess.Process:
+        """`python -m worker` in its own process, as in production (`extra_env`: e.g. a faked
+        clock)."""
         log = log_path.open("ab")
+        env = {**os.environ, **self.env, **(extra_env or {})}
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", env={**os.environ, **self.env}, stdout=log, stderr=log
+            sys.executable, "-m", "worker", env=env, stdout=log, stderr=log
         )
 
     async def stop_workers(self) -> None:
