@@ -177,6 +177,10 @@ class Recipient(Base):
     check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Pending, and outside its sending hours when a loop last looked: not claimed before this.
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When this claim passed the frequency cap's check (database clock): the cap counts other
+    # campaigns' messages in the order their checks committed, under a lock per number, never by
+    # a claim's time, which is read before the claim waits for locks and commits.
+    capped_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When Twilio took the message (written with its SID): the delivery chart's "sent" curve.
     # A final status's time is `updated_at`: statuses only move forward, so it is the last write.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -120,9 +120,11 @@ async def approve_campaign(ctx: Context, campaign_id: str, version: int, actor: 
             )
         now = ctx.now()
         due = campaign.scheduled_at or campaign.consent_confirmed_at or now
-        late = now - due > timedelta(seconds=ctx.settings.LATE_START_SECONDS) or (
-            campaign.scheduled_at is not None and campaign.scheduled_at <= now
-        )
+        if campaign.scheduled_at is not None:
+            # Its time is gone when the database's clock says so, as the start job judges it.
+            late = campaign.scheduled_at <= await ctx.db.now(session)
+        else:  # the confirmation was timed by a web process's clock, as `now` is
+            late = now - due > timedelta(seconds=ctx.settings.LATE_START_SECONDS)
         campaign.version += 1
         campaign.approved_by, campaign.approved_at = actor, now
         if late:

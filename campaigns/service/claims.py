@@ -233,6 +233,7 @@ async def release_claims(ctx: Context, campaign_id: str, ids: Sequence[int], *, 
                     status=to,
                     claim_token=None,
                     claimed_at=None,
+                    capped_checked_at=None,  # it did not go: checked again when claimed again
                     lease_until=None,
                     unknown_since=None,
                     check_at=None,

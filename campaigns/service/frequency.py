@@ -1,18 +1,23 @@
 """Who is over the frequency cap: numbers that other campaigns texted (or are texting) in the
 window, counted on the database's clock.
 
-At send time, a claimed recipient is over the cap when other campaigns' messages to its number,
-claimed in the window before its own claim, reach the cap. Claims still in flight count, in the
-order they were made, so two campaigns texting one number at once send one message, not two
-and not none.
+At send time, a claimed recipient is over the cap when other campaigns' messages to its number
+that passed this same check (or were handed to Twilio) in the window reach the cap. The check
+takes a lock per number and marks the claims that pass (`capped_checked_at`) in the same
+transaction, so two campaigns' checks on one number are totally ordered by when they commit: the
+second sees the first's mark, and two campaigns texting one number at once send one message, not
+two and not none. A claim's own time cannot order them: it is read before the claim waits for
+its campaign's row and commits, so a claim stamped earlier may become visible later.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from campaigns.frequency import FrequencyCap
@@ -24,41 +29,80 @@ from campaigns.status import RecipientStatus
 # Campaigns whose messages are not campaign messages: one-to-one answers from Slack.
 NOT_COUNTED = ("reply",)
 _CHUNK = 500
+_LOCK_PREFIX = b"textcast:frequency:"
 
 
-def _counted() -> ColumnElement[bool]:
-    """A message that went, or may be going: handed to Twilio, or claimed to be."""
-    return or_(Recipient.twilio_sid.is_not(None), Recipient.status == RecipientStatus.QUEUED)
+def _counted_since(since: datetime, row: type[Recipient] = Recipient) -> ColumnElement[bool]:
+    """A message that counts toward the cap from `since` on: one that passed the check and went
+    or may be going (handed to Twilio, or still claimed), or one handed to Twilio unchecked
+    (sent while no cap was set) claimed since then. A claim not yet checked does not count: two
+    such claims would cap each other, and the number would get nothing."""
+    may_go = or_(row.twilio_sid.is_not(None), row.status == RecipientStatus.QUEUED)
+    return or_(
+        and_(row.capped_checked_at >= since, may_go),
+        and_(row.capped_checked_at.is_(None), row.twilio_sid.is_not(None), row.claimed_at >= since),
+    )
+
+
+def _lock_key(phone: str) -> int:
+    """A stable signed 64-bit advisory-lock key for `phone`, the same in every process (Python's
+    `hash` is salted per process)."""
+    digest = hashlib.blake2b(_LOCK_PREFIX + phone.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def _lock_numbers(ctx: Context, session: AsyncSession, phones: Sequence[str]) -> None:
+    """Hold every number's lock until the transaction ends. On SQLite the write transaction began
+    with BEGIN IMMEDIATE and holds the database's only write lock already."""
+    if ctx.db.dialect != "postgresql":
+        return
+    # Sorted, so that two checks never wait for each other's locks in a cycle; unnest hands the
+    # keys to the function in the array's order.
+    keys = sorted({_lock_key(phone) for phone in phones})
+    for start in range(0, len(keys), _CHUNK):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) AS key"),
+            {"keys": keys[start : start + _CHUNK]},
+        )
 
 
 async def over_frequency_cap(
     ctx: Context, campaign_id: str, claims: Sequence[Claimed], cap: FrequencyCap
 ) -> set[int]:
-    """The ids of `claims` whose numbers are at their cap already."""
+    """The ids of `claims` whose numbers are at their cap already; the others are marked as
+    passed, in the same transaction, and count against other campaigns from its commit on."""
     over: set[int] = set()
-    async with ctx.db.read() as session:
+    async with ctx.db.transaction() as session:
+        await _lock_numbers(ctx, session, [c.phone for c in claims])
+        # Read after the locks: what an earlier check committed is seen (each statement of a
+        # PostgreSQL transaction at READ COMMITTED sees what committed before it began).
+        now = await ctx.db.now(session)
         for start in range(0, len(claims), _CHUNK):
-            chunk = claims[start : start + _CHUNK]
-            mine = {c.phone: c for c in chunk}
-            since = min(c.claimed_at for c in chunk) - cap.window
+            mine = {c.phone: c for c in claims[start : start + _CHUNK]}
             rows = await session.execute(
-                select(Recipient.phone, Recipient.claimed_at, Recipient.id)
+                select(Recipient.phone, func.count(Recipient.id))
                 .join(Campaign, Campaign.id == Recipient.campaign_id)
                 .where(
                     Recipient.phone.in_(list(mine)),
                     Recipient.campaign_id != campaign_id,
                     Campaign.source.not_in(NOT_COUNTED),
-                    Recipient.claimed_at >= since,
-                    _counted(),
+                    _counted_since(now - cap.window),
                 )
+                .group_by(Recipient.phone)
             )
-            earlier: dict[str, int] = {}
-            for phone, claimed_at, other_id in rows:
-                claim = mine[phone]
-                in_window = claimed_at >= claim.claimed_at - cap.window
-                if in_window and (claimed_at, other_id) < (claim.claimed_at, claim.id):
-                    earlier[phone] = earlier.get(phone, 0) + 1
-            over.update(mine[p].id for p, n in earlier.items() if n >= cap.messages)
+            over.update(mine[phone].id for phone, count in rows if count >= cap.messages)
+            passed = [c.id for c in mine.values() if c.id not in over]
+            if passed:
+                await session.execute(
+                    update(Recipient)
+                    .where(
+                        Recipient.id.in_(passed),
+                        Recipient.status == RecipientStatus.QUEUED,
+                        Recipient.twilio_sid.is_(None),
+                    )
+                    .values(capped_checked_at=now)
+                    .execution_options(synchronize_session=False)
+                )
     return over
 
 
@@ -76,8 +120,7 @@ async def capped_in_campaign(
             .where(
                 Recipient.campaign_id == campaign_id,
                 Campaign.source.not_in(NOT_COUNTED),
-                other.claimed_at >= at - cap.window,
-                or_(other.twilio_sid.is_not(None), other.status == RecipientStatus.QUEUED),
+                _counted_since(at - cap.window, other),
             )
             .group_by(Recipient.phone)
             .having(func.count(other.id) >= cap.messages)
@@ -99,8 +142,7 @@ async def capped_among(ctx: Context, phones: Sequence[str], cap: FrequencyCap, a
                 .where(
                     Recipient.phone.in_(list(phones[start : start + _CHUNK])),
                     Campaign.source.not_in(NOT_COUNTED),
-                    Recipient.claimed_at >= at - cap.window,
-                    _counted(),
+                    _counted_since(at - cap.window),
                 )
                 .group_by(Recipient.phone)
                 .having(func.count(Recipient.id) >= cap.messages)

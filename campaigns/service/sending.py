@@ -41,9 +41,11 @@ class Started:
 async def start_campaign(ctx: Context, campaign_id: str, version: int | None = None) -> Started:
     """What a start job should do; moves a due scheduled campaign to running (or paused if late).
 
-    `version` None means "whatever is current" (the sweep resuming a running campaign).
+    `version` None means "whatever is current" (the sweep resuming a running campaign). Whether
+    it is due, and how late, is judged on the database's clock, read once the row is locked: a
+    worker whose own clock runs fast would otherwise start it early (and arq, on that clock,
+    runs its deferred start job early too).
     """
-    now = ctx.now()
     async with ctx.db.transaction() as session:
         campaign = (
             await session.execute(
@@ -52,11 +54,12 @@ async def start_campaign(ctx: Context, campaign_id: str, version: int | None = N
         ).scalar_one_or_none()
         if campaign is None or (version is not None and campaign.version != version):
             return Started(StartDecision.STALE, campaign)
+        clock = await ctx.db.now(session)
         if campaign.status == CampaignStatus.RUNNING:
             if campaign.started_at is None:
-                campaign.started_at = now
+                campaign.started_at = ctx.now()  # shown to people, beside finished_at
             if campaign.wake_at is not None:
-                if campaign.wake_at > await ctx.db.now(session):
+                if campaign.wake_at > clock:
                     return Started(StartDecision.STALE, campaign)  # asleep: not yet
                 # Asleep is not stalled: the stall is measured from the wake time on.
                 campaign.heartbeat_at = max(campaign.heartbeat_at or campaign.wake_at,
@@ -67,10 +70,10 @@ async def start_campaign(ctx: Context, campaign_id: str, version: int | None = N
             return Started(StartDecision.SEND, campaign)
         if campaign.status != CampaignStatus.SCHEDULED:
             return Started(StartDecision.STALE, campaign)
-        due = campaign.scheduled_at or now
-        if due > now:
+        due = campaign.scheduled_at or clock
+        if due > clock:
             return Started(StartDecision.STALE, campaign)
-        late = now - due
+        late = clock - due
         if late > timedelta(seconds=ctx.settings.LATE_START_SECONDS):
             campaign.status = CampaignStatus.PAUSED
             campaign.version += 1
@@ -81,8 +84,8 @@ async def start_campaign(ctx: Context, campaign_id: str, version: int | None = N
             audit.record(session, SYSTEM, "campaign.pause", campaign.id, reason="late")
             return Started(StartDecision.LATE, campaign)
         campaign.status = CampaignStatus.RUNNING
-        campaign.started_at = now
-        campaign.heartbeat_at = await ctx.db.now(session)
+        campaign.started_at = ctx.now()
+        campaign.heartbeat_at = clock
         audit.record(session, SYSTEM, "campaign.start", campaign.id)
         return Started(StartDecision.SEND, campaign)
 
@@ -168,15 +171,14 @@ async def resume_campaign(ctx: Context, campaign_id: str, actor: str) -> Campaig
 
 async def campaigns_to_drive(ctx: Context) -> list[Campaign]:
     """What the sweep looks at: running campaigns (not those asleep until their recipients'
-    sending hours), and scheduled ones that are due."""
-    now = ctx.now()
+    sending hours), and scheduled ones that are due, both on the database's clock."""
     async with ctx.db.read() as session:
         clock = await ctx.db.now(session)
         awake = Campaign.wake_at.is_(None) | (Campaign.wake_at <= clock)
         rows = await session.execute(
             select(Campaign).where(
                 ((Campaign.status == CampaignStatus.RUNNING) & awake)
-                | ((Campaign.status == CampaignStatus.SCHEDULED) & (Campaign.scheduled_at <= now))
+                | ((Campaign.status == CampaignStatus.SCHEDULED) & (Campaign.scheduled_at <= clock))
             )
         )
         return list(rows.scalars())
@@ -244,12 +246,13 @@ async def campaigns_to_settle(ctx: Context) -> list[Campaign]:
         + 3_600
     )
     async with ctx.db.read() as session:
+        clock = await ctx.db.now(session)
         rows = await session.execute(
             select(Campaign).where(
                 (Campaign.status == CampaignStatus.PAUSED)
                 | (
                     (Campaign.status == CampaignStatus.CANCELLED)
-                    & (Campaign.cancelled_at >= ctx.now() - window)
+                    & (Campaign.cancelled_at >= clock - window)
                 )
             )
         )

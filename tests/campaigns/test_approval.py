@@ -3,12 +3,13 @@ an edit that needs a fresh approval, and spend caps that ask for approval instea
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from campaigns.db import Database
 from campaigns.errors import StateError
+from campaigns.models import Campaign
 from campaigns.recipients import check_recipient_list
 from campaigns.service import (
     CampaignChanges,
@@ -24,6 +25,21 @@ from tests.campaigns.test_service_create import new_campaign, people
 from tests.conftest import Clock, make_settings
 
 ALICE, BOB = "slack:U0ALICE", "slack:U0BOB"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Starts at the real time: whether a schedule's time is gone is judged on the database's
+    clock, which tests do not move; a late approval moves the campaign's time back instead."""
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+async def move_time_back(db: Database, campaign_id: str, by: timedelta) -> None:
+    """As if `by` had passed on the database's clock since the campaign was scheduled."""
+    async with db.transaction() as session:
+        campaign = await session.get_one(Campaign, campaign_id)
+        assert campaign.scheduled_at is not None
+        campaign.scheduled_at -= by
 
 
 def approvals(db: Database, clock: Clock, **more: str) -> Context:
@@ -65,9 +81,26 @@ async def test_a_schedule_approved_in_time_waits_and_one_approved_late_asks_agai
     assert (decided.view.campaign.status, decided.late) == ("scheduled", False)
     late = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
     clock.advance(hours=3)  # nobody answered before its time
+    await move_time_back(db, late.campaign.id, timedelta(hours=3))
     decided = await approve_campaign(ctx, late.campaign.id, late.campaign.version, BOB)
     assert (decided.view.campaign.status, decided.late) == ("paused", True)
     assert "approved after its time" in (decided.view.campaign.pause_reason or "")
+
+
+async def test_a_schedule_is_judged_late_on_the_database_clock_not_the_approvers(
+    db: Database, clock: Clock
+) -> None:
+    ctx = approvals(db, clock)
+    at = clock.now + timedelta(hours=2)
+    early = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    late = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    clock.advance(hours=3)  # the web process's clock runs 3 hours fast
+    decided = await approve_campaign(ctx, early.campaign.id, early.campaign.version, BOB)
+    assert (decided.view.campaign.status, decided.late) == ("scheduled", False)
+    clock.advance(hours=-6)  # ... or 3 hours slow
+    await move_time_back(db, late.campaign.id, timedelta(hours=3))
+    decided = await approve_campaign(ctx, late.campaign.id, late.campaign.version, BOB)
+    assert (decided.view.campaign.status, decided.late) == ("paused", True)
 
 
 async def test_over_a_spend_cap_with_approvals_set_it_asks_instead_of_refusing(

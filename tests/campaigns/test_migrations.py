@@ -118,3 +118,16 @@ async def test_0009_adds_and_removes_the_delivery_chart_columns(db: Database) ->
         recipients, campaigns = await connection.run_sync(columns)
     assert "sent_at" in recipients and chart <= campaigns
     await migrate.ensure_schema_current(db)
+
+
+async def test_0011_adds_and_removes_the_frequency_check_column(db: Database) -> None:
+    def columns(connection):  # type: ignore[no-untyped-def]
+        return {c["name"] for c in inspect(connection).get_columns("recipients")}
+
+    await migrate.downgrade(db, "0010")
+    async with db.engine.connect() as connection:
+        assert "capped_checked_at" not in await connection.run_sync(columns)
+    await migrate.upgrade(db)
+    async with db.engine.connect() as connection:
+        assert "capped_checked_at" in await connection.run_sync(columns)
+    await migrate.ensure_schema_current(db)

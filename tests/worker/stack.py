@@ -79,11 +79,15 @@ class Stack:
         self.workers.append((worker, task))
         return worker
 
-    async def start_worker_process(self, log_path: Path) -> asyncio.subprocess.Process:
-        """`python -m worker` in its own process, as in production."""
+    async def start_worker_process(
+        self, log_path: Path, extra_env: dict[str, str] | None = None
+    ) -> asyncio.subprocess.Process:
+        """`python -m worker` in its own process, as in production (`extra_env`: e.g. a faked
+        clock)."""
         log = log_path.open("ab")
+        env = {**os.environ, **self.env, **(extra_env or {})}
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", env={**os.environ, **self.env}, stdout=log, stderr=log
+            sys.executable, "-m", "worker", env=env, stdout=log, stderr=log
         )
 
     async def stop_workers(self) -> None:
@@ -263,13 +267,13 @@ async def worker_runtime(
 ) -> AsyncIterator[WorkerRuntime]:
     """A worker process's runtime, in this process: for driving one `Driver` by hand."""
     namespace = f"test-{uuid.uuid4().hex[:12]}"
-    settings = make_settings(
-        DATABASE_URL=db.url, REDIS_NAMESPACE=namespace,
-        SENDER_NUMBERS=",".join(f"{n}:{int(m)}" for n, m in senders.items()),
-        TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
-        TWILIO_API_URL=twilio.url, TWILIO_TIMEOUT_SECONDS=2.0, RECLAIM_AFTER_SECONDS=3.0,
-        UNKNOWN_OUTCOME_WAIT_SECONDS=3.0, UNKNOWN_OUTCOME_LIMIT_SECONDS=60.0, **overrides,
-    )  # fmt: skip
+    settings = make_settings(**{
+        "DATABASE_URL": db.url, "REDIS_NAMESPACE": namespace,
+        "SENDER_NUMBERS": ",".join(f"{n}:{int(m)}" for n, m in senders.items()),
+        "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_API_URL": twilio.url, "TWILIO_TIMEOUT_SECONDS": 2.0, "RECLAIM_AFTER_SECONDS": 3.0,
+        "UNKNOWN_OUTCOME_WAIT_SECONDS": 3.0, "UNKNOWN_OUTCOME_LIMIT_SECONDS": 60.0, **overrides,
+    })  # fmt: skip
     # Named, so a test can cut this runtime's connections (CLIENT KILL) and no one else's.
     redis = ArqRedis.from_url(settings.REDIS_URL, client_name=namespace)
     rt = await WorkerRuntime.start(settings, redis, db=db)
