@@ -342,6 +342,7 @@ class TwilioSandbox:
             "queue_depth": {number: self.queue_depth(number) for number in self.config.numbers},
             "in_flight": self.carrier.in_flight,
             "callbacks_pending": self.callbacks.pending,
+            "callbacks_dropped": self.callbacks.dropped,
             "faults_injected": dict(self.faults.injected),
             "reads": self.reads,
             "opt_outs": [list(pair) for pair in self.optouts.pairs()],

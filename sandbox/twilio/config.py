@@ -56,11 +56,19 @@ class CarrierConfig:
     callback_delay: float = 0.0  # seconds added before each status callback is posted
     callback_duplicate_rate: float = 0.0  # chance a status callback is posted twice
     callback_reorder_rate: float = 0.0  # chance a callback is held until after the next one
+    # Chance a status callback is never posted at all. Twilio does not promise to post a lost
+    # callback again, so a dropped one is never retried: only asking Twilio recovers it.
+    callback_drop_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.step_delay < 0 or self.callback_delay < 0:
             raise ValueError("step_delay and callback_delay cannot be negative")
-        for name in ("failure_rate", "callback_duplicate_rate", "callback_reorder_rate"):
+        for name in (
+            "failure_rate",
+            "callback_duplicate_rate",
+            "callback_reorder_rate",
+            "callback_drop_rate",
+        ):
             _check_rate(name, getattr(self, name))
         self.failure_codes = tuple(self.failure_codes)
         if not self.failure_codes:
