@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     SENDER_NUMBERS: Annotated[tuple[SenderNumber, ...], NoDecode] = ()
 
     PUBLIC_BASE_URL: str | None = None
+    # With PUBLIC_BASE_URL: a message with no final status this long after it was sent is
+    # fetched from Twilio, which does not promise to post a lost status callback again.
+    RECEIPT_BACKSTOP_SECONDS: int = Field(default=600, ge=1, le=86_400)
     DEFAULT_REGION: str | None = None
     PRICE_PER_SEGMENT: Decimal = Field(default=Decimal("0.0079"), ge=0)
     PRICE_PER_MMS: Decimal = Field(

@@ -1,7 +1,13 @@
-"""Asking Twilio for delivery statuses, for installs Twilio cannot call back (no PUBLIC_BASE_URL).
+"""Asking Twilio for delivery statuses: for installs Twilio cannot call back (no PUBLIC_BASE_URL),
+and as the backstop for the status callbacks of those it can.
 
 `poll_statuses` is meant to be called from a periodic job, as often as every few seconds. Each
 call fetches the messages that are due a check, applies what Twilio says, and returns.
+
+Twilio does not promise to post a lost status callback again, so with PUBLIC_BASE_URL the same
+schedule holds every message too, only later: its first check comes RECEIPT_BACKSTOP_SECONDS after
+it was sent, and no check comes sooner than that after the one before. A message whose callback
+arrived is final by then and is dropped from the schedule without a request to Twilio.
 
 When to check a message again is kept in Redis, not in the database: a sorted set
 `{REDIS_NAMESPACE}:poll` (member: recipient id, score: the Unix time it is next due) and a hash
@@ -76,13 +82,21 @@ class _InFlight:
     status: RecipientStatus
 
 
-def next_delay(checks: int) -> int:
-    """Seconds to wait before the next check of a message checked `checks` times so far."""
-    return BACKOFF_SECONDS[min(checks, len(BACKOFF_SECONDS) - 1)]
+def next_delay(checks: int, settings: Settings) -> int:
+    """Seconds to wait before the next check of a message checked `checks` times so far.
+
+    With status callbacks (PUBLIC_BASE_URL) never sooner than RECEIPT_BACKSTOP_SECONDS: the
+    callback is how the status should come, and a check is only for one that was lost.
+    """
+    delay = BACKOFF_SECONDS[min(checks, len(BACKOFF_SECONDS) - 1)]
+    if not polling_needed(settings):
+        return max(delay, settings.RECEIPT_BACKSTOP_SECONDS)
+    return delay
 
 
 def polling_needed(settings: Settings) -> bool:
-    """Without PUBLIC_BASE_URL Twilio has nowhere to post statuses, so the worker must ask."""
+    """Without PUBLIC_BASE_URL Twilio has nowhere to post statuses, so the worker must ask
+    about every message soon; with it, only about those whose callback never came."""
     return not settings.PUBLIC_BASE_URL
 
 
@@ -130,7 +144,7 @@ async def poll_statuses(
     moved = await apply_status_updates(ctx, updates) if updates else 0
     if refused:
         await record_refused_numbers(ctx, refused)
-    await _reschedule(redis, keys, now, done, still)
+    await _reschedule(redis, keys, now, done, still, ctx.settings)
     if moved:
         await _publish(redis, ctx.settings, moved_campaigns)
     return moved
@@ -138,12 +152,14 @@ async def poll_statuses(
 
 async def _sync(ctx: Context, redis: Redis, keys: PollKeys, cutoff: datetime) -> None:
     """Add messages sent since the last look; rebuild the whole schedule if it is gone."""
+    first = next_delay(0, ctx.settings)
+    # Never looked for later than its first check is due (a backstop shorter than SYNC_SECONDS).
+    every = min(SYNC_SECONDS, first) if not polling_needed(ctx.settings) else SYNC_SECONDS
     missing = not await redis.exists(keys.schedule)
-    if not missing and not await redis.set(keys.synced, "1", nx=True, ex=SYNC_SECONDS):
+    if not missing and not await redis.set(keys.synced, "1", nx=True, ex=every):
         return
     if missing:
-        await redis.set(keys.synced, "1", ex=SYNC_SECONDS)
-    first = BACKOFF_SECONDS[0]
+        await redis.set(keys.synced, "1", ex=every)
     async with ctx.db.read() as session:
         rows = await session.execute(
             select(Recipient.id, Recipient.updated_at)
@@ -223,7 +239,12 @@ async def _fetch_all(
 
 
 async def _reschedule(
-    redis: Redis, keys: PollKeys, now: datetime, done: Iterable[int], still: Iterable[int]
+    redis: Redis,
+    keys: PollKeys,
+    now: datetime,
+    done: Iterable[int],
+    still: Iterable[int],
+    settings: Settings,
 ) -> None:
     done, still = list(done), list(still)
     async with redis.pipeline(transaction=False) as pipe:
@@ -236,7 +257,9 @@ async def _reschedule(
     checks = counts[2 if done else 0 :]
     if still:
         t = now.timestamp()
-        due = {str(rid): t + next_delay(int(n)) for rid, n in zip(still, checks, strict=True)}
+        due = {
+            str(rid): t + next_delay(int(n), settings) for rid, n in zip(still, checks, strict=True)
+        }
         await redis.zadd(keys.schedule, due, xx=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,13 @@ from sandbox.twilio import (
     start,
 )
 from tests.conftest import Clock, make_settings
-from worker.status_poll import BACKOFF_SECONDS, PollKeys, poll_statuses, polling_needed
+from worker.status_poll import (
+    BACKOFF_SECONDS,
+    PollKeys,
+    next_delay,
+    poll_statuses,
+    polling_needed,
+)
 
 SENDER = "+14155550100"
 PHONES = [f"+4477009000{i:02d}" for i in range(1, 6)]
@@ -132,6 +139,32 @@ async def test_polling_brings_sent_messages_to_their_final_statuses(
     assert await scheduled(redis, ctx.settings) == 0  # final messages are not asked about again
     clock.advance(hours=1)
     assert await poll_statuses(ctx, twilio, redis=redis) == 0
+
+
+async def test_with_callbacks_a_message_is_asked_about_only_after_the_backstop(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    """With PUBLIC_BASE_URL the callback should bring the status: Twilio is asked only about a
+    message still not final RECEIPT_BACKSTOP_SECONDS after it was sent (its callback was lost)."""
+    settings = ctx.settings.model_copy(
+        update={"PUBLIC_BASE_URL": "https://sms.example.com", "RECEIPT_BACKSTOP_SECONDS": 600}
+    )
+    ctx = replace(ctx, settings=settings)
+    assert not polling_needed(settings)
+    campaign_id, _ = await sent_campaign(ctx, twilio)  # no status callback: all of them lost
+    await twilio_sandbox.sandbox.settled()
+    reads = twilio_sandbox.sandbox.reads
+
+    assert await poll_statuses(ctx, twilio, redis=redis) == 0
+    clock.advance(seconds=BACKOFF_SECONDS[0])  # when polling would ask
+    assert await poll_statuses(ctx, twilio, redis=redis) == 0
+    clock.advance(seconds=599 - BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis) == 0
+    assert twilio_sandbox.sandbox.reads == reads, "asked before the backstop was due"
+    clock.advance(seconds=1)
+    assert await poll_statuses(ctx, twilio, redis=redis) == 5
+    assert {s for s, _, _ in (await statuses(ctx, campaign_id)).values()} == {"delivered"}
+    assert next_delay(1, settings) == 600  # a message still not final waits as long again
 
 
 async def test_a_just_checked_message_waits_for_its_backoff(
