@@ -175,6 +175,6 @@ def status_params(message: Message, account_sid: str) -> dict[str, str]:
         params["MessagingServiceSid"] = message.messaging_service_sid
     if message.error_code is not None:
         params["ErrorCode"] = str(message.error_code)
-    if message.status in ("delivered", "undelivered"):
+    if message.status in ("delivered", "partially_delivered", "undelivered"):
         params["RawDlrDoneDate"] = time.strftime("%y%m%d%H%M", time.gmtime())
     return params

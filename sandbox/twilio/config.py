@@ -53,6 +53,12 @@ class CarrierConfig:
     failure_rate: float = 0.0  # chance any message ends with one of failure_codes
     failure_codes: tuple[int, ...] = (30003, 30005, 30006, 30007, 30008)
     recipient_failures: dict[str, RecipientFailure] = field(default_factory=dict)
+    # Numbers whose carrier never reports delivery: their messages stay `sent`, with this error
+    # code on the `sent` status (None: without one), as Twilio shows a carrier's warning.
+    sent_only: dict[str, int | None] = field(default_factory=dict)
+    # Chance a message with pictures ends `partially_delivered` (some of its parts arrived)
+    # instead of `delivered`.
+    partial_rate: float = 0.0
     callback_delay: float = 0.0  # seconds added before each status callback is posted
     callback_duplicate_rate: float = 0.0  # chance a status callback is posted twice
     callback_reorder_rate: float = 0.0  # chance a callback is held until after the next one
@@ -68,6 +74,7 @@ class CarrierConfig:
             "callback_duplicate_rate",
             "callback_reorder_rate",
             "callback_drop_rate",
+            "partial_rate",
         ):
             _check_rate(name, getattr(self, name))
         self.failure_codes = tuple(self.failure_codes)
@@ -75,6 +82,7 @@ class CarrierConfig:
             raise ValueError("failure_codes needs at least one code")
         for code in self.failure_codes:
             _check_code(code)
+        self.sent_only = {number: _optional_int(code) for number, code in self.sent_only.items()}
         self.recipient_failures = {
             number: failure
             if isinstance(failure, RecipientFailure)
@@ -189,6 +197,10 @@ def replace_fields(target: Any, changes: dict[str, Any]) -> None:
     checked = type(target)(**merged)  # runs __post_init__ validation
     for name in changes:
         setattr(target, name, getattr(checked, name))
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _check_rate(name: str, value: float) -> None:
