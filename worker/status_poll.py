@@ -31,12 +31,20 @@ from redis.asyncio import Redis
 from sqlalchemy import or_, select
 from twilio.rest import Client
 
-from campaigns.delivery_errors import OPTED_OUT, reason_for
+from campaigns.delivery_errors import OPTED_OUT
 from campaigns.models import Campaign, Recipient
 from campaigns.service import Context, StatusUpdate, apply_status_updates
 from campaigns.service.status_news import record_refused_numbers, status_news_key
 from campaigns.settings import Settings
-from campaigns.status import FINAL, RANK, TWILIO_STATUS, CampaignStatus, RecipientStatus
+from campaigns.status import (
+    FAILURES,
+    FINAL,
+    RANK,
+    TWILIO_STATUS,
+    CampaignStatus,
+    RecipientStatus,
+    error_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +55,6 @@ DEFAULT_MAX_AGE = timedelta(hours=72)
 DEFAULT_CONCURRENCY = 20
 POLLED = (RecipientStatus.QUEUED, RecipientStatus.SENT)  # not final, and Twilio has them
 NEVER_SENT = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
-FAILURES = frozenset({RecipientStatus.UNDELIVERED, RecipientStatus.FAILED})
 _ADD_CHUNK = 10_000
 
 # Takes the due members (lowest score first) and pushes them a lease into the future, in one
@@ -128,17 +135,10 @@ async def poll_statuses(
         if status is None or RANK[status] <= RANK[row.status]:
             still.append(row.id)
             continue
-        failure = status in FAILURES
-        updates.append(
-            StatusUpdate(
-                status=status,
-                twilio_sid=row.sid,
-                error_code=code if failure else None,
-                error_reason=reason_for(code) if failure else None,
-            )
-        )
+        stored_code, reason = error_of(status, code)
+        updates.append(StatusUpdate(status, row.sid, error_code=stored_code, error_reason=reason))
         moved_campaigns.add(row.campaign_id)
-        if failure and code == OPTED_OUT:
+        if status in FAILURES and code == OPTED_OUT:
             refused.append((row.phone, row.campaign_id))
         (done if status in FINAL else still).append(row.id)
     moved = await apply_status_updates(ctx, updates) if updates else 0

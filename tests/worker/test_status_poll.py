@@ -4,7 +4,7 @@ stand-in with the twilio SDK, no callbacks, and `poll_statuses` over real Redis.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import replace
 from datetime import timedelta
 
@@ -73,10 +73,11 @@ async def forget(redis: Redis, settings: Settings) -> None:
 
 
 async def sent_campaign(
-    ctx: Context, twilio: Client, phones: list[str] = PHONES
+    ctx: Context, twilio: Client, phones: list[str] = PHONES, pictures: Collection[str] = ()
 ) -> tuple[str, dict[str, str]]:
     """A running campaign whose recipients were all sent, without status callbacks; returns
-    its id and each phone's SID. The SIDs are stored as the sender stores them."""
+    its id and each phone's SID. The SIDs are stored as the sender stores them. The phones in
+    `pictures` get an MMS."""
     view = await create_campaign(
         ctx,
         NewCampaign(
@@ -92,7 +93,10 @@ async def sent_campaign(
     )
     sids = {}
     for phone in phones:
-        message = await twilio.messages.create_async(to=phone, from_=SENDER, body="Flu jabs")
+        media = {"media_url": ["https://example.com/clinic.png"]} if phone in pictures else {}
+        message = await twilio.messages.create_async(
+            to=phone, from_=SENDER, body="Flu jabs", **media
+        )
         assert message.sid is not None
         sids[phone] = message.sid
         async with ctx.db.transaction() as session:
@@ -165,6 +169,21 @@ async def test_with_callbacks_a_message_is_asked_about_only_after_the_backstop(
     assert await poll_statuses(ctx, twilio, redis=redis) == 5
     assert {s for s, _, _ in (await statuses(ctx, campaign_id)).values()} == {"delivered"}
     assert next_delay(1, settings) == 600  # a message still not final waits as long again
+
+
+async def test_a_fetched_error_code_on_sent_is_kept_and_partially_delivered_is_final(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    twilio_sandbox.sandbox.set_carrier(sent_only={PHONES[0]: 30005}, partial_rate=1.0)
+    campaign_id, _ = await sent_campaign(ctx, twilio, PHONES[:2], pictures={PHONES[1]})
+    await twilio_sandbox.sandbox.settled()
+
+    clock.advance(seconds=BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis) == 2
+    got = await statuses(ctx, campaign_id)
+    assert got[PHONES[0]] == ("sent", 30005, reason_for(30005))
+    assert got[PHONES[1]] == ("delivered", None, None)
+    assert await scheduled(redis, ctx.settings) == 1  # only the `sent` one is asked about again
 
 
 async def test_a_just_checked_message_waits_for_its_backoff(
