@@ -153,9 +153,8 @@ async def list_messages(request: web.Request) -> web.Response:
         raise refusal
     lag = sandbox.faults.list_lag
     hidden_after = asyncio.get_running_loop().time() - lag if lag else None
-    return web.json_response(
-        list_page(sandbox.store, account_sid, request.query, created_before=hidden_after)
-    )
+    page = list_page(sandbox.store, account_sid, request.query, created_before=hidden_after)
+    return web.json_response(sandbox.faults.garble_page(page))
 
 
 async def fetch_message(request: web.Request) -> web.Response:
@@ -168,7 +167,7 @@ async def fetch_message(request: web.Request) -> web.Response:
     message = sandbox.store.get(request.match_info["sid"])
     if message is None:
         raise errors.not_found(request.path)
-    return web.json_response(message_resource(message, account_sid))
+    return web.json_response(sandbox.faults.garble(message_resource(message, account_sid)))
 
 
 def _authenticated(request: web.Request) -> str:

@@ -113,6 +113,11 @@ class Faults:
     fail_next: int = 0
     fail_status: int = 500
     fail_code: int = 20500
+    # A garbled answer: these fields of every Message resource answered (fetched or listed), and
+    # of every list page, hold these values instead, e.g. {"num_media": "two"} or
+    # {"next_page_uri": 7}. A client must read what it can and carry on.
+    garbled_fields: dict[str, Any] = field(default_factory=dict)
+    garbled_page_fields: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("rate_429", "rate_500", "drop_rate", "late_rate", "read_fail_rate"):
