@@ -56,7 +56,24 @@ async def poll_inbound(rt: WorkerRuntime) -> int:
         except (TwilioException, aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as error:
             log.warning("could not list the texts sent to %s (%r); asking again next time",
                         sender, error)  # fmt: skip
+        except (AttributeError, TypeError, ValueError, KeyError) as error:
+            # A page the SDK could not read (a garbled next_page_uri, no list of messages): what
+            # came before it is recorded, the next number is polled, and since the newest time
+            # seen is kept only after a whole poll, this number's next poll reads it all again.
+            log.warning("Twilio's list of the texts sent to %s could not be read (%r); asking "
+                        "again next time", sender, error)  # fmt: skip
     return new
+
+
+def _media_count(raw: object) -> int:
+    """How many pictures Twilio says a text has (`num_media` is a string); 0 for an answer it
+    garbled, so the text itself is still recorded."""
+    try:
+        count = int(str(raw or 0))
+    except ValueError:
+        log.warning("an incoming text's num_media %r is not a number; counted as none", raw)
+        return 0
+    return min(max(count, 0), 10)
 
 
 async def _poll_number(rt: WorkerRuntime, sender: str) -> int:
@@ -75,7 +92,7 @@ async def _poll_number(rt: WorkerRuntime, sender: str) -> int:
         received = await record_inbound(rt.ctx, IncomingSms(
             message_sid=message.sid, phone=message.from_, sender=message.to or sender,
             body=message.body or "", messaging_service_sid=message.messaging_service_sid,
-            media_types=("unknown",) * min(int(message.num_media or 0), 10),
+            media_types=("unknown",) * _media_count(message.num_media),
             received_at=created, source="poll",
         ))  # fmt: skip
         newest = max(newest, created)

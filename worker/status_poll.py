@@ -230,7 +230,9 @@ async def _fetch_all(
                 failures.append(f"recipient {row.id}: {error!r}")
                 return None, None
         status = TWILIO_STATUS.get(str(message.status or ""))
-        return status, message.error_code
+        # The SDK hands back a garbled error_code as it came (a string): not a code to store.
+        code = message.error_code if isinstance(message.error_code, int) else None
+        return status, code
 
     results = await asyncio.gather(*(fetch(row) for row in rows))
     if failures:

@@ -186,6 +186,21 @@ async def test_a_fetched_error_code_on_sent_is_kept_and_partially_delivered_is_f
     assert await scheduled(redis, ctx.settings) == 1  # only the `sent` one is asked about again
 
 
+async def test_a_garbled_error_code_never_stops_the_poll(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    twilio_sandbox.sandbox.fail_recipient(PHONES[2], 30003)
+    twilio_sandbox.sandbox.set_faults(garbled_fields={"error_code": "30003x"})
+    campaign_id, _ = await sent_campaign(ctx, twilio)
+    await twilio_sandbox.sandbox.settled()
+
+    clock.advance(seconds=BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis) == 5
+    got = await statuses(ctx, campaign_id)
+    assert got[PHONES[2]] == ("undelivered", None, reason_for(None))
+    assert {got[phone][0] for phone in PHONES if phone != PHONES[2]} == {"delivered"}
+
+
 async def test_a_just_checked_message_waits_for_its_backoff(
     ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
 ) -> None:
