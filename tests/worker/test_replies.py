@@ -284,6 +284,28 @@ async def test_a_garbled_answer_from_twilio_never_stops_the_inbound_poll(
         await until(both_recorded, timeout=10)
 
 
+async def test_with_only_a_messaging_service_its_numbers_texts_are_polled(db: Database) -> None:
+    """SENDER_NUMBERS unset: the numbers to poll are the Messaging Service's, as Twilio lists
+    them (GET /v1/Services/{sid}/PhoneNumbers)."""
+    service = "MG" + "5" * 32
+    async with running_stack(
+        db, senders={ONE: 50.0, TWO: 50.0}, SENDER_NUMBERS="",
+        TWILIO_MESSAGING_SERVICE_SID=service, INBOUND_POLL_SECONDS=2,
+    ) as stack:  # fmt: skip
+        assert stack.settings.sender_phones == ()
+        sandbox = stack.twilio.sandbox
+        sandbox.config.messaging_services[service] = (ONE, TWO)
+        await sandbox.reply(SARAH, ONE, "Thanks!")
+        await sandbox.reply(JAMES, TWO, "STOP")
+        await stack.start_worker()
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=20)
+
+        async def both_recorded() -> bool:
+            return await inbound_rows(stack) == 2
+
+        await until(both_recorded, timeout=10)
+
+
 async def test_a_text_whose_hand_off_was_lost_is_posted_by_the_sweep(db: Database) -> None:
     """The web process stored the text and died before handing it on (or Redis lost the job):
     the sweep finds it. One that answers no campaign goes to SLACK_NOTIFY_CHANNEL."""
