@@ -32,6 +32,7 @@ from worker.status_poll import (
     BACKOFF_SECONDS,
     PollKeys,
     next_delay,
+    poll_due_statuses,
     poll_statuses,
     polling_needed,
 )
@@ -199,6 +200,19 @@ async def test_a_garbled_error_code_never_stops_the_poll(
     got = await statuses(ctx, campaign_id)
     assert got[PHONES[2]] == ("undelivered", None, reason_for(None))
     assert {got[phone][0] for phone in PHONES if phone != PHONES[2]} == {"delivered"}
+
+
+async def test_a_backlog_drains_in_one_job_not_a_batch_per_run(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    phones = [f"+4477009001{i:02d}" for i in range(30)]
+    campaign_id, _ = await sent_campaign(ctx, twilio, phones)
+    await twilio_sandbox.sandbox.settled()
+    clock.advance(seconds=BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis, batch=10) == 10  # one batch
+
+    assert await poll_due_statuses(ctx, twilio, redis=redis, batch=10) == 20  # two more rounds
+    assert {s for s, _, _ in (await statuses(ctx, campaign_id)).values()} == {"delivered"}
 
 
 async def test_a_just_checked_message_waits_for_its_backoff(
