@@ -7,11 +7,13 @@ naming the setting and what is wrong: `load_settings` and `Settings.require` rai
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -59,6 +61,36 @@ def parse_sender_numbers(value: str) -> tuple[SenderNumber, ...]:
     return tuple(senders)
 
 
+# A host name label: letters, digits and inner hyphens (RFC 1123). Twilio refuses a StatusCallback
+# whose host is anything else, an underscore included, so every create would be refused.
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def callback_host_problem(url: str) -> str | None:
+    """Why Twilio would refuse `url`'s host in a StatusCallback, or None if it would not."""
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port raises on a port that is not a number
+    except ValueError as error:
+        return f"not a valid address ({error})"
+    if not host:
+        return "the address has no host name"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if "_" in host:
+        return (
+            f"Twilio refuses callback addresses whose host name has an underscore ({host}); "
+            "use a name of letters, digits, hyphens and dots"
+        )
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return f"{host!r} is not a valid host name, so Twilio would refuse it for callbacks"
+    return None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -97,6 +129,9 @@ class Settings(BaseSettings):
     SENDER_NUMBERS: Annotated[tuple[SenderNumber, ...], NoDecode] = ()
 
     PUBLIC_BASE_URL: str | None = None
+    # With PUBLIC_BASE_URL: a message with no final status this long after it was sent is
+    # fetched from Twilio, which does not promise to post a lost status callback again.
+    RECEIPT_BACKSTOP_SECONDS: int = Field(default=600, ge=1, le=86_400)
     DEFAULT_REGION: str | None = None
     PRICE_PER_SEGMENT: Decimal = Field(default=Decimal("0.0079"), ge=0)
     PRICE_PER_MMS: Decimal = Field(
@@ -212,6 +247,9 @@ class Settings(BaseSettings):
         url = str(value).strip().rstrip("/")
         if not url.startswith(("https://", "http://")):
             raise ValueError("use the https:// address where Twilio can reach this server")
+        problem = callback_host_problem(url)
+        if problem is not None:
+            raise ValueError(problem)
         return url
 
     @cached_property

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from campaigns.delivery_errors import reason_for
+
 
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
@@ -58,7 +60,10 @@ def statuses_below(status: RecipientStatus) -> tuple[RecipientStatus, ...]:
     return tuple(s for s, rank in RANK.items() if rank < RANK[status])
 
 
-# Twilio's message statuses, in our terms.
+# Twilio's message statuses, in our terms. `partially_delivered` (an MMS some of whose parts
+# arrived) is final at Twilio and the person has the message, if not all of it: delivered, with
+# Twilio's error code kept to say what was missing. Counting it failed would report a message
+# people read as lost.
 TWILIO_STATUS: Mapping[str, RecipientStatus] = {
     "accepted": RecipientStatus.QUEUED,
     "scheduled": RecipientStatus.QUEUED,
@@ -66,11 +71,31 @@ TWILIO_STATUS: Mapping[str, RecipientStatus] = {
     "sending": RecipientStatus.QUEUED,
     "sent": RecipientStatus.SENT,
     "delivered": RecipientStatus.DELIVERED,
+    "partially_delivered": RecipientStatus.DELIVERED,
     "read": RecipientStatus.DELIVERED,
     "undelivered": RecipientStatus.UNDELIVERED,
     "failed": RecipientStatus.FAILED,
     "canceled": RecipientStatus.CANCELLED,
 }
+
+
+# Statuses that keep the error code Twilio gives with them: why a message failed, or what the
+# carrier warned of on one it took (a `sent` that may never get a receipt, a partial delivery).
+KEEPS_ERROR_CODE = frozenset(
+    {RecipientStatus.SENT, RecipientStatus.DELIVERED, RecipientStatus.UNDELIVERED,
+     RecipientStatus.FAILED}
+)  # fmt: skip
+FAILURES = frozenset({RecipientStatus.UNDELIVERED, RecipientStatus.FAILED})
+
+
+def error_of(status: RecipientStatus, code: int | None) -> tuple[int | None, str | None]:
+    """The error code and reason to store with `status`: a failure always has a reason; any
+    other status keeps a code Twilio gave, with its meaning, and nothing without one."""
+    if status in FAILURES:
+        return code, reason_for(code)
+    if status in KEEPS_ERROR_CODE and code is not None:
+        return code, reason_for(code)
+    return None, None
 
 
 @dataclass(frozen=True, slots=True)

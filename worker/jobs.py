@@ -40,7 +40,7 @@ from worker.inbound import handle_inbound, requeue_unhandled
 from worker.inbound_poll import backstop_due, poll_inbound, polling_inbound
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
-from worker.status_poll import poll_statuses, polling_needed
+from worker.status_poll import poll_due_statuses
 from worker.test_send import send_test
 
 log = logging.getLogger(__name__)
@@ -190,11 +190,10 @@ async def settle_stopped(ctx: dict[str, Any]) -> int:
 
 
 async def poll_statuses_job(ctx: dict[str, Any]) -> int:
-    """Without PUBLIC_BASE_URL Twilio cannot call back: ask it about messages not yet final."""
+    """Ask Twilio about messages not yet final: soon without PUBLIC_BASE_URL (Twilio cannot
+    call back), else RECEIPT_BACKSTOP_SECONDS after sending, for callbacks that were lost."""
     rt: WorkerRuntime = ctx[RUNTIME]
-    if not polling_needed(rt.settings):
-        return 0
-    return await poll_statuses(rt.ctx, rt.gateway.client, redis=rt.redis)
+    return await poll_due_statuses(rt.ctx, rt.gateway.client, redis=rt.redis)
 
 
 async def poll_inbound_job(ctx: dict[str, Any]) -> int:

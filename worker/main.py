@@ -8,6 +8,7 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from arq.worker import Worker, func
 
 from bot.jobs import queue_name
@@ -52,21 +53,15 @@ def worker_options(
             await ctx[RUNTIME].close()
 
     every = settings.SWEEP_SECONDS
+    space = settings.REDIS_NAMESPACE
     options: dict[str, Any] = {
         "functions": [func(job, name=name) for name, job in JOB_FUNCTIONS.items()],
         "cron_jobs": [
-            cron(
-                sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=True, timeout=60
-            ),
-            cron(settle_stopped, second=set(range(0, 60, every)), unique=True, timeout=120),
-            cron(poll_statuses_job, second=set(range(0, 60, 5)), unique=True, timeout=120),
-            cron(refresh_summaries, second=set(range(0, 60, 10)), unique=True, timeout=120),
-            cron(
-                poll_inbound_job,
-                second=_every(settings.INBOUND_POLL_SECONDS),
-                unique=True,
-                timeout=120,
-            ),
+            _cron(space, sweep, every, run_at_startup=True, timeout=60),
+            _cron(space, settle_stopped, every, timeout=120),
+            _cron(space, poll_statuses_job, 5, timeout=120),
+            _cron(space, refresh_summaries, 10, timeout=120),
+            _cron(space, poll_inbound_job, settings.INBOUND_POLL_SECONDS, timeout=120),
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
@@ -80,6 +75,14 @@ def worker_options(
     }
     options.update(overrides)
     return options
+
+
+def _cron(namespace: str, job: Any, seconds: int, **options: Any) -> CronJob:
+    """A unique cron job every `seconds`, named within the namespace. arq keys a unique cron run
+    by its name and time alone (`arq:job:cron:NAME:MS`), in every queue: two installs sharing one
+    Redis would otherwise each skip the runs the other enqueued first."""
+    name = f"cron:{namespace}:{job.__name__}"
+    return cron(job, name=name, second=_every(seconds), unique=True, **options)
 
 
 def _every(seconds: int) -> set[int]:

@@ -1,7 +1,13 @@
-"""Asking Twilio for delivery statuses, for installs Twilio cannot call back (no PUBLIC_BASE_URL).
+"""Asking Twilio for delivery statuses: for installs Twilio cannot call back (no PUBLIC_BASE_URL),
+and as the backstop for the status callbacks of those it can.
 
 `poll_statuses` is meant to be called from a periodic job, as often as every few seconds. Each
 call fetches the messages that are due a check, applies what Twilio says, and returns.
+
+Twilio does not promise to post a lost status callback again, so with PUBLIC_BASE_URL the same
+schedule holds every message too, only later: its first check comes RECEIPT_BACKSTOP_SECONDS after
+it was sent, and no check comes sooner than that after the one before. A message whose callback
+arrived is final by then and is dropped from the schedule without a request to Twilio.
 
 When to check a message again is kept in Redis, not in the database: a sorted set
 `{REDIS_NAMESPACE}:poll` (member: recipient id, score: the Unix time it is next due) and a hash
@@ -25,12 +31,20 @@ from redis.asyncio import Redis
 from sqlalchemy import or_, select
 from twilio.rest import Client
 
-from campaigns.delivery_errors import OPTED_OUT, reason_for
+from campaigns.delivery_errors import OPTED_OUT
 from campaigns.models import Campaign, Recipient
 from campaigns.service import Context, StatusUpdate, apply_status_updates
 from campaigns.service.status_news import record_refused_numbers, status_news_key
 from campaigns.settings import Settings
-from campaigns.status import FINAL, RANK, TWILIO_STATUS, CampaignStatus, RecipientStatus
+from campaigns.status import (
+    FAILURES,
+    FINAL,
+    RANK,
+    TWILIO_STATUS,
+    CampaignStatus,
+    RecipientStatus,
+    error_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +53,9 @@ SYNC_SECONDS = 15  # how often new messages are looked for in the database
 LEASE_SECONDS = 60  # a message being checked is not handed to another caller for this long
 DEFAULT_MAX_AGE = timedelta(hours=72)
 DEFAULT_CONCURRENCY = 20
+CATCH_UP_SECONDS = 4.0  # a job's rounds while messages are due: less than the 5 s between jobs
 POLLED = (RecipientStatus.QUEUED, RecipientStatus.SENT)  # not final, and Twilio has them
 NEVER_SENT = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
-FAILURES = frozenset({RecipientStatus.UNDELIVERED, RecipientStatus.FAILED})
 _ADD_CHUNK = 10_000
 
 # Takes the due members (lowest score first) and pushes them a lease into the future, in one
@@ -76,13 +90,21 @@ class _InFlight:
     status: RecipientStatus
 
 
-def next_delay(checks: int) -> int:
-    """Seconds to wait before the next check of a message checked `checks` times so far."""
-    return BACKOFF_SECONDS[min(checks, len(BACKOFF_SECONDS) - 1)]
+def next_delay(checks: int, settings: Settings) -> int:
+    """Seconds to wait before the next check of a message checked `checks` times so far.
+
+    With status callbacks (PUBLIC_BASE_URL) never sooner than RECEIPT_BACKSTOP_SECONDS: the
+    callback is how the status should come, and a check is only for one that was lost.
+    """
+    delay = BACKOFF_SECONDS[min(checks, len(BACKOFF_SECONDS) - 1)]
+    if not polling_needed(settings):
+        return max(delay, settings.RECEIPT_BACKSTOP_SECONDS)
+    return delay
 
 
 def polling_needed(settings: Settings) -> bool:
-    """Without PUBLIC_BASE_URL Twilio has nowhere to post statuses, so the worker must ask."""
+    """Without PUBLIC_BASE_URL Twilio has nowhere to post statuses, so the worker must ask
+    about every message soon; with it, only about those whose callback never came."""
     return not settings.PUBLIC_BASE_URL
 
 
@@ -114,36 +136,51 @@ async def poll_statuses(
         if status is None or RANK[status] <= RANK[row.status]:
             still.append(row.id)
             continue
-        failure = status in FAILURES
-        updates.append(
-            StatusUpdate(
-                status=status,
-                twilio_sid=row.sid,
-                error_code=code if failure else None,
-                error_reason=reason_for(code) if failure else None,
-            )
-        )
+        stored_code, reason = error_of(status, code)
+        updates.append(StatusUpdate(status, row.sid, error_code=stored_code, error_reason=reason))
         moved_campaigns.add(row.campaign_id)
-        if failure and code == OPTED_OUT:
+        if status in FAILURES and code == OPTED_OUT:
             refused.append((row.phone, row.campaign_id))
         (done if status in FINAL else still).append(row.id)
     moved = await apply_status_updates(ctx, updates) if updates else 0
     if refused:
         await record_refused_numbers(ctx, refused)
-    await _reschedule(redis, keys, now, done, still)
+    await _reschedule(redis, keys, now, done, still, ctx.settings)
     if moved:
         await _publish(redis, ctx.settings, moved_campaigns)
     return moved
 
 
+async def poll_due_statuses(
+    ctx: Context,
+    twilio_client: Client,
+    *,
+    redis: Redis,
+    batch: int = 100,
+    budget: float = CATCH_UP_SECONDS,
+) -> int:
+    """`poll_statuses`, again while messages are due, for up to `budget` seconds: a backlog (a
+    large campaign's messages, all reaching RECEIPT_BACKSTOP_SECONDS together) drains at the
+    pace Twilio answers rather than one batch per run. Returns how many recipients moved."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + budget
+    keys = PollKeys.of(ctx.settings)
+    moved = await poll_statuses(ctx, twilio_client, redis=redis, batch=batch)
+    while loop.time() < until and await redis.zcount(keys.schedule, "-inf", ctx.now().timestamp()):
+        moved += await poll_statuses(ctx, twilio_client, redis=redis, batch=batch)
+    return moved
+
+
 async def _sync(ctx: Context, redis: Redis, keys: PollKeys, cutoff: datetime) -> None:
     """Add messages sent since the last look; rebuild the whole schedule if it is gone."""
+    first = next_delay(0, ctx.settings)
+    # Never looked for later than its first check is due (a backstop shorter than SYNC_SECONDS).
+    every = min(SYNC_SECONDS, first) if not polling_needed(ctx.settings) else SYNC_SECONDS
     missing = not await redis.exists(keys.schedule)
-    if not missing and not await redis.set(keys.synced, "1", nx=True, ex=SYNC_SECONDS):
+    if not missing and not await redis.set(keys.synced, "1", nx=True, ex=every):
         return
     if missing:
-        await redis.set(keys.synced, "1", ex=SYNC_SECONDS)
-    first = BACKOFF_SECONDS[0]
+        await redis.set(keys.synced, "1", ex=every)
     async with ctx.db.read() as session:
         rows = await session.execute(
             select(Recipient.id, Recipient.updated_at)
@@ -214,7 +251,9 @@ async def _fetch_all(
                 failures.append(f"recipient {row.id}: {error!r}")
                 return None, None
         status = TWILIO_STATUS.get(str(message.status or ""))
-        return status, message.error_code
+        # The SDK hands back a garbled error_code as it came (a string): not a code to store.
+        code = message.error_code if isinstance(message.error_code, int) else None
+        return status, code
 
     results = await asyncio.gather(*(fetch(row) for row in rows))
     if failures:
@@ -223,7 +262,12 @@ async def _fetch_all(
 
 
 async def _reschedule(
-    redis: Redis, keys: PollKeys, now: datetime, done: Iterable[int], still: Iterable[int]
+    redis: Redis,
+    keys: PollKeys,
+    now: datetime,
+    done: Iterable[int],
+    still: Iterable[int],
+    settings: Settings,
 ) -> None:
     done, still = list(done), list(still)
     async with redis.pipeline(transaction=False) as pipe:
@@ -236,7 +280,9 @@ async def _reschedule(
     checks = counts[2 if done else 0 :]
     if still:
         t = now.timestamp()
-        due = {str(rid): t + next_delay(int(n)) for rid, n in zip(still, checks, strict=True)}
+        due = {
+            str(rid): t + next_delay(int(n), settings) for rid, n in zip(still, checks, strict=True)
+        }
         await redis.zadd(keys.schedule, due, xx=True)
 
 

@@ -17,14 +17,10 @@ from bot.access_log import refuse
 from bot.keys import RUNTIME
 from bot.twilio.batcher import BATCHER, Callback
 from bot.twilio.signature import signature_problem
-from campaigns.delivery_errors import reason_for
 from campaigns.service import StatusUpdate
-from campaigns.status import TWILIO_STATUS, RecipientStatus
+from campaigns.status import TWILIO_STATUS, error_of
 
 log = logging.getLogger(__name__)
-
-# Only these keep Twilio's error code: a code on any other status is not why a message failed.
-FAILURES = frozenset({RecipientStatus.UNDELIVERED, RecipientStatus.FAILED})
 
 
 class MalformedCallback(ValueError):
@@ -45,13 +41,8 @@ def callback_from(form: Mapping[str, str], query: Mapping[str, str]) -> Callback
         # Not a status of a message we sent (e.g. "received", for an inbound one).
         log.info("status callback for %s with unknown status %r ignored", sid, twilio_status)
         return None
-    code = _integer(form.get("ErrorCode")) if status in FAILURES else None
-    update = StatusUpdate(
-        status=status,
-        twilio_sid=sid,
-        error_code=code,
-        error_reason=reason_for(code) if status in FAILURES else None,
-    )
+    code, reason = error_of(status, _integer(form.get("ErrorCode")))
+    update = StatusUpdate(status=status, twilio_sid=sid, error_code=code, error_reason=reason)
     return Callback(update, form.get("To") or None, _integer(query.get("rid"), 2**63))
 
 

@@ -12,13 +12,16 @@ import base64
 import binascii
 import functools
 import hmac
+import ipaddress
 import random
+import re
 import secrets
 import time
 import zlib
 from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 from campaigns.recipients.phones import normalise
 from campaigns.segments import count_segments
@@ -148,6 +151,9 @@ class TwilioSandbox:
         for url in media_urls:
             if not url.startswith(("https://", "http://")):
                 raise errors.invalid_media_url(url)
+        status_callback = form.get("StatusCallback") or None
+        if status_callback is not None and not _valid_callback_url(status_callback):
+            raise errors.invalid_status_callback(status_callback)
         validity_period = _validity_period(form.get("ValidityPeriod"))
         sender = from_ or self._sticky_sender(service_sid or "", to)
         if self.optouts.blocked(to, sender) or (
@@ -170,7 +176,7 @@ class TwilioSandbox:
             # An MMS is one message, whatever the length of its text.
             segments=1 if media_urls else max(count_segments(body).segments, 1),
             status=status,
-            status_callback=form.get("StatusCallback") or None,
+            status_callback=status_callback,
             validity_period=validity_period,
             created_at=asyncio.get_running_loop().time(),
             created_wall=now,
@@ -342,6 +348,7 @@ class TwilioSandbox:
             "queue_depth": {number: self.queue_depth(number) for number in self.config.numbers},
             "in_flight": self.carrier.in_flight,
             "callbacks_pending": self.callbacks.pending,
+            "callbacks_dropped": self.callbacks.dropped,
             "faults_injected": dict(self.faults.injected),
             "reads": self.reads,
             "opt_outs": [list(pair) for pair in self.optouts.pairs()],
@@ -374,6 +381,26 @@ def _valid_to(to: str) -> bool:
     # Strict E.164 as Textcast always sends it; valid per campaigns' phone rules, which accept
     # Ofcom's drama range so demos can text numbers that reach nobody.
     return to.startswith("+") and normalise(to, None).e164 == to
+
+
+# Twilio's rule for a callback URL's host: a valid host name (letters, digits, inner hyphens;
+# no underscore) or an IP address.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _valid_callback_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return all(_HOST_LABEL.fullmatch(label) for label in host.removesuffix(".").split("."))
 
 
 def _validity_period(raw: str | None) -> int | None:

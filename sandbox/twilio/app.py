@@ -29,6 +29,7 @@ from sandbox.twilio.account import TwilioSandbox
 from sandbox.twilio.config import SandboxConfig
 from sandbox.twilio.errors import API_VERSION, TwilioApiError
 from sandbox.twilio.resources import list_page, message_resource, odd_resource
+from sandbox.twilio.services import phone_numbers_page
 
 SANDBOX = web.AppKey("twilio_sandbox", TwilioSandbox)
 
@@ -43,6 +44,7 @@ def create_app(config: SandboxConfig | TwilioSandbox | None = None) -> web.Appli
     app.router.add_post(f"{_MESSAGES}.json", create_message)
     app.router.add_get(f"{_MESSAGES}.json", list_messages)
     app.router.add_get(f"{_MESSAGES}/{{sid}}.json", fetch_message)
+    app.router.add_get("/v1/Services/{service_sid}/PhoneNumbers", service_phone_numbers)
     app.router.add_get("/sandbox/messages", observed_messages)
     app.router.add_get("/sandbox/summary", summary)
     app.router.add_post("/sandbox/reply", reply)
@@ -157,9 +159,8 @@ async def list_messages(request: web.Request) -> web.Response:
         raise refusal
     lag = sandbox.faults.list_lag
     hidden_after = asyncio.get_running_loop().time() - lag if lag else None
-    return web.json_response(
-        list_page(sandbox.store, account_sid, request.query, created_before=hidden_after)
-    )
+    page = list_page(sandbox.store, account_sid, request.query, created_before=hidden_after)
+    return web.json_response(sandbox.faults.garble_page(page))
 
 
 async def fetch_message(request: web.Request) -> web.Response:
@@ -172,7 +173,21 @@ async def fetch_message(request: web.Request) -> web.Response:
     message = sandbox.store.get(request.match_info["sid"])
     if message is None:
         raise errors.not_found(request.path)
-    return web.json_response(message_resource(message, account_sid))
+    return web.json_response(sandbox.faults.garble(message_resource(message, account_sid)))
+
+
+async def service_phone_numbers(request: web.Request) -> web.Response:
+    """The Messaging API's list of a Messaging Service's senders."""
+    sandbox = request.app[SANDBOX]
+    if not sandbox.authenticate(request.headers.get("Authorization")):
+        raise errors.authenticate()
+    sandbox.reads += 1
+    service_sid = request.match_info["service_sid"]
+    numbers = sandbox.config.messaging_services.get(service_sid)
+    if numbers is None:
+        raise errors.not_found(request.path)
+    account_sid = sandbox.config.account_sid
+    return web.json_response(phone_numbers_page(account_sid, service_sid, numbers, request.query))
 
 
 def _authenticated(request: web.Request) -> str:

@@ -3,7 +3,8 @@
 Every request goes through one shared aiohttp session with a connection limit. Status callbacks
 are posted by a fixed set of worker tasks; the callbacks of one message always go to the same
 worker, so they arrive in the order the statuses changed unless the carrier config asks for them
-to be delayed, duplicated or reordered.
+to be delayed, duplicated, reordered or dropped. A dropped callback is never posted, then or later
+(Twilio does not promise to post a lost one again); it is counted in `dropped`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class StatusCallbacks:
         self.config = config
         self.rng = rng
         self.pending = 0  # callbacks decided but not yet answered
+        self.dropped = 0  # callbacks never posted (CarrierConfig.callback_drop_rate)
         self._epoch = 0
         self._held: dict[str, Webhook] = {}
         self._session: ClientSession | None = None
@@ -100,8 +102,13 @@ class StatusCallbacks:
             return
         carrier = self.config.carrier
         webhook = self.sign(url, status_params(message, self.config.account_sid))
-        batch = [webhook]
         held = self._held.pop(message.sid, None)
+        if carrier.callback_drop_rate and self.rng.random() < carrier.callback_drop_rate:
+            self.dropped += 1
+            if held is not None:  # the held-back older one still goes, alone (counted already)
+                self._later(message, [held])
+            return
+        batch = [webhook]
         if held is not None:
             batch.append(held)  # the held-back older status goes after this newer one
         elif not message.final and carrier.callback_reorder_rate:
@@ -112,10 +119,13 @@ class StatusCallbacks:
         if carrier.callback_duplicate_rate and self.rng.random() < carrier.callback_duplicate_rate:
             batch.insert(1, webhook)
         self.pending += len(batch) - (1 if held is not None else 0)
-        if carrier.callback_delay:
-            asyncio.get_running_loop().call_later(
-                carrier.callback_delay, self._route, self._epoch, message, batch
-            )
+        self._later(message, batch)
+
+    def _later(self, message: Message, batch: list[Webhook]) -> None:
+        """Post `batch` (counted in `pending` already) after the carrier's callback delay."""
+        delay = self.config.carrier.callback_delay
+        if delay:
+            asyncio.get_running_loop().call_later(delay, self._route, self._epoch, message, batch)
         else:
             self._route(self._epoch, message, batch)
 
@@ -165,6 +175,6 @@ def status_params(message: Message, account_sid: str) -> dict[str, str]:
         params["MessagingServiceSid"] = message.messaging_service_sid
     if message.error_code is not None:
         params["ErrorCode"] = str(message.error_code)
-    if message.status in ("delivered", "undelivered"):
+    if message.status in ("delivered", "partially_delivered", "undelivered"):
         params["RawDlrDoneDate"] = time.strftime("%y%m%d%H%M", time.gmtime())
     return params

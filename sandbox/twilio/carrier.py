@@ -2,7 +2,8 @@
 walk through Twilio's statuses, reported to its StatusCallback.
 
 A message goes queued → sending → sent → delivered, or ends undelivered or failed with a carrier
-error code. A Messaging Service message starts accepted and becomes queued once a sender is
+error code; one with pictures may end partially_delivered, and one to a `sent_only` number stays
+sent, with the error code Twilio shows on it, if any. A Messaging Service message starts accepted and becomes queued once a sender is
 picked. Every change after the initial status is posted to the StatusCallback (Twilio sends no
 callback for the status a message was created with). One task per sender number drains its queue, one segment per 1/MPS seconds, so no window
 of one second holds more than MPS segments; the later steps are timer callbacks on the event loop,
@@ -164,8 +165,17 @@ class Carrier:
     def _sent(self, epoch: int, message: Message, code: int | None) -> None:
         if epoch != self._epoch:
             return
+        carrier = self.config.carrier
+        if message.to in carrier.sent_only:  # no receipt will ever come: as final as it gets
+            message.error_code = carrier.sent_only[message.to]
+            self.in_flight -= 1
+            self._set(message, "sent")
+            return
         self._set(message, "sent")
         status = "delivered" if code is None else CARRIER_ERRORS[code][0]
+        if status == "delivered" and message.media_urls and carrier.partial_rate:
+            if self.rng.random() < carrier.partial_rate:
+                status = "partially_delivered"
         asyncio.get_running_loop().call_later(
             self.config.carrier.step_delay, self._finish, epoch, message, status, code
         )

@@ -55,20 +55,36 @@ class CarrierConfig:
     failure_rate: float = 0.0  # chance any message ends with one of failure_codes
     failure_codes: tuple[int, ...] = (30003, 30005, 30006, 30007, 30008)
     recipient_failures: dict[str, RecipientFailure] = field(default_factory=dict)
+    # Numbers whose carrier never reports delivery: their messages stay `sent`, with this error
+    # code on the `sent` status (None: without one), as Twilio shows a carrier's warning.
+    sent_only: dict[str, int | None] = field(default_factory=dict)
+    # Chance a message with pictures ends `partially_delivered` (some of its parts arrived)
+    # instead of `delivered`.
+    partial_rate: float = 0.0
     callback_delay: float = 0.0  # seconds added before each status callback is posted
     callback_duplicate_rate: float = 0.0  # chance a status callback is posted twice
     callback_reorder_rate: float = 0.0  # chance a callback is held until after the next one
+    # Chance a status callback is never posted at all. Twilio does not promise to post a lost
+    # callback again, so a dropped one is never retried: only asking Twilio recovers it.
+    callback_drop_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.step_delay < 0 or self.callback_delay < 0:
             raise ValueError("step_delay and callback_delay cannot be negative")
-        for name in ("failure_rate", "callback_duplicate_rate", "callback_reorder_rate"):
+        for name in (
+            "failure_rate",
+            "callback_duplicate_rate",
+            "callback_reorder_rate",
+            "callback_drop_rate",
+            "partial_rate",
+        ):
             _check_rate(name, getattr(self, name))
         self.failure_codes = tuple(self.failure_codes)
         if not self.failure_codes:
             raise ValueError("failure_codes needs at least one code")
         for code in self.failure_codes:
             _check_code(code)
+        self.sent_only = {number: _optional_int(code) for number, code in self.sent_only.items()}
         self.recipient_failures = {
             number: failure
             if isinstance(failure, RecipientFailure)
@@ -107,6 +123,11 @@ class Faults:
     # but fields that do not parse: num_segments "abc", a status Textcast does not know, no
     # date_created and an odd date_updated. Lists and fetches show the message as it is.
     odd_next: int = 0
+    # A garbled answer: these fields of every Message resource answered (fetched or listed), and
+    # of every list page, hold these values instead, e.g. {"num_media": "two"} or
+    # {"next_page_uri": 7}. A client must read what it can and carry on.
+    garbled_fields: dict[str, Any] = field(default_factory=dict)
+    garbled_page_fields: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("rate_429", "rate_500", "drop_rate", "late_rate", "read_fail_rate"):
@@ -193,6 +214,10 @@ def replace_fields(target: Any, changes: dict[str, Any]) -> None:
     checked = type(target)(**merged)  # runs __post_init__ validation
     for name in changes:
         setattr(target, name, getattr(checked, name))
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _check_rate(name: str, value: float) -> None:

@@ -153,6 +153,10 @@ def invalid_media_url(url: str) -> TwilioApiError:
     return TwilioApiError(21620, 400, f"Invalid media URL(s): {url}")
 
 
+def invalid_status_callback(url: str) -> TwilioApiError:
+    return TwilioApiError(21609, 400, f"The StatusCallback URL {url} is not a valid URL.")
+
+
 def unsubscribed() -> TwilioApiError:
     return TwilioApiError(21610, 400, "Attempt to send to unsubscribed recipient")
 

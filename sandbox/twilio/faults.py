@@ -34,7 +34,17 @@ class FaultInjector:
             rate_429=0.0, rate_500=0.0, latency_ms=0.0, drop_rate=0.0, on_reads=False,
             late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
             error_shape="legacy", odd_next=0,
+            garbled_fields={}, garbled_page_fields={},
         )  # fmt: skip
+
+    def garble(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """A Message resource as answered: with `garbled_fields` in place of its own."""
+        return resource | self.faults.garbled_fields
+
+    def garble_page(self, page: dict[str, Any]) -> dict[str, Any]:
+        """A list page as answered: its records and its own keys garbled."""
+        records = [self.garble(record) for record in page["messages"]]
+        return page | {"messages": records} | self.faults.garbled_page_fields
 
     @property
     def latency(self) -> float:

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received"})
+FINAL_STATUSES = frozenset(
+    {"delivered", "partially_delivered", "undelivered", "failed", "received"}
+)
 
 Stage = Literal["carrier", "api"]
 

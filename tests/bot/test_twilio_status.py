@@ -278,6 +278,35 @@ async def test_callbacks_bring_each_recipient_to_its_final_status(
     assert campaign_id in await web.news()
 
 
+async def test_an_error_code_on_sent_is_kept_and_a_partial_delivery_counts_delivered(
+    web: Web, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    """Twilio shows a carrier's warning as an ErrorCode on `sent` (and no receipt may follow);
+    an MMS some of whose parts arrived ends `partially_delivered`."""
+    sandbox = twilio_sandbox.sandbox
+    sandbox.set_carrier(sent_only={PHONES[0]: 30005}, partial_rate=1.0)
+    campaign_id, recipients = await new_campaign(web.ctx, PHONES[:2])
+    await claim(web.ctx, recipients[PHONES[0]])
+    sid = await send(twilio, PHONES[0], web.public(f"{STATUS_PATH}?rid={recipients[PHONES[0]]}"))
+    await store_sid(web.ctx, recipients[PHONES[0]], sid)
+    await claim(web.ctx, recipients[PHONES[1]])
+    mms = await twilio.messages.create_async(
+        to=PHONES[1], from_=SENDER, body="Your X-ray", media_url=["https://example.com/x.png"],
+        status_callback=web.public(f"{STATUS_PATH}?rid={recipients[PHONES[1]]}"),
+    )  # fmt: skip
+    assert mms.sid is not None
+    await store_sid(web.ctx, recipients[PHONES[1]], mms.sid)
+    await sandbox.settled(timeout=10)
+
+    assert [m.status for m in sandbox.messages()] == ["sent", "partially_delivered"]
+    rows = await recipients_of(web.ctx, campaign_id)
+    warned = rows[PHONES[0]]
+    assert (warned.status, warned.error_code) == (RecipientStatus.SENT, 30005)
+    assert warned.error_reason == reason_for(30005)
+    assert rows[PHONES[1]].status == RecipientStatus.DELIVERED
+    assert {attempt.result for m in sandbox.messages() for attempt in m.callbacks} == {204}
+
+
 async def test_duplicated_and_reordered_callbacks_change_nothing_they_should_not(
     web: Web, twilio: Client, twilio_sandbox: RunningTwilioSandbox
 ) -> None:

@@ -43,6 +43,14 @@ def test_sender_numbers_take_an_optional_mps(monkeypatch: pytest.MonkeyPatch) ->
         ("DEFAULT_REGION", "England", "two-letter region"),
         ("DATABASE_URL", "mysql://x", "sqlite+aiosqlite"),
         ("PUBLIC_BASE_URL", "example.com", "https://"),
+        # Twilio refuses these hosts in a StatusCallback: every create would fail (21609).
+        ("PUBLIC_BASE_URL", "https://sms_gateway.example.com", "underscore"),
+        ("PUBLIC_BASE_URL", "https://clinic_sms:8443", "underscore"),
+        ("PUBLIC_BASE_URL", "https://-sms.example.com", "not a valid host name"),
+        ("PUBLIC_BASE_URL", "https://sms..example.com", "not a valid host name"),
+        ("PUBLIC_BASE_URL", "https://sms.exa mple.com", "not a valid host name"),
+        ("PUBLIC_BASE_URL", "https:///textcast", "no host name"),
+        ("PUBLIC_BASE_URL", "https://sms.example.com:port", "not a valid address"),
         ("PRICE_PER_SEGMENT", "-1", "PRICE_PER_SEGMENT"),
     ],
 )
@@ -55,6 +63,35 @@ def test_a_bad_value_names_the_setting(
     assert caught.value.message.startswith(f"{name} is malformed")
     assert words in caught.value.message
     assert "\n" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sms.example.com",
+        "https://sms-1.clinic.example.co.uk:8443/textcast",
+        "http://127.0.0.1:3000",
+        "http://[::1]:3000",
+        "https://localhost",
+    ],
+)
+def test_a_public_url_twilio_accepts_is_kept(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", url + "/")
+    assert load_settings().PUBLIC_BASE_URL == url
+
+
+def test_the_bot_refuses_to_start_with_a_public_url_twilio_would_refuse(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "textcast.cli", "bot"],
+        env={"PATH": "/usr/bin:/bin", "PUBLIC_BASE_URL": "https://sms_gateway.example.com"},
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "textcast: PUBLIC_BASE_URL is malformed: Twilio refuses callback addresses whose host "
+        "name has an underscore (sms_gateway.example.com); use a name of letters, digits, "
+        "hyphens and dots (got 'https://sms_gateway.example.com')"
+    ]
 
 
 def test_require_names_the_missing_setting(monkeypatch: pytest.MonkeyPatch) -> None:

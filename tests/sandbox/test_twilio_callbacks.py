@@ -154,6 +154,33 @@ async def test_reordered_callbacks(
     assert message is not None and message.statuses == ["queued", *HAPPY_PATH]
 
 
+async def test_dropped_callbacks_are_never_posted_nor_retried(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox, webhooks: WebhookReceiver
+):
+    twilio_sandbox.sandbox.set_carrier(callback_drop_rate=1.0)
+    sid = await _send(twilio, webhooks.url("/twilio/status"))
+    await twilio_sandbox.sandbox.settled()
+    await asyncio.sleep(0.2)  # time enough for a retry, were there one
+
+    assert webhooks.for_message(sid) == []
+    message = twilio_sandbox.sandbox.message(sid)
+    assert message is not None and message.status == "delivered" and message.callbacks == []
+    assert twilio_sandbox.sandbox.summary()["callbacks_dropped"] == len(HAPPY_PATH)
+
+
+async def test_a_share_of_callbacks_is_dropped(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox, webhooks: WebhookReceiver
+):
+    twilio_sandbox.sandbox.set_carrier(callback_drop_rate=0.5, callback_reorder_rate=0.5)
+    sids = [await _send(twilio, webhooks.url("/twilio/status")) for _ in range(10)]
+    await twilio_sandbox.sandbox.settled()
+
+    posted = sum(len(webhooks.for_message(sid)) for sid in sids)
+    dropped = twilio_sandbox.sandbox.summary()["callbacks_dropped"]
+    assert posted + dropped == len(sids) * len(HAPPY_PATH)
+    assert 5 <= dropped <= 25
+
+
 async def test_delayed_callbacks(
     twilio: Client, twilio_sandbox: RunningTwilioSandbox, webhooks: WebhookReceiver
 ):

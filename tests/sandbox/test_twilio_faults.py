@@ -269,3 +269,21 @@ async def test_odd_fields_answer_a_create_that_made_its_message(
     plain = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="y")
     assert plain.num_segments == "1"
     assert sandbox.faults.injected["odd"] == 1
+
+
+async def test_garbled_fields_are_answered_in_fetches_and_lists_until_cleared(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    sent = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    twilio_sandbox.sandbox.set_faults(
+        garbled_fields={"num_media": "two", "error_code": "n/a"},
+        garbled_page_fields={"next_page_uri": 7},
+    )
+    fetched = await twilio.messages(sent.sid).fetch_async()
+    assert (fetched.num_media, fetched.error_code, fetched.body) == ("two", "n/a", "x")
+    page = await twilio.messages.page_async(to=HANDSET)
+    assert page._payload["next_page_uri"] == 7
+    assert [m.num_media for m in page] == ["two"]
+
+    twilio_sandbox.sandbox.clear_faults()
+    assert (await twilio.messages(sent.sid).fetch_async()).num_media == "0"

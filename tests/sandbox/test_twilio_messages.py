@@ -129,8 +129,35 @@ async def test_another_accounts_path_is_not_found(twilio_sandbox: RunningTwilioS
         ({"to": HANDSET, "body": "x"}, 21603),
         ({"to": HANDSET, "from_": FAST_NUMBER}, 21602),
         ({"to": HANDSET, "from_": FAST_NUMBER, "body": "x" * 1601}, 21617),
+        (
+            {
+                "to": HANDSET,
+                "from_": FAST_NUMBER,
+                "body": "x",
+                "status_callback": "https://sms_gateway.example.com/twilio/status",
+            },
+            21609,
+        ),
+        (
+            {
+                "to": HANDSET,
+                "from_": FAST_NUMBER,
+                "body": "x",
+                "status_callback": "https://-sms.example.com/twilio/status",
+            },
+            21609,
+        ),
     ],
-    ids=["short-to", "text-to", "foreign-from", "no-sender", "no-body", "body-1601"],
+    ids=[
+        "short-to",
+        "text-to",
+        "foreign-from",
+        "no-sender",
+        "no-body",
+        "body-1601",
+        "callback-underscore",
+        "callback-bad-host",
+    ],
 )
 async def test_refused_creates_raise_twilios_code(
     twilio: Client, twilio_sandbox: RunningTwilioSandbox, kwargs: dict[str, str], code: int

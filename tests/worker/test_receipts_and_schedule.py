@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,54 @@ async def test_receipts_arrive_by_signed_callback(db: Database) -> None:
         assert (failed.status, failed.error_code) == ("undelivered", 30003)
         assert "switched off" in (failed.error_reason or "")
         assert all(r.sender for r in detail.recipients)  # recorded even when a callback came first
+
+
+async def test_lost_receipts_are_fetched_and_the_summary_is_final_only_then(db: Database) -> None:
+    """Twilio posts some status callbacks never (and never again): RECEIPT_BACKSTOP_SECONDS after
+    sending, the worker asks Twilio, and the summary says "Final" only once every status is in."""
+    async with running_stack(db, callbacks=True, slack=True, RECEIPT_BACKSTOP_SECONDS=2) as stack:
+        assert stack.slack is not None
+        twilio = stack.twilio.sandbox
+        twilio.fail_recipient("+447400000004", code=30003)
+        twilio.set_carrier(callback_drop_rate=0.4)
+        await stack.start_worker()
+        cid = await stack.create(
+            name="Lost receipts", message_template="Hi {{n}}", recipients=people(30),
+            from_number="all",
+        )  # fmt: skip
+        await stack.until_finished(cid)
+        await twilio.settled()
+        assert twilio.summary()["callbacks_dropped"] > 0, twilio.summary()
+        truth = {m.to: m.status for m in twilio.messages()}
+        assert sorted(truth.values()).count("delivered") == 29
+
+        async def ours() -> dict[str, str]:
+            detail = await get_campaign(stack.ctx, cid, recipients_limit=100)
+            return {r.phone: r.status for r in detail.recipients}
+
+        try:
+            async with asyncio.timeout(20):  # the backstop, then the next 5-second poll
+                while await ours() != truth:
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            wrong = {p: s for p, s in (await ours()).items() if s != truth[p]}
+            raise AssertionError(f"{len(wrong)} of 30 never got Twilio's status: {wrong}") from None
+        failed = next(r for r in (await get_campaign(stack.ctx, cid, recipients_limit=100)
+                                  ).recipients if r.phone == "+447400000004")  # fmt: skip
+        assert (failed.status, failed.error_code) == ("undelivered", 30003)
+
+        channel = stack.settings.SLACK_NOTIFY_CHANNEL
+        async with asyncio.timeout(15):  # the summary refresh runs every 10 s
+            while "Final" not in stack.slack.transcript(channel):
+                await asyncio.sleep(0.2)
+        # Every version of the summary that said "Final" showed what Twilio delivered.
+        finals = [
+            call.args.get("text", "")
+            for call in stack.slack.calls()
+            if call.method in ("chat.postMessage", "chat.update") and call.ok
+            and "Final: every delivery receipt" in json.dumps(call.args)
+        ]  # fmt: skip
+        assert finals and all("29 delivered, 1 failed" in text for text in finals), finals
 
 
 async def test_receipts_are_polled_without_a_public_url(db: Database) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.blocks.actions import CANCEL_WAITING, REPLY_TO_TEXT
@@ -22,7 +23,7 @@ from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
 from sandbox.twilio.handsets import inbound_params
 from tests.worker.stack import Stack, running_stack
 
-ONE = "+14155550100"
+ONE, TWO = "+14155550100", "+14155550101"
 NOTICE = "will not text this number again"
 SARAH, JAMES, AMIR, LENA = "+447400000001", "+447400000002", "+447400000003", "+447400000009"
 
@@ -254,6 +255,55 @@ async def test_without_a_public_url_replies_and_stops_are_fetched_by_polling(db:
         await until(lambda: _async(both_shown()), timeout=10)
         await asyncio.sleep(2.5)  # another poll finds the same messages: nothing new
         assert await inbound_rows(stack) == 2
+
+
+@pytest.mark.parametrize(
+    "garbled",
+    [
+        {"garbled_fields": {"num_media": "two"}},
+        {"garbled_page_fields": {"next_page_uri": 7}},
+    ],
+    ids=["num_media", "next_page_uri"],
+)
+async def test_a_garbled_answer_from_twilio_never_stops_the_inbound_poll(
+    db: Database, garbled: dict[str, Any]
+) -> None:
+    """A field the worker cannot read costs at most that number's poll: the texts to the other
+    number are still found, a STOP among them included."""
+    async with running_stack(db, senders={ONE: 50.0, TWO: 50.0}, INBOUND_POLL_SECONDS=2) as stack:
+        sandbox = stack.twilio.sandbox
+        sandbox.set_faults(**garbled)
+        await sandbox.reply(SARAH, ONE, "Is the clinic open on Saturday?")
+        await sandbox.reply(JAMES, TWO, "STOP")
+        await stack.start_worker()
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=20)
+
+        async def both_recorded() -> bool:
+            return await inbound_rows(stack) == 2
+
+        await until(both_recorded, timeout=10)
+
+
+async def test_with_only_a_messaging_service_its_numbers_texts_are_polled(db: Database) -> None:
+    """SENDER_NUMBERS unset: the numbers to poll are the Messaging Service's, as Twilio lists
+    them (GET /v1/Services/{sid}/PhoneNumbers)."""
+    service = "MG" + "5" * 32
+    async with running_stack(
+        db, senders={ONE: 50.0, TWO: 50.0}, SENDER_NUMBERS="",
+        TWILIO_MESSAGING_SERVICE_SID=service, INBOUND_POLL_SECONDS=2,
+    ) as stack:  # fmt: skip
+        assert stack.settings.sender_phones == ()
+        sandbox = stack.twilio.sandbox
+        sandbox.config.messaging_services[service] = (ONE, TWO)
+        await sandbox.reply(SARAH, ONE, "Thanks!")
+        await sandbox.reply(JAMES, TWO, "STOP")
+        await stack.start_worker()
+        await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=20)
+
+        async def both_recorded() -> bool:
+            return await inbound_rows(stack) == 2
+
+        await until(both_recorded, timeout=10)
 
 
 async def test_a_text_whose_hand_off_was_lost_is_posted_by_the_sweep(db: Database) -> None:

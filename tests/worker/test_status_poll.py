@@ -4,7 +4,8 @@ stand-in with the twilio SDK, no callbacks, and `poll_statuses` over real Redis.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,14 @@ from sandbox.twilio import (
     start,
 )
 from tests.conftest import Clock, make_settings
-from worker.status_poll import BACKOFF_SECONDS, PollKeys, poll_statuses, polling_needed
+from worker.status_poll import (
+    BACKOFF_SECONDS,
+    PollKeys,
+    next_delay,
+    poll_due_statuses,
+    poll_statuses,
+    polling_needed,
+)
 
 SENDER = "+14155550100"
 PHONES = [f"+4477009000{i:02d}" for i in range(1, 6)]
@@ -66,10 +74,11 @@ async def forget(redis: Redis, settings: Settings) -> None:
 
 
 async def sent_campaign(
-    ctx: Context, twilio: Client, phones: list[str] = PHONES
+    ctx: Context, twilio: Client, phones: list[str] = PHONES, pictures: Collection[str] = ()
 ) -> tuple[str, dict[str, str]]:
     """A running campaign whose recipients were all sent, without status callbacks; returns
-    its id and each phone's SID. The SIDs are stored as the sender stores them."""
+    its id and each phone's SID. The SIDs are stored as the sender stores them. The phones in
+    `pictures` get an MMS."""
     view = await create_campaign(
         ctx,
         NewCampaign(
@@ -85,7 +94,10 @@ async def sent_campaign(
     )
     sids = {}
     for phone in phones:
-        message = await twilio.messages.create_async(to=phone, from_=SENDER, body="Flu jabs")
+        media = {"media_url": ["https://example.com/clinic.png"]} if phone in pictures else {}
+        message = await twilio.messages.create_async(
+            to=phone, from_=SENDER, body="Flu jabs", **media
+        )
         assert message.sid is not None
         sids[phone] = message.sid
         async with ctx.db.transaction() as session:
@@ -132,6 +144,75 @@ async def test_polling_brings_sent_messages_to_their_final_statuses(
     assert await scheduled(redis, ctx.settings) == 0  # final messages are not asked about again
     clock.advance(hours=1)
     assert await poll_statuses(ctx, twilio, redis=redis) == 0
+
+
+async def test_with_callbacks_a_message_is_asked_about_only_after_the_backstop(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    """With PUBLIC_BASE_URL the callback should bring the status: Twilio is asked only about a
+    message still not final RECEIPT_BACKSTOP_SECONDS after it was sent (its callback was lost)."""
+    settings = ctx.settings.model_copy(
+        update={"PUBLIC_BASE_URL": "https://sms.example.com", "RECEIPT_BACKSTOP_SECONDS": 600}
+    )
+    ctx = replace(ctx, settings=settings)
+    assert not polling_needed(settings)
+    campaign_id, _ = await sent_campaign(ctx, twilio)  # no status callback: all of them lost
+    await twilio_sandbox.sandbox.settled()
+    reads = twilio_sandbox.sandbox.reads
+
+    assert await poll_statuses(ctx, twilio, redis=redis) == 0
+    clock.advance(seconds=BACKOFF_SECONDS[0])  # when polling would ask
+    assert await poll_statuses(ctx, twilio, redis=redis) == 0
+    clock.advance(seconds=599 - BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis) == 0
+    assert twilio_sandbox.sandbox.reads == reads, "asked before the backstop was due"
+    clock.advance(seconds=1)
+    assert await poll_statuses(ctx, twilio, redis=redis) == 5
+    assert {s for s, _, _ in (await statuses(ctx, campaign_id)).values()} == {"delivered"}
+    assert next_delay(1, settings) == 600  # a message still not final waits as long again
+
+
+async def test_a_fetched_error_code_on_sent_is_kept_and_partially_delivered_is_final(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    twilio_sandbox.sandbox.set_carrier(sent_only={PHONES[0]: 30005}, partial_rate=1.0)
+    campaign_id, _ = await sent_campaign(ctx, twilio, PHONES[:2], pictures={PHONES[1]})
+    await twilio_sandbox.sandbox.settled()
+
+    clock.advance(seconds=BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis) == 2
+    got = await statuses(ctx, campaign_id)
+    assert got[PHONES[0]] == ("sent", 30005, reason_for(30005))
+    assert got[PHONES[1]] == ("delivered", None, None)
+    assert await scheduled(redis, ctx.settings) == 1  # only the `sent` one is asked about again
+
+
+async def test_a_garbled_error_code_never_stops_the_poll(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    twilio_sandbox.sandbox.fail_recipient(PHONES[2], 30003)
+    twilio_sandbox.sandbox.set_faults(garbled_fields={"error_code": "30003x"})
+    campaign_id, _ = await sent_campaign(ctx, twilio)
+    await twilio_sandbox.sandbox.settled()
+
+    clock.advance(seconds=BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis) == 5
+    got = await statuses(ctx, campaign_id)
+    assert got[PHONES[2]] == ("undelivered", None, reason_for(None))
+    assert {got[phone][0] for phone in PHONES if phone != PHONES[2]} == {"delivered"}
+
+
+async def test_a_backlog_drains_in_one_job_not_a_batch_per_run(
+    ctx: Context, clock: Clock, redis: Redis, twilio: Client, twilio_sandbox: RunningTwilioSandbox
+) -> None:
+    phones = [f"+4477009001{i:02d}" for i in range(30)]
+    campaign_id, _ = await sent_campaign(ctx, twilio, phones)
+    await twilio_sandbox.sandbox.settled()
+    clock.advance(seconds=BACKOFF_SECONDS[0])
+    assert await poll_statuses(ctx, twilio, redis=redis, batch=10) == 10  # one batch
+
+    assert await poll_due_statuses(ctx, twilio, redis=redis, batch=10) == 20  # two more rounds
+    assert {s for s, _, _ in (await statuses(ctx, campaign_id)).values()} == {"delivered"}
 
 
 async def test_a_just_checked_message_waits_for_its_backoff(
