@@ -259,3 +259,52 @@ async def test_a_redis_flush_mid_campaign_never_puts_a_number_over_its_mps(
             await stop_all(workers)
         assert_everyone_once(stack, total)
         sends_per_second_within(stack, FLUSHED)
+
+
+async def test_a_worker_rides_out_a_redis_restart_that_comes_back_empty(
+    db: Database, tmp_path: Path
+) -> None:
+    # Before, arq's poll raised ConnectionError and the process exited (1) at once.
+    async with (
+        private_redis(tmp_path) as server,
+        running_stack(db, senders=SHARED, REDIS_URL=server.url) as stack,
+    ):
+        logs = [tmp_path / "worker.log"]
+        workers = [await stack.start_worker_process(logs[0])]
+        try:
+            await started(logs)
+            during = await stack.create(
+                name="During", message_template="Hi {{n}}", recipients=people(300),
+                from_number="all",
+            )  # fmt: skip
+            await until_sent(stack, 60)
+            await server.kill()
+            # Created while Redis is away: stored, so the web app answers 201 (before, 500 after
+            # storing it, and a client that tried again made it twice); the sweep starts it.
+            away = await stack.create(
+                name="Away", message_template="Hi {{n}}", recipients=people(30, start=2_000),
+                from_number="all",
+            )  # fmt: skip
+            await asyncio.sleep(4.0)  # arq polls every 0.1 s; heartbeats, sweeps and crons fail
+            assert workers[0].returncode is None, "the worker exited while Redis was away"
+            await server.start()  # empty: no queue, no pacing, no heartbeats
+            after = await stack.create(
+                name="After", message_template="Hi {{n}}", recipients=people(60, start=1_000),
+                from_number="all",
+            )  # fmt: skip
+            await stack.until_finished(after, timeout=60)
+            await stack.until_finished(during, timeout=60)
+            await stack.until_finished(away, timeout=60)
+            assert workers[0].returncode is None
+        finally:
+            await stop_all(workers)
+        assert_everyone_once(stack, 390)
+        sends_per_second_within(stack, SHARED)
+        for cid in (during, away, after):
+            detail = await get_campaign(stack.ctx, cid, recipients_limit=1)
+            assert detail.view.campaign.status == "done"
+        log = logs[0].read_text()
+        # A line when Redis goes away and one when it is back, not one per poll, nor tracebacks.
+        assert log.count("Redis is away") == 1, log
+        assert log.count("Redis is back") == 1, log
+        assert log.count("Traceback") <= 2, log
