@@ -82,6 +82,7 @@ async def run(recipients: int, mps: float, tasks: int, scale: float, url: str) -
     redis = Redis.from_url(url)
     prefix = f"bench-pacing-{uuid.uuid4().hex[:12]}:"
     pacer = CountingPacer(redis, prefix=prefix)
+    await pacer.prepare()  # as a worker does at startup: a fresh namespace is free at once
     pool = [(number, mps * scale) for number in NUMBERS]
     queue: asyncio.Queue[str] = asyncio.Queue()
     for i in range(recipients):
@@ -91,7 +92,7 @@ async def run(recipients: int, mps: float, tasks: int, scale: float, url: str) -
     try:
         await asyncio.gather(*(sender_task(pacer, pool, queue, sends) for _ in range(tasks)))
     finally:
-        await redis.delete(*(pacer.key(number) for number in NUMBERS))
+        await redis.delete(*(pacer.key(number) for number in NUMBERS), pacer.epoch_key)
         await redis.aclose()
 
     total_mps = sum(rate for _, rate in pool)

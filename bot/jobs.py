@@ -3,16 +3,47 @@
 A start job's id carries the campaign's version: an edit, a pause or a cancel bumps the version,
 so a job enqueued for an older one finds nothing to do (and arq refuses a second job with the same
 id, so enqueueing twice is harmless).
+
+The change a job follows is stored before it is enqueued, and the worker's sweep finds due and
+running campaigns and unasked approvals in the database: a Redis that is away when one of those
+is enqueued loses nothing, so the enqueue logs it and the request that made the change succeeds
+(failing it after the change was stored would invite a retry that creates the campaign twice).
+A change shown in Slack (`enqueue_show_change`) is then shown at the next one; a test send, which
+nothing else would send, still fails.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec
 
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from campaigns.status import CampaignStatus
+
+log = logging.getLogger(__name__)
+Params = ParamSpec("Params")
+
+
+def _left_to_the_sweep(
+    enqueue: Callable[Params, Awaitable[None]],
+) -> Callable[Params, Awaitable[None]]:
+    """Redis away: log it and go on (see the module's docstring)."""
+
+    @functools.wraps(enqueue)
+    async def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> None:
+        try:
+            await enqueue(*args, **kwargs)
+        except (RedisError, OSError) as error:
+            log.warning("%s: Redis did not answer (%r); the stored change stands",
+                        enqueue.__name__, error)  # fmt: skip
+
+    return wrapper
+
 
 START_CAMPAIGN = "start_campaign"
 
@@ -25,6 +56,7 @@ def start_job_id(campaign_id: str, version: int) -> str:
     return f"start:{campaign_id}:v{version}"
 
 
+@_left_to_the_sweep
 async def enqueue_start(
     redis: ArqRedis, namespace: str, campaign_id: str, version: int, at: datetime | None = None
 ) -> None:
@@ -50,6 +82,7 @@ async def enqueue_start(
 REQUEST_APPROVAL = "request_approval"
 
 
+@_left_to_the_sweep
 async def enqueue_approval_request(
     redis: ArqRedis, namespace: str, campaign_id: str, version: int
 ) -> None:
@@ -75,6 +108,7 @@ async def enqueue_confirmed(redis: ArqRedis, namespace: str, campaign: Any) -> N
 SHOW_CHANGE = "show_change"
 
 
+@_left_to_the_sweep
 async def enqueue_show_change(
     redis: ArqRedis, namespace: str, campaign_id: str, version: int
 ) -> None:

@@ -72,11 +72,17 @@ class StopWatch:
         self._task = asyncio.create_task(self._run(), name="stop-watch")
 
     async def _run(self) -> None:
+        away = False
         while True:
             try:
                 await self.refresh()
             except (RedisError, OSError) as error:
-                log.warning("could not read the recent opt-outs (%r); asking again", error)
+                # Once per outage: it asks five times a second.
+                if not away:
+                    log.warning("could not read the recent opt-outs (%r); asking again", error)
+                away = True
+            else:
+                away = False
             await asyncio.sleep(self._every)
 
     async def close(self) -> None:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from bot.jobs import (
@@ -146,14 +147,29 @@ async def drive_campaign_job(
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
-        if not (await rt.redis.get(key) or b"").startswith(b"queued"):
-            await rt.redis.delete(key)
+        # Redis away: the heartbeat expires by itself, and a sweep looks at the campaign then.
+        with contextlib.suppress(RedisError, OSError):
+            if not (await rt.redis.get(key) or b"").startswith(b"queued"):
+                await rt.redis.delete(key)
 
 
 async def _keep_beating(rt: WorkerRuntime, key: str) -> None:
+    """Refresh the loop's heartbeat while it runs. Redis away: the loop goes on (its claims are
+    in the database) and the heartbeat is written again once Redis is back; if that is more
+    than the heartbeat's life later, a sweep may start a second loop meanwhile, which the
+    claims keep from sending anyone twice."""
     every = _heartbeat_seconds(rt)
+    away = False
     while True:
-        await rt.redis.set(key, rt.worker_id, ex=every)
+        try:
+            await rt.redis.set(key, rt.worker_id, ex=every)
+        except (RedisError, OSError) as error:
+            if not away:
+                log.warning("could not refresh the heartbeat %s (%r); trying again", key, error)
+            away = True
+            await asyncio.sleep(min(1.0, every / 3))
+            continue
+        away = False
         await asyncio.sleep(every / 3)
 
 

@@ -1,15 +1,24 @@
-"""`textcast worker`: the arq worker, configured from Textcast's settings."""
+"""`textcast worker`: the arq worker, configured from Textcast's settings.
+
+arq's own loop stops the process at the first Redis error (its poll of the queue, its health
+record, its cron enqueues all raise through `Worker.main`): `SteadyWorker` rides it out, so a
+Redis that restarts, even one that comes back empty, never stops a worker. The database is the
+truth: once Redis answers again, the sweep queues whatever the queue lost.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import time
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker, func
+from redis.exceptions import RedisError
 
 from bot.jobs import queue_name
 from campaigns.settings import Settings
@@ -25,6 +34,11 @@ from worker.jobs import (
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
+
+# What a Redis that is away (refused, reset, timed out) raises through redis-py.
+REDIS_ERRORS = (RedisError, OSError)
+# How long the worker waits before it asks a Redis that did not answer again.
+REDIS_RETRY_SECONDS = 1.0
 
 # A drive job hands over to a fresh one every 10 minutes, so this only bounds a stuck job.
 JOB_TIMEOUT_SECONDS = 900
@@ -91,8 +105,53 @@ def _every(seconds: int) -> set[int]:
     return set(range(0, 60, seconds)) if seconds < 60 else {0}
 
 
+class SteadyWorker(Worker):
+    """arq's Worker, which waits for Redis when it is away instead of exiting.
+
+    Overrides only the poll (each turn of arq's main loop: read the queue, start jobs, record
+    health, enqueue cron jobs) and the start of jobs, where arq leaks a place on a Redis error.
+    """
+
+    _away_since: float | None = None
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except REDIS_ERRORS as error:
+            # Also a job's own Redis calls (arq's bookkeeping around it): arq re-raises them here.
+            if self._away_since is None:
+                self._away_since = time.monotonic()
+                log.warning("Redis is away (%r): the worker waits for it and goes on", error)
+            await asyncio.sleep(REDIS_RETRY_SECONDS)
+            return
+        if self._away_since is not None:
+            log.warning("Redis is back after %.1f s", time.monotonic() - self._away_since)
+            self._away_since = None
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        for job_id in job_ids:
+            try:
+                await super().start_jobs([job_id])
+            except REDIS_ERRORS:
+                # arq took a place for the job (its semaphore, its count) before the Redis calls
+                # that failed, and gives it back only when a job it started ends: given back
+                # here, or every outage would leave the worker one job fewer to run.
+                self.job_counter -= 1
+                self.sem.release()
+                raise
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except REDIS_ERRORS as error:
+            # Redis away as the worker stops: its health key expires by itself.
+            log.warning("stopping without Redis (%r)", error)
+            if self.on_shutdown and self._pool is not None:
+                await self.on_shutdown(self.ctx)
+
+
 def create_worker(settings: Settings, *, own_process: bool = False, **overrides: Any) -> Worker:
-    return Worker(**worker_options(settings, own_process=own_process, **overrides))
+    return SteadyWorker(**worker_options(settings, own_process=own_process, **overrides))
 
 
 def tune_garbage_collector() -> None:

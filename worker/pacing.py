@@ -8,19 +8,36 @@ worker never holds a slot far ahead while other workers could have used the numb
 
 One call books a run of messages (`reserve_many`), in order, as if each had made its own call at
 the same instant: a fast campaign makes one Redis round trip per batch, not one per message.
+
+After a Redis flush (or a restart that comes back empty) the keys are gone, but the send loops
+still hold the slots they booked before it, up to a horizon ahead, and a message's segments
+hold the number for `cost / MPS` after its start. An absent key cannot say whether its number
+is idle or was just flushed, so a key of its own, the epoch, tells the two apart: it never
+expires, and its absence means the flush. The first call that finds it absent writes the
+instant, and until `horizon + LONGEST_MESSAGE / MPS` after it, a number without a key starts
+no sooner than that: every slot booked before the flush is behind it by then. A number idle
+in ordinary times (its key expired, the epoch in place) is free at once.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-# KEYS: one pacing key per candidate.
+from campaigns.limits import MAX_BODY_CHARS
+
+# The most segments one message can have: the longest body Twilio takes, at 67 characters a
+# segment (UCS-2). A message booked just before a flush may hold its number this long at its MPS.
+UCS2_SEGMENT_CHARS = 67
+LONGEST_MESSAGE = -(-MAX_BODY_CHARS // UCS2_SEGMENT_CHARS)
+
+# KEYS: one pacing key per candidate, then the epoch key.
 # ARGV: burst, horizon_us, tolerance_us, book (1 = reserve, 0 = only look), the number of
 #       candidates, each candidate's MPS, then per message: cost, sticky (1-based candidate,
-#       0 = none).
+#       0 = none). ARGV[#ARGV]: the longest message's segments (LONGEST_MESSAGE).
 # Returns {candidate, wait_us, start_us} for each message booked, in order. When a message cannot
 # be booked (its soonest slot is beyond the horizon, or book is 0) the list ends with
 # {0, wait_us, start_us} of the soonest candidate, and the messages after it are not looked at.
@@ -32,15 +49,30 @@ local horizon = tonumber(ARGV[2])
 local tolerance = tonumber(ARGV[3])
 local book = ARGV[4] == '1'
 local count = tonumber(ARGV[5])
+local longest = tonumber(ARGV[#ARGV])
+
+local epoch = tonumber(redis.call('GET', KEYS[count + 1]) or '-1')
+if epoch < 0 then
+    -- Flushed: the loops may still hold slots booked before (see the module's docstring).
+    epoch = now
+    redis.call('SET', KEYS[count + 1], string.format('%d', now))
+end
 
 local tats, intervals, starts, booked = {}, {}, {}, {}
 for i = 1, count do
     intervals[i] = 1000000 / tonumber(ARGV[5 + i])
-    tats[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+    -- An absent key: the number is free once whatever was booked before a flush is over (long
+    -- ago, for a number merely idle).
+    local stored = redis.call('GET', KEYS[i])
+    if stored then
+        tats[i] = tonumber(stored)
+    else
+        tats[i] = epoch + horizon + math.ceil(longest * intervals[i])
+    end
 end
 
 local reply = {}
-for first = 6 + count, #ARGV, 2 do
+for first = 6 + count, #ARGV - 1, 2 do
     local cost = tonumber(ARGV[first])
     local sticky = tonumber(ARGV[first + 1])
     local soonest = 0
@@ -82,13 +114,23 @@ end
 return reply
 """
 
-# KEYS: the sender's pacing key. ARGV: delay_us, burst_us (the late requests' segments / MPS).
+# KEYS: the sender's pacing key, the epoch key. ARGV: delay_us, burst_us (the late requests'
+# segments / MPS), guard_us (what an absent key stands for after a flush, as in PACING_SCRIPT).
 # Late requests go now, all at once: every slot booked from now on moves back by `delay`, and at
 # least behind the burst, so that no second holds more than the MPS (see `push_back`).
 PUSH_BACK_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local epoch = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if epoch < 0 then
+    epoch = now
+    redis.call('SET', KEYS[2], string.format('%d', now))
+end
+local stored = redis.call('GET', KEYS[1])
+local tat = epoch + tonumber(ARGV[3])
+if stored then
+    tat = tonumber(stored)
+end
 tat = math.ceil(math.max(tat + tonumber(ARGV[1]), now + tonumber(ARGV[2])))
 redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
 return tat
@@ -117,11 +159,24 @@ class Pacer:
         self.prefix = prefix
         self.horizon = horizon
         self.burst = burst
+        self._redis = redis
         self._script = redis.register_script(PACING_SCRIPT)
         self._push_back = redis.register_script(PUSH_BACK_SCRIPT)
 
     def key(self, sender: str) -> str:
         return f"{self.prefix}pace:{sender}"
+
+    @property
+    def epoch_key(self) -> str:
+        # Under pace: with the numbers' keys, so that whatever takes those away takes it too.
+        return f"{self.prefix}pace:@epoch"
+
+    async def prepare(self) -> None:
+        """A worker starting up: a namespace without an epoch that has no worker yet has never
+        been paced, so nothing is booked in it and its numbers are free now. (A worker that
+        starts in the moment after a flush, while others still hold slots, lets them be; see
+        the README.)"""
+        await self._redis.set(self.epoch_key, "0", nx=True)
 
     async def reserve(
         self,
@@ -213,8 +268,12 @@ class Pacer:
         if delay <= 0:
             return
         await self._push_back(
-            keys=[self.key(sender)],
-            args=[round(delay * _MICROSECONDS), round(cost / mps * _MICROSECONDS)],
+            keys=[self.key(sender), self.epoch_key],
+            args=[
+                round(delay * _MICROSECONDS),
+                round(cost / mps * _MICROSECONDS),
+                round(self.horizon * _MICROSECONDS) + math.ceil(LONGEST_MESSAGE / mps * 1e6),
+            ],
         )
 
     async def next_free(self, candidates: Sequence[tuple[str, float]]) -> float:
@@ -238,7 +297,7 @@ class Pacer:
         if not messages:
             return []
         flat = await self._script(
-            keys=[self.key(sender) for sender, _ in candidates],
+            keys=[*(self.key(sender) for sender, _ in candidates), self.epoch_key],
             args=[
                 self.burst,
                 round(self.horizon * _MICROSECONDS),
@@ -247,6 +306,7 @@ class Pacer:
                 len(candidates),
                 *(repr(float(mps)) for _, mps in candidates),
                 *(value for message in messages for value in message),
+                LONGEST_MESSAGE,
             ],
         )
         values = [int(value) for value in flat]

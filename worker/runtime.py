@@ -107,13 +107,15 @@ class WorkerRuntime:
         stops = StopWatch(redis, settings.REDIS_NAMESPACE)
         await stops.refresh()
         stops.start()
+        pacer = Pacer(redis, prefix=f"{settings.REDIS_NAMESPACE}:")
+        await pacer.prepare()
         return cls(
             stops=stops,
             settings=settings,
             ctx=ctx,
             redis=redis,
             gateway=gateway,
-            pacer=Pacer(redis, prefix=f"{settings.REDIS_NAMESPACE}:"),
+            pacer=pacer,
             reporter=await _reporter(settings, ctx, redis),
             worker_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         )

@@ -20,11 +20,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from worker.pacing import PACING_SCRIPT, Pacer
+from worker.pacing import LONGEST_MESSAGE, PACING_SCRIPT, Pacer
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -50,6 +51,14 @@ async def prefix(redis: Redis) -> AsyncIterator[str]:
         keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
         if keys:
             await redis.delete(*keys)
+
+
+async def prepared(redis: Redis, **options: Any) -> Pacer:
+    """A pacer on a namespace a worker has started on (a fresh one is otherwise taken for one
+    just flushed: see worker/pacing.py)."""
+    pacer = Pacer(redis, **options)
+    await pacer.prepare()
+    return pacer
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +143,7 @@ def test_busiest_counts_each_segment_at_its_own_instant() -> None:
 
 
 async def test_one_sender_is_spaced_at_its_mps_and_loses_no_time(redis: Redis, prefix: str) -> None:
-    pacer = Pacer(redis, prefix=prefix)
+    pacer = await prepared(redis, prefix=prefix)
     offset = await clock_offset(redis)
     sends = await send_all(pacer, [("+14155550100", 50)], [1] * 100)
     assert_paced(sends, 50, offset)
@@ -144,7 +153,7 @@ async def test_one_sender_is_spaced_at_its_mps_and_loses_no_time(redis: Redis, p
 
 
 async def test_a_message_costs_its_segments(redis: Redis, prefix: str) -> None:
-    pacer = Pacer(redis, prefix=prefix)
+    pacer = await prepared(redis, prefix=prefix)
     offset = await clock_offset(redis)
     sends = await send_all(pacer, [("+14155550100", 30)], [3] * 15)
     assert_paced(sends, 30, offset)
@@ -154,7 +163,7 @@ async def test_a_message_costs_its_segments(redis: Redis, prefix: str) -> None:
 async def test_a_message_longer_than_a_second_of_mps_goes_then_holds_the_number(
     redis: Redis, prefix: str
 ) -> None:
-    pacer = Pacer(redis, prefix=prefix)
+    pacer = await prepared(redis, prefix=prefix)
     sender = [("+14155550100", 30.0)]
     first = await pacer.reserve(sender, 45)
     assert first is not None and first.wait == 0.0
@@ -192,6 +201,7 @@ async def test_two_processes_share_one_number_without_exceeding_or_wasting_it(
     # A few sends in flight per process, as in the worker: a late wake-up then loses no capacity.
     args = [REDIS_URL, prefix, str(mps), str(start), str(seconds), "3"]
     offset = await clock_offset(redis, time.time)
+    await prepared(redis, prefix=prefix)
     children = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-c", CHILD, *args, stdout=asyncio.subprocess.PIPE, cwd=ROOT
@@ -212,7 +222,7 @@ async def test_two_processes_share_one_number_without_exceeding_or_wasting_it(
 
 async def test_several_numbers_add_up_and_each_keeps_its_own_mps(redis: Redis, prefix: str) -> None:
     pool = [("+14155550100", 20.0), ("+14155550101", 20.0), ("+14155550102", 20.0)]
-    pacer = Pacer(redis, prefix=prefix)
+    pacer = await prepared(redis, prefix=prefix)
     offset = await clock_offset(redis)
     sends = await send_all(pacer, pool, [1] * 90)
     for sender, mps in pool:
@@ -230,7 +240,7 @@ async def test_several_numbers_add_up_and_each_keeps_its_own_mps(redis: Redis, p
 async def test_the_sticky_number_is_kept_until_it_is_saturated(redis: Redis, prefix: str) -> None:
     a, b, c = "+14155550100", "+14155550101", "+14155550102"
     pool = [(a, 2.0), (b, 2.0), (c, 2.0)]
-    pacer = Pacer(redis, prefix=prefix, horizon=1.2)
+    pacer = await prepared(redis, prefix=prefix, horizon=1.2)
     slots = [await pacer.reserve(pool, 1, sticky=b, tolerance=5.0) for _ in range(5)]
     # b books 0, 0.5 and 1 s ahead; at 1.5 s it is beyond the horizon, and a and c, free now,
     # take over even though b is well within the tolerance.
@@ -243,7 +253,7 @@ async def test_the_sticky_number_is_abandoned_beyond_the_tolerance(
 ) -> None:
     a, b, c = "+14155550100", "+14155550101", "+14155550102"
     pool = [(a, 2.0), (b, 2.0), (c, 2.0)]
-    pacer = Pacer(redis, prefix=prefix, horizon=5.0)
+    pacer = await prepared(redis, prefix=prefix, horizon=5.0)
     slots = [await pacer.reserve(pool, 1, sticky=b, tolerance=0.6) for _ in range(5)]
     # b at 0 and 0.5 s; at 1 s it is too far behind a and c, which are free now. Once a is booked
     # to 0.5 s, b at 1 s is back within the tolerance of the soonest.
@@ -255,7 +265,7 @@ async def test_the_sticky_number_is_abandoned_beyond_the_tolerance(
 async def test_nothing_is_booked_beyond_the_horizon(redis: Redis, prefix: str) -> None:
     slow, fast = "+14155550100", "+14155550101"
     pool = [(slow, 1.25), (fast, 2.5)]
-    pacer = Pacer(redis, prefix=prefix, horizon=1.0)
+    pacer = await prepared(redis, prefix=prefix, horizon=1.0)
     slots = [await pacer.reserve(pool, 1) for _ in range(6)]
     # slow books 0 and 0.8 s ahead, fast 0, 0.4 and 0.8 s; then slow is at 1.6 s, fast at 1.2 s.
     assert [slot.sender if slot else None for slot in slots] == [slow, fast, fast, slow, fast, None]
@@ -276,15 +286,15 @@ async def test_nothing_is_booked_beyond_the_horizon(redis: Redis, prefix: str) -
 
 
 async def test_keys_expire_once_the_number_is_free_again(redis: Redis, prefix: str) -> None:
-    pacer = Pacer(redis, prefix=prefix)
+    pacer = await prepared(redis, prefix=prefix)
     await pacer.reserve([("+14155550100", 10.0)], 2)
     assert 0 < await redis.pttl(pacer.key("+14155550100")) <= 201
 
 
-async def test_pacing_restarts_after_its_keys_and_the_script_are_flushed(
+async def test_after_a_flush_pacing_starts_behind_every_slot_booked_before_it(
     redis: Redis, prefix: str
 ) -> None:
-    pacer = Pacer(redis, prefix=prefix)
+    pacer = await prepared(redis, prefix=prefix)
     sender = [("+14155550100", 50.0)]
     await send_all(pacer, sender, [1] * 5)
     for _ in range(50):
@@ -292,26 +302,46 @@ async def test_pacing_restarts_after_its_keys_and_the_script_are_flushed(
             break  # booked up to the horizon
     else:
         pytest.fail("the horizon never filled up")
-    await redis.delete(pacer.key("+14155550100"))
+    held_until = int(await redis.get(pacer.key("+14155550100"))) / 1e6  # Redis time
+    # A flush: every key, the epoch with the numbers' keys, and the scripts.
+    await redis.delete(*[key async for key in redis.scan_iter(match=f"{prefix}*")])
     await redis.script_flush()
     sha = hashlib.sha1(PACING_SCRIPT.encode()).hexdigest()
     assert await redis.script_exists(sha) == [False]
-    slot = await pacer.reserve(sender, 1)
-    assert slot is not None and slot.wait == 0.0  # a flushed number is free now
+    flushed_at = await redis_now(redis)
+    # The slots booked before are still held by whoever booked them: nothing new goes among them.
+    assert await pacer.reserve(sender, 1) is None
     assert await redis.script_exists(sha) == [True]
+    guard = pacer.horizon + LONGEST_MESSAGE / 50
+    assert guard - 0.05 <= await pacer.next_free(sender) <= guard
     offset = await clock_offset(redis)
     sends = await send_all(pacer, sender, [1] * 20)
     assert_paced(sends, 50, offset)
-    assert sends[0].at - slot.at >= 1 / 50 - 1e-6
+    assert sends[0].at >= held_until
+    assert sends[0].at - flushed_at <= guard + 0.05  # ...and not much later
+    # Once that is over, a number without a key is only idle: free at once.
+    assert await pacer.next_free([("+14155550199", 50.0)]) == 0.0
+
+
+async def test_pushing_back_after_a_flush_starts_behind_the_slots_booked_before(
+    redis: Redis, prefix: str
+) -> None:
+    pacer = await prepared(redis, prefix=prefix, horizon=0.25)
+    await redis.delete(pacer.key("+14155550100"), pacer.epoch_key)  # flushed
+    flushed_at = await redis_now(redis)
+    await pacer.push_back("+14155550100", 10.0, delay=0.1, cost=1)
+    tat = int(await redis.get(pacer.key("+14155550100"))) / 1e6
+    guard = 0.25 + LONGEST_MESSAGE / 10
+    assert flushed_at + guard + 0.1 <= tat <= flushed_at + guard + 0.15
 
 
 async def test_a_batch_books_what_one_call_per_message_would(redis: Redis, prefix: str) -> None:
     a, b, c = "+14155550100", "+14155550101", "+14155550102"
     pool = [(a, 2.0), (b, 2.0), (c, 2.0)]
     stickies = [b, b, None, c, a, b, b, b]
-    one_by_one = Pacer(redis, prefix=prefix + "one:", horizon=5.0)
+    one_by_one = await prepared(redis, prefix=prefix + "one:", horizon=5.0)
     singles = [await one_by_one.reserve(pool, 1, sticky=s, tolerance=0.6) for s in stickies]
-    batched = Pacer(redis, prefix=prefix + "batch:", horizon=5.0)
+    batched = await prepared(redis, prefix=prefix + "batch:", horizon=5.0)
     slots = await batched.reserve_many(pool, [(1, s) for s in stickies], tolerance=0.6)
     assert [slot.sender for slot in slots] == [slot.sender if slot else None for slot in singles]
     # One instant for the whole batch: each number's slots are exactly 1/MPS apart.
@@ -326,7 +356,7 @@ async def test_a_batch_books_what_one_call_per_message_would(redis: Redis, prefi
 
 async def test_a_batch_books_only_up_to_the_horizon(redis: Redis, prefix: str) -> None:
     sender = [("+14155550100", 4.0)]
-    pacer = Pacer(redis, prefix=prefix, horizon=1.0)
+    pacer = await prepared(redis, prefix=prefix, horizon=1.0)
     slots = await pacer.reserve_many(sender, [(1, None)] * 10)
     # 0, 0.25, 0.5, 0.75 and 1.0 s ahead; the sixth would start beyond the horizon.
     assert [round(slot.wait, 3) for slot in slots] == [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -337,7 +367,7 @@ async def test_a_batch_books_only_up_to_the_horizon(redis: Redis, prefix: str) -
 
 
 async def test_a_batch_counts_each_message_by_its_segments(redis: Redis, prefix: str) -> None:
-    pacer = Pacer(redis, prefix=prefix, horizon=2.0)
+    pacer = await prepared(redis, prefix=prefix, horizon=2.0)
     costs = [3, 1, 4]
     slots = await pacer.reserve_many([("+14155550100", 10.0)], [(cost, None) for cost in costs])
     assert [round(slot.wait, 3) for slot in slots] == [0.0, 0.3, 0.4]
@@ -348,13 +378,13 @@ async def test_pushing_back_moves_every_later_slot_and_covers_the_burst(
     redis: Redis, prefix: str
 ) -> None:
     sender = [("+14155550100", 10.0)]
-    pacer = Pacer(redis, prefix=prefix, horizon=2.0)
+    pacer = await prepared(redis, prefix=prefix, horizon=2.0)
     before = await pacer.reserve_many(sender, [(1, None)] * 3)  # 0.0, 0.1, 0.2 from now
     await pacer.push_back("+14155550100", 10.0, delay=0.5, cost=1)
     (after,) = await pacer.reserve_many(sender, [(1, None)])
     assert after.at - before[-1].at == pytest.approx(0.1 + 0.5, abs=0.01)
     # An idle number: the burst that goes now is covered, whatever the delay.
-    idle = Pacer(redis, prefix=prefix + "idle:", horizon=2.0)
+    idle = await prepared(redis, prefix=prefix + "idle:", horizon=2.0)
     await idle.push_back("+14155550100", 10.0, delay=0.001, cost=5)
     (next_one,) = await idle.reserve_many(sender, [(1, None)])
     assert next_one.wait == pytest.approx(0.5, abs=0.02)
