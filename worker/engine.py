@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import uuid
 from collections import deque
@@ -36,6 +37,7 @@ from campaigns.service.claims import (
     Outcome,
     SendResult,
     claim_batch,
+    hold_claims,
     record_results,
     release_claims,
     renew_claims,
@@ -65,6 +67,10 @@ SLEEP_AFTER_SWEEPS = 4
 # How often the campaign's state is read: a cancel stops the loop within this, plus one read
 # that failed (read again at once) and one pacing step.
 WATCH_SECONDS = 0.25
+# A request leaves at least this long before its recipient's sending hours close (their end
+# converted to the loop's clock at the claim, erring early): half of it covers waiting for a
+# connection to Twilio (see _connect_by), the rest the way out.
+HOURS_MARGIN = 0.2
 FLUSH_SECONDS = 0.1
 SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
 MAX_ATTEMPTS = 8  # requests Twilio refuses for now (429) before the recipient fails
@@ -88,6 +94,8 @@ class Work:
 
     claim: Claimed
     tries: int = 0  # requests Twilio refused for now
+    # Loop time after which no request for it may leave: its sending hours close (see _claim).
+    send_by: float = math.inf
 
     @property
     def id(self) -> int:
@@ -118,6 +126,7 @@ class Driver:
     in_flight: int = 0
     results: list[SendResult] = field(default_factory=list)
     unsent: list[int] = field(default_factory=list)  # held, no request made: to give back
+    out_of_hours: list[int] = field(default_factory=list)  # ...to give back until hours open
     lease_deadline: float = 0.0  # loop time after which this loop's claims may be another's
     exhausted: bool = False  # the last claim found nothing pending
     exhausted_until: float = 0.0  # ...so look again after this
@@ -293,12 +302,13 @@ class Driver:
     def _send_margin(self) -> float:
         return min(2.0, self.lease / 4)
 
-    def _connect_by(self) -> float:
+    def _connect_by(self, work: Work) -> float:
         """When a create that passed `_may_send` must have its connection to Twilio: waiting
         for one (the pool is shared with lookups, polls and other campaigns) must not carry it
-        past the lease, as when renewing the lease fails meanwhile. Half the margin is left
-        for the rest of the way."""
-        return self.lease_deadline - self._send_margin / 2
+        past the lease, as when renewing the lease fails meanwhile, nor past its sending hours.
+        Half the margin is left for the rest of the way."""
+        by_lease = self.lease_deadline - self._send_margin / 2
+        return min(by_lease, work.send_by + HOURS_MARGIN / 2)
 
     # --- claiming and booking --------------------------------------------------------------------
 
@@ -318,7 +328,7 @@ class Driver:
             # claims held already, the soonest lease to run out is theirs: the deadline stays.
             self._extend_lease(started + self.lease)
         for recipient in claimed:
-            work = Work(recipient)
+            work = Work(recipient, send_by=_send_by(recipient, started))
             self.held[recipient.id] = work
             self.unscreened.append(work)
 
@@ -494,6 +504,9 @@ class Driver:
             return
         if self.rt.stops.stopped(work.claim.phone) and not await self._still_send(work):
             return
+        if self._loop.time() >= work.send_by:
+            self._until_hours(work)
+            return
         sender = lane.sender
         try:
             message = self._outgoing(work.claim, sender)
@@ -531,7 +544,7 @@ class Driver:
 
     async def _send(self, work: Work, message: Outgoing) -> Attempt:
         try:
-            return await self.rt.gateway.send(message, connect_by=self._connect_by())
+            return await self.rt.gateway.send(message, connect_by=self._connect_by(work))
         except Exception:
             # Not one of the outcomes the gateway knows: whether it was sent is unknown.
             log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))
@@ -591,8 +604,18 @@ class Driver:
                            error_reason=reason),
             )  # fmt: skip
             return
+        backoff = _backoff(work.tries)
+        if self._loop.time() + backoff >= work.send_by:  # a 429 near the close: it waits for
+            self._until_hours(work)  # its next hours rather than be sent after them
+            return
         self.retrying.add(work)
-        asyncio.get_running_loop().call_later(_backoff(work.tries), self._retry_is_due, work)
+        self._loop.call_later(backoff, self._retry_is_due, work)
+
+    def _until_hours(self, work: Work) -> None:
+        """Its sending hours close before a request for it could leave: nothing is sent, and it
+        goes back to wait for them (written by the flusher)."""
+        self.held.pop(work.id, None)
+        self.out_of_hours.append(work.id)
 
     def _retry_is_due(self, work: Work) -> None:
         if work in self.retrying:
@@ -704,6 +727,7 @@ class Driver:
             self.held.pop(rid, None)  # one in flight: its write is refused, its lookup settles it
 
     async def _flush(self) -> None:
+        await self._hold_out_of_hours()
         batch, self.results = self.results, []
         if not batch:
             return
@@ -711,6 +735,16 @@ class Driver:
             await record_results(self.rt.ctx, batch, token=self.token)
         except Exception:
             self.results[:0] = batch  # kept, in order, for the next try
+            raise
+
+    async def _hold_out_of_hours(self) -> None:
+        ids, self.out_of_hours = self.out_of_hours, []
+        if not ids:
+            return
+        try:
+            await hold_claims(self.rt.ctx, self.cid, ids, token=self.token)
+        except Exception:
+            self.out_of_hours[:0] = ids  # kept for the next try
             raise
 
     async def _flush_forever(self) -> None:
@@ -804,6 +838,15 @@ class Driver:
                               "lookups settle them", self.cid, what, error)  # fmt: skip
                     return
                 await asyncio.sleep(min(ERROR_BACKOFF_CAP, 0.1 * 2**attempt))
+
+
+def _send_by(claim: Claimed, claimed: float) -> float:
+    """The loop time after which no request for `claim` may leave. Its hours' end is known on
+    the database's clock; the claim read that clock after `claimed` (loop time), so counting
+    from `claimed` errs early, never late. No hours to keep: never (one float compare)."""
+    if claim.closes_at is None:
+        return math.inf
+    return claimed + (claim.closes_at - claim.claimed_at).total_seconds() - HOURS_MARGIN
 
 
 def _paced(mps: int) -> float:
