@@ -43,6 +43,7 @@ from campaigns.service.claims import (
     renew_claims,
 )
 from campaigns.service.frequency import NOT_COUNTED, over_frequency_cap
+from campaigns.service.in_effect import STATE_VALIDITY
 from campaigns.service.sending import (
     FailureWindow,
     finish_if_complete,
@@ -64,9 +65,10 @@ STATE_CHECK_SECONDS = 0.5  # how long the loop naps at most, and how often an id
 # When all that is left waits for its sending hours this many sweeps or more, the loop ends and
 # the campaign sleeps until a sweep wakes it; a shorter wait is napped through.
 SLEEP_AFTER_SWEEPS = 4
-# How often the campaign's state is read: a cancel stops the loop within this, plus one read
-# that failed (read again at once) and one pacing step.
-WATCH_SECONDS = 0.25
+# How often the campaign's state is read. A create starts only while the last read that found
+# the campaign running began less than STATE_VALIDITY ago (see _fresh), so reads come well
+# within it: one that is slow or fails for a moment does not stall the sending.
+WATCH_SECONDS = 0.1
 # A request leaves at least this long before its recipient's sending hours close (their end
 # converted to the loop's clock at the claim, erring early): half of it covers waiting for a
 # connection to Twilio (see _connect_by), the rest the way out.
@@ -159,6 +161,7 @@ class Driver:
         self._stop_settling = asyncio.Event()  # set: stop after the current pass
         self._ticking: asyncio.Task[None] | None = None
         self._send_until = 0.0
+        self._state_read_at = -math.inf  # loop time a read that found it running began
 
     @property
     def cid(self) -> str:
@@ -289,8 +292,21 @@ class Driver:
             return await session.scalar(select(Campaign.status).where(Campaign.id == self.cid))
 
     def _may_send(self) -> bool:
-        """Whether this loop's claims are surely still its own for a while."""
-        return self._loop.time() < self._send_until
+        """Whether this loop's claims are surely still its own for a while, and nothing that
+        would stop a create (a cancel, an opt-out) can have been acknowledged unseen."""
+        now = self._loop.time()
+        return now < self._send_until and self._fresh(now)
+
+    def _fresh(self, now: float) -> bool:
+        """Whether the campaign was found running, and the recent opt-outs were read, by reads
+        that began less than STATE_VALIDITY ago. Whoever cancels or records an opt-out waits
+        longer than that before saying it is done (campaigns/service/in_effect.py), so no create
+        starts here once they have. Reads that fail leave the loop unable to send until one
+        succeeds. Two float compares a request: no round trip."""
+        return (
+            now - self._state_read_at < STATE_VALIDITY
+            and now - self.rt.stops.read_at < STATE_VALIDITY
+        )
 
     def _extend_lease(self, deadline: float) -> None:
         """The claims are this loop's until `deadline` (loop time); it sends until a margin
@@ -327,6 +343,8 @@ class Driver:
             # The lease runs from the claim's transaction, which began after `started`. With
             # claims held already, the soonest lease to run out is theirs: the deadline stays.
             self._extend_lease(started + self.lease)
+        # The claim found the campaign running, in a read that began after `started`.
+        self._state_read_at = max(self._state_read_at, started)
         for recipient in claimed:
             work = Work(recipient, send_by=_send_by(recipient, started))
             self.held[recipient.id] = work
@@ -676,19 +694,30 @@ class Driver:
     async def _watch_state(self) -> None:
         failures = 0
         while True:
-            # After an error, look again sooner: a cancel must not wait for the database.
-            await asyncio.sleep(0.05 if failures else WATCH_SECONDS)
+            started = self._loop.time()
             try:
                 status = await self._status()
             except Exception as error:
                 failures += 1
                 if failures == 1:
                     log.warning("campaign %s: could not read its state: %r", self.cid, error)
+                # Look again sooner: a cancel must not wait for the database, nor the sending.
+                await asyncio.sleep(0.05)
                 continue
             failures = 0
-            if status != CampaignStatus.RUNNING and not self.stopping:
+            if status == CampaignStatus.RUNNING:
+                if not self._fresh(self._loop.time()):
+                    self._nudge()  # the lanes stopped handing out while it was unknown
+                self._state_read_at = max(self._state_read_at, started)
+            elif not self.stopping:
                 self.stopping = CampaignStatus(status) if status else CampaignStatus.CANCELLED
                 self._wake.set()
+            await asyncio.sleep(WATCH_SECONDS)
+
+    def _nudge(self) -> None:
+        self._wake.set()
+        for filled in self._lane_filled.values():
+            filled.set()
 
     async def _keep_leases(self) -> None:
         """Renew this loop's leases; drop what it no longer holds."""
