@@ -91,3 +91,37 @@ async def test_no_create_to_a_number_reaches_twilio_after_its_opt_out_is_acknowl
         stopped = [r for r in detail.recipients if r.phone in acknowledged]
         assert all(r.twilio_sid or r.error_reason == "opted_out" for r in stopped)
         assert any(r.error_reason == "opted_out" for r in stopped), "all sent: it proves nothing"
+
+
+async def test_no_create_to_a_number_reaches_twilio_after_its_stop_is_answered(
+    db: Database,
+) -> None:
+    async with running_stack(db, callbacks=True) as stack:
+        sandbox = stack.twilio.sandbox
+        sandbox.set_inbound_url(f"{stack.settings.PUBLIC_BASE_URL}/twilio/inbound")
+        await stack.start_worker()
+        everyone = people(COUNT)
+        cid = await stack.create(name="Fast", message_template="Hi {{n}}",
+                                 recipients=everyone, from_number="all")  # fmt: skip
+        sent = await sent_at_least(stack, 100)
+        numbers = [p["phone"] for p in everyone[sent + 10 : sent + 250 : 4]]
+        ours = stack.settings.sender_phones[0]
+        loop = asyncio.get_running_loop()
+
+        async def stop(phone: str) -> tuple[str, float]:
+            # Returns once Textcast has answered the webhook: Twilio's acknowledgement then goes.
+            reply = await sandbox.reply(phone, ours, "STOP")
+            assert reply.webhook is not None and reply.webhook.status == 200
+            return phone, loop.time()
+
+        answered = dict(await asyncio.gather(*(stop(phone) for phone in numbers)))
+        await stack.until_finished(cid, timeout=30)
+        late = [
+            r.at - answered[r.to]
+            for r in sandbox.create_requests
+            if r.to in answered and r.at > answered[r.to]
+        ]
+        assert late == [], _report(late)
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=COUNT)
+        stopped = [r for r in detail.recipients if r.phone in answered]
+        assert any(r.error_reason == "opted_out" for r in stopped), "all sent: it proves nothing"
