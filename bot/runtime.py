@@ -35,9 +35,14 @@ class Runtime:
         db = db or Database(settings.DATABASE_URL)
         await migrate.ensure_schema_current(db)
         redis = ArqRedis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+        # Opt-outs made here are announced to the send loops before they are acknowledged.
         stops = RedisStops(redis, settings.REDIS_NAMESPACE)
         ctx = Context(db=db, settings=settings, clock=clock, stops=stops)
-        await sync_sender_numbers(ctx)
+        try:
+            await sync_sender_numbers(ctx)
+        except BaseException:
+            await redis.aclose()
+            raise
         return cls(settings=settings, db=db, redis=redis, ctx=ctx)
 
     async def close(self) -> None:
