@@ -8,6 +8,7 @@ from datetime import datetime
 
 from arq.connections import ArqRedis
 
+from bot.stops import RedisStops
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.models import utcnow
@@ -33,9 +34,15 @@ class Runtime:
         """Connect, refuse an out-of-date schema, and record the configured sender numbers."""
         db = db or Database(settings.DATABASE_URL)
         await migrate.ensure_schema_current(db)
-        ctx = Context(db=db, settings=settings, clock=clock)
-        await sync_sender_numbers(ctx)
         redis = ArqRedis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+        # Opt-outs made here are announced to the send loops before they are acknowledged.
+        stops = RedisStops(redis, settings.REDIS_NAMESPACE)
+        ctx = Context(db=db, settings=settings, clock=clock, stops=stops)
+        try:
+            await sync_sender_numbers(ctx)
+        except BaseException:
+            await redis.aclose()
+            raise
         return cls(settings=settings, db=db, redis=redis, ctx=ctx)
 
     async def close(self) -> None:

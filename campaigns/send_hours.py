@@ -159,6 +159,46 @@ def next_allowed(now: datetime, zones: Sequence[str], hours: SendHours | None) -
     return candidates[0] if candidates else None
 
 
+def window_closes(now: datetime, zones: Sequence[str], hours: SendHours | None) -> datetime | None:
+    """When the sending hours a recipient in `zones` is inside at `now` close (UTC): the first
+    instant after `now` when one of the zones leaves its window. None when there is nothing to
+    close: no hours, no zone known, or outside them already.
+
+    Around a daylight-saving change the end is read both ways (an hour repeated, an hour
+    skipped) and the earlier taken: a message may be held a little early, never sent late."""
+    if hours is None:
+        return None
+    resolved = [z for z in (_zone(name) for name in zones) if z is not None]
+    if not resolved or not _allowed(now, resolved, hours):
+        return None
+    return min(_first_end(now, zone, hours) for zone in resolved)
+
+
+def _first_end(now: datetime, zone: ZoneInfo, hours: SendHours) -> datetime:
+    today = now.astimezone(zone).date()
+    for offset in range(-1, _LOOK_AHEAD_DAYS + 1):
+        local = datetime.combine(today + timedelta(days=offset), hours.end, tzinfo=zone)
+        early, late = sorted(local.replace(fold=f).astimezone(UTC) for f in (0, 1))
+        if early > now:
+            return early
+        if late > now:  # an end in a skipped hour: the window closes when the clocks jump
+            return _first_outside(now, late, zone, hours)
+    return now  # not reached: a window always ends within a day
+
+
+def _first_outside(
+    inside: datetime, outside: datetime, zone: ZoneInfo, hours: SendHours
+) -> datetime:
+    """The first whole second after `inside` when `zone` is out of its window (by `outside`)."""
+    while (outside - inside).total_seconds() > 1:
+        middle = inside + (outside - inside) / 2
+        if _allowed(middle, [zone], hours):
+            inside = middle
+        else:
+            outside = middle
+    return outside
+
+
 def effective_hours(campaign_hours: str | None, default: str) -> SendHours | None:
     """A campaign's own sending hours when it has them, else the setting's."""
     return parse_send_hours(campaign_hours if campaign_hours else default)

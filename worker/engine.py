@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import uuid
 from collections import deque
@@ -36,11 +37,13 @@ from campaigns.service.claims import (
     Outcome,
     SendResult,
     claim_batch,
+    hold_claims,
     record_results,
     release_claims,
     renew_claims,
 )
 from campaigns.service.frequency import NOT_COUNTED, over_frequency_cap
+from campaigns.service.in_effect import STATE_VALIDITY
 from campaigns.service.sending import (
     FailureWindow,
     finish_if_complete,
@@ -62,9 +65,14 @@ STATE_CHECK_SECONDS = 0.5  # how long the loop naps at most, and how often an id
 # When all that is left waits for its sending hours this many sweeps or more, the loop ends and
 # the campaign sleeps until a sweep wakes it; a shorter wait is napped through.
 SLEEP_AFTER_SWEEPS = 4
-# How often the campaign's state is read: a cancel stops the loop within this, plus one read
-# that failed (read again at once) and one pacing step.
-WATCH_SECONDS = 0.25
+# How often the campaign's state is read. A create starts only while the last read that found
+# the campaign running began less than STATE_VALIDITY ago (see _fresh), so reads come well
+# within it: one that is slow or fails for a moment does not stall the sending.
+WATCH_SECONDS = 0.1
+# A request leaves at least this long before its recipient's sending hours close (their end
+# converted to the loop's clock at the claim, erring early): half of it covers waiting for a
+# connection to Twilio (see _connect_by), the rest the way out.
+HOURS_MARGIN = 0.2
 FLUSH_SECONDS = 0.1
 SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
 MAX_ATTEMPTS = 8  # requests Twilio refuses for now (429) before the recipient fails
@@ -88,6 +96,8 @@ class Work:
 
     claim: Claimed
     tries: int = 0  # requests Twilio refused for now
+    # Loop time after which no request for it may leave: its sending hours close (see _claim).
+    send_by: float = math.inf
 
     @property
     def id(self) -> int:
@@ -118,6 +128,7 @@ class Driver:
     in_flight: int = 0
     results: list[SendResult] = field(default_factory=list)
     unsent: list[int] = field(default_factory=list)  # held, no request made: to give back
+    out_of_hours: list[int] = field(default_factory=list)  # ...to give back until hours open
     lease_deadline: float = 0.0  # loop time after which this loop's claims may be another's
     exhausted: bool = False  # the last claim found nothing pending
     exhausted_until: float = 0.0  # ...so look again after this
@@ -150,6 +161,7 @@ class Driver:
         self._stop_settling = asyncio.Event()  # set: stop after the current pass
         self._ticking: asyncio.Task[None] | None = None
         self._send_until = 0.0
+        self._state_read_at = -math.inf  # loop time a read that found it running began
 
     @property
     def cid(self) -> str:
@@ -280,8 +292,21 @@ class Driver:
             return await session.scalar(select(Campaign.status).where(Campaign.id == self.cid))
 
     def _may_send(self) -> bool:
-        """Whether this loop's claims are surely still its own for a while."""
-        return self._loop.time() < self._send_until
+        """Whether this loop's claims are surely still its own for a while, and nothing that
+        would stop a create (a cancel, an opt-out) can have been acknowledged unseen."""
+        now = self._loop.time()
+        return now < self._send_until and self._fresh(now)
+
+    def _fresh(self, now: float) -> bool:
+        """Whether the campaign was found running, and the recent opt-outs were read, by reads
+        that began less than STATE_VALIDITY ago. Whoever cancels or records an opt-out waits
+        longer than that before saying it is done (campaigns/service/in_effect.py), so no create
+        starts here once they have. Reads that fail leave the loop unable to send until one
+        succeeds. Two float compares a request: no round trip."""
+        return (
+            now - self._state_read_at < STATE_VALIDITY
+            and now - self.rt.stops.read_at < STATE_VALIDITY
+        )
 
     def _extend_lease(self, deadline: float) -> None:
         """The claims are this loop's until `deadline` (loop time); it sends until a margin
@@ -293,12 +318,13 @@ class Driver:
     def _send_margin(self) -> float:
         return min(2.0, self.lease / 4)
 
-    def _connect_by(self) -> float:
+    def _connect_by(self, work: Work) -> float:
         """When a create that passed `_may_send` must have its connection to Twilio: waiting
         for one (the pool is shared with lookups, polls and other campaigns) must not carry it
-        past the lease, as when renewing the lease fails meanwhile. Half the margin is left
-        for the rest of the way."""
-        return self.lease_deadline - self._send_margin / 2
+        past the lease, as when renewing the lease fails meanwhile, nor past its sending hours.
+        Half the margin is left for the rest of the way."""
+        by_lease = self.lease_deadline - self._send_margin / 2
+        return min(by_lease, work.send_by + HOURS_MARGIN / 2)
 
     # --- claiming and booking --------------------------------------------------------------------
 
@@ -317,8 +343,10 @@ class Driver:
             # The lease runs from the claim's transaction, which began after `started`. With
             # claims held already, the soonest lease to run out is theirs: the deadline stays.
             self._extend_lease(started + self.lease)
+        # The claim found the campaign running, in a read that began after `started`.
+        self._state_read_at = max(self._state_read_at, started)
         for recipient in claimed:
-            work = Work(recipient)
+            work = Work(recipient, send_by=_send_by(recipient, started))
             self.held[recipient.id] = work
             self.unscreened.append(work)
 
@@ -494,6 +522,9 @@ class Driver:
             return
         if self.rt.stops.stopped(work.claim.phone) and not await self._still_send(work):
             return
+        if self._loop.time() >= work.send_by:
+            self._until_hours(work)
+            return
         sender = lane.sender
         try:
             message = self._outgoing(work.claim, sender)
@@ -532,7 +563,7 @@ class Driver:
 
     async def _send(self, work: Work, message: Outgoing) -> Attempt:
         try:
-            return await self.rt.gateway.send(message, connect_by=self._connect_by())
+            return await self.rt.gateway.send(message, connect_by=self._connect_by(work))
         except Exception:
             # Not one of the outcomes the gateway knows: whether it was sent is unknown.
             log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))
@@ -611,8 +642,18 @@ class Driver:
                            error_reason=reason),
             )  # fmt: skip
             return
+        backoff = _backoff(work.tries)
+        if self._loop.time() + backoff >= work.send_by:  # a 429 near the close: it waits for
+            self._until_hours(work)  # its next hours rather than be sent after them
+            return
         self.retrying.add(work)
-        asyncio.get_running_loop().call_later(_backoff(work.tries), self._retry_is_due, work)
+        self._loop.call_later(backoff, self._retry_is_due, work)
+
+    def _until_hours(self, work: Work) -> None:
+        """Its sending hours close before a request for it could leave: nothing is sent, and it
+        goes back to wait for them (written by the flusher)."""
+        self.held.pop(work.id, None)
+        self.out_of_hours.append(work.id)
 
     def _retry_is_due(self, work: Work) -> None:
         if work in self.retrying:
@@ -673,19 +714,30 @@ class Driver:
     async def _watch_state(self) -> None:
         failures = 0
         while True:
-            # After an error, look again sooner: a cancel must not wait for the database.
-            await asyncio.sleep(0.05 if failures else WATCH_SECONDS)
+            started = self._loop.time()
             try:
                 status = await self._status()
             except Exception as error:
                 failures += 1
                 if failures == 1:
                     log.warning("campaign %s: could not read its state: %r", self.cid, error)
+                # Look again sooner: a cancel must not wait for the database, nor the sending.
+                await asyncio.sleep(0.05)
                 continue
             failures = 0
-            if status != CampaignStatus.RUNNING and not self.stopping:
+            if status == CampaignStatus.RUNNING:
+                if not self._fresh(self._loop.time()):
+                    self._nudge()  # the lanes stopped handing out while it was unknown
+                self._state_read_at = max(self._state_read_at, started)
+            elif not self.stopping:
                 self.stopping = CampaignStatus(status) if status else CampaignStatus.CANCELLED
                 self._wake.set()
+            await asyncio.sleep(WATCH_SECONDS)
+
+    def _nudge(self) -> None:
+        self._wake.set()
+        for filled in self._lane_filled.values():
+            filled.set()
 
     async def _keep_leases(self) -> None:
         """Renew this loop's leases; drop what it no longer holds."""
@@ -724,6 +776,7 @@ class Driver:
             self.held.pop(rid, None)  # one in flight: its write is refused, its lookup settles it
 
     async def _flush(self) -> None:
+        await self._hold_out_of_hours()
         batch, self.results = self.results, []
         if not batch:
             return
@@ -731,6 +784,16 @@ class Driver:
             await record_results(self.rt.ctx, batch, token=self.token)
         except Exception:
             self.results[:0] = batch  # kept, in order, for the next try
+            raise
+
+    async def _hold_out_of_hours(self) -> None:
+        ids, self.out_of_hours = self.out_of_hours, []
+        if not ids:
+            return
+        try:
+            await hold_claims(self.rt.ctx, self.cid, ids, token=self.token)
+        except Exception:
+            self.out_of_hours[:0] = ids  # kept for the next try
             raise
 
     async def _flush_forever(self) -> None:
@@ -824,6 +887,15 @@ class Driver:
                               "lookups settle them", self.cid, what, error)  # fmt: skip
                     return
                 await asyncio.sleep(min(ERROR_BACKOFF_CAP, 0.1 * 2**attempt))
+
+
+def _send_by(claim: Claimed, claimed: float) -> float:
+    """The loop time after which no request for `claim` may leave. Its hours' end is known on
+    the database's clock; the claim read that clock after `claimed` (loop time), so counting
+    from `claimed` errs early, never late. No hours to keep: never (one float compare)."""
+    if claim.closes_at is None:
+        return math.inf
+    return claimed + (claim.closes_at - claim.claimed_at).total_seconds() - HOURS_MARGIN
 
 
 def _paced(mps: int) -> float:

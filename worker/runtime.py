@@ -15,7 +15,7 @@ from typing import Protocol
 
 from arq.connections import ArqRedis
 
-from bot.stops import StopWatch
+from bot.stops import RedisStops, StopWatch
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.service import Context, sync_sender_numbers
@@ -87,7 +87,7 @@ class WorkerRuntime:
             settings.require("SENDER_NUMBERS")
         db = db or Database(settings.DATABASE_URL)
         await migrate.ensure_schema_current(db)
-        ctx = Context(db=db, settings=settings)
+        ctx = Context(db=db, settings=settings, stops=RedisStops(redis, settings.REDIS_NAMESPACE))
         await sync_sender_numbers(ctx)
         client = create_twilio_client(
             settings.TWILIO_ACCOUNT_SID or "",

@@ -16,7 +16,7 @@ from bot.api.body import read_json
 from bot.api.errors import BadRequest
 from bot.api.responses import timestamp
 from bot.keys import RUNTIME, api_key
-from bot.stops import announce_stop, withdraw_stop
+from bot.stops import withdraw_stop
 from campaigns.offload import off_loop
 from campaigns.service.optouts import (
     Suppressed,
@@ -78,8 +78,8 @@ async def add_optout(request: web.Request) -> web.Response:
     # A ValidationError is answered 400 by the API's error middleware, naming the field.
     body = OptOutIn.model_validate(read_json(await request.read()))
     phone = e164(body.phone.strip())
+    # Returns once no send loop starts a create to the number: then the person is told.
     changed = await record_opt_out(runtime.ctx, phone, source="api", actor=_actor(request))
-    await announce_stop(runtime.redis, runtime.settings.REDIS_NAMESPACE, phone)
     return web.json_response({"phone": phone, "opted_out": True, "changed": changed},
                              status=201 if changed else 200)  # fmt: skip
 

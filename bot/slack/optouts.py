@@ -14,7 +14,6 @@ from bot.blocks.text import context, escape, message, section
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.permissions import require_permission
-from bot.stops import announce_stop
 from campaigns.errors import InputError
 from campaigns.offload import off_loop
 from campaigns.recipients import normalise_phone
@@ -47,9 +46,9 @@ async def optout(
     phone = _phone(runtime, number)
     actor = f"slack:{user_id}"
     if action == "add":
+        # Returns once no send loop starts a create to the number (a message already waiting
+        # for its send slot included); Slack was acknowledged before.
         changed = await record_opt_out(runtime.ctx, phone, source="slack", actor=actor)
-        # Stops a message already waiting for its send slot, too.
-        await announce_stop(runtime.redis, runtime.settings.REDIS_NAMESPACE, phone)
         return reply(f"{phone} is opted out: no campaign will text it." if changed
                      else f"{phone} was already opted out.")  # fmt: skip
     changed = await record_opt_in(runtime.ctx, phone, source="slack", actor=actor)

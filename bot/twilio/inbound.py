@@ -21,7 +21,7 @@ from bot.access_log import refuse
 from bot.jobs import enqueue_inbound
 from bot.keys import RUNTIME
 from bot.runtime import Runtime
-from bot.stops import announce_stop, withdraw_stop
+from bot.stops import withdraw_stop
 from bot.twilio.signature import signature_problem
 from campaigns.keywords import Meaning
 from campaigns.privacy import mask
@@ -93,9 +93,8 @@ async def hand_on(redis: ArqRedis, namespace: str, received: Received) -> None:
     """Tell the send loops, and the worker for Slack. Stored already: a failure here loses
     nothing (the sweep finds the text, and the database screening stops the number)."""
     message = received.message
-    if message.meaning == Meaning.OPT_OUT:
-        await announce_stop(redis, namespace, message.phone)
-    elif message.meaning == Meaning.OPT_IN and received.new:
+    # A STOP was announced to the send loops by record_inbound, before Twilio is answered.
+    if message.meaning == Meaning.OPT_IN and received.new:
         await withdraw_stop(redis, namespace, message.phone)
     try:
         await enqueue_inbound(redis, namespace, message.id)

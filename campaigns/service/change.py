@@ -33,6 +33,7 @@ from campaigns.service.common import (
     require_recipients,
 )
 from campaigns.service.context import Context
+from campaigns.service.in_effect import until_in_effect
 from campaigns.service.media import attach_media
 from campaigns.status import CANCELLABLE, EDITABLE, CampaignStatus, RecipientStatus
 from campaigns.templates import Template
@@ -202,12 +203,14 @@ async def _resegment(session: AsyncSession, campaign: Campaign, template: Templa
 async def cancel_campaign(ctx: Context, campaign_id: str, actor: str) -> tuple[CampaignView, int]:
     """Cancel; unsent recipients become `cancelled`. Sent messages are never recalled.
 
-    Returns the campaign and how many recipients were cancelled.
+    Returns the campaign and how many recipients were cancelled, once no send loop starts a
+    create for it (see in_effect.py): the caller may tell the person it is done.
     """
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status not in CANCELLABLE:
             raise StateError(_refuse_cancel(campaign))
+        was_sending = campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
         now = ctx.now()
         campaign.status = CampaignStatus.CANCELLED
         campaign.version += 1  # the pending start job, if any, becomes a no-op
@@ -224,6 +227,8 @@ async def cancel_campaign(ctx: Context, campaign_id: str, actor: str) -> tuple[C
         cancelled = result.rowcount or 0  # type: ignore[attr-defined]
         audit.record(session, actor, "campaign.cancel", campaign.id, recipients=cancelled)
         counts = (await counts_for(session, [campaign.id]))[campaign.id]
+    if was_sending:  # a loop may have read it running just before (paused: just before that)
+        await until_in_effect()
     return CampaignView(campaign, counts), cancelled
 
 

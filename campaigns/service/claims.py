@@ -45,7 +45,13 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.models import Campaign, Recipient, UTCDateTime
-from campaigns.send_hours import SendHours, effective_hours, next_allowed, zones_for
+from campaigns.send_hours import (
+    SendHours,
+    effective_hours,
+    next_allowed,
+    window_closes,
+    zones_for,
+)
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus
 
@@ -73,6 +79,9 @@ class Claimed:
     claimed_at: datetime  # database clock: a message Twilio made before it is not this claim's
     unknown_since: datetime | None = None  # when its outcome became unknown (lookups only)
     taken_at: datetime | None = None  # the database's clock when this loop took it
+    # Database clock: when the sending hours it was claimed in close (None: no hours to keep).
+    # No request for it may leave after; a loop holding it then gives it back (hold_claims).
+    closes_at: datetime | None = None
 
 
 def _held_by(token: str | ColumnElement[str]) -> ColumnElement[bool]:
@@ -101,14 +110,35 @@ def _due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     )
 
 
-def _held_until(now: datetime, row: Any, hours: SendHours | None) -> datetime | None:
-    """When the recipient's sending hours open next, or None if they are open now. A row whose
-    variables cannot be read is judged by its number alone: one bad row never stops a batch."""
+def _zones(row: Any) -> tuple[str, ...]:
+    """A recipient's zones. A row whose variables cannot be read is judged by its number alone:
+    one bad row never stops a batch."""
     try:
-        return next_allowed(now, zones_for(row.phone, row.variables), hours)
+        return zones_for(row.phone, row.variables)
     except Exception:
         log.exception("recipient %s: its time zone could not be read; judged by its number", row.id)
-        return next_allowed(now, zones_for(row.phone), hours)
+        return zones_for(row.phone)
+
+
+def _held_until(now: datetime, row: Any, hours: SendHours | None) -> datetime | None:
+    """When the recipient's sending hours open next, or None if they are open now."""
+    return next_allowed(now, _zones(row), hours)
+
+
+def _closes_at(now: datetime, rows: Sequence[Any], hours: SendHours | None) -> dict[int, datetime]:
+    """When each claimed recipient's sending hours close (those with none to keep are left out).
+    Asked once per set of zones: a batch is mostly numbers of a few regions."""
+    if hours is None:
+        return {}
+    by_zones: dict[tuple[str, ...], datetime | None] = {}
+    closes = {}
+    for row in rows:
+        zones = _zones(row)
+        if zones not in by_zones:
+            by_zones[zones] = window_closes(now, zones, hours)
+        if (at := by_zones[zones]) is not None:
+            closes[row.id] = at
+    return closes
 
 
 async def _claimable(
@@ -182,7 +212,13 @@ async def claim_batch(
             )
             .execution_options(synchronize_session=False)
         )
-        claimed = [Claimed(r.id, r.phone, r.variables, r.segments, r.sender, now) for r in rows]
+        rows = rows.all()
+        closes = _closes_at(now, rows, hours)
+        claimed = [
+            Claimed(r.id, r.phone, r.variables, r.segments, r.sender, now,
+                    closes_at=closes.get(r.id))
+            for r in rows
+        ]  # fmt: skip
     claimed.sort(key=lambda c: c.id)
     return claimed
 
@@ -245,6 +281,64 @@ async def release_claims(ctx: Context, campaign_id: str, ids: Sequence[int], *, 
             )
             released += result.rowcount or 0  # type: ignore[attr-defined]
     return released
+
+
+async def hold_claims(ctx: Context, campaign_id: str, ids: Sequence[int], *, token: str) -> int:
+    """Give back claims whose sending hours closed before their request could leave (none was
+    made): pending, due when the hours next open, as those held at the claim; cancelled if the
+    campaign is cancelled by now. Returns how many."""
+    if not ids:
+        return 0
+    async with ctx.db.transaction() as session:
+        status_query = select(Campaign.status, Campaign.send_hours).where(
+            Campaign.id == campaign_id
+        )
+        if ctx.db.dialect == "postgresql":  # as in release_claims: a cancel is seen or follows
+            status_query = status_query.with_for_update()
+        campaign = (await session.execute(status_query)).one()
+        cancelled = campaign.status == CampaignStatus.CANCELLED
+        if not cancelled:
+            return await _hold_until_hours(ctx, session, campaign.send_hours, ids, token)
+    return await release_claims(ctx, campaign_id, ids, token=token)
+
+
+async def _hold_until_hours(
+    ctx: Context, session: AsyncSession, send_hours: str | None, ids: Sequence[int], token: str
+) -> int:
+    now = await ctx.db.now(session)
+    hours = effective_hours(send_hours, ctx.settings.SEND_HOURS)
+    rows = (
+        await session.execute(
+            select(Recipient.id, Recipient.phone, Recipient.variables).where(
+                Recipient.id.in_(ids), _held_by(token)
+            )
+        )
+    ).all()
+    if not rows:
+        return 0
+    due = []
+    for row in rows:
+        # The loop errs early: by this clock its hours may still be open for a moment. Then
+        # it is due when they next open after they close, not at once.
+        closes = window_closes(now, _zones(row), hours)
+        due.append({"held_id": row.id, "due": _held_until(closes or now, row, hours)})
+    table = Recipient.__table__
+    await session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("held_id"),
+            table.c.claim_token == token,
+            table.c.status == RecipientStatus.QUEUED,
+            table.c.twilio_sid.is_(None),
+        )
+        .values(
+            status=RecipientStatus.PENDING, not_before=bindparam("due"), claim_token=None,
+            claimed_at=None, lease_until=None, unknown_since=None, check_at=None,
+            error_code=None, error_reason=None, updated_at=now,
+        ),
+        due,
+    )  # fmt: skip
+    return len(rows)  # each still held by `token`, so each is written
 
 
 # --- results -------------------------------------------------------------------------------------

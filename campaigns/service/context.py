@@ -8,6 +8,7 @@ from datetime import datetime
 
 from campaigns.db import Database
 from campaigns.models import utcnow
+from campaigns.service.in_effect import StopNews
 from campaigns.settings import Settings
 
 
@@ -16,6 +17,9 @@ class Context:
     db: Database
     settings: Settings
     clock: Callable[[], datetime] = field(default=utcnow)
+    # How an opt-out reaches the send loops before it is acknowledged (None: no loop to tell,
+    # as in tests of the domain alone; the database screening still stops the number).
+    stops: StopNews | None = None
 
     def now(self) -> datetime:
         return self.clock()

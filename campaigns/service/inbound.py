@@ -1,6 +1,7 @@
 """Texts recipients send us: stored once per MessageSid, understood, matched to the campaign that
 last texted the number, and, for STOP and START, the number's opt-out state changed in the same
-transaction, so a STOP is in force the moment Twilio is answered.
+transaction; a STOP is announced to the send loops and in effect before Twilio is answered
+(campaigns/service/in_effect.py).
 
 The Slack side (the notice in the campaign's thread, the reply shown to the team) is the worker's,
 afterwards: `pending_inbound` lists what it has not done yet, `mark_handled` records it done.
@@ -21,7 +22,7 @@ from campaigns.errors import NotFound, StateError
 from campaigns.keywords import Meaning, understand
 from campaigns.models import Campaign, InboundMessage, OptOut, Recipient
 from campaigns.service.context import Context
-from campaigns.service.optouts import store_opt_state
+from campaigns.service.optouts import stop_sending_to, store_opt_state
 from campaigns.status import CampaignStatus, RecipientStatus
 
 WAITING_IN = (CampaignStatus.SCHEDULED, CampaignStatus.PAUSED)
@@ -55,7 +56,16 @@ def _clean(text: str) -> str:
 
 
 async def record_inbound(ctx: Context, sms: IncomingSms) -> Received:
-    """Store the text (once), what it means, and for STOP or START the opt-out state."""
+    """Store the text (once), what it means, and for STOP or START the opt-out state. A STOP
+    returns once no send loop starts a create to the number (again for a repeated one: the
+    first may have been stored by a request that failed before it announced it)."""
+    received = await _store_inbound(ctx, sms)
+    if received.message.meaning == Meaning.OPT_OUT:
+        await stop_sending_to(ctx, sms.phone, acknowledged=True)
+    return received
+
+
+async def _store_inbound(ctx: Context, sms: IncomingSms) -> Received:
     understood = understand(sms.body, sms.opt_out_type, ctx.settings.EXTRA_OPT_OUT_KEYWORDS)
     now = ctx.now()
     senders = [s for s in (sms.sender, sms.messaging_service_sid) if s]

@@ -1,4 +1,8 @@
-"""Opt-outs (STOP and its synonyms, Twilio's 21610) and opt-ins (START), with their history."""
+"""Opt-outs (STOP and its synonyms, Twilio's 21610) and opt-ins (START), with their history.
+
+An opt-out a person makes (over the API, in Slack, or by texting STOP) is in effect before it is
+acknowledged: no send loop starts a create to the number after (see in_effect.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,11 @@ from campaigns.keywords import understand
 from campaigns.models import OptOut, OptOutEvent
 from campaigns.recipients import normalise_phone
 from campaigns.service.context import Context
+from campaigns.service.in_effect import until_in_effect
+
+# Opt-outs a person is told about: the call returns once they are in effect. Twilio's 21610 is
+# told to nobody, and the send loop that met it must not wait.
+ACKNOWLEDGED = frozenset({"api", "slack"})
 
 
 def keyword_of(body: str) -> str | None:
@@ -71,10 +80,24 @@ async def record_opt_out(
     actor: str | None = None,
     campaign_id: str | None = None,
 ) -> bool:
-    """Opt a number out of every sender; True if it was not opted out before."""
-    return await _set(
+    """Opt a number out of every sender; True if it was not opted out before. Made by a
+    person (ACKNOWLEDGED), it returns once no send loop starts a create to the number."""
+    changed = await _set(
         ctx, phone, True, source=source, keyword=keyword, actor=actor, campaign_id=campaign_id
     )
+    await stop_sending_to(ctx, e164(phone), acknowledged=source in ACKNOWLEDGED)
+    return changed
+
+
+async def stop_sending_to(ctx: Context, phone: str, *, acknowledged: bool) -> None:
+    """After an opt-out is committed: announce it to the send loops and, if a person is told
+    it is done, wait until every loop has seen it or stopped starting creates. Announced even
+    when it was opted out already: a request that failed before announcing it may have stored
+    it. Not announced (no loops to tell, or Redis away): the database screening stops it."""
+    if ctx.stops is None or not await ctx.stops.opted_out(phone):
+        return
+    if acknowledged:
+        await until_in_effect()
 
 
 async def record_opt_in(

@@ -42,6 +42,15 @@ from sandbox.twilio.store import Duplicate, Message, MessageStore, Stage, Status
 MAX_VALIDITY_PERIOD = 36000
 
 
+class CreateRequest(NamedTuple):
+    """A create request as it reached the API, whatever it was answered (a 429 creates nothing,
+    but a request that left after it should not have is seen all the same)."""
+
+    at: float  # monotonic, when it arrived
+    wall: float
+    to: str | None
+
+
 class Form(Protocol):
     """What the create route reads from a request's form (aiohttp's MultiDictProxy has it)."""
 
@@ -84,6 +93,7 @@ class TwilioSandbox:
         self._running = False
         self._late: set[asyncio.Task[Message]] = set()  # creates held back by `Faults.late_rate`
         self.reads = 0  # list and fetch requests answered or refused: how hard clients look
+        self.create_requests: list[CreateRequest] = []  # every create that arrived, in order
         self.list_filters: list[dict[str, str]] = []  # each list request's query, in order
 
     async def start(self) -> None:
@@ -288,6 +298,12 @@ class TwilioSandbox:
 
     # Observation -------------------------------------------------------------------------
 
+    def arrived(self, to: str | None) -> None:
+        """A create request has just arrived (called before faults decide its answer)."""
+        self.create_requests.append(
+            CreateRequest(asyncio.get_running_loop().time(), time.time(), to)
+        )
+
     def messages(self, to: str | None = None) -> list[Message]:
         """Outbound messages created, oldest first (all, or those to one recipient)."""
         if to is None:
@@ -366,6 +382,7 @@ class TwilioSandbox:
         self.faults.injected = dict.fromkeys(self.faults.injected, 0)
         self.reads = 0
         self.list_filters.clear()
+        self.create_requests.clear()
 
 
 def _sid() -> str:

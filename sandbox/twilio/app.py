@@ -124,13 +124,14 @@ async def start(
 
 async def create_message(request: web.Request) -> web.StreamResponse:
     sandbox = request.app[SANDBOX]
+    form = await request.post()
+    sandbox.arrived(str(form.get("To") or "") or None)
     if sandbox.faults.latency:
         await asyncio.sleep(sandbox.faults.latency)
     account_sid = _authenticated(request)
     refusal = sandbox.faults.refusal(create=True)
     if refusal is not None:
         raise refusal
-    form = await request.post()
     held = sandbox.faults.late()
     if held:
         # Made by a task of its own, so it happens even after the client has hung up (and

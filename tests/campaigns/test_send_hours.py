@@ -15,6 +15,7 @@ from campaigns.send_hours import (
     effective_hours,
     next_allowed,
     parse_send_hours,
+    window_closes,
     zone_variable,
     zones_for,
 )
@@ -115,6 +116,28 @@ def mixed_list() -> ImportReport:
     californians = [{"phone": f"+1628555{i:04d}", "variables": {}} for i in range(110, 112)]
     paris = [{"phone": "+447400000099", "variables": {"time_zone": "Asia/Tokyo"}}]
     return check_recipient_list(londoners + californians + paris, "GB")
+
+
+def test_the_window_closes_when_the_first_of_the_zones_leaves_it() -> None:
+    assert window_closes(at("2026-12-06 20:59:30"), LONDON, DAYTIME) == at("2026-12-06 21:00")
+    paris_and_london = ("Europe/London", "Europe/Paris")
+    assert window_closes(at("2026-12-06 09:00"), paris_and_london, DAYTIME) == at(
+        "2026-12-06 20:00"
+    )
+    overnight = SendHours(time(22), time(6))
+    assert window_closes(at("2026-12-06 23:00"), LONDON, overnight) == at("2026-12-07 06:00")
+    # Nothing to close: outside the window, no hours, no zone known.
+    assert window_closes(at("2026-12-06 21:00"), LONDON, DAYTIME) is None
+    assert window_closes(at("2026-12-06 12:00"), LONDON, None) is None
+    assert window_closes(at("2026-12-06 12:00"), (), DAYTIME) is None
+
+
+def test_a_window_ending_in_an_hour_the_clocks_skip_closes_when_they_jump() -> None:
+    # London, 29 March 2026: 01:00 GMT becomes 02:00 BST, so 01:30 never comes.
+    to_half_past_one = SendHours(time(22), time(1, 30))
+    assert window_closes(at("2026-03-29 00:30"), LONDON, to_half_past_one) == at("2026-03-29 01:00")
+    # 25 October 2026: 01:30 comes twice; the window closes at the first.
+    assert window_closes(at("2026-10-25 00:10"), LONDON, to_half_past_one) == at("2026-10-25 00:30")
 
 
 async def test_the_preview_says_who_waits_until_when_and_counts_it_in_the_duration(
