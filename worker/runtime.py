@@ -39,6 +39,8 @@ class Reporting(Protocol):
     async def refresh_summary(self, campaign_id: str) -> bool: ...
     async def paused(self, campaign_id: str) -> None: ...
     async def late(self, campaign_id: str) -> None: ...
+    async def changed(self, campaign_id: str) -> None: ...
+    async def ask_approval(self, campaign_id: str, version: int) -> str: ...
 
 
 class NoReporting:
@@ -61,6 +63,12 @@ class NoReporting:
 
     async def late(self, campaign_id: str) -> None:
         return None
+
+    async def changed(self, campaign_id: str) -> None:
+        return None
+
+    async def ask_approval(self, campaign_id: str, version: int) -> str:
+        return "no Slack"
 
 
 @dataclass
