@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any, Literal
 
-from sandbox.twilio.config import Faults, replace_fields
+from sandbox.twilio.config import MAX_PAGE_SIZE, Faults, replace_fields
 from sandbox.twilio.errors import TwilioApiError, internal_error, too_many_requests
 
 Refusal = Literal[429, 500]
@@ -33,6 +33,7 @@ class FaultInjector:
         return self.update(
             rate_429=0.0, rate_500=0.0, latency_ms=0.0, drop_rate=0.0, on_reads=False,
             late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
+            list_order="created", max_page_size=MAX_PAGE_SIZE, clock_offset_s=0.0,
         )  # fmt: skip
 
     @property
