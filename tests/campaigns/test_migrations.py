@@ -118,3 +118,21 @@ async def test_0009_adds_and_removes_the_delivery_chart_columns(db: Database) ->
         recipients, campaigns = await connection.run_sync(columns)
     assert "sent_at" in recipients and chart <= campaigns
     await migrate.ensure_schema_current(db)
+
+
+async def test_0011_widens_a_recipients_sender_for_a_messaging_service_sid(db: Database) -> None:
+    """A service SID is 34 characters: PostgreSQL refused it in the old column (20)."""
+
+    def width(connection):  # type: ignore[no-untyped-def]
+        (sender,) = [
+            c for c in inspect(connection).get_columns("recipients") if c["name"] == "sender"
+        ]
+        return sender["type"].length
+
+    await migrate.downgrade(db, "0010")
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(width) == 20
+    await migrate.upgrade(db)
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(width) == 40
+    await migrate.ensure_schema_current(db)
