@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
@@ -154,3 +155,111 @@ async def test_a_create_that_cannot_get_a_connection_in_time_is_never_sent(
     assert second.kind is Kind.TRANSIENT and "in time" in (second.reason or "")
     await asyncio.sleep(1.0)  # had it been queued, it would have been created by now
     assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001"]
+
+
+# Looking up a message whose create answer was lost (Gateway.candidates) ---------------------
+
+
+def _claimed_now() -> datetime:
+    """A claim's time as the database gives it: this machine's clock (Twilio's may differ)."""
+    return datetime.now(UTC)
+
+
+async def test_a_lookup_reads_every_page_whatever_the_order(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    sandbox = stand_in.sandbox
+    sandbox.set_faults(clock_offset_s=-3600)  # an hour ago: other texts to the number, sent
+    for i in range(4):
+        await client.messages.create_async(to=HANDSET, from_=SENDER, body=f"Earlier {i}")
+    await sandbox.settled()
+    sandbox.set_faults(clock_offset_s=0, list_order="date_sent", max_page_size=2)
+    sandbox.set_carrier(step_delay=10.0)  # the one looked for is not sent yet: listed last
+    since = _claimed_now()
+    made = await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+
+    found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+
+    assert [c.sid for c in found] == [made.sid]
+    assert (found[0].kind, found[0].sender) == (Kind.SUBMITTED, SENDER)
+    assert sandbox.lookups([HANDSET]) == 3  # pages of 2, 2 and 1, each followed
+
+
+async def test_a_lookup_past_its_bound_says_nothing_rather_than_never_made(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    since = _claimed_now()
+    for i in range(5):
+        await client.messages.create_async(to=HANDSET, from_=SENDER, body=f"Other {i}")
+    stand_in.sandbox.set_faults(max_page_size=2)
+    gateway = Gateway(client)
+    gateway.lookup_limit = 4
+    with pytest.raises(LookupError):
+        await gateway.candidates(outgoing(), [SENDER], since)
+    gateway.lookup_limit = 5  # every message read: now it truly is not there
+    assert await gateway.candidates(outgoing(), [SENDER], since) == []
+
+
+@pytest.mark.parametrize("offset", [-120, -5, 5, 120])
+async def test_a_lookup_finds_the_message_with_twilios_clock_minutes_off(
+    client: Client, stand_in: RunningTwilioSandbox, offset: int
+) -> None:
+    stand_in.sandbox.set_faults(clock_offset_s=-20 * 60)  # same text, before the window
+    await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+    stand_in.sandbox.set_faults(clock_offset_s=offset)
+    since = _claimed_now()
+    made = await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+
+    found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+
+    assert [c.sid for c in found] == [made.sid]
+
+
+async def test_a_lookup_matches_a_body_smart_encoding_changed(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    asked = Outgoing(to=HANDSET, body="Hi Sam \u2014 it\u2019s 20% off", sender=SERVICE,
+                     status_callback=None, validity_period=600)  # fmt: skip
+    since = _claimed_now()
+    made = await client.messages.create_async(
+        to=HANDSET, messaging_service_sid=SERVICE, body=asked.body
+    )
+    assert made.body == "Hi Sam - it's 20% off"
+
+    found = await Gateway(client).candidates(asked, [SERVICE], since)
+
+    assert [c.sid for c in found] == [made.sid]
+
+
+async def test_a_lookup_keeps_a_message_whose_date_is_missing_or_unreadable() -> None:
+    """Twilio's answer is the judge of nothing it leaves out: no date excludes no candidate."""
+    since = datetime.now(UTC)
+
+    def listed(sid: str, date: str | None) -> dict[str, object]:
+        return {"sid": sid, "to": HANDSET, "from": SENDER, "body": "Hi Sam, 20% off",
+                "direction": "outbound-api", "status": "queued", "date_created": date,
+                "num_segments": "1", "messaging_service_sid": None}  # fmt: skip
+
+    page = {
+        "messages": [listed("SM" + "1" * 32, None), listed("SM" + "2" * 32, "not a date"),
+                     listed("SM" + "3" * 32, "Mon, 01 Jan 2024 00:00:00 +0000")],
+        "next_page_uri": None, "page": 0, "page_size": 1000,
+    }  # fmt: skip
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.json_response(page)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = create_twilio_client(
+        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
+    )
+    try:
+        found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+    assert sorted(c.sid or "" for c in found) == ["SM" + "1" * 32, "SM" + "2" * 32]
