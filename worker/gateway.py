@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,7 +19,7 @@ from enum import StrEnum
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
-from twilio.rest.api.v2010.account.message import MessageInstance
+from twilio.rest.api.v2010.account.message import MessageInstance, MessagePage
 
 from campaigns.delivery_errors import CreateFailure, classify_create_error, reason_for
 from campaigns.smart_encoding import same_text
@@ -206,23 +206,33 @@ class Gateway:
         """
         earliest = since - MATCH_WINDOW
         pool = set(senders)
+
+        def matching(records: Iterable[MessageInstance]) -> list[MessageInstance]:
+            return [c for c in records if _could_be(c, message, pool, earliest)]
+
         found: list[MessageInstance] = []
         read = pages = 0
         try:
-            page = await self.client.messages.page_async(to=message.to, page_size=LOOKUP_PAGE)
+            page = await self._first_page(message.to)
             while page is not None:
                 pages += 1
-                for candidate in page:
-                    read += 1
-                    if _could_be(candidate, message, pool, earliest):
-                        found.append(candidate)
+                records = list(page)
+                read += len(records)
+                found += matching(records)
                 if page.next_page_url and max(read, pages) >= self.lookup_limit:
                     raise LookupError(f"more than {self.lookup_limit} messages to the number")
                 page = await page.next_page_async()
+            if not found and pages > 1:
+                # One sent while the later pages were read gained a date_sent and moved up,
+                # past where this read had got: it is on the first page now.
+                found = matching(await self._first_page(message.to))
         except (TwilioException, aiohttp.ClientError, TimeoutError, json.JSONDecodeError):
             raise LookupError("could not list Twilio's messages") from None
         found.sort(key=lambda candidate: _distance(candidate.date_created, since))
         return [_found(candidate) for candidate in found]
+
+    async def _first_page(self, to: str) -> MessagePage:
+        return await self.client.messages.page_async(to=to, page_size=LOOKUP_PAGE)
 
 
 def _could_be(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 from aiohttp import web
@@ -263,3 +264,42 @@ async def test_a_lookup_keeps_a_message_whose_date_is_missing_or_unreadable() ->
         await close_twilio_client(client)
         await runner.cleanup()
     assert sorted(c.sid or "" for c in found) == ["SM" + "1" * 32, "SM" + "2" * 32]
+
+
+async def test_a_message_sent_while_the_pages_are_read_is_found_where_it_moved() -> None:
+    """By date_sent, a message that is sent between two page reads moves from the end of the
+    list to its top, behind the reader: read page by page, it is on no page. Played here by a
+    server answering as Twilio would at each moment (the stand-in's carrier cannot be timed to
+    a request this exactly)."""
+    since = datetime.now(UTC)
+    earlier = {"sid": "SM" + "e" * 32, "to": HANDSET, "from": SENDER, "body": "Earlier",
+               "direction": "outbound-api", "status": "delivered", "num_segments": "1",
+               "date_created": "Mon, 01 Jan 2024 00:00:00 +0000"}  # fmt: skip
+    target = {**earlier, "sid": "SM" + "7" * 32, "body": "Hi Sam, 20% off", "status": "sent",
+              "date_created": format_datetime(since, usegmt=True)}  # fmt: skip
+    asked: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        asked.append(request.query.get("PageToken", ""))
+        if len(asked) == 1:  # the first page: the earlier one; the target is unsent, last
+            return web.json_response(
+                {"messages": [earlier], "next_page_uri": f"{request.path}?To=x&PageToken=PA1"}
+            )
+        if len(asked) == 2:  # the target was sent meanwhile: no longer here, but at the top
+            return web.json_response({"messages": [], "next_page_uri": None})
+        return web.json_response({"messages": [target, earlier], "next_page_uri": None})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    client = create_twilio_client("AC" + "1" * 32, "token", url)
+    try:
+        found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+    assert [c.sid for c in found] == [target["sid"]]
+    assert asked == ["", "PA1", ""]  # both pages, then the first again
