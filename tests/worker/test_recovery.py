@@ -195,9 +195,11 @@ async def test_two_workers_under_every_fault_at_once_send_everyone_exactly_once(
         workers = [await stack.start_worker_process(log) for log in logs]
         try:
             await started(logs)
+            # Lists as Twilio documents (by date_sent), a page at a time, its clock 2 min behind.
             sandbox.set_faults(
                 late_rate=0.1, late_ms=2500, rate_429=0.05, rate_500=0.05, drop_rate=0.03,
-                read_fail_rate=0.2, list_lag_ms=500,
+                read_fail_rate=0.2, list_lag_ms=500, list_order="date_sent", max_page_size=1,
+                clock_offset_s=-120,
             )  # fmt: skip
             cid = await stack.create(name="Everything", message_template="Hi {{n}}",
                                      recipients=recipients, from_number="all")  # fmt: skip
