@@ -184,3 +184,24 @@ async def test_a_new_message_shows_in_lists_only_after_the_lag(
     assert (await twilio.messages(message.sid).fetch_async()).sid == message.sid
     await asyncio.sleep(0.35)
     assert [m.sid for m in await twilio.messages.list_async(to=HANDSET)] == [message.sid]
+
+
+@pytest.mark.parametrize(
+    ("change", "accepted"),
+    [
+        ({"list_order": "date_sent"}, True),
+        ({"list_order": "random"}, False),
+        ({"max_page_size": 1}, True),
+        ({"max_page_size": 0}, False),
+        ({"max_page_size": 1001}, False),  # past Twilio's largest page
+        ({"clock_offset_s": -120.5}, True),
+    ],
+)
+async def test_list_order_page_size_and_clock_are_checked_when_set(
+    twilio_sandbox: RunningTwilioSandbox, change: dict[str, object], accepted: bool
+):
+    url = f"{twilio_sandbox.url}/sandbox/faults"
+    async with aiohttp.ClientSession() as session, session.post(url, json=change) as r:
+        assert (r.status == 200) is accepted, await r.text()
+    (name, value), *_ = change.items()
+    assert (getattr(twilio_sandbox.sandbox.faults.faults, name) == value) is accepted
