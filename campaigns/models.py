@@ -159,7 +159,7 @@ class Recipient(Base):
     variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     segments: Mapped[int] = mapped_column(SmallInteger, default=1)
     status: Mapped[str] = mapped_column(String(12), default=RecipientStatus.PENDING)
-    sender: Mapped[str | None] = mapped_column(String(20))
+    sender: Mapped[str | None] = mapped_column(String(40))  # a number, or a service's SID
     twilio_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_reason: Mapped[str | None] = mapped_column(String(200))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +24,7 @@ from enum import StrEnum
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance, MessagePage
 
 from campaigns.delivery_errors import (
     CreateFailure,
@@ -31,17 +32,25 @@ from campaigns.delivery_errors import (
     reason_for,
     reason_for_status,
 )
+from campaigns.smart_encoding import same_text
 from campaigns.status import TWILIO_STATUS, RecipientStatus
 from campaigns.templates import Template
 from campaigns.text import text_problem
 from worker.twilio_client import CONNECT_BY
 
-# Twilio's dates are whole seconds, on Twilio's clock: a message made in the same second as a
-# claim shows a date up to a second before it, and the clocks may differ by a little more.
-MATCH_SKEW = timedelta(seconds=1)
+# How far before a claim a message to its number may be dated and still be the one its request
+# made. Twilio dates on its own clock, the claim is on the database's, and the two can be minutes
+# apart (a server whose time sync failed): a date cannot tell the claim's message from an earlier
+# one, so the window reaches well back, and earlier messages are kept out by who holds them
+# (settling never adopts a SID a recipient holds), not by their date. What is left in the window
+# is the same text from the same senders that no recipient holds (a test send, another app on
+# the account): adopting it leaves someone with that one text instead of two.
+MATCH_WINDOW = timedelta(minutes=15)
 log = logging.getLogger(__name__)
-LOOKUP_PAGE = 50
-LOOKUP_LIMIT = 500  # messages to one number since a claim: far more than any real case
+LOOKUP_PAGE = 1000  # Twilio's largest page: one request for nearly every number
+# Messages to one number a lookup reads at most. Twilio's list has no order to stop early by,
+# so every page is read; a number with more than this is never called "not made" on a guess.
+LOOKUP_LIMIT = 5000
 
 
 class CredentialsRefused(Exception):
@@ -122,6 +131,7 @@ class Gateway:
         # CPU a create takes), of which the engine reads three fields.
         self._api = client.api.v2010
         self._messages_uri = f"/Accounts/{client.account_sid}/Messages.json"
+        self.lookup_limit = LOOKUP_LIMIT
 
     async def check(self) -> None:
         """One cheap request at start: it proves the credentials and warms the connection, so the
@@ -193,42 +203,77 @@ class Gateway:
     async def candidates(
         self, message: Outgoing, senders: Collection[str], since: datetime
     ) -> list[Attempt]:
-        """Messages Twilio has that could be `message`, oldest first.
+        """Messages Twilio has that could be `message`, the one made nearest `since` first.
 
-        The same body to the same number from any of the campaign's `senders` (a retry can
-        change sender, and a dead loop never recorded which it used), made no earlier than
-        `since` (the claim), give or take MATCH_SKEW. Raises LookupError when Twilio cannot be
-        asked: that says nothing about whether the message exists.
+        The same text (as a Messaging Service's Smart Encoding may have changed it) to the same
+        number from any of the campaign's `senders` (a retry can change sender, and a dead loop
+        never recorded which it used), dated by Twilio no earlier than MATCH_WINDOW before
+        `since` (the claim). Every page of the number's list is read: Twilio sorts it by
+        date_sent, and a message not sent yet (a late create often is not) has none and may be
+        listed anywhere, so no message in it says that the rest are older.
+
+        Raises LookupError when Twilio cannot be asked, or when the number has more than
+        `lookup_limit` messages: neither says whether the message exists.
         """
-        earliest = since.replace(microsecond=0) - MATCH_SKEW
+        earliest = since - MATCH_WINDOW
         pool = set(senders)
-        found: list[Attempt] = []
+
+        def matching(records: Iterable[MessageInstance]) -> list[MessageInstance]:
+            return [c for c in records if _could_be(c, message, pool, earliest)]
+
+        found: list[MessageInstance] = []
+        read = pages = 0
         try:
-            # Newest first: stop at the first message older than the claim.
-            async for candidate in await self.client.messages.stream_async(
-                to=message.to, limit=LOOKUP_LIMIT, page_size=LOOKUP_PAGE
-            ):
-                created = candidate.date_created
-                if created is not None and created < earliest:
-                    break
-                sent_from = {candidate.from_, candidate.messaging_service_sid}
-                if candidate.direction == "inbound" or not sent_from & pool:
-                    continue
-                if candidate.body != message.body:
-                    continue
-                status = TWILIO_STATUS.get(candidate.status or "queued", RecipientStatus.QUEUED)
-                found.append(
-                    Attempt(
-                        Kind.SUBMITTED, sid=candidate.sid, status=status,
-                        segments=int(candidate.num_segments or 0) or None,
-                        code=candidate.error_code,
-                        sender=candidate.from_ or candidate.messaging_service_sid,
-                    )
-                )  # fmt: skip
+            page = await self._first_page(message.to)
+            while page is not None:
+                pages += 1
+                records = list(page)
+                read += len(records)
+                found += matching(records)
+                if page.next_page_url and max(read, pages) >= self.lookup_limit:
+                    raise LookupError(f"more than {self.lookup_limit} messages to the number")
+                page = await page.next_page_async()
+            if not found and pages > 1:
+                # One sent while the later pages were read gained a date_sent and moved up,
+                # past where this read had got: it is on the first page now.
+                found = matching(await self._first_page(message.to))
         except (TwilioException, aiohttp.ClientError, TimeoutError, json.JSONDecodeError):
             raise LookupError("could not list Twilio's messages") from None
-        found.reverse()
-        return found
+        found.sort(key=lambda candidate: _distance(candidate.date_created, since))
+        return [_found(candidate) for candidate in found]
+
+    async def _first_page(self, to: str) -> MessagePage:
+        return await self.client.messages.page_async(to=to, page_size=LOOKUP_PAGE)
+
+
+def _could_be(
+    candidate: MessageInstance, message: Outgoing, senders: set[str], earliest: datetime
+) -> bool:
+    if candidate.direction == "inbound":
+        return False
+    if not {candidate.from_, candidate.messaging_service_sid} & senders:
+        return False
+    created = candidate.date_created
+    # A date that is missing or could not be read excludes nothing.
+    if isinstance(created, datetime) and created < earliest:
+        return False
+    return same_text(message.body, candidate.body or "")
+
+
+def _distance(created: object, since: datetime) -> timedelta:
+    if not isinstance(created, datetime):
+        return timedelta.max
+    return abs(created - since)
+
+
+def _found(candidate: MessageInstance) -> Attempt:
+    """A listed message, read as a create's answer is: a field that does not parse (a garbled
+    segment count or error code) is left unknown, and never makes the lookup fail."""
+    return Attempt(
+        Kind.SUBMITTED, sid=candidate.sid, status=_status(candidate.status),
+        segments=_segments(candidate.num_segments), code=_number(candidate.error_code),
+        sender=candidate.from_ or candidate.messaging_service_sid,
+    )  # fmt: skip
 
 
 def _submitted(created: object) -> Attempt:

@@ -6,12 +6,15 @@ past its lease). Nothing resends it on a guess. Once its lookup is due (long eno
 request could have left for a create Twilio makes late to show up), one loop takes it, with a
 token and a lease as for a claim, and asks Twilio's message list:
 
-- the message is there (the same body to the same number from one of the campaign's senders,
-  made after the claim, and held by no other recipient): its SID is adopted;
-- the list answered and it is not there: Twilio never made it, and it goes back to pending (or
-  cancelled, in a cancelled campaign) to be sent;
-- the list did not answer: it stays unknown and is asked again later, less and less often, until
-  UNKNOWN_OUTCOME_LIMIT_SECONDS, when it ends `failed` with `unknown_outcome`.
+- the message is there (the same text, as Smart Encoding may have changed it, to the same number
+  from one of the campaign's senders, dated no earlier than the gateway's MATCH_WINDOW before the
+  claim, and held by no other recipient): its SID is adopted, the one made nearest the claim
+  if several could be;
+- the list answered, every page of it, and it is not there: Twilio never made it, and it goes
+  back to pending (or cancelled, in a cancelled campaign) to be sent;
+- the list did not answer, or the number has more messages than a lookup reads: it stays
+  unknown and is asked again later, less and less often, until UNKNOWN_OUTCOME_LIMIT_SECONDS,
+  when it ends `failed` with `unknown_outcome`.
 
 A send loop runs a `Settler` for its campaign; the sweep runs one for paused and cancelled
 campaigns, which no loop drives.

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from campaigns.recipients.phones import normalise
 from campaigns.segments import count_segments
+from campaigns.smart_encoding import smart_encoded
 from sandbox.twilio import errors
 from sandbox.twilio.callbacks import StatusCallbacks, WebhookAnswer
 from sandbox.twilio.carrier import Carrier
@@ -171,8 +172,11 @@ class TwilioSandbox:
         ):
             raise errors.unsubscribed()
 
+        if service_sid is not None and self.config.smart_encoding:
+            # Twilio stores, lists and sends the replaced body, and counts its segments.
+            body = smart_encoded(body)
         status = "queued" if from_ is not None else "accepted"
-        now = time.time()
+        now = self.config.faults.twilio_time()
         message = Message(
             sid=_sid(),
             seq=self.store.next_seq(),
@@ -232,7 +236,7 @@ class TwilioSandbox:
         if number not in self.config.numbers:
             raise ValueError(f"{number} is not one of the stand-in's numbers")
         service_sid = self._service_of.get(number)
-        now = time.time()
+        now = self.config.faults.twilio_time()
         loop_now = asyncio.get_running_loop().time()
         message = Message(
             sid=_sid(),

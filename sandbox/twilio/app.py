@@ -160,7 +160,11 @@ async def list_messages(request: web.Request) -> web.Response:
         raise refusal
     lag = sandbox.faults.list_lag
     hidden_after = asyncio.get_running_loop().time() - lag if lag else None
-    page = list_page(sandbox.store, account_sid, request.query, created_before=hidden_after)
+    faults = sandbox.faults.faults
+    page = list_page(
+        sandbox.store, account_sid, request.query, created_before=hidden_after,
+        order=faults.list_order, max_page_size=faults.max_page_size,
+    )  # fmt: skip
     return web.json_response(sandbox.faults.garble_page(page))
 
 

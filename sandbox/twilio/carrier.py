@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -142,7 +141,7 @@ class Carrier:
             departures.append(now + segment * interval)
         line.next_slot = now + message.segments * interval
         message.carrier_at = now
-        message.carrier_wall = time.time()
+        message.carrier_wall = self.config.faults.twilio_time()
         self._set(message, "sending")
 
         code = self._outcome(message)
@@ -192,7 +191,7 @@ class Carrier:
         self._set(message, status)
 
     def _set(self, message: Message, status: str) -> None:
-        now = time.time()
+        now = self.config.faults.twilio_time()
         message.status = status
         message.updated_wall = now
         if status == "sent":

@@ -8,8 +8,9 @@ carrier and the fault injector read them on every decision.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sandbox.twilio.errors import SHAPES
 
@@ -30,6 +31,13 @@ CARRIER_ERRORS: dict[int, tuple[str, str]] = {
     30007: ("undelivered", "Message filtered"),
     30008: ("failed", "Unknown error"),
 }
+
+# How a list of messages is ordered. "created": newest created first. "date_sent": as Twilio
+# documents its list, by DateSent, newest first; a message not sent yet has no DateSent and Twilio
+# promises no place for it: here it comes after every sent one (newest created first).
+ListOrder = Literal["created", "date_sent"]
+LIST_ORDERS: tuple[ListOrder, ...] = ("created", "date_sent")
+MAX_PAGE_SIZE = 1000  # Twilio's largest PageSize
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
@@ -128,6 +136,14 @@ class Faults:
     # {"next_page_uri": 7}. A client must read what it can and carry on.
     garbled_fields: dict[str, Any] = field(default_factory=dict)
     garbled_page_fields: dict[str, Any] = field(default_factory=dict)
+    # The order lists come in (see ListOrder); neither is promised to a client.
+    list_order: ListOrder = "created"
+    # The largest page a list answers, whatever PageSize asked (Twilio's is 1000): a small one
+    # makes every list span pages, to be followed by next_page_uri.
+    max_page_size: int = MAX_PAGE_SIZE
+    # Twilio's clock runs this many seconds ahead of this machine's (negative: behind). Its
+    # dates (date_created, date_sent, date_updated) are read from it as they are made.
+    clock_offset_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("rate_429", "rate_500", "drop_rate", "late_rate", "read_fail_rate"):
@@ -143,6 +159,14 @@ class Faults:
             raise ValueError(f"error_shape must be one of {', '.join(SHAPES)}")
         if not 400 <= self.fail_status <= 599:
             raise ValueError("fail_status must be an HTTP error status (400-599)")
+        if self.list_order not in LIST_ORDERS:
+            raise ValueError(f"list_order must be one of {list(LIST_ORDERS)}")
+        if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"max_page_size must be between 1 and {MAX_PAGE_SIZE}")
+
+    def twilio_time(self) -> float:
+        """Now on Twilio's clock (Unix time), for the dates it shows."""
+        return time.time() + self.clock_offset_s
 
 
 @dataclass
@@ -153,6 +177,9 @@ class SandboxConfig:
     auth_token: str = DEFAULT_AUTH_TOKEN
     numbers: dict[str, float] = field(default_factory=lambda: {DEFAULT_NUMBER: 1.0})  # → MPS
     messaging_services: dict[str, tuple[str, ...]] = field(default_factory=dict)  # MG → numbers
+    # The services replace look-alike characters (curly quotes, long dashes) in the bodies they
+    # store and send, as Twilio's Smart Encoding does (on by default for new services).
+    smart_encoding: bool = True
     inbound_url: str | None = None  # where replies are posted, as a number's SMS webhook
     carrier: CarrierConfig = field(default_factory=CarrierConfig)
     faults: Faults = field(default_factory=Faults)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any, Literal, cast
 
-from sandbox.twilio.config import Faults, replace_fields
+from sandbox.twilio.config import MAX_PAGE_SIZE, Faults, replace_fields
 from sandbox.twilio.errors import Shape, TwilioApiError, internal_error, too_many_requests
 
 Refusal = Literal[429, 500]
@@ -35,6 +35,7 @@ class FaultInjector:
             late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
             error_shape="legacy", odd_next=0,
             garbled_fields={}, garbled_page_fields={},
+            list_order="created", max_page_size=MAX_PAGE_SIZE, clock_offset_s=0.0,
         )  # fmt: skip
 
     def garble(self, resource: dict[str, Any]) -> dict[str, Any]:

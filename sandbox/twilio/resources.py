@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from sandbox.twilio.config import MAX_PAGE_SIZE, ListOrder
 from sandbox.twilio.errors import API_VERSION, invalid_parameter
 from sandbox.twilio.store import Message, MessageStore
 
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -80,43 +80,34 @@ def list_page(
     query: Mapping[str, str],
     *,
     created_before: float | None = None,
+    order: ListOrder = "created",
+    max_page_size: int = MAX_PAGE_SIZE,
 ) -> dict[str, Any]:
-    """One page of `GET .../Messages.json`, newest first, with Twilio's paging keys.
+    """One page of `GET .../Messages.json`, newest first (`order`), with Twilio's paging keys.
 
     `created_before` (the event loop's clock): messages created later are not listed yet.
+    `max_page_size`: the largest page answered, whatever PageSize asks.
     """
     filters = {name: query[name] for name in LIST_FILTERS if name in query}
     matches = _matcher(filters, created_before)
     page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, low=1)
-    page_size = min(page_size, MAX_PAGE_SIZE)
+    page_size = min(page_size, max_page_size, MAX_PAGE_SIZE)
     page = _int_param(query, "Page", 0, low=0)
     token = query.get("PageToken")
     candidates = store.candidates(filters.get("To"), filters.get("From"))
-
+    anchor: Message | None = None
     if token and token[:2] in ("PA", "PB") and len(token) > 2:
         anchor = store.get(token[2:])
         if anchor is None:
             raise invalid_parameter("PageToken", token)
-        anchor_seq = anchor.seq
-        if token.startswith("PA"):
-            older = _older(candidates, anchor_seq, matches)
-            records = _take(older, page_size)
-            has_next = _any(older)
-            has_previous = True
-        else:
-            newer = _newer(candidates, anchor_seq, matches)
-            records = _take(newer, page_size)
-            has_previous = _any(newer)
-            has_next = True
-            records.reverse()
+    after = token is None or token.startswith("PA")
+    if order == "date_sent":
+        listed = _by_date_sent(candidates, matches)
+        records, has_next, has_previous = _slice(listed, anchor, after, page * page_size, page_size)
     else:
-        everything = _older(candidates, None, matches)
-        for _ in range(page * page_size):
-            if next(everything, None) is None:
-                break
-        records = _take(everything, page_size)
-        has_next = _any(everything)
-        has_previous = page > 0
+        records, has_next, has_previous = _created_page(
+            candidates, matches, anchor, after, page * page_size, page_size
+        )
 
     base = f"{messages_path(account_sid)}.json"
 
@@ -142,6 +133,49 @@ def list_page(
         "start": start,
         "uri": uri(page, token),
     }
+
+
+def _created_page(
+    candidates: list[Message], matches: Callable[[Message], bool], anchor: Message | None,
+    after: bool, skip: int, page_size: int,
+) -> tuple[list[Message], bool, bool]:  # fmt: skip
+    """A page in creation order, newest first: (records, has_next, has_previous)."""
+    if anchor is not None and after:
+        older = _older(candidates, anchor.seq, matches)
+        return _take(older, page_size), _any(older), True
+    if anchor is not None:
+        newer = _newer(candidates, anchor.seq, matches)
+        records = _take(newer, page_size)
+        has_previous = _any(newer)
+        records.reverse()
+        return records, True, has_previous
+    everything = _older(candidates, None, matches)
+    for _ in range(skip):
+        if next(everything, None) is None:
+            break
+    return _take(everything, page_size), _any(everything), skip > 0
+
+
+def _by_date_sent(candidates: list[Message], matches: Callable[[Message], bool]) -> list[Message]:
+    """Twilio's documented order: by date_sent, newest first; then those not sent yet."""
+    sent = [message for message in candidates if message.sent_wall is not None and matches(message)]
+    sent.sort(key=_date_sent, reverse=True)
+    unsent = [m for m in reversed(candidates) if m.sent_wall is None and matches(m)]
+    return sent + unsent
+
+
+def _slice(
+    listed: list[Message], anchor: Message | None, after: bool, skip: int, page_size: int
+) -> tuple[list[Message], bool, bool]:
+    """A page of an ordered list, after (or before) the anchor where it stands now: a message
+    sent between two pages moves, as its date_sent sorts it elsewhere."""
+    where = listed.index(anchor) if anchor is not None and anchor in listed else None
+    if anchor is not None and not after and where is not None:
+        start = max(where - page_size, 0)
+        return listed[start:where], True, start > 0
+    start = skip if where is None else where + 1
+    records = listed[start : start + page_size]
+    return records, len(listed) > start + page_size, start > 0
 
 
 def _older(
@@ -180,6 +214,10 @@ def _any(records: Iterator[Message]) -> bool:
 
 def _seq(message: Message) -> int:
     return message.seq
+
+
+def _date_sent(message: Message) -> tuple[float, int]:
+    return (message.sent_wall or 0.0, message.seq)
 
 
 def _matcher(

@@ -1,7 +1,8 @@
 """Every message the stand-in knows, indexed for the API, and what tests and benchmarks observe.
 
 Times come in two clocks: `*_at` is the event loop's clock (time.monotonic, comparable across
-processes on one machine), `*_wall` is time.time() for Twilio's dates.
+processes on one machine), `*_wall` is Twilio's clock for its dates (time.time(), plus
+`Faults.clock_offset_s` when Twilio's clock is set to disagree with this machine's).
 """
 
 from __future__ import annotations

@@ -130,4 +130,21 @@ async def test_0011_adds_and_removes_the_frequency_check_column(db: Database) ->
     await migrate.upgrade(db)
     async with db.engine.connect() as connection:
         assert "capped_checked_at" in await connection.run_sync(columns)
+
+
+async def test_0012_widens_a_recipients_sender_for_a_messaging_service_sid(db: Database) -> None:
+    """A service SID is 34 characters: PostgreSQL refused it in the old column (20)."""
+
+    def width(connection):  # type: ignore[no-untyped-def]
+        (sender,) = [
+            c for c in inspect(connection).get_columns("recipients") if c["name"] == "sender"
+        ]
+        return sender["type"].length
+
+    await migrate.downgrade(db, "0011")
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(width) == 20
+    await migrate.upgrade(db)
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(width) == 40
     await migrate.ensure_schema_current(db)

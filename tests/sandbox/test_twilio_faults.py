@@ -287,3 +287,24 @@ async def test_garbled_fields_are_answered_in_fetches_and_lists_until_cleared(
 
     twilio_sandbox.sandbox.clear_faults()
     assert (await twilio.messages(sent.sid).fetch_async()).num_media == "0"
+
+
+@pytest.mark.parametrize(
+    ("change", "accepted"),
+    [
+        ({"list_order": "date_sent"}, True),
+        ({"list_order": "random"}, False),
+        ({"max_page_size": 1}, True),
+        ({"max_page_size": 0}, False),
+        ({"max_page_size": 1001}, False),  # past Twilio's largest page
+        ({"clock_offset_s": -120.5}, True),
+    ],
+)
+async def test_list_order_page_size_and_clock_are_checked_when_set(
+    twilio_sandbox: RunningTwilioSandbox, change: dict[str, object], accepted: bool
+):
+    url = f"{twilio_sandbox.url}/sandbox/faults"
+    async with aiohttp.ClientSession() as session, session.post(url, json=change) as r:
+        assert (r.status == 200) is accepted, await r.text()
+    (name, value), *_ = change.items()
+    assert (getattr(twilio_sandbox.sandbox.faults.faults, name) == value) is accepted

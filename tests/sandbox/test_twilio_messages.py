@@ -292,3 +292,103 @@ async def test_unsent_message_matches_no_date_sent_filter(
 
     assert await twilio.messages.list_async(to=HANDSET, date_sent_after=yesterday) == []
     assert [m.sid for m in await twilio.messages.list_async(to=HANDSET)] == [message.sid]
+
+
+# What a lookup of a lost answer must not rely on: the list's order, one page, agreeing clocks,
+# the body as it was asked for.
+
+
+async def test_listed_by_date_sent_a_message_not_sent_yet_comes_after_the_sent_ones(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    sandbox = twilio_sandbox.sandbox
+    earlier = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="earlier")
+    await sandbox.settled()
+    sandbox.set_carrier(step_delay=5.0)  # what is created now stays unsent (no date_sent) a while
+    late = [
+        (await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body=f"m{i}")).sid
+        for i in range(2)
+    ]
+
+    created = [m.sid for m in await twilio.messages.list_async(to=HANDSET)]
+    sandbox.set_faults(list_order="date_sent")
+    by_date_sent = await twilio.messages.list_async(to=HANDSET)
+
+    assert created == [late[1], late[0], earlier.sid]
+    assert [m.sid for m in by_date_sent] == [earlier.sid, late[1], late[0]]
+    assert [m.date_sent is None for m in by_date_sent] == [False, True, True]
+
+
+async def test_a_list_pages_at_the_largest_page_size_set_whatever_is_asked(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    sandbox = twilio_sandbox.sandbox
+    sent = [
+        (await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body=f"m{i}")).sid
+        for i in range(5)
+    ]
+    await sandbox.settled()
+    for order in ("created", "date_sent"):
+        sandbox.set_faults(max_page_size=2, list_order=order)
+        first = await twilio.messages.page_async(to=HANDSET, page_size=1000)
+        pages = [first]
+        while (following := await pages[-1].next_page_async()) is not None:
+            pages.append(following)
+
+        sids = [[m.sid for m in page] for page in pages]
+        assert [len(page) for page in sids] == [2, 2, 1], order
+        assert [sid for page in sids for sid in page] == sent[::-1], order
+
+
+async def test_twilios_dates_follow_its_clock_when_it_disagrees_with_ours(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    sandbox = twilio_sandbox.sandbox
+    sandbox.set_faults(clock_offset_s=-120)  # Twilio's clock two minutes behind this machine's
+    behind = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="x")
+    await sandbox.settled()
+    sandbox.set_faults(clock_offset_s=300)
+    ahead = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body="y")
+    await sandbox.settled()
+
+    now = datetime.now(UTC)
+    behind = await twilio.messages(behind.sid).fetch_async()
+    assert behind.date_created is not None and behind.date_sent is not None
+    assert abs(behind.date_created - (now - timedelta(seconds=120))) < timedelta(seconds=3)
+    assert abs(behind.date_sent - (now - timedelta(seconds=120))) < timedelta(seconds=3)
+    assert ahead.date_created is not None
+    assert abs(ahead.date_created - (now + timedelta(seconds=300))) < timedelta(seconds=3)
+    sandbox.clear_faults()
+    assert sandbox.faults.faults.clock_offset_s == 0.0
+
+
+async def test_a_messaging_service_smart_encodes_look_alike_characters(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    asked = "Hi Sam \u2014 it\u2019s \u201cyour\u201d day\u2026 20%\u00a0off"  # UCS-2: 70 a part
+    via_service = await twilio.messages.create_async(
+        to=HANDSET, messaging_service_sid=SERVICE_SID, body=asked
+    )
+    from_number = await twilio.messages.create_async(to=HANDSET, from_=FAST_NUMBER, body=asked)
+    with_emoji = await twilio.messages.create_async(
+        to=HANDSET, messaging_service_sid=SERVICE_SID, body=asked + " \U0001f600"
+    )
+    await twilio_sandbox.sandbox.settled()
+
+    listed = {m.sid: m for m in await twilio.messages.list_async(to=HANDSET)}
+    assert listed[via_service.sid].body == 'Hi Sam - it\'s "your" day... 20% off'
+    assert listed[via_service.sid].num_segments == "1"  # GSM-7 now
+    # A number is no Messaging Service; and a body with a character that has no plain
+    # look-alike stays UCS-2, so Twilio leaves it all as it is.
+    assert listed[from_number.sid].body == asked
+    assert listed[with_emoji.sid].body == asked + " \U0001f600"
+
+
+async def test_smart_encoding_can_be_turned_off(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox
+):
+    twilio_sandbox.sandbox.config.smart_encoding = False
+    message = await twilio.messages.create_async(
+        to=HANDSET, messaging_service_sid=SERVICE_SID, body="it\u2019s"
+    )
+    assert message.body == "it\u2019s"

@@ -132,18 +132,23 @@ async def running_stack(
     *,
     callbacks: bool = False,
     slack: bool = False,
+    service: str | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """`senders`: number -> MPS, for both Textcast's settings and the stand-in's carrier.
 
     `callbacks`: Twilio posts delivery receipts to the web app (PUBLIC_BASE_URL is set);
     otherwise the worker polls for them. `slack`: the worker reports to the Slack stand-in.
+    `service`: a Messaging Service SID (MG...) with all the senders, configured on both sides.
     """
     senders = senders or SENDERS
     port = _free_port()
     namespace = f"test-{uuid.uuid4().hex[:12]}"
+    services = {service: tuple(senders)} if service else {}
     twilio = await twilio_sandbox.start(
-        config=twilio_sandbox.SandboxConfig(numbers=dict(senders), seed=1)
+        config=twilio_sandbox.SandboxConfig(
+            numbers=dict(senders), messaging_services=services, seed=1
+        )
     )
     values: dict[str, Any] = {
         "DATABASE_URL": db.url,
@@ -160,6 +165,9 @@ async def running_stack(
     }
     if callbacks:
         values["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    if service:
+        values["TWILIO_MESSAGING_SERVICE_SID"] = service
+        values["TWILIO_MESSAGING_SERVICE_MPS"] = int(sum(senders.values()))
     slack_sandbox = await slack_stand_in.start() if slack else None
     if slack_sandbox is not None:
         values.update(

@@ -214,6 +214,10 @@ async def test_an_outcome_unknown_past_the_limit_fails_and_the_summary_says_so(
 async def test_another_campaigns_message_with_the_same_text_is_never_adopted(
     db: Database,
 ) -> None:
+    """A's messages are held by A's recipients: never adopted, however recent. A text from
+    outside Textcast is told apart only by its date, and Twilio's clock may be minutes off the
+    database's: older than the lookup's window (MATCH_WINDOW), it is not adopted; within it, it is
+    (the person has that text, the same words, and is not sent them again)."""
     async with running_stack(db, senders=BUSY) as stack:
         sandbox = stack.twilio.sandbox
         await stack.start_worker()
@@ -221,24 +225,30 @@ async def test_another_campaigns_message_with_the_same_text_is_never_adopted(
         a = await stack.create(name="A", message_template="Hello", recipients=first,
                                from_number=ONE)  # fmt: skip
         await stack.until_finished(a)
-        # A test send from outside Textcast, same text, to a number campaign B will have.
+        # Test sends from outside Textcast, same text, to numbers campaign B will have: one
+        # dated 20 minutes ago (by Twilio's clock), one just now.
         client = stack.twilio_client()
         try:
+            sandbox.set_faults(clock_offset_s=-20 * 60)
             outside = await client.messages.create_async(to=people(1, 3)[0]["phone"],
                                                          from_=ONE, body="Hello")  # fmt: skip
+            sandbox.set_faults(clock_offset_s=0)
+            recent = await client.messages.create_async(to=people(1, 4)[0]["phone"],
+                                                        from_=ONE, body="Hello")  # fmt: skip
         finally:
             await stack.close_twilio_client(client)
-        await asyncio.sleep(2.5)  # Twilio's dates are whole seconds: clearly before B's claims
         # B, re-created with the same text: every create answers 500 (nothing is made).
-        sandbox.set_faults(fail_next=4, fail_status=500, fail_code=20500)
-        b = await stack.create(name="B", message_template="Hello", recipients=people(4),
+        sandbox.set_faults(fail_next=5, fail_status=500, fail_code=20500)
+        b = await stack.create(name="B", message_template="Hello", recipients=people(5),
                                from_number=ONE)  # fmt: skip
         await stack.until_finished(b, timeout=30)
         a_sids, b_sids = await stack.stored_sids(a), await stack.stored_sids(b)
         assert not set(a_sids.values()) & set(b_sids.values())
         assert outside.sid not in b_sids.values()
+        assert b_sids[recent.to] == recent.sid
         assert_everyone_once(stack, [p["phone"] for p in people(4)],
                              also={**dict.fromkeys(a_sids, 1), outside.to: 1})  # fmt: skip
+        assert sandbox.count_for(recent.to) == 1
         made = {m.sid: m.to for m in sandbox.messages()}
         assert all(made[sid] == phone for phone, sid in b_sids.items() if sid)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 from aiohttp import web
@@ -237,3 +239,150 @@ async def test_the_start_up_check_starts_anyway_on_a_page_that_is_not_json() -> 
     finally:
         await close_twilio_client(client)
         await runner.cleanup()
+
+
+# Looking up a message whose create answer was lost (Gateway.candidates) ---------------------
+
+
+def _claimed_now() -> datetime:
+    """A claim's time as the database gives it: this machine's clock (Twilio's may differ)."""
+    return datetime.now(UTC)
+
+
+async def test_a_lookup_reads_every_page_whatever_the_order(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    sandbox = stand_in.sandbox
+    sandbox.set_faults(clock_offset_s=-3600)  # an hour ago: other texts to the number, sent
+    for i in range(4):
+        await client.messages.create_async(to=HANDSET, from_=SENDER, body=f"Earlier {i}")
+    await sandbox.settled()
+    sandbox.set_faults(clock_offset_s=0, list_order="date_sent", max_page_size=2)
+    sandbox.set_carrier(step_delay=10.0)  # the one looked for is not sent yet: listed last
+    since = _claimed_now()
+    made = await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+
+    found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+
+    assert [c.sid for c in found] == [made.sid]
+    assert (found[0].kind, found[0].sender) == (Kind.SUBMITTED, SENDER)
+    assert sandbox.lookups([HANDSET]) == 3  # pages of 2, 2 and 1, each followed
+
+
+async def test_a_lookup_past_its_bound_says_nothing_rather_than_never_made(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    since = _claimed_now()
+    for i in range(5):
+        await client.messages.create_async(to=HANDSET, from_=SENDER, body=f"Other {i}")
+    stand_in.sandbox.set_faults(max_page_size=2)
+    gateway = Gateway(client)
+    gateway.lookup_limit = 4
+    with pytest.raises(LookupError):
+        await gateway.candidates(outgoing(), [SENDER], since)
+    gateway.lookup_limit = 5  # every message read: now it truly is not there
+    assert await gateway.candidates(outgoing(), [SENDER], since) == []
+
+
+@pytest.mark.parametrize("offset", [-120, -5, 5, 120])
+async def test_a_lookup_finds_the_message_with_twilios_clock_minutes_off(
+    client: Client, stand_in: RunningTwilioSandbox, offset: int
+) -> None:
+    stand_in.sandbox.set_faults(clock_offset_s=-20 * 60)  # same text, before the window
+    await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+    stand_in.sandbox.set_faults(clock_offset_s=offset)
+    since = _claimed_now()
+    made = await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+
+    found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+
+    assert [c.sid for c in found] == [made.sid]
+
+
+async def test_a_lookup_matches_a_body_smart_encoding_changed(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    asked = Outgoing(to=HANDSET, body="Hi Sam \u2014 it\u2019s 20% off", sender=SERVICE,
+                     status_callback=None, validity_period=600)  # fmt: skip
+    since = _claimed_now()
+    made = await client.messages.create_async(
+        to=HANDSET, messaging_service_sid=SERVICE, body=asked.body
+    )
+    assert made.body == "Hi Sam - it's 20% off"
+
+    found = await Gateway(client).candidates(asked, [SERVICE], since)
+
+    assert [c.sid for c in found] == [made.sid]
+
+
+async def test_a_lookup_keeps_a_message_whose_date_is_missing_or_unreadable() -> None:
+    """Twilio's answer is the judge of nothing it leaves out: no date excludes no candidate."""
+    since = datetime.now(UTC)
+
+    def listed(sid: str, date: str | None) -> dict[str, object]:
+        return {"sid": sid, "to": HANDSET, "from": SENDER, "body": "Hi Sam, 20% off",
+                "direction": "outbound-api", "status": "queued", "date_created": date,
+                "num_segments": "1", "messaging_service_sid": None}  # fmt: skip
+
+    page = {
+        "messages": [listed("SM" + "1" * 32, None), listed("SM" + "2" * 32, "not a date"),
+                     listed("SM" + "3" * 32, "Mon, 01 Jan 2024 00:00:00 +0000")],
+        "next_page_uri": None, "page": 0, "page_size": 1000,
+    }  # fmt: skip
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.json_response(page)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = create_twilio_client(
+        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
+    )
+    try:
+        found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+    assert sorted(c.sid or "" for c in found) == ["SM" + "1" * 32, "SM" + "2" * 32]
+
+
+async def test_a_message_sent_while_the_pages_are_read_is_found_where_it_moved() -> None:
+    """By date_sent, a message that is sent between two page reads moves from the end of the
+    list to its top, behind the reader: read page by page, it is on no page. Played here by a
+    server answering as Twilio would at each moment (the stand-in's carrier cannot be timed to
+    a request this exactly)."""
+    since = datetime.now(UTC)
+    earlier = {"sid": "SM" + "e" * 32, "to": HANDSET, "from": SENDER, "body": "Earlier",
+               "direction": "outbound-api", "status": "delivered", "num_segments": "1",
+               "date_created": "Mon, 01 Jan 2024 00:00:00 +0000"}  # fmt: skip
+    target = {**earlier, "sid": "SM" + "7" * 32, "body": "Hi Sam, 20% off", "status": "sent",
+              "date_created": format_datetime(since, usegmt=True)}  # fmt: skip
+    asked: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        asked.append(request.query.get("PageToken", ""))
+        if len(asked) == 1:  # the first page: the earlier one; the target is unsent, last
+            return web.json_response(
+                {"messages": [earlier], "next_page_uri": f"{request.path}?To=x&PageToken=PA1"}
+            )
+        if len(asked) == 2:  # the target was sent meanwhile: no longer here, but at the top
+            return web.json_response({"messages": [], "next_page_uri": None})
+        return web.json_response({"messages": [target, earlier], "next_page_uri": None})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    client = create_twilio_client("AC" + "1" * 32, "token", url)
+    try:
+        found = await Gateway(client).candidates(outgoing(), [SENDER], since)
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+    assert [c.sid for c in found] == [target["sid"]]
+    assert asked == ["", "PA1", ""]  # both pages, then the first again
