@@ -386,3 +386,17 @@ async def test_a_message_sent_while_the_pages_are_read_is_found_where_it_moved()
         await runner.cleanup()
     assert [c.sid for c in found] == [target["sid"]]
     assert asked == ["", "PA1", ""]  # both pages, then the first again
+
+
+async def test_a_lookup_reads_a_listed_message_whose_fields_do_not_parse(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    """A garbled segment count or error code in the list is left unknown: the message is still
+    found (a lookup that raised would leave it in doubt, and one that missed it would resend)."""
+    since = _claimed_now()
+    made = await client.messages.create_async(to=HANDSET, from_=SENDER, body="Hi Sam, 20% off")
+    stand_in.sandbox.set_faults(garbled_fields={"num_segments": "abc", "error_code": "n/a"})
+
+    (found,) = await Gateway(client).candidates(outgoing(), [SENDER], since)
+
+    assert (found.sid, found.segments, found.code) == (made.sid, None, None)
