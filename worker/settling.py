@@ -29,7 +29,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from campaigns.delivery_errors import reason_for
 from campaigns.models import Campaign
 from campaigns.privacy import mask
 from campaigns.senders import SenderMode
@@ -46,14 +45,13 @@ from campaigns.service.claims import (
     take_checks,
 )
 from campaigns.service.status_news import campaigns_by_sid
-from campaigns.status import RecipientStatus
+from campaigns.status import RecipientStatus, error_of
 from campaigns.templates import compile_template
 from worker.gateway import Attempt, Outgoing, Unsendable, message_body
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
-FAILURES = frozenset({RecipientStatus.FAILED, RecipientStatus.UNDELIVERED})
 BATCH = 50  # lookups taken at once
 LOOKUPS_AT_ONCE = 8  # list calls in flight: Twilio limits them per account
 RETRY_MIN = 2.0  # seconds before a failed lookup is tried again, growing with how long it has
@@ -152,13 +150,9 @@ class Settler:
         ] + later + given_up  # fmt: skip
         await record_results(ctx, results, token=self.token)
         news = [
-            StatusUpdate(
-                found.status,
-                twilio_sid=found.sid,
-                error_code=found.code if found.status in FAILURES else None,
-                error_reason=reason_for(found.code) if found.status in FAILURES else None,
-            )
+            StatusUpdate(found.status, twilio_sid=found.sid, error_code=code, error_reason=why)
             for _, found in adopted
+            for code, why in [error_of(found.status, found.code)]
             if found.sid and found.status != RecipientStatus.QUEUED
         ]
         if news:

@@ -506,3 +506,23 @@ async def test_a_twilio_that_stops_answering_pauses_the_campaign_instead_of_doub
         # half of 150, three seconds of sending: without the pause every one would be in doubt.
         assert len(waiting) >= 150 // 2, len(waiting)
         assert stack.twilio.sandbox.messages() == []
+
+
+async def test_a_lookup_keeps_the_error_code_twilio_gives_with_sent(db: Database) -> None:
+    """Only the lookup can settle these (every answer lost, every receipt dropped): what it
+    adopts keeps the code Twilio shows beside `sent`, as a receipt or a poll would."""
+    async with running_stack(db, senders=BUSY, callbacks=True) as stack:
+        recipients = people(4)
+        phones = [r["phone"] for r in recipients]
+        stack.twilio.sandbox.set_carrier(
+            callback_drop_rate=1.0, sent_only=dict.fromkeys(phones, 30003)
+        )
+        stack.twilio.sandbox.set_faults(drop_rate=1.0)
+        await stack.start_worker()
+        cid = await stack.create(name="Warned", message_template="Hi {{n}}",
+                                 recipients=recipients, from_number=ONE)  # fmt: skip
+        await stack.until_finished(cid, timeout=30)
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
+        assert_everyone_once(stack, phones)
+        await assert_sids_match(stack, cid)
+        assert {(r.status, r.error_code) for r in detail.recipients} == {("sent", 30003)}
