@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -34,6 +35,27 @@ async def client(stand_in: RunningTwilioSandbox) -> AsyncIterator[Client]:
     made = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url, timeout=1)
     yield made
     await close_twilio_client(made)
+
+
+@asynccontextmanager
+async def answering(
+    answer: Callable[[web.Request], Awaitable[web.Response]],
+) -> AsyncIterator[Client]:
+    """A twilio client pointed at a server that answers every GET with `answer`: for answers
+    the stand-in would never give (a proxy's page, fields Twilio leaves out)."""
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = create_twilio_client(
+        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
+    )
+    try:
+        yield client
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
 
 
 def outgoing(sender: str = SENDER, to: str = HANDSET, callback: str | None = None) -> Outgoing:
@@ -226,19 +248,8 @@ async def test_the_start_up_check_starts_anyway_on_a_page_that_is_not_json() -> 
             status=200, text="<html>Please sign in</html>", content_type="text/html"
         )
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    client = create_twilio_client(
-        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
-    )
-    try:
+    async with answering(answer) as client:
         await Gateway(client).check()
-    finally:
-        await close_twilio_client(client)
-        await runner.cleanup()
 
 
 # Looking up a message whose create answer was lost (Gateway.candidates) ---------------------
@@ -333,19 +344,8 @@ async def test_a_lookup_keeps_a_message_whose_date_is_missing_or_unreadable() ->
     async def answer(_: web.Request) -> web.Response:
         return web.json_response(page)
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    client = create_twilio_client(
-        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
-    )
-    try:
+    async with answering(answer) as client:
         found = await Gateway(client).candidates(outgoing(), [SENDER], since)
-    finally:
-        await close_twilio_client(client)
-        await runner.cleanup()
     assert sorted(c.sid or "" for c in found) == ["SM" + "1" * 32, "SM" + "2" * 32]
 
 
