@@ -132,7 +132,7 @@ async def test_a_worker_stalled_past_its_lease_sends_nothing_it_lost(
 ) -> None:
     async with running_stack(db, senders=SHARED, WORKER_DRIVERS_PER_CAMPAIGN=2) as stack:
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
-        workers = [await stack.start_worker_process(log) for log in logs]
+        workers = [await stack.start_worker_process(log, yields_cpu=True) for log in logs]
         try:
             await started(logs)
             cid = await stack.create(
@@ -198,7 +198,7 @@ async def test_two_workers_under_every_fault_at_once_send_everyone_exactly_once(
             await stack.close_twilio_client(client)
         sandbox.set_faults(clock_offset_s=0)
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
-        workers = [await stack.start_worker_process(log) for log in logs]
+        workers = [await stack.start_worker_process(log, yields_cpu=True) for log in logs]
         try:
             await started(logs)
             # Lists as Twilio documents (by date_sent), a page at a time, its clock 2 min behind.
@@ -250,7 +250,7 @@ async def test_a_redis_flush_mid_campaign_never_puts_a_number_over_its_mps(
         ) as stack,
     ):
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
-        workers = [await stack.start_worker_process(log) for log in logs]
+        workers = [await stack.start_worker_process(log, yields_cpu=True) for log in logs]
         try:
             await started(logs)
             cid = await stack.create(
@@ -277,7 +277,7 @@ async def test_a_worker_rides_out_a_redis_restart_that_comes_back_empty(
         running_stack(db, senders=SHARED, REDIS_URL=server.url) as stack,
     ):
         logs = [tmp_path / "worker.log"]
-        workers = [await stack.start_worker_process(logs[0])]
+        workers = [await stack.start_worker_process(logs[0], yields_cpu=True)]
         try:
             await started(logs)
             during = await stack.create(
