@@ -88,7 +88,7 @@ def reason_for_status(http_status: int | None) -> str:
         return f"Twilio refused the account's sign-in or its rights (HTTP {http_status})."
     if http_status == 429:
         return "Twilio was too busy to take the message just then (HTTP 429)."
-    if http_status is not None and http_status >= 500:
+    if http_status >= 500:
         return f"Twilio answered with an error of its own (HTTP {http_status})."
     return f"Twilio refused the message (HTTP {http_status}) and gave no reason."
 

@@ -306,11 +306,8 @@ MAX_SEGMENTS = 100
 def _segments(raw: object) -> int | None:
     """Twilio's count of parts (a string, "0" until a Messaging Service picks a sender), or None
     when it cannot be read: the recipient keeps the count made when the campaign was."""
-    try:
-        segments = int(str(raw))
-    except ValueError:
-        return None
-    return segments if 0 < segments <= MAX_SEGMENTS else None
+    segments = _number(raw)
+    return segments if segments is not None and 0 < segments <= MAX_SEGMENTS else None
 
 
 def _failed(http_status: object, raw_code: object) -> Attempt:

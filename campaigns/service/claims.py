@@ -243,6 +243,14 @@ async def renew_claims(ctx: Context, campaign_id: str, *, token: str, lease: flo
         return set(rows.scalars())
 
 
+# What a claim given back unsent (release_claims, hold_claims) no longer has: no owner, no lease,
+# nothing in doubt, and no frequency-cap check (it did not go: checked again when claimed again).
+_UNCLAIMED: dict[str, None] = dict.fromkeys(
+    ("claim_token", "claimed_at", "capped_checked_at", "lease_until", "unknown_since", "check_at",
+     "error_code", "error_reason")
+)  # fmt: skip
+
+
 async def release_claims(ctx: Context, campaign_id: str, ids: Sequence[int], *, token: str) -> int:
     """Give back claims for which no request was made (or that a lookup found Twilio never got):
     pending again, or cancelled if the campaign is cancelled by now. Returns how many."""
@@ -265,18 +273,7 @@ async def release_claims(ctx: Context, campaign_id: str, ids: Sequence[int], *, 
             result = await session.execute(
                 update(Recipient)
                 .where(Recipient.id.in_(chunk), _held_by(token))
-                .values(
-                    status=to,
-                    claim_token=None,
-                    claimed_at=None,
-                    capped_checked_at=None,  # it did not go: checked again when claimed again
-                    lease_until=None,
-                    unknown_since=None,
-                    check_at=None,
-                    error_code=None,
-                    error_reason=None,
-                    updated_at=ctx.now(),
-                )
+                .values(status=to, updated_at=ctx.now(), **_UNCLAIMED)
                 .execution_options(synchronize_session=False)
             )
             released += result.rowcount or 0  # type: ignore[attr-defined]
@@ -332,9 +329,8 @@ async def _hold_until_hours(
             table.c.twilio_sid.is_(None),
         )
         .values(
-            status=RecipientStatus.PENDING, not_before=bindparam("due"), claim_token=None,
-            claimed_at=None, lease_until=None, unknown_since=None, check_at=None,
-            error_code=None, error_reason=None, updated_at=now,
+            status=RecipientStatus.PENDING, not_before=bindparam("due"), updated_at=now,
+            **_UNCLAIMED,
         ),
         due,
     )  # fmt: skip
