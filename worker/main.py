@@ -9,6 +9,7 @@ truth: once Redis answers again, the sweep queues whatever the queue lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import time
@@ -96,7 +97,22 @@ def _cron(namespace: str, job: Any, seconds: int, **options: Any) -> CronJob:
     by its name and time alone (`arq:job:cron:NAME:MS`), in every queue: two installs sharing one
     Redis would otherwise each skip the runs the other enqueued first."""
     name = f"cron:{namespace}:{job.__name__}"
-    return cron(job, name=name, second=_every(seconds), unique=True, **options)
+    return cron(_steady(job), name=name, second=_every(seconds), unique=True, **options)
+
+
+def _steady(job: Any) -> Any:
+    """A periodic job that Redis failed under (it went away mid-run) ends with one line, not
+    arq's traceback: the next run, a second or so after Redis is back, does the work."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any]) -> Any:
+        try:
+            return await job(ctx)
+        except REDIS_ERRORS as error:
+            log.warning("%s stopped: Redis did not answer (%r)", job.__name__, error)
+            return None
+
+    return run
 
 
 def _every(seconds: int) -> set[int]:
