@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from typing import Any
 
@@ -49,8 +50,8 @@ log = logging.getLogger(__name__)
 DRIVE_CAMPAIGN = "drive_campaign"
 RUNTIME = "textcast"  # the key of the WorkerRuntime in arq's job context
 # A process that already runs a loop for a campaign offers a second one to other worker processes
-# this many times (HANDOFF_DEFER_SECONDS apart) before running it itself.
-HANDOFFS = 10
+# this many times (about HANDOFF_DEFER_SECONDS apart) before running it itself: 4 s at most.
+HANDOFFS = 20
 HANDOFF_DEFER_SECONDS = 0.2
 SUMMARIES_PER_RUN = 100
 _driving_here: set[str] = set()  # campaigns this process runs a send loop for
@@ -93,8 +94,15 @@ async def _enqueue_drive(
         handoffs,
         _job_id=f"drive:{campaign_id}:{shard}:{uuid.uuid4().hex[:8]}",
         _queue_name=queue_name(rt.namespace),
-        _defer_by=HANDOFF_DEFER_SECONDS if handoffs else None,
+        _defer_by=_handoff_delay() if handoffs else None,
     )
+
+
+def _handoff_delay() -> float:
+    # Whichever process polls the queue first once the offer is due takes it. With a fixed delay
+    # the offering process's poll can fall just after it every time (both poll every 0.1 s, in a
+    # steady phase), so it takes back every offer; a random delay gives each poller its turn.
+    return HANDOFF_DEFER_SECONDS * random.uniform(0.5, 1.5)
 
 
 async def start_campaign_job(ctx: dict[str, Any], campaign_id: str, version: int) -> str:

@@ -47,10 +47,24 @@ async def test_no_create_reaches_twilio_after_a_cancel_is_acknowledged(db: Datab
         last = max(arrivals)
         print(f"cancel answered in {(acknowledged - asked) * 1000:.0f} ms; the last create "
               f"arrived {(acknowledged - last) * 1000:.0f} ms before")  # fmt: skip
-        # Nobody is left half-way: cancelled, or handed to Twilio.
+        # Nobody is left half-way: cancelled, or handed to Twilio, once the worker has given back
+        # what it held (on a busy machine that can take it more than the second above).
         await stack.twilio.sandbox.settled()
+        halfway = await left_halfway(stack, cid)
+        assert halfway == [], f"{len(halfway)} left half-way, e.g. {halfway[:3]}"
+
+
+async def left_halfway(stack: Stack, cid: str) -> list[tuple[str, str]]:
+    """Recipients neither cancelled nor handed to Twilio, after up to 10 s for the worker."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
         detail = await get_campaign(stack.ctx, cid, recipients_limit=COUNT)
-        assert all(r.status == "cancelled" or r.twilio_sid for r in detail.recipients)
+        halfway = [(r.phone, r.status) for r in detail.recipients
+                   if not (r.status == "cancelled" or r.twilio_sid)]  # fmt: skip
+        if not halfway or loop.time() > deadline:
+            return halfway
+        await asyncio.sleep(0.1)
 
 
 async def test_no_create_to_a_number_reaches_twilio_after_its_opt_out_is_acknowledged(
