@@ -136,8 +136,9 @@ class Faults:
     # {"next_page_uri": 7}. A client must read what it can and carry on.
     garbled_fields: dict[str, Any] = field(default_factory=dict)
     garbled_page_fields: dict[str, Any] = field(default_factory=dict)
-    # The order lists come in (see ListOrder); neither is promised to a client.
-    list_order: ListOrder = "created"
+    # The order lists come in (see ListOrder). Twilio documents "date_sent" (newest sent first,
+    # those not sent yet after them), the default; "created" is creation order, newest first.
+    list_order: ListOrder = "date_sent"
     # The largest page a list answers, whatever PageSize asked (Twilio's is 1000): a small one
     # makes every list span pages, to be followed by next_page_uri.
     max_page_size: int = MAX_PAGE_SIZE

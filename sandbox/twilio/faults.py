@@ -35,7 +35,7 @@ class FaultInjector:
             late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
             error_shape="legacy", odd_next=0,
             garbled_fields={}, garbled_page_fields={},
-            list_order="created", max_page_size=MAX_PAGE_SIZE, clock_offset_s=0.0,
+            list_order="date_sent", max_page_size=MAX_PAGE_SIZE, clock_offset_s=0.0,
         )  # fmt: skip
 
     def garble(self, resource: dict[str, Any]) -> dict[str, Any]:

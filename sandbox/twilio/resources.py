@@ -80,7 +80,7 @@ def list_page(
     query: Mapping[str, str],
     *,
     created_before: float | None = None,
-    order: ListOrder = "created",
+    order: ListOrder = "date_sent",
     max_page_size: int = MAX_PAGE_SIZE,
 ) -> dict[str, Any]:
     """One page of `GET .../Messages.json`, newest first (`order`), with Twilio's paging keys.
