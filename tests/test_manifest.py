@@ -28,9 +28,12 @@ METHOD_SCOPES: dict[str, str | None] = {
     "files_info": "files:read",
     "files_upload_v2": "files:write",
     "users_info": "users:read",
+    "conversations_open": "im:write",
     "auth_test": None,
 }
-CALL = re.compile(r"\.(chat_\w+|views_\w+|usergroups_\w+|files_\w+|users_\w+|auth_test)\(")
+CALL = re.compile(
+    r"\.(chat_\w+|views_\w+|usergroups_\w+|files_\w+|users_\w+|conversations_\w+|auth_test)\("
+)
 
 
 def methods_called() -> set[str]:

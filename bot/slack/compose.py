@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
@@ -58,6 +57,7 @@ from bot.blocks.compose import (
 from bot.blocks.preview import BACK_TO_EDIT, PLAIN_CHARACTERS, preview_view
 from bot.runtime import Runtime
 from bot.slack.background import spawn
+from bot.slack.downloads import download
 from bot.slack.mms import media_errors, media_lines, mms_hint, upload_hint
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
 from bot.slack.slow_answers import (
@@ -69,7 +69,6 @@ from bot.slack.slow_answers import (
 )
 from campaigns.content_checks import plain_characters
 from campaigns.errors import InputError, TextcastError
-from campaigns.limits import MAX_INPUT_BYTES
 from campaigns.media_files import FIELD as UPLOADS_FIELD
 from campaigns.media_files import MAX_MEDIA_BYTES, MediaUpload, checked_upload
 from campaigns.offload import off_loop
@@ -96,7 +95,6 @@ from campaigns.text import text_problem
 
 log = logging.getLogger(__name__)
 SAMPLES = 5
-DOWNLOAD_TIMEOUT = 30.0
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -470,41 +468,6 @@ async def _download_picture(client: AsyncWebClient, file: dict[str, Any]) -> byt
         field=UPLOADS_FIELD,
     )
     return await download(client, file, limit=MAX_MEDIA_BYTES, too_large=too_large)
-
-
-CSV_TOO_LARGE = "The file is over 10 MB: split the list into several campaigns."
-
-
-async def download(
-    client: AsyncWebClient,
-    file: dict[str, Any],
-    *,
-    limit: int = MAX_INPUT_BYTES,
-    too_large: InputError | None = None,
-) -> bytes:
-    """A file from a file_input, with the bot token (Slack answers a sign-in page without it);
-    `too_large` is raised past `limit` bytes."""
-    too_large = too_large or InputError(CSV_TOO_LARGE)
-    if int(file.get("size") or 0) > limit:
-        raise too_large
-    url = file.get("url_private_download") or file.get("url_private")
-    if not url:
-        raise InputError("Slack did not share the file with Textcast: upload it again.")
-    headers = {"Authorization": f"Bearer {client.token}"}
-    timeout = aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        async with session.get(url, headers=headers) as response:
-            if response.status != 200 or response.content_type == "text/html":
-                raise InputError(
-                    "Textcast could not download the file from Slack: upload it again."
-                )
-            # read(n) returns what has arrived, not n bytes: read to the end, within the limit.
-            data = bytearray()
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > limit:
-                    raise too_large
-    return bytes(data)
 
 
 # -- back to edit

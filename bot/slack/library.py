@@ -59,7 +59,7 @@ from bot.blocks.library import (
 from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.background import spawn
-from bot.slack.compose import download
+from bot.slack.downloads import download
 from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
 from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
 from campaigns.errors import TextcastError

@@ -1,19 +1,24 @@
 """`/sms optout add|remove|list [NUMBER]`: opt a number out (or back in) by hand, and see who
 is opted out, or one number's history. An opt-out applies to every sender and every campaign;
-one that is scheduled fails that number with `opted_out` at send time."""
+one that is scheduled fails that number with `opted_out` at send time.
+
+Listing is personal data: only people allowed to act on campaigns see it, and the whole list
+goes to the person's DM with Textcast, never a channel."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.answers import reply
-from bot.blocks.text import context, escape, message, section
+from bot.blocks.text import context, escape, message, plural, section
 from bot.runtime import Runtime
 from bot.slack.background import spawn
-from bot.slack.permissions import require_permission
+from bot.slack.dm_files import refused, upload_to_dm
+from bot.slack.permissions import require_permission, require_permission_to_see
 from campaigns.errors import InputError
 from campaigns.offload import off_loop
 from campaigns.recipients import normalise_phone
@@ -26,6 +31,7 @@ from campaigns.service.optouts import (
 )
 from campaigns.suppression_export import suppression_csv
 
+log = logging.getLogger(__name__)
 USAGE = "`/sms optout add NUMBER`, `/sms optout remove NUMBER` or `/sms optout list [NUMBER]`"
 
 
@@ -35,9 +41,10 @@ async def optout(
     action, _, number = rest.partition(" ")
     action, number = action.lower(), number.strip()
     if action == "list":
+        # Checked before the number is even read: a refusal tells nothing about it.
+        await require_permission_to_see(runtime, client, body["user_id"], "who opted out")
         if number:
             return await _history(runtime, number)
-        await require_permission(runtime, client, body["user_id"])  # it lists personal data
         return await _recent(runtime, client, body)
     if action not in ("add", "remove") or not number:
         return reply(f"Say what to do: {USAGE}.")
@@ -70,26 +77,27 @@ async def _recent(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any]
     if not found:
         return reply("Nobody has opted out yet.")
     lines = [f"• {o.phone} since {o.updated_at:%Y-%m-%d %H:%M} UTC" for o in found]
-    spawn(_export(runtime, client, body["channel_id"], body["user_id"]), "suppression export")
+    spawn(_export(runtime, client, body["user_id"]), "suppression export")
     return message(f"{len(found)} opted-out numbers",
                    [section("*Opted out, most recent first*\n" + "\n".join(lines)),
-                    context("The whole list follows as a CSV file, in a thread here.")])  # fmt: skip
+                    context("The whole list follows as a CSV file, in your direct messages "
+                            "with Textcast.")])  # fmt: skip
 
 
-async def _export(runtime: Runtime, client: AsyncWebClient, channel: str, user_id: str) -> None:
-    """The whole suppression list as a CSV in a thread of `channel` (or the person's DM, where
-    Textcast cannot post)."""
+async def _export(runtime: Runtime, client: AsyncWebClient, user_id: str) -> None:
+    """The whole suppression list as a CSV, in the DM of the person who asked for it."""
     rows = await suppression_list(runtime.ctx)
     data = await off_loop(suppression_csv, rows)
-    text = f"Suppression list for <@{user_id}>: {len(rows):,} opted-out numbers."
     try:
-        posted = await client.chat_postMessage(channel=channel, text=text)
-    except SlackApiError:
-        posted = await client.chat_postMessage(channel=user_id, text=text)
-    await client.files_upload_v2(
-        channel=str(posted["channel"]), thread_ts=str(posted["ts"]), content=data,
-        filename="suppression-list.csv", title="Suppression list",
-    )  # fmt: skip
+        await upload_to_dm(
+            client, user_id, content=data, filename="suppression-list.csv",
+            title="Suppression list",
+            comment=f"The suppression list: {plural(len(rows), 'opted-out number')}.",
+        )  # fmt: skip
+    except SlackApiError as error:
+        # Posting to the person's id reaches their DM with Textcast without opening it first.
+        log.warning("the suppression list was not sent: %s", error.response.get("error"))
+        await client.chat_postMessage(channel=user_id, text=refused(error))
 
 
 async def _history(runtime: Runtime, number: str) -> dict[str, Any]:

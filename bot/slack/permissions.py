@@ -3,7 +3,10 @@
 - Requests from any workspace but the one the bot token belongs to (`auth.test`, which Bolt
   calls and caches) are refused before any listener runs.
 - When ALLOWED_SLACK_USERS or ALLOWED_SLACK_USERGROUP is set, only those people create, send,
-  edit or cancel; reading (`/sms list`, `/sms status`, help) stays open to everyone.
+  edit or cancel, and only they see personal data: who a campaign went to (View report, Export
+  CSV) and the opt-outs (`/sms optout list`, with or without a number). What the progress
+  message already shows the channel (names, counts, status) stays open to everyone: `/sms list`,
+  `/sms status`, help.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
 from campaigns.errors import TextcastError
+from campaigns.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +37,51 @@ NOT_ALLOWED = (
 )
 
 
+NAMED = 5  # allowed people named in a refusal; the rest are counted
+
+
 async def require_permission(runtime: Runtime, client: AsyncWebClient, user_id: str) -> None:
     """Raise NotAllowed unless `user_id` may change campaigns (anyone, when neither is set)."""
+    if not await is_allowed(runtime, client, user_id):
+        raise NotAllowed(NOT_ALLOWED)
+
+
+async def require_permission_to_see(
+    runtime: Runtime, client: AsyncWebClient, user_id: str, what: str
+) -> None:
+    """Raise NotAllowed, naming who may, unless `user_id` may see `what` (personal data: the
+    same people who may change campaigns)."""
+    if not await is_allowed(runtime, client, user_id):
+        raise NotAllowed(f"Only {who_may(runtime.settings)} can see {what}: ask one of them, or an "
+                         "admin to add you.")  # fmt: skip
+
+
+async def is_allowed(runtime: Runtime, client: AsyncWebClient, user_id: str) -> bool:
     settings = runtime.settings
     users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
     if not users and not group:
-        return
+        return True
     if user_id in users:
-        return
+        return True
     if group:
         members = await client.usergroups_users_list(usergroup=group)
         if user_id in (members.get("users") or []):
-            return
-    raise NotAllowed(NOT_ALLOWED)
+            return True
+    return False
+
+
+def who_may(settings: Settings) -> str:
+    """The allowed people as Slack shows them: '<@U1>, <@U2> and members of <!subteam^S1>'."""
+    users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
+    named = [f"<@{user}>" for user in users[:NAMED]]
+    if len(users) > NAMED:
+        others = len(users) - NAMED
+        named.append(f"{others} other{'s' if others > 1 else ''}")
+    if group:
+        named.append(f"members of <!subteam^{group}>")
+    if len(named) == 1:
+        return named[0]
+    return ", ".join(named[:-1]) + " and " + named[-1]
 
 
 def register(app: AsyncApp) -> None:

@@ -1,6 +1,10 @@
-"""The progress message's buttons: View report (a modal), Export CSV (a file in the thread), Edit
-(a scheduled campaign, through bot/slack/compose.open_edit) and Cancel (with a confirm dialog,
-then the message itself shows it cancelled)."""
+"""The progress message's buttons: View report (a modal), Export CSV (a file in the DM of the
+person who asked), Edit (a scheduled campaign, through bot/slack/compose.open_edit) and Cancel
+(with a confirm dialog, then the message itself shows it cancelled).
+
+The report and the export show every recipient's number: only people allowed to act on
+campaigns may see them (bot/slack/permissions.py); anyone else in the channel is told who may.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
-from bot.blocks.compose import Metadata
+from bot.blocks.compose import Metadata, notice_view
 from bot.blocks.report import PAGE, REPORT_PAGE, report_view
+from bot.blocks.text import escape
 from bot.runtime import Runtime
 from bot.slack.actions import campaign_of
 from bot.slack.compose import open_edit
-from bot.slack.permissions import require_permission
+from bot.slack.dm_files import refused, upload_to_dm
+from bot.slack.permissions import require_permission, require_permission_to_see
 from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
 from campaigns.export import to_csv
@@ -29,12 +35,20 @@ from campaigns.service import campaign_report, cancel_campaign, get_campaign
 
 log = logging.getLogger(__name__)
 EXPORT_PAGE = 1_000  # recipients read at a time for the export
+RECIPIENTS = "who a campaign was sent to"
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    async def view_report(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def view_report(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         await ack()
-        view = await _report(runtime, campaign_of(body), cursor=None, page=1)
+        try:
+            await require_permission_to_see(runtime, client, body["user"]["id"], RECIPIENTS)
+            view = await _report(runtime, campaign_of(body), cursor=None, page=1)
+        except TextcastError as error:
+            await respond(text=error.message, response_type="ephemeral", replace_original=False)
+            return
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def next_page(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -44,7 +58,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         first = body["actions"][0]["action_id"].endswith("_first")
         page = 1 if first else int(metadata.extra.get("p", "1")) + 1
         cursor = None if first else body["actions"][0]["value"]
-        view = await _report(runtime, metadata.draft or "", cursor=cursor, page=page)
+        try:
+            # Checked on every page: a modal outlives a person's removal from the allowed.
+            await require_permission_to_see(runtime, client, body["user"]["id"], RECIPIENTS)
+            view = await _report(runtime, metadata.draft or "", cursor=cursor, page=page)
+        except TextcastError as error:
+            view = notice_view("Report", error.message)
         await client.views_update(view_id=shown["id"], hash=shown["hash"], view=view)
 
     async def export(
@@ -53,13 +72,15 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack()
         user_id = body["user"]["id"]
         try:
-            await require_permission(runtime, client, user_id)
-            await _export(runtime, client, campaign_of(body), user_id)
+            await require_permission_to_see(runtime, client, user_id, RECIPIENTS)
+            exported = await _export(runtime, client, campaign_of(body), user_id)
         except TextcastError as error:
             await respond(text=error.message, response_type="ephemeral", replace_original=False)
         except SlackApiError as error:
-            code = error.response.get("error")
-            await respond(text=f"Slack refused the file ({code}): try again in a moment.",
+            await respond(text=refused(error), response_type="ephemeral", replace_original=False)
+        else:
+            await respond(text=f"The export of {exported:,} recipients is in your direct "
+                               "messages with Textcast.",
                           response_type="ephemeral", replace_original=False)  # fmt: skip
 
     async def cancel(
@@ -101,8 +122,9 @@ async def _report(
     return report_view(report, detail.recipients, detail.next_cursor, page=page)
 
 
-async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, user_id: str) -> None:
-    """Every recipient, read a page at a time, written in the CPU pool, posted in the thread."""
+async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, user_id: str) -> int:
+    """Every recipient, read a page at a time, written in the CPU pool, sent to `user_id` alone;
+    returns how many."""
     pages: list[list[Recipient]] = []
     cursor: str | None = None
     while True:
@@ -115,11 +137,10 @@ async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, us
     campaign = detail.view.campaign
     variables = list(campaign.import_report.get("variables", []))
     data = await off_loop(to_csv, variables, pages)
-    await client.files_upload_v2(
-        channel=campaign.channel_id,
-        thread_ts=campaign.progress_message_ts,
-        filename=f"{campaign.id}-recipients.csv",
+    total = detail.view.counts.total
+    await upload_to_dm(
+        client, user_id, content=data, filename=f"{campaign.id}-recipients.csv",
         title=f"{campaign.name}: recipients",
-        content=data,
-        initial_comment=f"Export of {detail.view.counts.total:,} recipients, for <@{user_id}>.",
-    )
+        comment=f"Export of the {total:,} recipients of *{escape(campaign.name)}*.",
+    )  # fmt: skip
+    return total

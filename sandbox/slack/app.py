@@ -84,6 +84,9 @@ class SlackSandbox:
         self.views = views.Views()
         self.recorder = Recorder()
         self.limiter = RateLimiter(self.config.rate_limits)
+        # The bot token's scopes: None grants every one; a set makes the methods that need
+        # another answer `missing_scope`, as for an app installed from an older manifest.
+        self.scopes: set[str] | None = None
         self.timestamps = Timestamps()
         self.ids = Ids()
         self.used_triggers: set[str] = set()

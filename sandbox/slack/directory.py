@@ -60,13 +60,34 @@ def conversations_info(call: Context, args: Args) -> dict:
 
 
 def conversations_open(call: Context, args: Args) -> dict:
+    """The caller's DM with one person (`users`, the caller left out as Slack does), opened on
+    first use, or an open DM resumed by its id (`channel`). Slack says `no_op` and
+    `already_open` when it was open; `return_im` asks for the whole conversation object."""
     workspace = call.sandbox.workspace
-    users = [u for u in (args.text("users") or "").split(",") if u]
-    if len(users) != 1:
-        raise SlackError("users_list_not_supplied" if not users else "not_enough_users")
-    channel = workspace.dm(users[0])
+    resumed = args.text("channel")
+    if resumed:
+        channel = workspace.channels.get(resumed)
+        if channel is None:
+            raise SlackError("channel_not_found")
+        if not channel.is_im:
+            raise SlackError("method_not_supported_for_channel_type")
+        was_open = True
+    else:
+        users = [u.strip() for u in (args.text("users") or "").split(",") if u.strip()]
+        users = [u for u in users if u != call.user_id]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        if len(users) > 1:  # a multi-person DM: not modelled here
+            raise SlackError("method_not_supported_for_channel_type")
+        workspace.user(users[0])  # user_not_found before anything is opened
+        was_open = workspace.dm_id(users[0]) in workspace.channels
+        channel = workspace.dm(users[0])
     call.channel = channel.id
-    return {"channel": {"id": channel.id}}
+    shown = channel.to_dict(workspace.bot_user_id) if args.flag("return_im") else {"id": channel.id}
+    answer: dict = {"channel": shown}
+    if was_open:
+        answer.update(no_op=True, already_open=True)
+    return answer
 
 
 def conversations_members(call: Context, args: Args) -> dict:

@@ -33,6 +33,21 @@ METHODS: dict[str, Handler] = {
 }
 STRUCTURED_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 
+# The bot scope each method needs, checked only when a test narrows `SlackSandbox.scopes` (an
+# install from an older manifest): Slack then answers `missing_scope` with what was `needed`.
+SCOPES: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+    "conversations.open": "im:write",
+    "files.info": "files:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "usergroups.users.list": "usergroups:read",
+    "users.info": "users:read",
+}
+
 
 def _json(
     body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
@@ -127,6 +142,11 @@ async def api(request: web.Request) -> web.Response:
         user_id = _caller(sandbox, method, token)
     except SlackError as error:
         return finish(error.to_dict())
+    needed = SCOPES.get(method)
+    if sandbox.scopes is not None and needed and needed not in sandbox.scopes:
+        provided = ",".join(sorted(sandbox.scopes))
+        return finish({"ok": False, "error": "missing_scope", "needed": needed,
+                       "provided": provided})  # fmt: skip
     retry_after = sandbox.limiter.check(method, str(raw_channel) if raw_channel else None)
     if retry_after is not None:
         return finish(

@@ -74,6 +74,9 @@ class File:
     channels: list[str] = field(default_factory=list)
     uploaded: bool = True  # False between files.getUploadURLExternal and the upload itself
     alt_txt: str | None = None
+    # Set by a test: the file's URLs answer 302 to this address instead of the bytes, to see
+    # that a download follows the token nowhere but Slack.
+    redirect_to: str | None = None
 
     def __post_init__(self) -> None:
         filetype, pretty, mimetype = file_type(self.name)
@@ -252,6 +255,8 @@ async def download(request: web.Request) -> web.StreamResponse:
     sandbox.recorder.record(
         "file_download", {"file": file_id, "authorized": authorized}, ok=authorized and bool(file)
     )
+    if file is not None and file.redirect_to:
+        raise web.HTTPFound(file.redirect_to)
     if not authorized:
         return web.Response(text=LOGIN_PAGE, content_type="text/html", charset="utf-8")
     if file is None or not file.uploaded or team_id != sandbox.workspace.team_id:

@@ -286,10 +286,14 @@ class Workspace:
                 return channel
         raise SlackError("channel_not_found")
 
+    @staticmethod
+    def dm_id(user_id: str) -> str:
+        return "D" + user_id[1:]
+
     def dm(self, user_id: str) -> Channel:
         """The app's direct-message conversation with a person, opened on first use."""
         self.user(user_id)
-        channel_id = "D" + user_id[1:]
+        channel_id = self.dm_id(user_id)
         if channel_id not in self.channels:
             self.add_channel(
                 Channel(

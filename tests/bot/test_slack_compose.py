@@ -8,12 +8,14 @@ same through `apply_submission_answer`, so each step sees the view a person woul
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestServer
+from aiohttp.web import Application, Request, Response
 from sqlalchemy import func, select
 
 from bot.blocks.compose import CHECKING, COMPOSE, PICK_TEMPLATE
@@ -494,3 +496,61 @@ async def test_look_alike_characters_are_replaced_in_one_click_and_the_saving_sh
     draft_id = again["blocks"][-1]["elements"][0]["value"]
     stored = (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.message_template
     assert stored == curly.replace("\u2019", "'").replace("\u2013", "-")
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
+    """A server that is not Slack, serving a list of numbers to whoever asks: its address, and
+    the headers of every request it got."""
+    seen: list[dict[str, str]] = []
+
+    async def serve(request: Request) -> Response:
+        seen.append(dict(request.headers))
+        return Response(text="phone\n+447700900999\n", content_type="text/csv")
+
+    app = Application()
+    app.router.add_get("/{tail:.*}", serve)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("/files-pri/T0-F0/download/list.csv")), seen
+    finally:
+        await server.close()
+
+
+async def test_a_file_not_on_slack_is_refused_and_gets_no_token(
+    web: Api, slack: SlackSandbox, elsewhere: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, seen = elsewhere
+    upload = slack.file_object(slack.add_file("list.csv", CSV).id)
+    forged = {**upload, "url_private": url, "url_private_download": url}
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(file=[forged]))
+    await until(lambda: seen or "only from Slack" in str((top_view(slack) or {}).get("blocks")))
+    assert seen == []  # not asked at all: neither the token nor its list went anywhere
+    assert "+447700900999" not in str(top_view(slack)) and await campaigns_stored(web) == 0
+
+
+async def test_a_slack_file_redirected_elsewhere_is_refused_and_within_slack_followed(
+    web: Api, slack: SlackSandbox, elsewhere: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, seen = elsewhere
+    moved = slack.add_file("list.csv", CSV)
+    moved.redirect_to = url
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(file=[slack.file_object(moved.id)]))
+    await until(lambda: seen or "only from Slack" in str((top_view(slack) or {}).get("blocks")))
+    assert seen == [] and await campaigns_stored(web) == 0
+    assert [c.args["authorized"] for c in slack.calls("file_download")] == [True]
+
+    # A redirect to another of Slack's own addresses is followed, with the token.
+    kept = slack.add_file("kept.csv", CSV)
+    moved.redirect_to = slack.file_object(kept.id)["url_private_download"]
+    slack.close_view(ALICE, everything=True)
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(file=[slack.file_object(moved.id)]))
+    preview = await until(showing(slack, PREVIEW))
+    assert "Hi Sarah" in str(preview["blocks"]) and seen == []

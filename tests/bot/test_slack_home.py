@@ -21,6 +21,8 @@ from tests.bot.test_slack_compose import showing, sms, until
 from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
+ALICE_DM = "D" + ALICE[1:]  # the app's direct messages with Alice
+
 
 @pytest.fixture
 def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Settings:
@@ -123,10 +125,11 @@ async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox)
     assert "+447700900123 is opted out" in await answer("optout add 07700 900123")
     assert "already opted out" in await answer("optout add +447700900123")
     assert "+447700900123 since" in await answer("optout list")
-    # The whole list as a CSV, in a thread of the channel the command was typed in.
-    [export] = await until(lambda: [m for m in slack.messages(CAMPAIGNS)
-                                    if "Suppression list" in m.text])  # fmt: skip
-    [upload] = await until(lambda: [m for m in slack.thread(CAMPAIGNS, export.ts) if m.files])
+    # The whole list as a CSV, in Alice's DM with Textcast: not where the channel could open it.
+    [upload] = await until(lambda: ALICE_DM in slack.workspace.channels
+                           and [m for m in slack.messages(ALICE_DM) if m.files])  # fmt: skip
+    assert upload.text == "The suppression list: 1 opted-out number."
+    assert slack.files[upload.files[0]].channels == [ALICE_DM] and not slack.messages(CAMPAIGNS)
     data = slack.files[upload.files[0]].content.decode("utf-8-sig")
     assert data.splitlines()[1].startswith("'+447700900123,") and ",slack,slack:" in data
     assert "is opted back in" in await answer("optout remove +447700900123")
@@ -134,3 +137,30 @@ async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox)
     assert history.index("opted out") < history.index("opted back in") and "via slack" in history
     assert "is not a phone number" in await answer("optout add banana")
     assert "Say what to do" in await answer("optout")
+
+
+@pytest.mark.parametrize("api_settings", [{"ALLOWED_SLACK_USERS": ALICE}], indirect=True)
+async def test_only_allowed_people_see_who_opted_out(web: Api, slack: SlackSandbox) -> None:
+    await sms(web, slack, "optout add +447700900123")
+    await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    for asked in ("optout list +447700900123", "optout list", "optout list not-a-number"):
+        before = len(slack.ephemeral(CAMPAIGNS, BOB))
+        await sms(web, slack, asked, user_id=BOB)
+        [answer] = await until(lambda b=before: slack.ephemeral(CAMPAIGNS, BOB)[b:])
+        assert answer.text == (f"Only <@{ALICE}> can see who opted out: ask one of them, or an "
+                               "admin to add you."), asked  # fmt: skip
+        assert "+44" not in str(answer.blocks)
+    assert [m for m in slack.messages(CAMPAIGNS) if m.files] == []
+    assert "D" + BOB[1:] not in slack.workspace.channels  # no DM opened, no file sent
+
+
+async def test_the_suppression_list_says_why_when_slack_refuses_the_dm(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "optout add +447700900123")
+    await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    slack.scopes = {"commands", "chat:write", "files:write"}  # an install from before im:write
+    await sms(web, slack, "optout list")
+    [told] = await until(lambda: ALICE_DM in slack.workspace.channels
+                         and slack.messages(ALICE_DM))  # fmt: skip
+    assert "an admin must reinstall Textcast" in told.text and not told.files

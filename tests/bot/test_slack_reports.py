@@ -1,5 +1,6 @@
 """The progress message's buttons through signed requests into the running web app: View report
-(page by page), Export CSV (a file in the thread, cells safe for spreadsheets) and Cancel."""
+(page by page), Export CSV (a file in the DM of the person who asked, cells safe for
+spreadsheets), both only for allowed people, and Cancel."""
 
 from __future__ import annotations
 
@@ -12,13 +13,23 @@ import pytest
 from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.report import REPORT, REPORT_PAGE
 from bot.jobs import queue_name
+from bot.slack.permissions import who_may
 from campaigns.service import get_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
-from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from sandbox.slack import (
+    ALICE,
+    BOB,
+    CAMPAIGNS,
+    CAROL,
+    SENDERS_GROUP,
+    SIGNING_SECRET,
+    SlackSandbox,
+    requests,
+)
 from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import at, click, filled, showing, sms, submit, until
-from tests.conftest import Clock
+from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
@@ -27,6 +38,7 @@ def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Setting
     return slack_settings(slack.url, request, DEFAULT_REGION="GB")
 
 
+ALICE_DM = "D" + ALICE[1:]  # the app's direct messages with Alice
 CSV = "phone,first_name\n" + "\n".join(
     f"+4474000000{i:02d},{'=HYPERLINK(1)' if i == 7 else f'Person {i}'}" for i in range(50)
 )
@@ -66,19 +78,85 @@ async def test_view_report_pages_through_the_recipients(web: Api, slack: SlackSa
     assert "Next page" not in str(page["blocks"]) and "First page" in str(page["blocks"])
 
 
-async def test_export_csv_puts_a_safe_file_in_the_thread(web: Api, slack: SlackSandbox) -> None:
+async def test_export_csv_sends_a_safe_file_to_the_persons_dm(
+    web: Api, slack: SlackSandbox
+) -> None:
     await confirmed(web, slack)
     await press(web, slack, EXPORT_CSV)
+    [told] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert "in your direct messages with Textcast" in told.text
+    [posted] = [m for m in slack.messages(ALICE_DM) if m.files]
+    assert posted.text == "Export of the 50 recipients of *March promotion*."
+    file = slack.files[posted.files[0]]
+    assert file.channels == [ALICE_DM]  # nowhere a channel's members could open it
     [progress] = slack.messages(CAMPAIGNS)
-    [posted] = await until(lambda: [m for m in slack.thread(CAMPAIGNS, progress.ts) if m.files])
-    data = slack.files[posted.files[0]].content.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(data)))
+    assert not slack.thread(CAMPAIGNS, progress.ts)[1:] and len(slack.messages(CAMPAIGNS)) == 1
+    rows = list(csv.reader(io.StringIO(file.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["row", "phone", "first_name"] and "status" in rows[0]
     assert len(rows) == 51
     by_phone = {row[1]: row for row in rows[1:]}
     assert "'+447400000007" in by_phone  # a leading + would be read as a formula
     assert by_phone["'+447400000007"][2] == "'=HYPERLINK(1)"
     assert by_phone["'+447400000003"][2] == "Person 3"
+
+
+async def test_an_install_without_the_dm_scope_is_told_to_reinstall(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await confirmed(web, slack)
+    slack.scopes = {"commands", "chat:write", "files:write"}  # before files went to DMs
+    await press(web, slack, EXPORT_CSV)
+    [told] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert told.text.startswith("Slack did not let Textcast send you the file: an admin must "
+                                "reinstall Textcast")  # fmt: skip
+    assert not [f for f in slack.files.values() if f.channels]
+
+
+@pytest.mark.parametrize(
+    ("api_settings", "outsider", "who"),
+    [
+        ({"ALLOWED_SLACK_USERS": ALICE}, BOB, f"<@{ALICE}>"),
+        (
+            {"ALLOWED_SLACK_USERGROUP": SENDERS_GROUP},
+            CAROL,
+            f"members of <!subteam^{SENDERS_GROUP}>",
+        ),
+    ],
+    indirect=["api_settings"],
+)
+async def test_only_allowed_people_see_the_report_or_get_the_export(
+    web: Api, slack: SlackSandbox, outsider: str, who: str
+) -> None:
+    await confirmed(web, slack)
+    opened = len(slack.calls("views.open"))
+    await press(web, slack, VIEW_REPORT, user=outsider)
+    await press(web, slack, EXPORT_CSV, user=outsider)
+    await until(lambda: len(slack.ephemeral(CAMPAIGNS, outsider)) == 2)
+    refusals = [m.text for m in slack.ephemeral(CAMPAIGNS, outsider)]
+    assert refusals == [f"Only {who} can see who a campaign was sent to: ask one of them, or an "
+                        "admin to add you."] * 2  # fmt: skip
+    assert slack.modal_stack(outsider) == [] and len(slack.calls("views.open")) == opened
+    assert not [f for f in slack.files.values() if f.channels]  # no export anywhere
+
+    # A page asked for from a report Bob should not have (a forged or stale modal) says why
+    # instead of showing numbers.
+    await press(web, slack, VIEW_REPORT)
+    report = await until(showing(slack, REPORT))
+    assert "+447400000000" in str(report["blocks"])
+    forged = requests.block_actions(SIGNING_SECRET, REPORT_PAGE, view=report, user_id=outsider,
+                                    sandbox_url=slack.url)  # fmt: skip
+    response = await web.client.post("/slack/events", data=forged.body, headers=forged.headers)
+    assert response.status == 200
+    shown = await until(lambda: (v := slack.view(report["id"]))["callback_id"] != REPORT and v)
+    assert "+4474" not in str(shown) and f"Only {who} can see" in str(shown["blocks"])
+
+
+def test_a_refusal_names_who_may() -> None:
+    many = make_settings(ALLOWED_SLACK_USERS=",".join(f"U0{i}" for i in range(7)),
+                         ALLOWED_SLACK_USERGROUP="S0SENDERS")  # fmt: skip
+    assert who_may(many) == ("<@U00>, <@U01>, <@U02>, <@U03>, <@U04>, 2 others and members of "
+                             "<!subteam^S0SENDERS>")  # fmt: skip
+    assert who_may(make_settings(ALLOWED_SLACK_USERS="U01,U02")) == "<@U01> and <@U02>"
 
 
 @pytest.mark.parametrize("api_settings", [{"ALLOWED_SLACK_USERS": ALICE}], indirect=True)

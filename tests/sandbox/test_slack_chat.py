@@ -8,7 +8,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from sandbox.slack import ALICE, BOB, CAMPAIGNS, CAROL, GENERAL, RANDOM, SlackSandbox, requests
+from sandbox.slack import (
+    ALICE,
+    BOB,
+    BOT_USER_ID,
+    CAMPAIGNS,
+    CAROL,
+    GENERAL,
+    RANDOM,
+    SlackSandbox,
+    requests,
+)
 from tests.sandbox.slack_fixtures import (  # noqa: F401
     client_fixture,
     slack_config_fixture,
@@ -182,6 +192,56 @@ async def test_posting_to_a_user_id_goes_to_the_app_dm(
     assert slack.transcript("D0ALICE") == (
         "DM with Alice Smith\nTextcast [APP]: Your campaign finished\n"
     )
+
+
+async def test_conversations_open_opens_or_resumes_a_dm_as_slack_documents(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    first = await client.conversations_open(users=BOB)
+    assert first["channel"] == {"id": "D0BOB"} and "already_open" not in first.data
+    again = await client.conversations_open(users=f"{BOT_USER_ID},{BOB}")  # the caller is left out
+    assert again["channel"] == {"id": "D0BOB"} and again["already_open"] and again["no_op"]
+    resumed = await client.conversations_open(channel="D0BOB", return_im=True)
+    assert resumed["channel"]["is_im"] is True and resumed["channel"]["user"] == BOB
+    for arguments, error in [
+        ({}, "users_list_not_supplied"),
+        ({"users": "U0NOBODY"}, "user_not_found"),
+        ({"channel": CAMPAIGNS}, "method_not_supported_for_channel_type"),
+        ({"channel": "D0NOBODY"}, "channel_not_found"),
+    ]:
+        with pytest.raises(SlackApiError) as raised:
+            await client.api_call("conversations.open", data=arguments)  # slack_sdk checks {}
+        assert raised.value.response["error"] == error
+
+
+async def test_a_method_outside_the_installed_scopes_is_missing_scope(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    slack.scopes = {"chat:write", "files:write"}  # installed from an older manifest
+    with pytest.raises(SlackApiError) as raised:
+        await client.conversations_open(users=ALICE)
+    assert raised.value.response.data == {
+        "ok": False, "error": "missing_scope", "needed": "im:write",
+        "provided": "chat:write,files:write",
+    }  # fmt: skip
+    assert (await client.chat_postMessage(channel=ALICE, text="still fine"))["ok"]
+
+
+async def test_a_file_shared_in_a_dm_is_in_that_dm_only(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    dm = (await client.conversations_open(users=ALICE))["channel"]["id"]
+    await client.files_upload_v2(channel=dm, content="phone\n+447700900001\n",
+                                 filename="list.csv", initial_comment="Your export")  # fmt: skip
+    [posted] = slack.messages(dm)
+    info = (await client.files_info(file=posted.files[0]))["file"]
+    assert (info["ims"], info["channels"], info["groups"], info["is_public"]) == (
+        [dm],
+        [],
+        [],
+        False,
+    )
+    assert posted.text == "Your export" and not slack.messages(CAMPAIGNS)
 
 
 async def test_delete_and_permalink(slack: SlackSandbox, client: AsyncWebClient) -> None:
