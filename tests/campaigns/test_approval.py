@@ -123,7 +123,7 @@ async def test_an_edit_needs_a_fresh_approval(db: Database, clock: Clock) -> Non
     edited = await apply_draft(ctx, made.campaign.id, draft.campaign.id, ALICE, based_on=based_on)
     assert edited.campaign.status == "awaiting_approval"
     assert edited.campaign.version > asked_about
-    with pytest.raises(StateError, match="edited after this request"):
+    with pytest.raises(StateError, match="changed after this request"):
         await approve_campaign(ctx, made.campaign.id, asked_about, BOB)
     decided = await approve_campaign(ctx, made.campaign.id, edited.campaign.version, BOB)
     assert decided.view.campaign.status == "scheduled"
