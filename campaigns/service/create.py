@@ -190,6 +190,8 @@ async def launch_campaign(
             raise StateError(
                 f"Campaign {campaign.name!r} is already {campaign.status}; it was launched once."
             )
+        if campaign.created_by != actor:  # a button names the draft: that is no proof
+            raise StateError("This draft is someone else's: only they can confirm it.")
         now = ctx.now()
         # The preview may have sat open for a while: the window is checked again.
         send_at = check_send_time(campaign.scheduled_at, now)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.blocks.compose import COMPOSE, ZONE, Metadata
+from bot.blocks.preview import CONFIRM
 from bot.jobs import queue_name
 from bot.slack.background import drain
 from campaigns.models import AuditEntry
@@ -98,3 +99,24 @@ async def test_a_forged_submission_naming_a_campaign_not_the_persons_draft_chang
     queue = queue_name(web.runtime.settings.REDIS_NAMESPACE)
     assert await web.runtime.redis.zcard(queue) == 0  # nothing started either
     assert top_view(slack, ALICE) is None  # Alice's own screen untouched
+
+
+async def test_a_forged_confirm_naming_someone_elses_draft_launches_nothing(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    campaign_id = await alices(web, clock, "draft")
+    before = await as_stored(web, campaign_id)
+    await post(web, requests.slash_command(SIGNING_SECRET, "new", user_id=BOB,
+                                           sandbox_url=slack.url))  # fmt: skip
+    form = await until(showing(slack, BOB, COMPOSE))
+    # Bob's own modal, sent back as a click on Confirm in a preview naming Alice's draft.
+    forged = Metadata(channel=CAMPAIGNS, draft=campaign_id).dump()
+    preview = {**form, "private_metadata": forged, "blocks": [{
+        "type": "actions", "block_id": "confirm", "elements": [{
+            "type": "button", "action_id": CONFIRM, "value": campaign_id,
+            "text": {"type": "plain_text", "text": "Confirm"}}]}]}  # fmt: skip
+    await post(web, requests.block_actions(SIGNING_SECRET, CONFIRM, view=preview, user_id=BOB,
+                                           sandbox_url=slack.url))  # fmt: skip
+    await until(lambda: "someone else's" in str(top_view(slack, BOB)))
+    assert await as_stored(web, campaign_id) == before
+    assert slack.messages(CAMPAIGNS) == []  # no progress message posted for it either
