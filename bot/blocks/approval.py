@@ -81,8 +81,8 @@ def approval_request(campaign: Campaign, total: int, settings: Settings) -> dict
         [
             header(f"Approve: {campaign.name}"),
             section(_facts(campaign, total, settings)),
-            section("Someone who may send campaigns, and who did not create or change it, "
-                    "approves or rejects it. Nothing is sent until then."),
+            section("Someone else who may send campaigns (not whoever created or changed it "
+                    "since its last approval) approves or rejects it. Nothing is sent until then."),
             buttons,
         ],
     )  # fmt: skip
