@@ -117,6 +117,9 @@ class Campaign(Base):
     approval_ts: Mapped[str | None] = mapped_column(String(32))
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who made a version of it since its last approval (its creator, until one; each editor),
+    # in order, once each: none of them may approve it. Each version's maker is in the audit log.
+    changed_by: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     channel_id: Mapped[str | None] = mapped_column(String(32))
     progress_message_ts: Mapped[str | None] = mapped_column(String(32))

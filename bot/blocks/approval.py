@@ -29,10 +29,31 @@ def _facts(campaign: Campaign, total: int, settings: Settings) -> str:
     return (
         f"*{plural(total, 'recipient')}* {senders_of(campaign)} · sends {when} · estimated "
         f"*{cost}* ({plural(stats.total_segments, 'segment')})\n"
-        f"Created by {actor(campaign.created_by)}. Needs approval: "
+        f"{_who_made_it(campaign)} Needs approval: "
         f"{escape(campaign.approval_reason or 'over a threshold')}.\n"
         f"> {escape(campaign.message_template[:500])}"
     )
+
+
+def _who_made_it(campaign: Campaign) -> str:
+    """Its creator, and who changed it: since it was approved, when it was (that approval was
+    for what it said before). The approver must be none of them, so they are named."""
+    made = f"Created by {actor(campaign.created_by)}."
+    if campaign.approved_by:
+        changers = list(campaign.changed_by or [])
+        since = f" since {actor(campaign.approved_by)} approved it"
+    else:
+        first = {campaign.created_by, campaign.consent_confirmed_by}
+        changers = [who for who in campaign.changed_by or [] if who not in first]
+        since = ""
+    if not changers:
+        return made
+    return f"{made} *Changed by {_names(changers)}{since}.*"
+
+
+def _names(actors: list[str]) -> str:
+    names = [actor(who) for who in actors]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def approval_request(campaign: Campaign, total: int, settings: Settings) -> dict[str, Any]:
@@ -60,8 +81,8 @@ def approval_request(campaign: Campaign, total: int, settings: Settings) -> dict
         [
             header(f"Approve: {campaign.name}"),
             section(_facts(campaign, total, settings)),
-            section("Someone who may send campaigns, other than its creator, approves or rejects "
-                    "it. Nothing is sent until then."),
+            section("Someone else who may send campaigns (not whoever created or changed it "
+                    "since its last approval) approves or rejects it. Nothing is sent until then."),
             buttons,
         ],
     )  # fmt: skip
@@ -84,6 +105,24 @@ def approval_answered(
             cancel_button(campaign),
         ]})  # fmt: skip
     return message(f"{escape(campaign.name)}: {decision}", blocks)
+
+
+def request_outdated(campaign: Campaign, total: int, settings: Settings) -> dict[str, Any]:
+    """A request answered after the campaign changed: nothing was decided. What it says now,
+    and where it is asked again (a new request, posted for the new version)."""
+    if campaign.status == CampaignStatus.AWAITING_APPROVAL:
+        note = (":warning: This request is out of date: the campaign was changed after it was "
+                "posted, so nothing was approved. What it says now is above; approve or reject "
+                "it on the new request.")  # fmt: skip
+    else:
+        note = (f":warning: This request is out of date: the campaign was changed after it was "
+                f"posted and is now {campaign.status}. Nothing was approved.")  # fmt: skip
+    blocks = [
+        header(f"Approve: {campaign.name}"),
+        section(_facts(campaign, total, settings)),
+        section(note),
+    ]
+    return message(f"{escape(campaign.name)}: this approval request is out of date", blocks)
 
 
 def approved_by(user_id: str, *, late: bool) -> str:

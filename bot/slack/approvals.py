@@ -1,5 +1,5 @@
-"""Approve and Reject on an approval request: an allowed person other than the campaign's
-creator decides; the request shows the decision, the campaign's thread says who made it, and an
+"""Approve and Reject on an approval request: an allowed person who did not create or change the
+campaign since its last approval decides (a request for an older version decides nothing); the request shows the decision, the campaign's thread says who made it, and an
 approved campaign starts (or waits for its time, or asks again if its time is gone)."""
 
 from __future__ import annotations
@@ -11,7 +11,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.approval import APPROVE, REJECT, approval_answered, approved_by, rejected_by
+from bot.blocks.approval import (
+    APPROVE,
+    REJECT,
+    approval_answered,
+    approved_by,
+    rejected_by,
+    request_outdated,
+)
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
 from bot.slack.actions import SOMETHING_WENT_WRONG
@@ -19,7 +26,7 @@ from bot.slack.permissions import require_permission
 from bot.slack.progress import show_change
 from campaigns.errors import InputError, TextcastError
 from campaigns.service import get_campaign
-from campaigns.service.approval import approve_campaign, reject_campaign
+from campaigns.service.approval import OutdatedRequest, approve_campaign, reject_campaign
 from campaigns.status import CampaignStatus
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,10 @@ def _decided(runtime: Runtime, *, approve: bool):  # type: ignore[no-untyped-def
             else:
                 view = await reject_campaign(runtime.ctx, campaign_id, version, actor)
                 line = rejected_by(user_id)
+        except OutdatedRequest as error:
+            await respond(text=error.message, response_type="ephemeral", replace_original=False)
+            await _outdated(runtime, respond, campaign_id)
+            return
         except TextcastError as error:
             await respond(text=error.message, response_type="ephemeral", replace_original=False)
             return
@@ -73,6 +84,14 @@ def _decided(runtime: Runtime, *, approve: bool):  # type: ignore[no-untyped-def
 
     listener.__name__ = "approve" if approve else "reject"
     return listener
+
+
+async def _outdated(runtime: Runtime, respond: AsyncRespond, campaign_id: str) -> None:
+    """The request was for an older version: it shows what the campaign says now, without
+    buttons, and points to the new request (a new version is always asked about anew)."""
+    view = (await get_campaign(runtime.ctx, campaign_id, recipients_limit=1)).view
+    await respond(replace_original=True,
+                  **request_outdated(view.campaign, view.counts.total, runtime.settings))  # fmt: skip
 
 
 async def _tell_the_thread(

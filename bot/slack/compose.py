@@ -80,7 +80,7 @@ from campaigns.service import (
     CampaignChanges,
     NewCampaign,
     create_campaign,
-    edit_campaign,
+    edit_own_draft,
     get_campaign,
     get_template,
     group_recipients,
@@ -90,7 +90,6 @@ from campaigns.service import (
 )
 from campaigns.service.revision import draft_of
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus
 from campaigns.text import text_problem
 
 log = logging.getLogger(__name__)
@@ -407,9 +406,7 @@ async def _store_draft(
             from_numbers=senders, send_at=send_at or NOW, media_urls=media_lines(form.media),
             send_hours=_own_hours(form.send_hours, settings) or "", uploads=uploads,
         )  # fmt: skip
-        view = await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
-        if view.campaign.status != CampaignStatus.DRAFT:
-            raise InputError("This campaign was confirmed meanwhile: see its progress message.")
+        view = await edit_own_draft(runtime.ctx, metadata.draft, changes, actor)
         return view.campaign.id
     view = await create_campaign(
         runtime.ctx,
@@ -503,7 +500,7 @@ def _plain_characters(runtime: Runtime):  # type: ignore[no-untyped-def]
             before = await preview_campaign(runtime.ctx, metadata.draft, samples=SAMPLES)
             replaced = plain_characters(before.view.campaign.message_template)
             changes = CampaignChanges(message_template=replaced)
-            await edit_campaign(runtime.ctx, metadata.draft, changes, actor)
+            await edit_own_draft(runtime.ctx, metadata.draft, changes, actor)
             after = await preview_campaign(runtime.ctx, metadata.draft, samples=SAMPLES)
         except TextcastError as error:
             shown = notice_view("Not changed", error.message, metadata)

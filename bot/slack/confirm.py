@@ -76,6 +76,8 @@ async def _confirm(
     draft_id = metadata.draft or ""
     report = await campaign_report(runtime.ctx, draft_id)
     campaign = report.campaign
+    if campaign.created_by != f"slack:{user_id}":  # before anything is posted in the channel
+        raise TextcastError("This draft is someone else's: only they can confirm it.")
     if campaign.status != CampaignStatus.DRAFT:
         return _launched_view(campaign.status, campaign.name, campaign.channel_id,
                               campaign.scheduled_at, again=True)  # fmt: skip

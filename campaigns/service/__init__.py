@@ -17,6 +17,7 @@ from campaigns.service.change import (
     cancel_campaign,
     edit_campaign,
     edit_confirmed_campaign,
+    edit_own_draft,
 )
 from campaigns.service.common import CampaignView
 from campaigns.service.context import Context
@@ -99,6 +100,7 @@ __all__ = [
     "delete_template",
     "edit_campaign",
     "edit_confirmed_campaign",
+    "edit_own_draft",
     "get_campaign",
     "get_contact_group",
     "get_template",

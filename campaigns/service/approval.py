@@ -1,6 +1,9 @@
 """Approval by a second person: a campaign over APPROVAL_ABOVE_RECIPIENTS or
 APPROVAL_ABOVE_COST (or over a spend cap, when approvals are configured) waits, confirmed but
-unsent, in `awaiting_approval` until an allowed person other than its creator approves it.
+unsent, in `awaiting_approval` until an allowed person approves it who made none of its versions
+since its last approval (`changed_by`: its creator until a first approval, and every editor), so
+an editor cannot approve their own edit. An approval is for one version: the request's buttons
+name it, and a request for an older version approves nothing.
 
 Approved before its time, a scheduled campaign waits for it; approved after (or more than
 LATE_START_SECONDS after a send-now confirmation), it is not sent late without asking: it is
@@ -87,37 +90,63 @@ async def confirmed_status(
     return CampaignStatus.RUNNING if campaign.scheduled_at is None else CampaignStatus.SCHEDULED
 
 
+async def decide_again(ctx: Context, session: AsyncSession, campaign: Campaign) -> None:
+    """A confirmed campaign was changed: as at its first confirmation, the spend caps apply and
+    approval is asked afresh, on what it says now (an approval was for what it said before)."""
+    campaign.approval_reason = campaign.approval_ts = campaign.approval_channel = None
+    total = (await counts_for(session, [campaign.id]))[campaign.id].total
+    campaign.status = await confirmed_status(ctx, session, campaign, total)
+
+
 @dataclass(frozen=True, slots=True)
 class Decided:
     view: CampaignView
     late: bool  # approved after its time: paused, to be sent now or cancelled by a person
 
 
+class OutdatedRequest(StateError):
+    """The request answered was for an older version of the campaign: nothing was decided."""
+
+
 async def _awaiting(session: AsyncSession, campaign_id: str, version: int) -> Campaign:
     campaign = await load_campaign(session, campaign_id, for_update=True)
+    if campaign.version != version and campaign.status == CampaignStatus.AWAITING_APPROVAL:
+        raise OutdatedRequest(
+            f"Campaign {campaign.name!r} was changed after this request was posted, so nothing "
+            "was approved or rejected: decide on the new request, which shows what it says now."
+        )
     if campaign.status != CampaignStatus.AWAITING_APPROVAL:
         raise StateError(
             f"Campaign {campaign.name!r} is {campaign.status}: there is nothing to approve."
         )
-    if campaign.version != version:
-        raise StateError(
-            f"Campaign {campaign.name!r} was edited after this request: approve the newer one."
-        )
     return campaign
 
 
-def _creator(campaign: Campaign) -> set[str]:
-    return {who for who in (campaign.created_by, campaign.consent_confirmed_by) if who}
+def note_change(campaign: Campaign, actor: str) -> None:
+    """`actor` made a new version of the campaign: they may not approve it (until it is
+    approved by someone else, and changed by nobody, again)."""
+    if actor not in (campaign.changed_by or []):
+        campaign.changed_by = [*(campaign.changed_by or []), actor]
+
+
+def _refuse_own_change(campaign: Campaign, actor: str) -> None:
+    if actor not in (campaign.changed_by or []):
+        return
+    if actor == campaign.created_by and campaign.approved_by is None:
+        raise StateError(
+            "You created this campaign: someone else who may send campaigns has to approve it."
+        )
+    raise StateError(
+        "You changed this campaign since it was last approved: someone else who may send "
+        "campaigns, and did not change it, has to approve it."
+    )
 
 
 async def approve_campaign(ctx: Context, campaign_id: str, version: int, actor: str) -> Decided:
     """The second person says send: scheduled or running now, or paused if its time is gone."""
     async with ctx.db.transaction() as session:
         campaign = await _awaiting(session, campaign_id, version)
-        if actor in _creator(campaign):
-            raise StateError(
-                "You created this campaign: someone else who may send campaigns has to approve it."
-            )
+        _refuse_own_change(campaign, actor)
         now = ctx.now()
         due = campaign.scheduled_at or campaign.consent_confirmed_at or now
         if campaign.scheduled_at is not None:
@@ -127,6 +156,7 @@ async def approve_campaign(ctx: Context, campaign_id: str, version: int, actor: 
             late = now - due > timedelta(seconds=ctx.settings.LATE_START_SECONDS)
         campaign.version += 1
         campaign.approved_by, campaign.approved_at = actor, now
+        campaign.changed_by = []  # this version is approved: its makers may approve the next
         if late:
             campaign.status = CampaignStatus.PAUSED
             campaign.pause_reason = f"It was approved after its time ({due:%Y-%m-%d %H:%M} UTC). Send it now, or cancel it?"

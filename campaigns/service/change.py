@@ -19,7 +19,7 @@ from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
 from campaigns.senders import SenderChoice, SenderMode, choose_senders
-from campaigns.service.approval import confirmed_status
+from campaigns.service.approval import decide_again, note_change
 from campaigns.service.common import (
     CampaignView,
     analyse,
@@ -69,9 +69,27 @@ def _refuse_edit(campaign: Campaign) -> StateError:
 async def edit_campaign(
     ctx: Context, campaign_id: str, changes: CampaignChanges, actor: str
 ) -> CampaignView:
-    """Change a draft or scheduled campaign; every edit bumps its version."""
+    """Change a draft or a confirmed campaign that has not started; every edit bumps its
+    version. A confirmed one's caps and approval are decided again (edit_confirmed_campaign)."""
+    return await _edit(ctx, campaign_id, changes, actor, own_draft=False)
+
+
+async def edit_own_draft(
+    ctx: Context, draft_id: str, changes: CampaignChanges, actor: str
+) -> CampaignView:
+    """Change `actor`'s own draft, and nothing else: what a form names (its private_metadata)
+    is the person's say-so, not proof. Checked under the row's lock, in the write's own
+    transaction, so a draft confirmed meanwhile is not changed after all."""
+    return await _edit(ctx, draft_id, changes, actor, own_draft=True)
+
+
+async def _edit(
+    ctx: Context, campaign_id: str, changes: CampaignChanges, actor: str, *, own_draft: bool
+) -> CampaignView:
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
+        if own_draft:
+            _require_own_draft(campaign, actor)
         if campaign.status not in EDITABLE:
             raise _refuse_edit(campaign)
         _check_version(campaign, changes.expected_version)
@@ -80,11 +98,27 @@ async def edit_campaign(
             await attach_media(session, campaign, changes.uploads, actor)
         campaign.version += 1
         campaign.updated_at = ctx.now()
+        note_change(campaign, actor)
+        if campaign.status != CampaignStatus.DRAFT:
+            await decide_again(ctx, session, campaign)
         audit.record(
             session, actor, "campaign.edit", campaign.id, fields=changed, version=campaign.version
         )
         counts = (await counts_for(session, [campaign.id]))[campaign.id]
     return CampaignView(campaign, counts)
+
+
+def _require_own_draft(campaign: Campaign, actor: str) -> None:
+    if campaign.status != CampaignStatus.DRAFT:
+        raise StateError(
+            f"Campaign {campaign.name!r} is {campaign.status}, not a draft: this form cannot "
+            "change it, and nothing was changed. To change a scheduled campaign, use "
+            f"/sms edit {campaign.id}."
+        )
+    if campaign.created_by != actor:
+        raise StateError(
+            "This draft is someone else's: nothing was changed. Start your own with /sms new."
+        )
 
 
 def _check_version(campaign: Campaign, expected: int | None) -> None:
@@ -114,9 +148,8 @@ async def edit_confirmed_campaign(
         if changed:
             campaign.version += 1
             campaign.updated_at = ctx.now()
-            campaign.approval_reason = campaign.approval_ts = campaign.approval_channel = None
-            total = (await counts_for(session, [campaign.id]))[campaign.id].total
-            campaign.status = await confirmed_status(ctx, session, campaign, total)
+            note_change(campaign, actor)
+            await decide_again(ctx, session, campaign)
             audit.record(session, actor, "campaign.edit", campaign.id, fields=changed,
                          version=campaign.version)  # fmt: skip
         counts = (await counts_for(session, [campaign.id]))[campaign.id]

@@ -19,7 +19,7 @@ from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.schedule import check_send_time
 from campaigns.senders import choose_senders
-from campaigns.service.approval import confirmed_status
+from campaigns.service.approval import confirmed_status, note_change
 from campaigns.service.common import (
     CampaignView,
     analyse,
@@ -105,6 +105,7 @@ async def checked_campaign(
         version=1,
         region=new.region,
         created_by=actor,
+        changed_by=[actor],
         created_at=now,
         updated_at=now,
         channel_id=new.channel_id,
@@ -189,6 +190,8 @@ async def launch_campaign(
             raise StateError(
                 f"Campaign {campaign.name!r} is already {campaign.status}; it was launched once."
             )
+        if campaign.created_by != actor:  # a button names the draft: that is no proof
+            raise StateError("This draft is someone else's: only they can confirm it.")
         now = ctx.now()
         # The preview may have sat open for a while: the window is checked again.
         send_at = check_send_time(campaign.scheduled_at, now)
@@ -196,6 +199,7 @@ async def launch_campaign(
         total = (await counts_for(session, [campaign.id]))[campaign.id].total
         campaign.status = await confirmed_status(ctx, session, campaign, total)
         campaign.consent_confirmed_by, campaign.consent_confirmed_at = actor, now
+        note_change(campaign, actor)  # whoever launches it may not approve it either
         campaign.updated_at = now
         audit.record(session, actor, "campaign.launch", campaign.id, status=campaign.status)
         counts = (await counts_for(session, [campaign.id]))[campaign.id]

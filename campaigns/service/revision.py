@@ -17,7 +17,7 @@ from campaigns.errors import StateError
 from campaigns.ids import new_campaign_id
 from campaigns.models import Campaign, Recipient
 from campaigns.schedule import check_send_time
-from campaigns.service.approval import confirmed_status
+from campaigns.service.approval import decide_again, note_change
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus
@@ -37,7 +37,7 @@ async def draft_of(ctx: Context, campaign_id: str, actor: str) -> tuple[Campaign
         now = ctx.now()
         draft = Campaign(
             id=new_campaign_id(), status=CampaignStatus.DRAFT, version=1, created_by=actor,
-            created_at=now, updated_at=now, **{name: getattr(campaign, name) for name in COPIED},
+            changed_by=[actor], created_at=now, updated_at=now, **{name: getattr(campaign, name) for name in COPIED},
         )  # fmt: skip
         session.add(draft)
         await session.flush()
@@ -70,10 +70,13 @@ async def apply_draft(
             )
         if draft.status != CampaignStatus.DRAFT:
             raise StateError("These changes were applied already.")
+        if draft.created_by != actor:  # a button's metadata names the draft: it may be forged
+            raise StateError("These changes are someone else's: only they can apply them.")
         now = ctx.now()
         # The window is checked again: the preview may have sat open for a while.
         send_at = check_send_time(draft.scheduled_at, now)
         changed = [n for n in COPIED if getattr(campaign, n) != getattr(draft, n)]
+        makers = [*(draft.changed_by or [draft.created_by]), actor]  # wrote it, applied it
         for name in COPIED:
             setattr(campaign, name, getattr(draft, name))
         campaign.scheduled_at = send_at
@@ -86,10 +89,9 @@ async def apply_draft(
         )  # fmt: skip
         await session.delete(draft)
         await session.flush()
-        # As at its first confirmation: the caps, and approval afresh (an edit needs a new one).
-        campaign.approval_reason = campaign.approval_ts = campaign.approval_channel = None
-        total = (await counts_for(session, [campaign.id]))[campaign.id].total
-        campaign.status = await confirmed_status(ctx, session, campaign, total)
+        for who in makers:
+            note_change(campaign, who)
+        await decide_again(ctx, session, campaign)
         audit.record(session, actor, "campaign.edit", campaign.id, fields=changed,
                      version=campaign.version, draft=draft_id)  # fmt: skip
         counts = (await counts_for(session, [campaign.id]))[campaign.id]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from campaigns.db import Database
-from campaigns.errors import StateError
+from campaigns.errors import SpendCapError, StateError
 from campaigns.models import Campaign
 from campaigns.recipients import check_recipient_list
 from campaigns.service import (
@@ -123,7 +123,7 @@ async def test_an_edit_needs_a_fresh_approval(db: Database, clock: Clock) -> Non
     edited = await apply_draft(ctx, made.campaign.id, draft.campaign.id, ALICE, based_on=based_on)
     assert edited.campaign.status == "awaiting_approval"
     assert edited.campaign.version > asked_about
-    with pytest.raises(StateError, match="edited after this request"):
+    with pytest.raises(StateError, match="changed after this request"):
         await approve_campaign(ctx, made.campaign.id, asked_about, BOB)
     decided = await approve_campaign(ctx, made.campaign.id, edited.campaign.version, BOB)
     assert decided.view.campaign.status == "scheduled"
@@ -157,3 +157,57 @@ async def test_an_edit_of_a_confirmed_campaign_is_decided_afresh(
         await edit_confirmed_campaign(
             ctx, campaign.id, CampaignChanges(name="Again", expected_version=version), ALICE
         )
+
+
+CAROL = "slack:U0CAROL"
+
+
+async def test_whoever_changed_it_since_its_last_approval_may_not_approve_it(
+    db: Database, clock: Clock
+) -> None:
+    """Bob's edit needs someone else; Alice, who made no version since Carol approved hers, may
+    approve it; an edit on a draft copy counts whoever wrote it and whoever applied it."""
+    ctx = approvals(db, clock)
+    at = clock.now + timedelta(hours=2)
+    made = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    assert made.campaign.changed_by == [ALICE]
+    approved = await approve_campaign(ctx, made.campaign.id, made.campaign.version, CAROL)
+    assert approved.view.campaign.changed_by == []
+    grown, _ = await edit_confirmed_campaign(
+        ctx, made.campaign.id, CampaignChanges(recipients=check_recipient_list(people(4), "GB")), BOB
+    )  # fmt: skip
+    campaign = grown.campaign
+    assert (campaign.status, campaign.changed_by) == ("awaiting_approval", [BOB])
+    with pytest.raises(StateError, match="You changed this campaign since it was last approved"):
+        await approve_campaign(ctx, campaign.id, campaign.version, BOB)
+    again = await approve_campaign(ctx, campaign.id, campaign.version, ALICE)
+    assert again.view.campaign.status == "scheduled"
+
+    draft, based_on = await draft_of(ctx, made.campaign.id, CAROL)
+    await edit_campaign(ctx, draft.campaign.id, CampaignChanges(name="Open day"), CAROL)
+    with pytest.raises(StateError, match="someone else's"):  # only Carol applies her changes
+        await apply_draft(ctx, made.campaign.id, draft.campaign.id, BOB, based_on=based_on)
+    edited = await apply_draft(ctx, made.campaign.id, draft.campaign.id, CAROL, based_on=based_on)
+    assert edited.campaign.changed_by == [CAROL]
+    with pytest.raises(StateError, match="You changed this campaign"):
+        await approve_campaign(ctx, made.campaign.id, edited.campaign.version, CAROL)
+    await approve_campaign(ctx, made.campaign.id, edited.campaign.version, BOB)
+
+
+async def test_no_edit_of_a_confirmed_campaign_skips_its_caps_or_approval(
+    db: Database, clock: Clock
+) -> None:
+    """edit_campaign was the draft's edit, but took a scheduled campaign too, with no caps and
+    no approval: a confirmed one is now decided again, as edit_confirmed_campaign does."""
+    at = clock.now + timedelta(hours=2)
+    capped = Context(db=db, settings=make_settings(MAX_CAMPAIGN_COST="0.05"), clock=clock)
+    small = await create_campaign(capped, new_campaign(send_at=at), ALICE)
+    grown = CampaignChanges(recipients=check_recipient_list(people(20), "GB"))
+    with pytest.raises(SpendCapError, match="MAX_CAMPAIGN_COST"):
+        await edit_campaign(capped, small.campaign.id, grown, BOB)
+    ctx = approvals(db, clock)
+    made = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)
+    approved = await approve_campaign(ctx, made.campaign.id, made.campaign.version, CAROL)
+    assert approved.view.campaign.status == "scheduled"
+    edited = await edit_campaign(ctx, made.campaign.id, CampaignChanges(name="Renamed"), BOB)
+    assert (edited.campaign.status, edited.campaign.changed_by) == ("awaiting_approval", [BOB])

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, column, inspect, select, table, text
 
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.migrate import SchemaOutOfDate
-from campaigns.models import Base
+from campaigns.models import Base, Campaign, UTCDateTime
 from tests.conftest import ON_POSTGRES
 
 
@@ -148,3 +149,56 @@ async def test_0012_widens_a_recipients_sender_for_a_messaging_service_sid(db: D
     async with db.engine.connect() as connection:
         assert await connection.run_sync(width) == 40
     await migrate.ensure_schema_current(db)
+
+
+async def test_0013_fills_in_who_changed_open_campaigns_since_their_approval(db: Database) -> None:
+    """Whoever made a version since the last approval may not approve: for campaigns made
+    before the column, their creator and confirmer (unless approved since) and the audit log's
+    editors after the approval."""
+    await migrate.downgrade(db, "0012")
+    approved_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    rows = [  # id, status, created by, approved by
+        ("smsc_waiting", "awaiting_approval", "slack:UALICE", None),
+        ("smsc_approved", "scheduled", "slack:UALICE", "slack:UCAROL"),
+        ("smsc_done", "done", "slack:UALICE", None),
+    ]
+    edits = [  # campaign, actor, when
+        ("smsc_waiting", "slack:UBOB", approved_at),
+        ("smsc_approved", "slack:UBOB", approved_at - timedelta(hours=1)),  # approved since
+        ("smsc_approved", "api:key_crm", approved_at + timedelta(hours=1)),
+        ("smsc_done", "slack:UBOB", approved_at),
+    ]
+    async with db.transaction() as session:
+        for campaign_id, status, created_by, approved_by in rows:
+            await session.execute(OLD_CAMPAIGNS.insert().values(
+                id=campaign_id, name="Open day", status=status, source="slack",
+                message_template="Hi", sender_mode="number", from_numbers=[], version=2,
+                created_by=created_by, consent_confirmed_by=created_by,
+                created_at=approved_at - timedelta(days=1), updated_at=approved_at,
+                approved_by=approved_by, approved_at=approved_at if approved_by else None,
+                import_report={}, message_stats={},
+            ))  # fmt: skip
+        for campaign_id, actor, at in edits:
+            await session.execute(AUDIT.insert().values(
+                campaign_id=campaign_id, actor=actor, action="campaign.edit", at=at, details={}
+            ))  # fmt: skip
+    await migrate.upgrade(db)
+    async with db.read() as session:
+        found = dict((await session.execute(select(Campaign.id, Campaign.changed_by))).all())
+    assert found == {
+        "smsc_waiting": ["slack:UALICE", "slack:UBOB"],
+        "smsc_approved": ["api:key_crm"],
+        "smsc_done": [],  # nothing left to approve
+    }
+
+
+# The tables as revision 0012 had them (the models have columns added since).
+OLD_CAMPAIGNS = table(
+    "campaigns", *(column(name) for name in ("id", "name", "status", "source",
+    "message_template", "sender_mode", "version", "created_by", "consent_confirmed_by",
+    "approved_by")), column("from_numbers", JSON), column("import_report", JSON),
+    column("message_stats", JSON), column("created_at", UTCDateTime),
+    column("updated_at", UTCDateTime), column("approved_at", UTCDateTime),
+)  # fmt: skip
+AUDIT = table("audit_log", column("campaign_id"), column("actor"), column("action"),
+              column("at", UTCDateTime), column("details", JSON))  # fmt: skip

@@ -229,10 +229,12 @@ async def test_launch_turns_a_draft_into_a_scheduled_campaign(ctx: Context, cloc
         ctx, new_campaign(send_at=at, consent_confirmed=False), ACTOR, launch=False
     )
     with pytest.raises(InputError, match="agreed to receive texts"):
-        await launch_campaign(ctx, draft.campaign.id, "slack:U0002", consent_confirmed=False)
-    launched = await launch_campaign(ctx, draft.campaign.id, "slack:U0002", consent_confirmed=True)
+        await launch_campaign(ctx, draft.campaign.id, ACTOR, consent_confirmed=False)
+    with pytest.raises(StateError, match="someone else's"):  # a draft is its writer's to launch
+        await launch_campaign(ctx, draft.campaign.id, "slack:U0002", consent_confirmed=True)
+    launched = await launch_campaign(ctx, draft.campaign.id, ACTOR, consent_confirmed=True)
     assert launched.campaign.status == CampaignStatus.SCHEDULED
-    assert launched.campaign.consent_confirmed_by == "slack:U0002"
+    assert launched.campaign.consent_confirmed_by == ACTOR
     with pytest.raises(StateError, match="already scheduled"):
         await launch_campaign(ctx, draft.campaign.id, ACTOR, consent_confirmed=True)
 
