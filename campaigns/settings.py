@@ -21,10 +21,29 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from campaigns.errors import TextcastError
 from campaigns.frequency import FrequencyCap, parse_frequency_cap
+from campaigns.recipients.destinations import Destinations
+from campaigns.recipients.phones import normalise
 from campaigns.send_hours import ANY, parse_send_hours
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+
+
+ANY_COUNTRY = "ANY"  # ALLOWED_COUNTRIES=any
+
+
+def _country_of(phone: str) -> str | None:
+    """A sender's country: +14155550100 is the United States, +14165550100 Canada."""
+    kind = normalise(phone, None).kind
+    if kind is not None:
+        return kind.region
+    # A number phonenumbers does not know as valid (a new range): its calling code's main country.
+    try:
+        country_code = phonenumbers.parse(phone, None).country_code
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_country_code(country_code)
+    return region if region.isalpha() and region != "ZZ" else None
 
 
 class SettingsError(TextcastError):
@@ -133,6 +152,10 @@ class Settings(BaseSettings):
     # fetched from Twilio, which does not promise to post a lost status callback again.
     RECEIPT_BACKSTOP_SECONDS: int = Field(default=600, ge=1, le=86_400)
     DEFAULT_REGION: str | None = None
+    # The countries recipients may be in (ISO codes, e.g. US,CA; `any`: every country). Unset:
+    # the countries of SENDER_NUMBERS and DEFAULT_REGION. Premium-rate, shared-cost and
+    # satellite numbers are refused whatever it says.
+    ALLOWED_COUNTRIES: Annotated[tuple[str, ...], NoDecode] = ()
     PRICE_PER_SEGMENT: Decimal = Field(default=Decimal("0.0079"), ge=0)
     PRICE_PER_MMS: Decimal = Field(
         default=Decimal("0.0200"), ge=0
@@ -222,6 +245,36 @@ class Settings(BaseSettings):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"{value!r} is not a two-letter region code such as US or GB")
         return region
+
+    @field_validator("ALLOWED_COUNTRIES", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        codes = tuple(code.strip().upper() for code in value.split(",") if code.strip())
+        if codes == (ANY_COUNTRY,):
+            return codes
+        for code in codes:
+            if code not in phonenumbers.SUPPORTED_REGIONS:
+                hint = " (the United Kingdom is GB)" if code == "UK" else ""
+                raise ValueError(
+                    f"{code!r} is not a two-letter country code such as US or GB{hint}; "
+                    "`any` allows every country"
+                )
+        return codes
+
+    @cached_property
+    def destinations(self) -> Destinations:
+        """Where recipients may be: ALLOWED_COUNTRIES, else the senders' and DEFAULT_REGION's
+        countries; with none of them (a Messaging Service, no region) any country."""
+        if self.ALLOWED_COUNTRIES == (ANY_COUNTRY,):
+            return Destinations(None)
+        if self.ALLOWED_COUNTRIES:
+            return Destinations(frozenset(self.ALLOWED_COUNTRIES))
+        countries = {_country_of(sender.phone) for sender in self.SENDER_NUMBERS}
+        if self.DEFAULT_REGION:
+            countries.add(self.DEFAULT_REGION)
+        return Destinations(frozenset(c for c in countries if c) or None)
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -148,13 +148,14 @@ def _recipients_check(args: argparse.Namespace) -> int:
     """Print the import report as JSON: 0 if usable, 1 if nothing usable, 2 if unreadable."""
     from campaigns.recipients import parse_recipients
 
-    region = args.region or load_settings().DEFAULT_REGION
+    settings = load_settings()
+    region = args.region or settings.DEFAULT_REGION
     try:
         data = Path(args.file).read_bytes()
     except OSError as error:
         return _json_error(f"cannot read {args.file}: {error.strerror}", EXIT_USAGE)
     try:
-        report = parse_recipients(data, region.upper() if region else None)
+        report = parse_recipients(data, region.upper() if region else None, settings.destinations)
     except RecipientFileError as error:
         return _json_error(error.message, EXIT_USAGE)
     except LimitError as error:

@@ -364,15 +364,36 @@ class Driver:
         except BaseException:
             self.unscreened, self.retry_due = fresh + self.unscreened, again + self.retry_due
             raise
+        refused = self._refused_destinations(fresh)
         for work in fresh + again:
             if work.claim.phone in opted_out:
                 self._settled(work, SendResult(work.id, Outcome.FAILED, error_reason=OPTED_OUT))
+            elif work.id in refused:
+                self._settled(work, SendResult(work.id, Outcome.FAILED,
+                                               error_reason=refused[work.id]))  # fmt: skip
             elif work.id in capped:
                 self._settled(work, SendResult(work.id, Outcome.FAILED,
                                                error_reason=FREQUENCY_CAP))  # fmt: skip
         # Retries go first: they have waited longest.
         self.ready.extendleft(reversed([w for w in again if w.claim.phone not in opted_out]))
-        self.ready.extend(w for w in fresh if w.claim.phone not in opted_out and w.id not in capped)
+        self.ready.extend(
+            w for w in fresh
+            if w.claim.phone not in opted_out and w.id not in capped and w.id not in refused
+        )  # fmt: skip
+
+    def _refused_destinations(self, fresh: list[Work]) -> dict[int, str]:
+        """New claims whose numbers the workspace may not text (premium-rate, satellite, a country
+        outside ALLOWED_COUNTRIES): refused when the list was read, and again here for campaigns
+        stored before, or before the setting changed. A reply answers whoever texted in."""
+        if self.campaign.source in NOT_COUNTED:
+            return {}
+        destinations = self.rt.settings.destinations
+        refused: dict[int, str] = {}
+        for work in fresh:
+            reason = destinations.refusal_for(work.claim.phone)
+            if reason is not None:
+                refused[work.id] = f"not sent: {reason}"[:200]  # error_reason holds 200
+        return refused
 
     async def _over_frequency_cap(self, fresh: list[Work]) -> set[int]:
         """New claims whose numbers other campaigns have texted up to FREQUENCY_CAP already.

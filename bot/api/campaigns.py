@@ -23,6 +23,7 @@ from bot.jobs import enqueue_confirmed, enqueue_show_change
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, check_recipient_list, parse_recipients
+from campaigns.recipients.destinations import Destinations
 from campaigns.service import (
     NewCampaign,
     cancel_campaign,
@@ -32,6 +33,7 @@ from campaigns.service import (
     preview_new_campaign,
 )
 from campaigns.service.inbound import texts_answering
+from campaigns.settings import Settings
 from campaigns.status import RecipientStatus
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -49,21 +51,24 @@ class CreateRequest:
     digest: str  # of the body, stored with an Idempotency-Key
 
 
-def _read_create(raw: bytes, default_region: str | None) -> CreateRequest:
+def _read_create(raw: bytes, settings: Settings) -> CreateRequest:
     """Everything about a create that takes CPU, in one go for the pool: a 10 MB list of
     100,000 recipients takes seconds to read, check and parse."""
     data = read_json(raw)
     body = CreateCampaign.model_validate(data)
-    region = body.region.upper() if body.region else default_region
-    return CreateRequest(body, region, read_recipients(body, region), body_digest(data))
+    region = body.region.upper() if body.region else settings.DEFAULT_REGION
+    recipients = read_recipients(body, region, settings.destinations)
+    return CreateRequest(body, region, recipients, body_digest(data))
 
 
-def read_recipients(body: CreateCampaign | EditCampaign, region: str | None) -> ImportReport:
+def read_recipients(
+    body: CreateCampaign | EditCampaign, region: str | None, destinations: Destinations
+) -> ImportReport:
     """The list a create or an edit brings, read and checked (CPU: call it in the pool)."""
     if body.recipients_csv is not None:
-        return parse_recipients(body.recipients_csv, region)
+        return parse_recipients(body.recipients_csv, region, destinations)
     items = [item.model_dump() for item in body.recipients or ()]
-    return check_recipient_list(items, region)
+    return check_recipient_list(items, region, destinations)
 
 
 PREVIEW_SAMPLES = 3
@@ -106,7 +111,7 @@ async def create(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     key = _idempotency_key(request)
     raw = await request.read()  # at most the route's limit (`body_limits`)
-    prepared = await off_loop(_read_create, raw, runtime.settings.DEFAULT_REGION)
+    prepared = await off_loop(_read_create, raw, runtime.settings)
     prepared = await resolve_library_ids(runtime.ctx, prepared)
     view = await create_campaign(runtime.ctx, _new_campaign(runtime, prepared, key),
                                  _actor(request))  # fmt: skip
@@ -175,7 +180,7 @@ async def preview(request: web.Request) -> web.Response:
     """POST /v1/sms/campaigns/preview: the create body, the preview Slack shows; nothing stored."""
     runtime = request.app[RUNTIME]
     raw = await request.read()
-    prepared = await off_loop(_read_create, raw, runtime.settings.DEFAULT_REGION)
+    prepared = await off_loop(_read_create, raw, runtime.settings)
     prepared = await resolve_library_ids(runtime.ctx, prepared)
     body = prepared.body
     shown = await preview_new_campaign(runtime.ctx, _new_campaign(runtime, prepared, None),

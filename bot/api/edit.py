@@ -24,6 +24,7 @@ from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.service import NOW, CampaignChanges, edit_confirmed_campaign
+from campaigns.settings import Settings
 
 MAX_VERSION_DIGITS = 9
 
@@ -42,13 +43,13 @@ def expected_version(request: web.Request) -> int | None:
     return int(text)
 
 
-def _read_edit(raw: bytes, default_region: str | None) -> tuple[EditCampaign, ImportReport | None]:
+def _read_edit(raw: bytes, settings: Settings) -> tuple[EditCampaign, ImportReport | None]:
     """The body, and its recipients read and checked (seconds of CPU for 100,000: the pool)."""
     body = EditCampaign.model_validate(read_json(raw))
     if not body.new_recipients():
         return body, None
-    region = body.region.upper() if body.region else default_region
-    return body, read_recipients(body, region)
+    region = body.region.upper() if body.region else settings.DEFAULT_REGION
+    return body, read_recipients(body, region, settings.destinations)
 
 
 def _changes(
@@ -75,7 +76,7 @@ async def edit(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     version = expected_version(request)
     raw = await request.read()  # at most the route's limit (`body_limits`)
-    body, recipients = await off_loop(_read_edit, raw, runtime.settings.DEFAULT_REGION)
+    body, recipients = await off_loop(_read_edit, raw, runtime.settings)
     view, changed = await edit_confirmed_campaign(
         runtime.ctx,
         request.match_info["campaign_id"],

@@ -38,6 +38,7 @@ from campaigns.service import (
     save_template,
 )
 from campaigns.service.common import import_summary
+from campaigns.settings import Settings
 
 # Bounds on what is read; the service's own limits (100 characters for a name, 3,000 for a
 # body, 200 for a consent source) answer 422 with what to fix.
@@ -158,15 +159,17 @@ class GroupRequest:
     contacts: ImportReport
 
 
-def _read_group(raw: bytes, default_region: str | None) -> GroupRequest:
+def _read_group(raw: bytes, settings: Settings) -> GroupRequest:
     """Reading and parsing a list of up to the recipient limit: CPU, for the pool."""
     body = ContactGroupIn.model_validate(read_json(raw))
-    region = body.region.upper() if body.region else default_region
+    region = body.region.upper() if body.region else settings.DEFAULT_REGION
+    destinations = settings.destinations  # a contact no campaign may text is refused at once
     try:
         if body.contacts_csv is not None:
-            report = parse_recipients(body.contacts_csv, region)
+            report = parse_recipients(body.contacts_csv, region, destinations)
         else:
-            report = check_recipient_list([c.model_dump() for c in body.contacts or ()], region)
+            contacts = [c.model_dump() for c in body.contacts or ()]
+            report = check_recipient_list(contacts, region, destinations)
     except TextcastError as error:
         raise _renamed(error, {"recipients": _list_field(body)}) from None
     return GroupRequest(body, report)
@@ -184,7 +187,7 @@ async def list_groups(request: web.Request) -> web.Response:
 async def create_group(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     raw = await request.read()  # at most the route's limit (`body_limits`)
-    prepared = await off_loop(_read_group, raw, runtime.settings.DEFAULT_REGION)
+    prepared = await off_loop(_read_group, raw, runtime.settings)
     body, report = prepared.body, prepared.contacts
     fields = {"group_name": "name", "recipients": _list_field(body)}
     try:

@@ -90,6 +90,26 @@ INVALID_ROW = {
     "additionalProperties": False,
 }
 
+READ_ABROAD_ROW = {
+    "type": "object",
+    "required": ["row", "value", "phone", "note"],
+    "description": (
+        "a number written without a country code, not valid in the region, so read as another "
+        "country's: kept, to be checked"
+    ),
+    "properties": {
+        "row": {"type": "integer"},
+        "value": {"type": "string", "description": "as written"},
+        "phone": {"type": "string", "description": "E.164, as read"},
+        "note": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+READ_ABROAD_FIELDS: dict[str, Any] = {
+    "read_abroad": {"type": "array", "items": READ_ABROAD_ROW, "description": "the first 1,000"},
+    "read_abroad_count": {"type": "integer", "minimum": 0},
+}
+
 RECIPIENT_OUT = {
     "type": "object",
     "required": [
@@ -274,6 +294,7 @@ PREVIEW_FIELDS: dict[str, Any] = {
     "invalid": {"type": "array", "items": INVALID_ROW},
     "invalid_count": {"type": "integer", "minimum": 0},
     "duplicates": {"type": "integer", "minimum": 0},
+    **READ_ABROAD_FIELDS,
     "opted_out_count": {"type": "integer", "minimum": 0},
     "frequency_capped_count": {"type": "integer", "minimum": 0},
     "samples": {
@@ -942,6 +963,7 @@ DOCUMENT: dict[str, Any] = {
                     "invalid",
                     "invalid_count",
                     "duplicates",
+                    *READ_ABROAD_FIELDS,
                     "warnings",
                 ],
                 "properties": {
@@ -953,6 +975,7 @@ DOCUMENT: dict[str, Any] = {
                     },
                     "invalid_count": {"type": "integer", "minimum": 0},
                     "duplicates": {"type": "integer", "minimum": 0},
+                    **READ_ABROAD_FIELDS,
                     "warnings": {"type": "array", "items": WARNING},
                 },
                 "additionalProperties": False,
@@ -980,6 +1003,7 @@ DOCUMENT: dict[str, Any] = {
                     "invalid",
                     "invalid_count",
                     "duplicates",
+                    *READ_ABROAD_FIELDS,
                     "warnings",
                     "changed",
                 ],
@@ -988,6 +1012,7 @@ DOCUMENT: dict[str, Any] = {
                     "invalid": {"type": "array", "items": INVALID_ROW},
                     "invalid_count": {"type": "integer", "minimum": 0},
                     "duplicates": {"type": "integer", "minimum": 0},
+                    **READ_ABROAD_FIELDS,
                     "warnings": {"type": "array", "items": WARNING},
                     "changed": {
                         "type": "array",

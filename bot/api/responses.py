@@ -72,6 +72,8 @@ def created_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
         "invalid": report.get("invalid", []),
         "invalid_count": report.get("invalid_count", 0),
         "duplicates": report.get("duplicates", 0),
+        "read_abroad": report.get("read_abroad", []),
+        "read_abroad_count": report.get("read_abroad_count", 0),
         "warnings": warnings,
     }
 
@@ -87,6 +89,8 @@ def preview_json(preview: Preview, settings: Settings, name: str) -> dict[str, A
         "invalid": report.get("invalid", []),
         "invalid_count": report.get("invalid_count", 0),
         "duplicates": report.get("duplicates", 0),
+        "read_abroad": report.get("read_abroad", []),
+        "read_abroad_count": report.get("read_abroad_count", 0),
         "opted_out_count": preview.opted_out_count,
         "frequency_capped_count": preview.frequency_capped,
         "samples": [

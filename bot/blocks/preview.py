@@ -56,6 +56,9 @@ def preview_view(
     invalid = _invalid_lines(preview)
     if invalid:
         blocks.append(section(invalid))
+    abroad = read_abroad_lines(preview.import_report)
+    if abroad:
+        blocks.append(section(abroad))
     if preview.frequency_capped:
         blocks.append(section(
             f":no_entry: {plural(preview.frequency_capped, 'recipient was', 'recipients were')} "
@@ -147,6 +150,25 @@ def _invalid_lines(preview: Preview) -> str | None:
         lines.append(f"• Row {bad.get('row')}: `{value}`: {escape(str(bad.get('reason', '')))}")
     if count > INVALID_SHOWN:
         lines.append(f"…and {count - min(INVALID_SHOWN, len(rows)):,} more")
+    return "\n".join(lines)
+
+
+def read_abroad_lines(report: dict[str, Any]) -> str | None:
+    """Numbers written without a country code that were read as another country's: kept, but
+    shown, since a number from the list meant for here would go abroad (and cost more)."""
+    rows = report.get("read_abroad") or []
+    count = int(report.get("read_abroad_count", len(rows)))
+    if not count:
+        return None
+    lines = [f":mag: *Check {plural(count, 'number')} read as abroad:* written without a country "
+             "code, not valid here, so read as another country's"]  # fmt: skip
+    for row in rows[:INVALID_SHOWN]:
+        value = escape(str(row.get("value", "")))
+        lines.append(f"• Row {row.get('row')}: `{value}`: {escape(str(row.get('note', '')))}")
+    if count > INVALID_SHOWN:
+        lines.append(f"…and {count - min(INVALID_SHOWN, len(rows)):,} more")
+    lines.append("If that is not right, correct the list: numbers from abroad are best written "
+                 "with + and their country code.")  # fmt: skip
     return "\n".join(lines)
 
 

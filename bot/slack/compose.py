@@ -437,12 +437,12 @@ async def _recipients(
     runtime: Runtime, client: AsyncWebClient, form: Submitted
 ) -> ImportReport | None:
     """The list as read (None: keep the draft's), parsed in the CPU pool."""
-    region = runtime.settings.DEFAULT_REGION
+    region, destinations = runtime.settings.DEFAULT_REGION, runtime.settings.destinations
     if form.files:
         data = await download(client, form.files[0])
-        return await off_loop(parse_recipients, data, region)
+        return await off_loop(parse_recipients, data, region, destinations)
     if form.paste:
-        return await off_loop(parse_recipients, form.paste, region)
+        return await off_loop(parse_recipients, form.paste, region, destinations)
     if form.group:
         return await group_recipients(runtime.ctx, form.group)
     return None

@@ -342,7 +342,9 @@ async def _import(
 ) -> Outcome:
     try:
         data: bytes | str = await download(client, form.files[0]) if form.files else form.paste
-        report = await off_loop(parse_recipients, data, runtime.settings.DEFAULT_REGION)
+        report = await off_loop(
+            parse_recipients, data, runtime.settings.DEFAULT_REGION, runtime.settings.destinations
+        )
         result = await import_contacts(
             runtime.ctx, form.group, report, form.consent, f"slack:{user_id}"
         )

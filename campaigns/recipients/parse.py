@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from campaigns.errors import InputError
 from campaigns.recipients.decode import Decoded, decode_bytes, decode_text
+from campaigns.recipients.destinations import Destinations
 from campaigns.recipients.pasted import pasted_pieces, split_piece
 from campaigns.recipients.phones import check_region, normalise
 from campaigns.recipients.report import Collector, ImportReport
@@ -19,8 +20,11 @@ NO_PHONE_COLUMN = (
 )
 
 
-def parse_recipients(data: bytes | str, region: str | None) -> ImportReport:
-    """An uploaded file (bytes) or pasted text (str), read as a table or as a plain list."""
+def parse_recipients(
+    data: bytes | str, region: str | None, destinations: Destinations | None = None
+) -> ImportReport:
+    """An uploaded file (bytes) or pasted text (str), read as a table or as a plain list; with
+    `destinations`, numbers the workspace may not text are refused with their reason."""
     region = check_region(region)
     is_file = isinstance(data, bytes | bytearray | memoryview)
     decoded = decode_bytes(bytes(data)) if is_file else decode_text(str(data))
@@ -34,17 +38,22 @@ def parse_recipients(data: bytes | str, region: str | None) -> ImportReport:
     sample = list(itertools.islice(rows, SAMPLE_ROWS))
     is_phone = functools.cache(lambda cell: normalise(cell, region).e164 is not None)
     layout = detect_layout([cells for _, cells in sample], is_phone)
+    collector = Collector(destinations, region)
     if layout is None:
-        return _read_list(decoded, region)
-    return _read_table(decoded, layout, itertools.chain(sample, rows), region)
+        return _read_list(decoded, region, collector)
+    return _read_table(decoded, layout, itertools.chain(sample, rows), region, collector)
 
 
-def check_recipient_list(items: Sequence[Mapping[str, object]], region: str | None) -> ImportReport:
+def check_recipient_list(
+    items: Sequence[Mapping[str, object]],
+    region: str | None,
+    destinations: Destinations | None = None,
+) -> ImportReport:
     """The HTTP API's `[{"phone": ..., "variables": {...}}]`; row = index + 1."""
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
         raise InputError("Send the recipients as a list of objects.", field="recipients")
     region = check_region(region)
-    collector = Collector()
+    collector = Collector(destinations, region)
     for row, item in enumerate(items, start=1):
         problem = _item_problem(item)
         if problem is not None or not isinstance(item, Mapping):
@@ -59,7 +68,7 @@ def check_recipient_list(items: Sequence[Mapping[str, object]], region: str | No
 
 
 def _read_table(
-    decoded: Decoded, layout: Layout, rows: Iterable[Row], region: str | None
+    decoded: Decoded, layout: Layout, rows: Iterable[Row], region: str | None, collector: Collector
 ) -> ImportReport:
     warnings = list(decoded.warnings)
     phone, width, columns = layout.phone_index, layout.width, layout.variables
@@ -68,7 +77,6 @@ def _read_table(
     rows = iter(rows)
     if layout.has_header:
         next(rows, None)
-    collector = Collector()
     overlong: list[int] = []
     for number, cells in rows:
         if len(cells) < width:
@@ -89,9 +97,8 @@ def _read_table(
     )
 
 
-def _read_list(decoded: Decoded, region: str | None) -> ImportReport:
+def _read_list(decoded: Decoded, region: str | None, collector: Collector) -> ImportReport:
     read = functools.partial(normalise, region=region)
-    collector = Collector()
     for number, piece in pasted_pieces(decoded.text):
         for raw, result in split_piece(piece, read(piece), read):
             collector.add(number, raw, result, {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 from phonenumbers import (
@@ -19,8 +19,10 @@ from phonenumbers import (
     PhoneMetadata,
     PhoneNumber,
     PhoneNumberFormat,
+    PhoneNumberType,
     ValidationResult,
 )
+from phonenumbers.phonenumberutil import _number_type_helper
 
 from campaigns.errors import InputError
 
@@ -53,9 +55,23 @@ Parser = Callable[[str, str | None], PhoneNumber]
 
 
 @dataclass(frozen=True, slots=True)
+class Kind:
+    """Where a valid number is and what sort it is, as phonenumbers' region_code_for_number and
+    number_type say."""
+
+    region: str  # "US", "GG" (Guernsey shares +44), or "001" for networks in no country (+881)
+    type: int  # a PhoneNumberType: MOBILE, PREMIUM_RATE, SHARED_COST, ...
+
+
+@dataclass(frozen=True, slots=True)
 class PhoneResult:
     e164: str | None  # "+447700900123" when valid
     reason: str | None  # plain-language reason when not, e.g. "not a valid number for GB"
+    # When valid; follows from e164, so left out of comparisons.
+    kind: Kind | None = field(default=None, compare=False)
+    # Written without + or 00 and read as another country's number than the region's, because
+    # it is not a valid number there: 447911123456 under US is +44 7911 123456.
+    read_abroad: bool = False
 
 
 def check_region(region: str | None) -> str | None:
@@ -95,12 +111,15 @@ def normalise(raw: str, region: str | None, parse: Parser | None = None) -> Phon
     except NumberParseException as error:
         reason = _parse_failure(error, text, region)
     else:
-        if is_valid(number):
-            return PhoneResult(_e164(number), None)
+        kind = classify(number)
+        if kind is not None:
+            return PhoneResult(_e164(number), None, kind)
         reason = _invalid_reason(number, text, region)
     retried = _without_plus(text, region, parse)
     if retried is not None:
-        return PhoneResult(_e164(retried), None)
+        number, kind = retried
+        abroad = region is not None and number.country_code != _country_code(region)
+        return PhoneResult(_e164(number), None, kind, read_abroad=abroad)
     return PhoneResult(None, reason)
 
 
@@ -115,9 +134,10 @@ def _valid_international(text: str) -> PhoneResult | None:
     """The common case, a valid international number, without the general path's detours."""
     digits = _international_digits(text)
     number = _from_international_digits(digits) if digits else None
-    if number is None or not is_valid(number):
+    kind = classify(number) if number is not None else None
+    if kind is None:
         return None
-    return PhoneResult("+" + digits, None)  # what format_number(E164) gives for such a number
+    return PhoneResult("+" + digits, None, kind)  # what format_number(E164) gives for it
 
 
 def _international_digits(text: str) -> str | None:
@@ -130,15 +150,47 @@ def _international_digits(text: str) -> str | None:
 
 def is_valid(number: PhoneNumber) -> bool:
     """`phonenumbers.is_valid_number`, and Ofcom's drama range."""
+    return classify(number) is not None
+
+
+def classify(number: PhoneNumber) -> Kind | None:
+    """Where a valid number is and its type, or None when it is not valid (`is_valid`).
+
+    What region_code_for_number, number_type and is_valid_number find, in one pass: each of them
+    would match the number against its region's patterns again, and this runs for every row.
+    """
     if number.country_code == 44 and not number.italian_leading_zero:
         if number.national_number in _DRAMA_RANGE:
-            return True
-    # For a shared country code, is_valid_number validates against the main region twice (once
-    # to find the region, once to check it); one check settles it for numbers of that region.
-    main = _main_region_without_leading_digits(number.country_code)
-    if main is not None and phonenumbers.is_valid_number_for_region(number, main):
-        return True
-    return phonenumbers.is_valid_number(number)
+            return Kind("GB", PhoneNumberType.MOBILE)
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())
+    national = phonenumbers.national_significant_number(number)
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+        if metadata is None:
+            continue
+        if len(regions) > 1 and metadata.leading_digits is not None:
+            # Its leading digits name the region: valid there or nowhere.
+            if not _leading_digits(metadata.leading_digits).match(national):
+                continue
+            return _kind(region, _number_type_helper(national, metadata))
+        kind = _kind(region, _number_type_helper(national, metadata))
+        if kind is not None or len(regions) == 1:
+            return kind
+    return None
+
+
+def _kind(region: str, number_type: int) -> Kind | None:
+    return None if number_type == PhoneNumberType.UNKNOWN else Kind(region, number_type)
+
+
+@functools.cache
+def _leading_digits(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@functools.cache
+def _country_code(region: str) -> int:
+    return phonenumbers.country_code_for_region(region)
 
 
 def _undo_spreadsheet(text: str) -> str:
@@ -152,7 +204,7 @@ def _undo_spreadsheet(text: str) -> str:
     return floating.group(1) if floating else text
 
 
-def _without_plus(text: str, region: str | None, parse: Parser) -> PhoneNumber | None:
+def _without_plus(text: str, region: str | None, parse: Parser) -> tuple[PhoneNumber, Kind] | None:
     """`447700900123`: a country code written without its +, tried when the national reading fails.
 
     With no region there is no national reading, so international access code 00 counts as +.
@@ -168,7 +220,8 @@ def _without_plus(text: str, region: str | None, parse: Parser) -> PhoneNumber |
         number = parse("+" + digits, None)
     except NumberParseException:
         return None
-    return number if is_valid(number) else None
+    kind = classify(number)
+    return (number, kind) if kind is not None else None
 
 
 def _parse_failure(error: NumberParseException, text: str, region: str | None) -> str:
@@ -236,12 +289,3 @@ def _national_prefix(country_code: int) -> re.Pattern[str] | None:
         return re.compile("")
     pattern = metadata.national_prefix_for_parsing
     return re.compile(pattern) if pattern else None
-
-
-@functools.cache
-def _main_region_without_leading_digits(country_code: int) -> str | None:
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    if len(regions) < 2:
-        return None
-    metadata = PhoneMetadata.metadata_for_region(regions[0], None)
-    return regions[0] if metadata is not None and metadata.leading_digits is None else None

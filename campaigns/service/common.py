@@ -155,6 +155,8 @@ def import_summary(report: ImportReport) -> dict[str, Any]:
     data.pop("sample", None)
     data["invalid_count"] = len(report.invalid)
     data["invalid"] = data["invalid"][:MAX_STORED_INVALID]
+    data["read_abroad_count"] = len(report.read_abroad)
+    data["read_abroad"] = data["read_abroad"][:MAX_STORED_INVALID]
     return data
 
 

@@ -31,6 +31,7 @@ from campaigns.limits import MAX_BODY_CHARS, MAX_RECIPIENTS
 from campaigns.models import Contact, ContactGroup, ContactGroupMember, MessageTemplate, OptOut
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, Recipient
+from campaigns.recipients.report import refused_among
 from campaigns.service.common import check_recipient_texts, checked_template
 from campaigns.service.context import Context
 from campaigns.service.queries import checked_limit, decode_id_cursor, encode_cursor
@@ -481,9 +482,11 @@ async def group_recipients(ctx: Context, group_id: int | str) -> ImportReport:
             )
             for row, (phone, variables) in enumerate(rows, start=1)
         ]
+    # Contacts saved before ALLOWED_COUNTRIES changed (or before destinations were checked).
+    recipients, refused = await off_loop(refused_among, recipients, ctx.settings.destinations)
     names = list(dict.fromkeys(name for r in recipients for name in r.variables))
-    warnings = [] if recipients else [f"The group “{group.name}” has no contacts."]
-    return ImportReport(recipients=recipients, invalid=[], duplicates=0, variables=names,
+    warnings = [] if recipients or refused else [f"The group “{group.name}” has no contacts."]
+    return ImportReport(recipients=recipients, invalid=refused, duplicates=0, variables=names,
                         phone_column=None, encoding="utf-8", warnings=warnings)  # fmt: skip
 
 
