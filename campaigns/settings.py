@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     SLACK_APP_TOKEN: str | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     SLACK_NOTIFY_CHANNEL: str | None = None
+    # Set only when the app is installed org-wide on an Enterprise Grid org (E...): requests
+    # from every workspace of that org are taken, and from nowhere else. Unset: only the
+    # workspace the bot token belongs to.
+    SLACK_ENTERPRISE_ID: str | None = None
     ALLOWED_SLACK_USERS: Annotated[tuple[str, ...], NoDecode] = ()
     # Replies and opt-outs. HELP_TEXT answers HELP and INFO; empty: Textcast's own words.
     HELP_TEXT: str = Field(default="", max_length=1600)
@@ -212,6 +216,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(user.strip() for user in value.split(",") if user.strip())
         return value
+
+    @field_validator("SLACK_ENTERPRISE_ID", mode="before")
+    @classmethod
+    def _enterprise(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        enterprise = str(value).strip()
+        if not re.fullmatch(r"E[A-Z0-9]{2,30}", enterprise):
+            raise ValueError(
+                f"{value!r} is not an Enterprise Grid org id: it starts with E, such as E0123ABCD"
+            )
+        return enterprise
 
     @field_validator("DEFAULT_REGION", mode="before")
     @classmethod
