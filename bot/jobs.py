@@ -9,7 +9,7 @@ running campaigns and unasked approvals in the database: a Redis that is away wh
 is enqueued loses nothing, so the enqueue logs it and the request that made the change succeeds
 (failing it after the change was stored would invite a retry that creates the campaign twice).
 A change shown in Slack (`enqueue_show_change`) is then shown at the next one; a test send, which
-nothing else would send, still fails.
+nothing else would send, is refused to the person (and its record settled as not sent).
 """
 
 from __future__ import annotations
@@ -136,13 +136,14 @@ SEND_TEST = "send_test"
 
 
 async def enqueue_test(
-    redis: ArqRedis, namespace: str, campaign_id: str, phone: str, user_id: str
+    redis: ArqRedis, namespace: str, campaign_id: str, phone: str, user_id: str, test_id: int
 ) -> None:
-    """One test message of the campaign to `phone`, for `user_id`: sent by the worker like any
-    other (paced, through the gateway), never a recipient of the campaign."""
+    """One test message of the campaign to `phone`, for `user_id`, recorded as `test_id`
+    (campaigns/service/test_sends.py): sent by the worker like any other (paced, through the
+    gateway), never a recipient of the campaign."""
     await redis.enqueue_job(
-        SEND_TEST, campaign_id, phone, user_id, _job_id=job_id(namespace, "test", uuid.uuid4().hex),
-        _queue_name=queue_name(namespace),
+        SEND_TEST, campaign_id, phone, user_id, test_id,
+        _job_id=job_id(namespace, "test", uuid.uuid4().hex), _queue_name=queue_name(namespace),
     )  # fmt: skip
 
 

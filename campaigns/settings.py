@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     HELP_TEXT: str = Field(default="", max_length=1600)
     REPLY_WINDOW_DAYS: int = Field(default=7, ge=1, le=90)
     EXTRA_OPT_OUT_KEYWORDS: Annotated[tuple[str, ...], NoDecode] = ()  # e.g. ARRET,BAJA,ALTO
+    # "Send a test to me": at most this many tests a person an hour (0: no tests).
+    TEST_SENDS_PER_HOUR: int = Field(default=5, ge=0, le=100)
     INBOUND_POLL_SECONDS: int = Field(default=10, ge=2, le=300)  # without PUBLIC_BASE_URL
     INBOUND_BACKSTOP_SECONDS: int = Field(default=60, ge=2, le=3600)  # with it: missed webhooks
     ALLOWED_SLACK_USERGROUP: str | None = None

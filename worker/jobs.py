@@ -246,8 +246,10 @@ async def refresh_summaries(ctx: dict[str, Any]) -> int:
     return refreshed
 
 
-async def send_test_job(ctx: dict[str, Any], campaign_id: str, phone: str, user_id: str) -> str:
-    return await send_test(ctx[RUNTIME], campaign_id, phone, user_id)
+async def send_test_job(
+    ctx: dict[str, Any], campaign_id: str, phone: str, user_id: str, test_id: int | None = None
+) -> str:
+    return await send_test(ctx[RUNTIME], campaign_id, phone, user_id, test_id)
 
 
 async def handle_inbound_job(ctx: dict[str, Any], inbound_id: int) -> str:
