@@ -9,13 +9,14 @@ running campaigns and unasked approvals in the database: a Redis that is away wh
 is enqueued loses nothing, so the enqueue logs it and the request that made the change succeeds
 (failing it after the change was stored would invite a retry that creates the campaign twice).
 A change shown in Slack (`enqueue_show_change`) is then shown at the next one; a test send, which
-nothing else would send, still fails.
+nothing else would send, is refused to the person (and its record settled as not sent).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec
@@ -52,8 +53,17 @@ def queue_name(namespace: str) -> str:
     return f"{namespace}:queue"
 
 
-def start_job_id(campaign_id: str, version: int) -> str:
-    return f"start:{campaign_id}:v{version}"
+def job_id(namespace: str, *parts: object) -> str:
+    """An arq job id. arq keeps a job under `arq:job:ID` (and its in-progress, retry and result
+    keys beside it) in one space for the whole Redis, whatever the queue, and refuses a second
+    job with an id it holds: every id starts with the namespace, or two installs sharing a
+    Redis would each skip the jobs the other enqueued first (a restored copy of a database
+    holds the same campaign ids)."""
+    return ":".join([namespace, *(str(part) for part in parts)])
+
+
+def start_job_id(namespace: str, campaign_id: str, version: int) -> str:
+    return job_id(namespace, "start", campaign_id, f"v{version}")
 
 
 @_left_to_the_sweep
@@ -73,7 +83,7 @@ async def enqueue_start(
         START_CAMPAIGN,
         campaign_id,
         version,
-        _job_id=start_job_id(campaign_id, version),
+        _job_id=start_job_id(namespace, campaign_id, version),
         _defer_until=at,
         _queue_name=queue_name(namespace),
     )
@@ -91,7 +101,7 @@ async def enqueue_approval_request(
         REQUEST_APPROVAL,
         campaign_id,
         version,
-        _job_id=f"{namespace}:approval:{campaign_id}:v{version}",
+        _job_id=job_id(namespace, "approval", campaign_id, f"v{version}"),
         _queue_name=queue_name(namespace),
     )
 
@@ -117,7 +127,7 @@ async def enqueue_show_change(
     await redis.enqueue_job(
         SHOW_CHANGE,
         campaign_id,
-        _job_id=f"{namespace}:show:{campaign_id}:v{version}",
+        _job_id=job_id(namespace, "show", campaign_id, f"v{version}"),
         _queue_name=queue_name(namespace),
     )
 
@@ -126,22 +136,22 @@ SEND_TEST = "send_test"
 
 
 async def enqueue_test(
-    redis: ArqRedis, namespace: str, campaign_id: str, phone: str, user_id: str
+    redis: ArqRedis, namespace: str, campaign_id: str, phone: str, user_id: str, test_id: int
 ) -> None:
-    """One test message of the campaign to `phone`, for `user_id`: sent by the worker like any
-    other (paced, through the gateway), never a recipient of the campaign."""
+    """One test message of the campaign to `phone`, for `user_id`, recorded as `test_id`
+    (campaigns/service/test_sends.py): sent by the worker like any other (paced, through the
+    gateway), never a recipient of the campaign."""
     await redis.enqueue_job(
-        SEND_TEST, campaign_id, phone, user_id, _queue_name=queue_name(namespace)
-    )
+        SEND_TEST, campaign_id, phone, user_id, test_id,
+        _job_id=job_id(namespace, "test", uuid.uuid4().hex), _queue_name=queue_name(namespace),
+    )  # fmt: skip
 
 
 HANDLE_INBOUND = "handle_inbound"
 
 
 def inbound_job_id(namespace: str, inbound_id: int) -> str:
-    # arq's job keys are global to the Redis database, and ids count from 1 in every database:
-    # the namespace keeps two installs (or two test runs) sharing a Redis apart.
-    return f"{namespace}:inbound:{inbound_id}"
+    return job_id(namespace, "inbound", inbound_id)
 
 
 async def enqueue_inbound(redis: ArqRedis, namespace: str, inbound_id: int) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -240,10 +241,33 @@ class InboundMessage(Base):
     recipient_id: Mapped[int | None] = mapped_column(BigId)
     source: Mapped[str] = mapped_column(String(16))  # "webhook" or "poll"
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A HELP answered with HELP_TEXT: at most one a day per number (a repeat is answered as the
+    # first was, so Twilio posting it again changes nothing).
+    help_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The Slack side (notice or reply in the thread): done once, by the worker.
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class TestSend(Base):
+    """A test message of a campaign, sent to the person who asked ("Send a test to me"): no
+    recipient of the campaign, but a message Twilio bills, so counted in the month's spend, and
+    counted per person for the hourly limit (TEST_SENDS_PER_HOUR)."""
+
+    __tablename__ = "test_sends"
+    __test__ = False  # not a pytest test class, whatever its name
+    __table_args__ = (Index("ix_test_sends_actor_created_at", "actor", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))  # "slack:U0ALICE"
+    to_masked: Mapped[str] = mapped_column(String(20))  # the number, masked as in logs
+    segments: Mapped[int] = mapped_column(Integer)  # what it costs: segments, or an MMS
+    mms: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))  # campaigns.service.test_sends.TestStatus
+    twilio_sid: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SenderNumberRow(Base):

@@ -130,11 +130,17 @@ class Settings(BaseSettings):
     SLACK_APP_TOKEN: str | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     SLACK_NOTIFY_CHANNEL: str | None = None
+    # Set only when the app is installed org-wide on an Enterprise Grid org (E...): requests
+    # from every workspace of that org are taken, and from nowhere else. Unset: only the
+    # workspace the bot token belongs to.
+    SLACK_ENTERPRISE_ID: str | None = None
     ALLOWED_SLACK_USERS: Annotated[tuple[str, ...], NoDecode] = ()
     # Replies and opt-outs. HELP_TEXT answers HELP and INFO; empty: Textcast's own words.
     HELP_TEXT: str = Field(default="", max_length=1600)
     REPLY_WINDOW_DAYS: int = Field(default=7, ge=1, le=90)
     EXTRA_OPT_OUT_KEYWORDS: Annotated[tuple[str, ...], NoDecode] = ()  # e.g. ARRET,BAJA,ALTO
+    # "Send a test to me": at most this many tests a person an hour (0: no tests).
+    TEST_SENDS_PER_HOUR: int = Field(default=5, ge=0, le=100)
     INBOUND_POLL_SECONDS: int = Field(default=10, ge=2, le=300)  # without PUBLIC_BASE_URL
     INBOUND_BACKSTOP_SECONDS: int = Field(default=60, ge=2, le=3600)  # with it: missed webhooks
     ALLOWED_SLACK_USERGROUP: str | None = None
@@ -235,6 +241,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(user.strip() for user in value.split(",") if user.strip())
         return value
+
+    @field_validator("SLACK_ENTERPRISE_ID", mode="before")
+    @classmethod
+    def _enterprise(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        enterprise = str(value).strip()
+        if not re.fullmatch(r"E[A-Z0-9]{2,30}", enterprise):
+            raise ValueError(
+                f"{value!r} is not an Enterprise Grid org id: it starts with E, such as E0123ABCD"
+            )
+        return enterprise
 
     @field_validator("DEFAULT_REGION", mode="before")
     @classmethod

@@ -123,3 +123,16 @@ class Counts:
             pending=get(RecipientStatus.PENDING, 0) + get(RecipientStatus.QUEUED, 0),
             cancelled=get(RecipientStatus.CANCELLED, 0),
         )
+
+
+class TestSendStatus(StrEnum):
+    """What became of a test message ("Send a test to me")."""
+
+    QUEUED = "queued"  # recorded, handed to the worker
+    SENT = "sent"  # Twilio took it
+    UNKNOWN = "unknown"  # Twilio did not answer: it may have gone (never sent again)
+    NOT_SENT = "not_sent"  # refused before or by Twilio: costs nothing
+
+
+# What may have cost money: counted in the month's spend.
+TEST_MAY_COST = (TestSendStatus.QUEUED, TestSendStatus.SENT, TestSendStatus.UNKNOWN)

@@ -24,6 +24,7 @@ from bot.jobs import (
     START_CAMPAIGN,
     enqueue_approval_request,
     enqueue_start,
+    job_id,
     queue_name,
 )
 from campaigns.models import Campaign
@@ -92,7 +93,7 @@ async def _enqueue_drive(
         campaign_id,
         shard,
         handoffs,
-        _job_id=f"drive:{campaign_id}:{shard}:{uuid.uuid4().hex[:8]}",
+        _job_id=job_id(rt.namespace, "drive", campaign_id, shard, uuid.uuid4().hex[:8]),
         _queue_name=queue_name(rt.namespace),
         _defer_by=_handoff_delay() if handoffs else None,
     )
@@ -245,8 +246,10 @@ async def refresh_summaries(ctx: dict[str, Any]) -> int:
     return refreshed
 
 
-async def send_test_job(ctx: dict[str, Any], campaign_id: str, phone: str, user_id: str) -> str:
-    return await send_test(ctx[RUNTIME], campaign_id, phone, user_id)
+async def send_test_job(
+    ctx: dict[str, Any], campaign_id: str, phone: str, user_id: str, test_id: int | None = None
+) -> str:
+    return await send_test(ctx[RUNTIME], campaign_id, phone, user_id, test_id)
 
 
 async def handle_inbound_job(ctx: dict[str, Any], inbound_id: int) -> str:

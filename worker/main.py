@@ -21,7 +21,7 @@ from arq.cron import CronJob
 from arq.worker import Worker, func
 from redis.exceptions import RedisError
 
-from bot.jobs import queue_name
+from bot.jobs import job_id, queue_name
 from campaigns.settings import Settings
 from worker.jobs import (
     JOB_FUNCTIONS,
@@ -93,10 +93,10 @@ def worker_options(
 
 
 def _cron(namespace: str, job: Any, seconds: int, **options: Any) -> CronJob:
-    """A unique cron job every `seconds`, named within the namespace. arq keys a unique cron run
-    by its name and time alone (`arq:job:cron:NAME:MS`), in every queue: two installs sharing one
-    Redis would otherwise each skip the runs the other enqueued first."""
-    name = f"cron:{namespace}:{job.__name__}"
+    """A unique cron job every `seconds`, named within the namespace. arq's id for a unique cron
+    run is its name and time alone (`arq:job:NAME:MS`), in one space for the whole Redis: two
+    installs sharing one Redis would otherwise each skip the runs the other enqueued first."""
+    name = job_id(namespace, "cron", job.__name__)
     return cron(_steady(job), name=name, second=_every(seconds), unique=True, **options)
 
 
@@ -145,9 +145,9 @@ class SteadyWorker(Worker):
             self._away_since = None
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        for job_id in job_ids:
+        for one in job_ids:
             try:
-                await super().start_jobs([job_id])
+                await super().start_jobs([one])
             except REDIS_ERRORS:
                 # arq took a place for the job (its semaphore, its count) before the Redis calls
                 # that failed, and gives it back only when a job it started ends: given back

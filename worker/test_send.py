@@ -1,9 +1,10 @@
 """A test message from the preview: the campaign's first message, to the person's own number.
 
 It goes through the worker like any message (the sender's pace, the gateway, its errors), but it
-is not a recipient of the campaign: it is counted nowhere, and never retried (a test that Twilio
-did not answer may still arrive; sending it again could make two). The person is told in the
-app's messages what happened.
+is not a recipient of the campaign, and never retried (a test that Twilio did not answer may
+still arrive; sending it again could make two). The web process recorded it before enqueueing
+it (campaigns/service/test_sends.py: the hourly limit, the month's spend); what became of it is
+recorded here, and the person is told in the app's messages.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from campaigns.privacy import mask
 from campaigns.senders import SenderChoice, SenderMode, messages_per_second
 from campaigns.service import get_campaign, opted_out_among
-from campaigns.service.sending import record_test_send
+from campaigns.service.test_sends import settle_test_send
+from campaigns.status import TestSendStatus
 from campaigns.templates import compile_template
 from worker.gateway import Kind, Outgoing, Unsendable, message_body
 from worker.media_links import PicturesUnreachable, media_for
@@ -26,25 +27,36 @@ log = logging.getLogger(__name__)
 PACE_TRIES = 300  # of 0.1 s: half a minute behind a busy number at most
 
 
-async def send_test(rt: WorkerRuntime, campaign_id: str, phone: str, user_id: str) -> str:
+async def send_test(
+    rt: WorkerRuntime, campaign_id: str, phone: str, user_id: str, test_id: int | None
+) -> str:
     """Send it and tell the person; returns what they were told."""
+    if test_id is None:  # queued by a version that did not record tests: not counted, not sent
+        told = "No test was sent: press Send a test to me again."
+        await _tell(rt, user_id, told)
+        return told
     detail = await get_campaign(rt.ctx, campaign_id, recipients_limit=1)
     campaign = detail.view.campaign
     if await opted_out_among(rt.ctx, [phone]):
         told = f"{phone} has opted out (STOP): no test was sent to it."
+        outcome, sid = TestSendStatus.NOT_SENT, None
     else:
-        told = await _send(rt, campaign, detail.recipients[0].variables if detail.recipients
-                           else {}, phone)  # fmt: skip
-    await record_test_send(rt.ctx, campaign_id, f"slack:{user_id}", mask(phone))
+        told, outcome, sid = await _send(rt, campaign, detail.recipients[0].variables
+                                         if detail.recipients else {}, phone)  # fmt: skip
+    await settle_test_send(rt.ctx, test_id, outcome, sid)
     await _tell(rt, user_id, told)
     return told
 
 
-async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: str) -> str:  # type: ignore[no-untyped-def]
+Outcome = tuple[str, TestSendStatus, str | None]  # what the person is told, the status, the SID
+
+
+async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: str) -> Outcome:  # type: ignore[no-untyped-def]
+    not_sent = TestSendStatus.NOT_SENT
     try:
         body = message_body(compile_template(campaign.message_template), variables)
     except Unsendable as error:
-        return f"No test was sent: {error.reason}"
+        return f"No test was sent: {error.reason}", not_sent, None
     choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
     sender = (rt.settings.TWILIO_MESSAGING_SERVICE_SID if choice.mode == SenderMode.SERVICE
               else choice.numbers[0])  # fmt: skip
@@ -56,22 +68,24 @@ async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: s
             break
         await asyncio.sleep(0.1)
     if slot is None:
-        return f"No test was sent: {sender} is busy with campaigns. Try again in a minute."
+        return (f"No test was sent: {sender} is busy with campaigns. Try again in a minute.",
+                not_sent, None)  # fmt: skip
     try:
         media = media_for(campaign.media_urls or (), rt.settings, rt.ctx.now)
     except PicturesUnreachable as error:
-        return f"No test was sent: {error.reason}"
+        return f"No test was sent: {error.reason}", not_sent, None
     await asyncio.sleep(max(0.0, slot.wait))
     attempt = await rt.gateway.send(Outgoing(
         to=phone, body=body, sender=sender, status_callback=None,
         validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS, media_urls=media,
     ))  # fmt: skip
     if attempt.kind is Kind.SUBMITTED:
-        return f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone."
+        return (f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone.",
+                TestSendStatus.SENT, attempt.sid)  # fmt: skip
     if attempt.kind is Kind.UNKNOWN:
         return (f"Twilio did not answer the test to {phone} ({attempt.reason}): it may still "
-                "arrive, so it was not sent again.")  # fmt: skip
-    return f"Twilio refused the test to {phone}: {attempt.reason or attempt.code}."
+                "arrive, so it was not sent again.", TestSendStatus.UNKNOWN, None)  # fmt: skip
+    return f"Twilio refused the test to {phone}: {attempt.reason or attempt.code}.", not_sent, None
 
 
 async def _tell(rt: WorkerRuntime, user_id: str, text: str) -> None:

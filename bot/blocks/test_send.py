@@ -1,21 +1,19 @@
-"""The small modal "Send a test to me" pushes over the preview: which number to text."""
+"""The small modal "Send a test to me" pushes over the preview: where the test goes, or why it
+cannot go. A test goes only to the phone in the person's own Slack profile, never to a number
+typed here."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.blocks.compose import Metadata, plain
+from bot.blocks.text import escape, section
 
 TEST = "sms_test"  # callback_id
-TEST_PHONE = "test_phone"
 
 
-def test_view(metadata: Metadata, remembered: str | None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": TEST_PHONE,
-                               "max_length": 30,
-                               "placeholder": plain("+447700900123")}  # fmt: skip
-    if remembered:
-        element["initial_value"] = remembered
+def test_view(metadata: Metadata, phone: str) -> dict[str, Any]:
+    """Ready to send to `phone`, the person's profile number (E.164)."""
     return {
         "type": "modal",
         "callback_id": TEST,
@@ -24,9 +22,20 @@ def test_view(metadata: Metadata, remembered: str | None) -> dict[str, Any]:
         "close": plain("Back", 24),
         "private_metadata": metadata.dump(),
         "blocks": [
-            {"type": "input", "block_id": TEST_PHONE, "label": plain("Your mobile number"),
-             "element": element,
-             "hint": plain("The first recipient's message goes to this number, from the "
-                           "campaign's sender. It is not part of the campaign.", 2000)},
+            section(f"The first recipient's message goes to *{phone}*, the phone number in "
+                    "your Slack profile, from the campaign's number. It is not part of the "
+                    "campaign, and it counts in this month's spend."),
         ],
     }  # fmt: skip
+
+
+def cannot_test_view(metadata: Metadata, why: str) -> dict[str, Any]:
+    """No test can go: `why`, with what to do. Only Back."""
+    return {
+        "type": "modal",
+        "callback_id": TEST,
+        "title": plain("Send a test", 24),
+        "close": plain("Back", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": [section(escape(why))],
+    }

@@ -36,6 +36,7 @@ from bot.slack import (
     shortcuts,
     test_send,
 )
+from bot.slack.nesting import nested_deeper_than
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def build_slack_app(runtime: Runtime, *, signing_secret: str | None) -> AsyncApp
 
 def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     """Every listener, by Slack concept: the one place to see what the app answers."""
-    permissions.register(app)  # first: requests from another workspace go no further
+    permissions.register(app, runtime)  # first: requests from another workspace go no further
     commands.register(app, runtime)
     shortcuts.register(app, runtime)
     compose.register(app, runtime)
@@ -119,8 +120,12 @@ def register(web_app: web.Application, runtime: Runtime) -> None:
             return web.Response(status=200)
         try:
             bolt_request = await to_bolt_request(request)
-        except ValueError:  # a signed body Bolt cannot parse (payload=notjson)
+        except (ValueError, RecursionError):  # payload=notjson, or [[[[... past the parser
             return error_response(400, "invalid_request", "The request body is malformed.")
+        if nested_deeper_than(bolt_request.body):
+            return error_response(
+                400, "invalid_request", "The request body is malformed: it is nested too deep."
+            )
         bolt_response = await slack_app.async_dispatch(bolt_request)
         user = bolt_request.context.user_id
         if user:

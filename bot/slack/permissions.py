@@ -1,7 +1,9 @@
 """Who may do what from Slack, checked in one place for commands, buttons and views alike.
 
 - Requests from any workspace but the one the bot token belongs to (`auth.test`, which Bolt
-  calls and caches) are refused before any listener runs.
+  calls and caches) are refused before any listener runs, and so are requests that name no
+  workspace or another Enterprise Grid org. With SLACK_ENTERPRISE_ID (an org-wide install), the
+  org is checked instead: every workspace of that org, and nothing outside it.
 - When ALLOWED_SLACK_USERS or ALLOWED_SLACK_USERGROUP is set, only those people create, send,
   edit or cancel, and only they see personal data: who a campaign went to (View report, Export
   CSV) and the opt-outs (`/sms optout list`, with or without a number). What the progress
@@ -84,19 +86,39 @@ def who_may(settings: Settings) -> str:
     return ", ".join(named[:-1]) + " and " + named[-1]
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    org_wide = runtime.settings.SLACK_ENTERPRISE_ID
+
+    async def only_our_workspace(
+        context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Refuse a request from anywhere the app is not installed: Bolt's authorization has
+        already asked `auth.test` which workspace (and Grid org) the bot token belongs to."""
+        problem = foreign_request(context, org_wide)
+        if problem:
+            log.warning("refused a Slack request %s", problem)
+            return BoltResponse(status=403, body="This app is not installed in your workspace.")
+        await next()
+        return None
+
     app.middleware(only_our_workspace)
 
 
-async def only_our_workspace(
-    context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
-) -> BoltResponse | None:
-    """Refuse a request from another workspace: Bolt's authorization has already asked
-    `auth.test` which team the bot token is installed in."""
-    installed = context.authorize_result.team_id if context.authorize_result else None
-    team = context.team_id
-    if installed and team and team != installed:
-        log.warning("refused a Slack request from workspace %s (installed in %s)", team, installed)
-        return BoltResponse(status=403, body="This app is not installed in your workspace.")
-    await next()
+def foreign_request(context: AsyncBoltContext, org_wide: str | None) -> str | None:
+    """Why the request comes from outside the install, or None when it comes from inside.
+
+    Slack names the Grid org of a request (`enterprise_id`) whenever the workspace is on one,
+    so an org id other than ours is always foreign; without SLACK_ENTERPRISE_ID a request must
+    also name our workspace: one that names none (as an org-wide payload may) is not ours."""
+    installed = context.authorize_result
+    org = org_wide or (installed.enterprise_id if installed else None)
+    enterprise, team = context.enterprise_id, context.team_id
+    if enterprise and enterprise != org:
+        return f"from Enterprise Grid org {enterprise} (installed in {org or 'no org'})"
+    if org_wide:
+        return None if enterprise == org_wide else f"from outside org {org_wide}"
+    if not team:
+        return "that names no workspace"
+    if installed and installed.team_id and team != installed.team_id:
+        return f"from workspace {team} (installed in {installed.team_id})"
     return None

@@ -4,8 +4,8 @@ The order matters. The signature is checked first (403, nothing recorded). Then 
 stored, and a STOP or START applied, in one transaction: once Twilio has its answer, nothing is
 lost if this process dies, and a STOP is in force. Then the send loops are told of a STOP at once
 (bot/stops.py), the Slack side is handed to the worker, and Twilio gets empty TwiML, or the help
-text for HELP and INFO. Twilio posting the same MessageSid again is stored once and answered the
-same way.
+text for HELP and INFO (the first from a number in a day; later ones the same day get nothing).
+Twilio posting the same MessageSid again is stored once and answered the same way.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ async def receive_inbound(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "MessageSid, From and To are required."}, status=400)
     received = await record_inbound(runtime.ctx, sms)
     await hand_on(runtime.redis, runtime.settings.REDIS_NAMESPACE, received)
-    if received.message.meaning == Meaning.HELP:
-        return twiml(help_text(runtime.settings))
+    if received.message.meaning == Meaning.HELP and received.message.help_answered:
+        return twiml(help_text(runtime.settings))  # once a day per number (record_inbound)
     return twiml()
 
 

@@ -51,7 +51,7 @@ def _lock_key(phone: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def _lock_numbers(ctx: Context, session: AsyncSession, phones: Sequence[str]) -> None:
+async def lock_numbers(ctx: Context, session: AsyncSession, phones: Sequence[str]) -> None:
     """Hold every number's lock until the transaction ends. On SQLite the write transaction began
     with BEGIN IMMEDIATE and holds the database's only write lock already."""
     if ctx.db.dialect != "postgresql":
@@ -73,7 +73,7 @@ async def over_frequency_cap(
     passed, in the same transaction, and count against other campaigns from its commit on."""
     over: set[int] = set()
     async with ctx.db.transaction() as session:
-        await _lock_numbers(ctx, session, [c.phone for c in claims])
+        await lock_numbers(ctx, session, [c.phone for c in claims])
         # Read after the locks: what an earlier check committed is seen (each statement of a
         # PostgreSQL transaction at READ COMMITTED sees what committed before it began).
         now = await ctx.db.now(session)

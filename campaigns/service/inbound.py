@@ -22,12 +22,14 @@ from campaigns.errors import NotFound, StateError
 from campaigns.keywords import Meaning, understand
 from campaigns.models import Campaign, InboundMessage, OptOut, Recipient
 from campaigns.service.context import Context
+from campaigns.service.frequency import lock_numbers
 from campaigns.service.optouts import stop_sending_to, store_opt_state
 from campaigns.status import CampaignStatus, RecipientStatus
 
 WAITING_IN = (CampaignStatus.SCHEDULED, CampaignStatus.PAUSED)
 MATCH_CANDIDATES = 20  # the number's latest campaigns looked at for the one a reply answers
 MAX_BODY = 10_000  # Twilio's inbound bodies are at most 1,600 characters; this bounds the rest
+HELP_ANSWER_EVERY = timedelta(days=1)  # at most one HELP_TEXT to a number this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,9 @@ async def _store_inbound(ctx: Context, sms: IncomingSms) -> Received:
                 return Received(earlier, new=False)
             cutoff = now - timedelta(days=ctx.settings.REPLY_WINDOW_DAYS)
             match = await _last_texted(session, sms.phone, senders, cutoff)
+            answer_help = understood.meaning is Meaning.HELP and await _help_is_due(
+                ctx, session, sms, now
+            )
             message = InboundMessage(
                 message_sid=sms.message_sid, phone=sms.phone, sender=sms.sender,
                 messaging_service_sid=sms.messaging_service_sid, body=_clean(sms.body),
@@ -84,6 +89,7 @@ async def _store_inbound(ctx: Context, sms: IncomingSms) -> Received:
                 campaign_id=match[0] if match else None,
                 recipient_id=match[1] if match else None,
                 source=sms.source, received_at=sms.received_at or now,
+                help_answered=answer_help,
             )  # fmt: skip
             session.add(message)
             await session.flush()
@@ -101,6 +107,28 @@ async def _store_inbound(ctx: Context, sms: IncomingSms) -> Received:
         if earlier is None:
             raise
         return Received(earlier, new=False)
+
+
+async def _help_is_due(
+    ctx: Context, session: AsyncSession, sms: IncomingSms, now: datetime
+) -> bool:
+    """Whether this HELP gets HELP_TEXT: only over the webhook (a polled text has no answer),
+    and only if no HELP from the number was answered in the last day, so someone texting HELP
+    over and over (or a loop between two auto-responders) gets one answer a day. Under a lock
+    per number: two HELPs at once get one answer."""
+    if sms.source != "webhook":
+        return False
+    await lock_numbers(ctx, session, [f"help:{sms.phone}"])
+    answered = await session.execute(
+        select(InboundMessage.id)
+        .where(
+            InboundMessage.phone == sms.phone,
+            InboundMessage.help_answered.is_(True),
+            InboundMessage.received_at > now - HELP_ANSWER_EVERY,
+        )
+        .limit(1)
+    )
+    return answered.scalar_one_or_none() is None
 
 
 async def _by_sid(session: AsyncSession, sid: str) -> InboundMessage | None:

@@ -294,10 +294,3 @@ class FailureWindow:
 
     def full(self) -> bool:
         return len(self.outcomes) >= self.size
-
-
-async def record_test_send(ctx: Context, campaign_id: str, actor: str, to: str) -> None:
-    """A test message of the campaign was sent (or tried) for `actor`: for the audit log only,
-    since a test is no recipient and counts nowhere. `to` is masked."""
-    async with ctx.db.transaction() as session:
-        audit.record(session, actor, "campaign.test_send", campaign_id, to=to)

@@ -3,7 +3,8 @@
 
 The month's spend is an estimate, priced as the preview prices: every message Textcast handed
 to Twilio in campaigns that started (or were due, or made) this month, UTC, plus what is still
-to send in the ones that are scheduled, running or paused. Twilio's invoice is the truth.
+to send in the ones that are scheduled, running or paused, plus the test messages sent this
+month ("Send a test to me"). Twilio's invoice is the truth.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.errors import SpendCapError
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign, Recipient, TestSend
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.status import TEST_MAY_COST, CampaignStatus, RecipientStatus
 
-__all__ = ["Spend", "SpendCapError", "month_spend", "refuse_over_caps", "spend_for"]
+__all__ = [
+    "Spend", "SpendCapError", "month_spend", "refuse_over_caps", "spend_for", "test_price",
+    "tests_spend",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +94,42 @@ async def month_spend(
         .group_by(Recipient.campaign_id)
     )
     sums = {campaign_id: (messages, int(segments or 0)) for campaign_id, messages, segments in rows}
+    tests = await tests_spend(session, settings, month_start(now))
     if not sums:
-        return Decimal(0)
+        return tests
     # Picture messages are priced by the message (JSON cannot be grouped by in PostgreSQL).
     media = await session.execute(
         select(Campaign.id, Campaign.media_urls).where(Campaign.id.in_(list(sums)))
     )
-    total = Decimal(0)
+    total = tests
     for campaign_id, media_urls in media:
         messages, segments = sums[campaign_id]
         if media_urls:
             total += messages * settings.PRICE_PER_MMS
         else:
             total += segments * settings.PRICE_PER_SEGMENT
+    return total
+
+
+def test_price(settings: Settings, segments: int, mms: bool) -> Decimal:
+    """What one test message costs, priced as a campaign's messages are."""
+    return settings.PRICE_PER_MMS if mms else segments * settings.PRICE_PER_SEGMENT
+
+
+async def tests_spend(session: AsyncSession, settings: Settings, since: datetime) -> Decimal:
+    """What the test messages made since `since` may have cost."""
+    rows = await session.execute(
+        select(TestSend.mms, func.count(), func.sum(TestSend.segments))
+        .where(TestSend.created_at >= since, TestSend.status.in_(TEST_MAY_COST))
+        .group_by(TestSend.mms)
+    )
+    total = Decimal(0)
+    for mms, count, segments in rows:
+        total += (
+            count * test_price(settings, 1, True)
+            if mms
+            else test_price(settings, int(segments or 0), False)
+        )
     return total
 
 

@@ -48,6 +48,8 @@ class SlackConfig:
     team_id: str = TEAM_ID
     team_name: str = TEAM_NAME
     team_domain: str = TEAM_DOMAIN
+    # The Enterprise Grid org the workspace belongs to (auth.test names it); None: on no Grid.
+    enterprise_id: str | None = None
     bot_token: str = BOT_TOKEN
     bot_user_id: str = BOT_USER_ID
     bot_id: str = BOT_ID

@@ -20,6 +20,9 @@ def auth_test(call: Context, args: Args) -> dict:
     }
     if user.is_bot:
         answer["bot_id"] = user.bot_id
+    enterprise_id = call.sandbox.config.enterprise_id
+    if enterprise_id:  # a workspace on a Grid org: Slack names the org too
+        answer["enterprise_id"] = enterprise_id
     answer["is_enterprise_install"] = False
     return answer
 

@@ -78,6 +78,7 @@ class User:
     deleted: bool = False
     locale: str = "en-GB"
     bot_id: str | None = None
+    phone: str = ""  # the profile's phone, as the person typed it (Slack does not check it)
 
     def to_dict(self, team_id: str, *, include_locale: bool = False) -> dict:
         offset, label = tz_offset_and_label(self.tz)
@@ -90,6 +91,7 @@ class User:
             "first_name": first,
             "last_name": last,
             "email": self.email,
+            "phone": self.phone,
             "status_text": "",
             "status_emoji": "",
             "image_48": f"https://avatars.invalid/{self.id}_48.png",

@@ -39,7 +39,8 @@ async def fetch(api: Api, campaign_id: str) -> tuple[dict[str, Any], str]:
 
 
 async def start_job_exists(api: Api, campaign_id: str, version: int) -> bool:
-    return bool(await api.runtime.redis.exists(f"arq:job:{start_job_id(campaign_id, version)}"))
+    job = start_job_id(api.runtime.settings.REDIS_NAMESPACE, campaign_id, version)
+    return bool(await api.runtime.redis.exists(f"arq:job:{job}"))
 
 
 async def test_an_edit_changes_what_it_names_and_makes_a_new_version(

@@ -18,7 +18,7 @@ async def redis() -> AsyncIterator[tuple[ArqRedis, str]]:
     namespace = f"test-{uuid.uuid4().hex[:12]}"
     pool = await create_pool(RedisSettings.from_dsn("redis://127.0.0.1:6379/0"))
     yield pool, namespace
-    await pool.delete(queue_name(namespace), f"arq:job:{start_job_id('smsc_x', 1)}")
+    await pool.delete(queue_name(namespace), f"arq:job:{start_job_id(namespace, 'smsc_x', 1)}")
     await pool.aclose()
 
 
@@ -28,14 +28,14 @@ async def test_a_start_time_already_past_is_started_now(
 ) -> None:
     pool, namespace = redis
     await enqueue_start(pool, namespace, "smsc_x", 1, datetime.now(UTC) - ago)
-    score = await pool.zscore(queue_name(namespace), start_job_id("smsc_x", 1))
+    score = await pool.zscore(queue_name(namespace), start_job_id(namespace, "smsc_x", 1))
     assert score is not None and abs(score / 1000 - time.time()) < 5  # due now, not back then
-    assert await pool.pttl(f"arq:job:{start_job_id('smsc_x', 1)}") > 0
+    assert await pool.pttl(f"arq:job:{start_job_id(namespace, 'smsc_x', 1)}") > 0
 
 
 async def test_a_start_time_ahead_is_deferred_to_it(redis: tuple[ArqRedis, str]) -> None:
     pool, namespace = redis
     at = datetime.now(UTC) + timedelta(hours=2)
     await enqueue_start(pool, namespace, "smsc_x", 1, at)
-    score = await pool.zscore(queue_name(namespace), start_job_id("smsc_x", 1))
+    score = await pool.zscore(queue_name(namespace), start_job_id(namespace, "smsc_x", 1))
     assert score == pytest.approx(at.timestamp() * 1000, abs=1)

@@ -129,7 +129,9 @@ async def test_resume_runs_the_campaign_and_enqueues_its_start(
     status, version = await status_of(web, campaign_id)
     assert (status, version) == (CampaignStatus.RUNNING, paused_version + 1)
     namespace = web.runtime.settings.REDIS_NAMESPACE
-    assert await queued_jobs(web.runtime.redis, namespace) == [start_job_id(campaign_id, version)]
+    assert await queued_jobs(web.runtime.redis, namespace) == [
+        start_job_id(namespace, campaign_id, version)
+    ]
     updated = slack.message(CAMPAIGNS, posted.ts)
     assert not [b for b in updated.blocks if b["type"] == "actions"]
     transcript = slack.transcript(CAMPAIGNS)
@@ -153,7 +155,9 @@ async def test_send_now_starts_a_late_campaign(web: Api, slack: SlackSandbox, cl
     status, version = await status_of(web, campaign_id)
     assert status == CampaignStatus.RUNNING
     namespace = web.runtime.settings.REDIS_NAMESPACE
-    assert await queued_jobs(web.runtime.redis, namespace) == [start_job_id(campaign_id, version)]
+    assert await queued_jobs(web.runtime.redis, namespace) == [
+        start_job_id(namespace, campaign_id, version)
+    ]
     assert ":arrow_forward: Sending now, as @Bob Jones decided" in slack.transcript(CAMPAIGNS)
 
 

@@ -83,6 +83,28 @@ async def test_help_gets_the_help_text_escaped_for_xml(
     )
 
 
+async def test_help_is_answered_once_a_day_per_number(web: Web, clock: Clock) -> None:
+    async def answer(body: str, sid: str, **more: str) -> str:
+        response = await web.post(text(body, sid=sid, **more), path=INBOUND)
+        assert response.status == 200
+        return await response.text()
+
+    nothing = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    first = await answer("HELP", "SM" + "a" * 32)
+    assert "<Message>" in first
+    assert await answer("HELP", "SM" + "a" * 32) == first  # Twilio posting it again
+    clock.advance(hours=23, minutes=59)
+    assert await answer("info", "SM" + "b" * 32) == nothing  # the same day: no answer
+    assert await answer("Help!", "SM" + "c" * 32) == nothing
+    assert "<Message>" in await answer("HELP", "SM" + "d" * 32, From="+447700900002")
+    # Other keywords are unchanged: STOP is in force, a reply is stored.
+    assert await answer("STOP", "SM" + "e" * 32) == nothing
+    assert await opted_out_among(web.ctx, [PHONE]) == {PHONE}
+    clock.advance(minutes=2)  # a day after the one answered (not after the unanswered ones)
+    assert "<Message>" in await answer("help", "SM" + "f" * 32)
+    assert await stored(web) == 6
+
+
 async def test_a_stop_is_in_force_and_announced_before_twilio_is_answered(web: Web) -> None:
     watch = StopWatch(web.redis, web.runtime.settings.REDIS_NAMESPACE)
     response = await web.post(text("STOP"), path=INBOUND)

@@ -19,7 +19,7 @@ from campaigns.media_files import checked_upload
 from campaigns.media_tokens import MARGIN_SECONDS
 from campaigns.recipients import check_recipient_list
 from campaigns.service import create_campaign, get_campaign
-from sandbox.slack import CAMPAIGNS, SIGNING_SECRET, requests
+from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
 from tests.campaigns.test_media_files import png
 from tests.campaigns.test_service_create import new_campaign
 from tests.conftest import Clock, make_settings
@@ -54,7 +54,8 @@ async def test_an_uploaded_png_reaches_twilio_as_a_link_it_can_fetch(db: Databas
         # Send a test to me carries the picture too, as a link of its own.
         await post(stack, requests.block_actions(SIGNING_SECRET, SEND_TEST, view=preview,
                                                  sandbox_url=slack.url))  # fmt: skip
-        await submit(stack, await until(lambda: top(stack, TEST)), {"test_phone": TESTER})
+        slack.workspace.user(ALICE).phone = TESTER  # a test goes to the profile's number
+        await submit(stack, await until(lambda: top(stack, TEST)), {})
         [test] = await until(lambda: stack.twilio.sandbox.messages(to=TESTER))
         [test_url] = test.media_urls
         assert await fetch(test_url) == (200, "image/png", picture)
