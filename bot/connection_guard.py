@@ -14,7 +14,9 @@ stayed open for minutes until the process ran out of files. Here:
   request's headers have arrived and when its body has (the body's end-of-file), and when it
   has been answered. It is the public hook aiohttp gives for both, where its protocol has none.
 - `ConnectionGuard` counts open connections per client address; bot/listener.py asks it before
-  making a connection and closes one over MAX_CONNECTIONS_PER_ADDRESS at once.
+  making a connection and closes one over MAX_CONNECTIONS_PER_ADDRESS at once. Out of files,
+  the listener has it close the connections that have waited longest without sending a whole
+  request (`shed`), never one whose request is being answered.
 
 Pipelining (a next request sent before the answer) is rare (Slack, Twilio, browsers and proxies do
 not) and handled coarsely: bytes that come while a request is answered give the next request its
@@ -46,9 +48,11 @@ class ConnectionGuard:
         self.per_address = settings.MAX_CONNECTIONS_PER_ADDRESS
         self._new_handler = new_handler
         self._open: Counter[str] = Counter()
+        self._connections: dict[GuardedConnection, None] = {}  # the live ones, as a set
         self._last_refused = ""
         self.timed_out = ThrottledLog(log, logging.INFO, self._timed_out_line)
         self.refused = ThrottledLog(log, logging.WARNING, self._refused_line)
+        self.shed_log = ThrottledLog(log, logging.WARNING, self._shed_line)
 
     def admit(self, address: str) -> bool:
         """Count a new connection from `address`, unless that address is at its cap."""
@@ -74,9 +78,30 @@ class ConnectionGuard:
     def new_handler(self) -> RequestHandler:
         return self._new_handler()
 
+    def started(self, connection: GuardedConnection) -> None:
+        self._connections[connection] = None
+
+    def ended(self, connection: GuardedConnection) -> None:
+        self._connections.pop(connection, None)
+
+    def shed(self, count: int) -> int:
+        """Out of files: close up to `count` connections that are not being answered (still
+        sending a request, or idle between two), those waiting longest first, so a new client
+        (a monitor's /healthz) gets in at once instead of after the deadline. nginx does the
+        same with idle kept-alive connections when it runs out. How many were closed."""
+        waiting = sorted(
+            (c for c in self._connections if c.waiting_since is not None),
+            key=lambda c: c.waiting_since or 0.0,
+        )
+        for connection in waiting[:count]:
+            connection.close_now()
+            self.shed_log.note()
+        return min(count, len(waiting))
+
     def close(self) -> None:
         self.timed_out.close()
         self.refused.close()
+        self.shed_log.close()
 
     def _timed_out_line(self, count: int, period: float) -> str:
         if not period:
@@ -87,6 +112,17 @@ class ConnectionGuard:
         return (
             f"Closed {count:,} more connections in the last {period:g} s that sent no complete "
             f"request within {self.request_timeout:g} s"
+        )
+
+    def _shed_line(self, count: int, period: float) -> str:
+        if not period:
+            return (
+                "Out of files: closed a connection that had not sent a whole request, to let "
+                "new ones in"
+            )
+        return (
+            f"Out of files: closed {count:,} more connections in the last {period:g} s that had "
+            "not sent a whole request, the longest waiting first"
         )
 
     def _refused_line(self, count: int, period: float) -> str:
@@ -111,6 +147,9 @@ class GuardedConnection(asyncio.Protocol):
         self._body_pending = False  # the request being answered has not sent all its body
         self._answering = 0
         self._counted = True  # admitted: released once, when the connection ends
+        # When it started waiting for a request's bytes (or idling between two); None while a
+        # request is answered.
+        self.waiting_since: float | None = None
 
     # -- asyncio's side: everything goes on to aiohttp's handler
 
@@ -118,6 +157,7 @@ class GuardedConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._handler = self._guard.new_handler()
+        self._guard.started(self)
         self._start_deadline()  # a connection that never sends anything is closed too
         self._handler.connection_made(transport)
 
@@ -141,6 +181,7 @@ class GuardedConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_deadline()
+        self._guard.ended(self)
         self.abandon()
         if self._handler is not None:
             self._handler.connection_lost(exc)
@@ -158,6 +199,7 @@ class GuardedConnection(asyncio.Protocol):
         self._answering += 1
         if body.is_eof():
             self._stop_deadline()
+            self.waiting_since = None
             return
         self._body_pending = True
         if self._deadline is None:
@@ -166,10 +208,18 @@ class GuardedConnection(asyncio.Protocol):
 
     def request_answered(self) -> None:
         self._answering -= 1
+        if not self._answering and self.waiting_since is None:
+            self.waiting_since = asyncio.get_running_loop().time()  # idle from now
 
     def _body_received(self) -> None:
         self._body_pending = False
         self._stop_deadline()
+        if self._answering:
+            self.waiting_since = None
+
+    def close_now(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()  # frees the file at once; nothing owed a reply is lost
 
     # -- the deadline
 
@@ -177,6 +227,8 @@ class GuardedConnection(asyncio.Protocol):
         self._stop_deadline()
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(self._guard.request_timeout, self._expired)
+        if not self._answering or self._body_pending:
+            self.waiting_since = loop.time()
 
     def _stop_deadline(self) -> None:
         if self._deadline is not None:
@@ -190,8 +242,7 @@ class GuardedConnection(asyncio.Protocol):
             self._start_deadline()
             return
         self._guard.timed_out.note()
-        if self._transport is not None:
-            self._transport.abort()  # frees the file at once; the client sent nothing owed a reply
+        self.close_now()
 
 
 @web.middleware

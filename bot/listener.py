@@ -6,9 +6,10 @@ each failed try (CPython issue 151615): out of files, the retries multiply, each
 traceback (213,620 in 35 s), and the loop is too busy to answer /healthz once files are free
 again. A loop.create_server wrapper cannot change that, so this site accepts itself:
 
-- out of files (or memory), it logs one line a period (bot/log_throttle.py) and tries again
-  after ACCEPT_RETRY_SECONDS, never more often, so it picks up again as soon as the deadlines
-  in bot/connection_guard.py have freed some;
+- out of files (or memory), it logs one line a period (bot/log_throttle.py), closes a few of
+  the connections that have waited longest without sending a whole request (so a monitor's
+  /healthz gets in without waiting for their deadline), and tries again after
+  ACCEPT_RETRY_SECONDS, never more often;
 - before anything is made for a connection it asks the `ConnectionGuard` whether its address is
   under MAX_CONNECTIONS_PER_ADDRESS; one over is reset at once, which costs a file for a moment
   and no transport, protocol or parser;
@@ -36,6 +37,9 @@ ACCEPT_RETRY_SECONDS = 0.1
 # What accept() fails with when the process or the system is out of files or memory: the
 # connection waits in the kernel's queue until there is room again.
 OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+# Out of files, the connections closed each time accept() fails, to make room (those waiting
+# longest for a whole request first; bot/connection_guard.py).
+SHED_AT_A_TIME = 8
 # Accepted in a row before letting the rest of the loop run, as asyncio's own loop does.
 ACCEPTS_PER_TURN = 64
 
@@ -99,6 +103,8 @@ class GuardedSite(web.BaseSite):
                 # Out of files, or anything else: never stop accepting, never spin.
                 self._accept_error = error
                 self._accept_failed.note()
+                if error.errno in OUT_OF_RESOURCES:
+                    self._guard.shed(SHED_AT_A_TIME)
                 await asyncio.sleep(ACCEPT_RETRY_SECONDS)
                 continue
             self._take(loop, client, address)

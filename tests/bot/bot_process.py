@@ -31,9 +31,6 @@ class BotProcess:
     def logged(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def open_files(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
 
 def _in_child(files: int | None, umask: int | None) -> Callable[[], None]:
     def before_exec() -> None:
