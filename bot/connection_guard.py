@@ -31,9 +31,8 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from aiohttp import web
-from aiohttp.streams import StreamReader
-from aiohttp.web_protocol import RequestHandler
+from aiohttp import StreamReader, web
+from aiohttp.web import RequestHandler
 
 from bot.log_throttle import ThrottledLog
 from campaigns.settings import Settings
@@ -68,9 +67,6 @@ class ConnectionGuard:
         if self._open[address] <= 0:
             del self._open[address]
 
-    def open_connections(self) -> int:
-        return self._open.total()
-
     def connection(self, address: str) -> GuardedConnection:
         """The protocol for an admitted connection from `address`."""
         return GuardedConnection(self, address)
@@ -84,11 +80,11 @@ class ConnectionGuard:
     def ended(self, connection: GuardedConnection) -> None:
         self._connections.pop(connection, None)
 
-    def shed(self, count: int) -> int:
+    def shed(self, count: int) -> None:
         """Out of files: close up to `count` connections that are not being answered (still
         sending a request, or idle between two), those waiting longest first, so a new client
         (a monitor's /healthz) gets in at once instead of after the deadline. nginx does the
-        same with idle kept-alive connections when it runs out. How many were closed."""
+        same with idle kept-alive connections when it runs out."""
         waiting = sorted(
             (c for c in self._connections if c.waiting_since is not None),
             key=lambda c: c.waiting_since or 0.0,
@@ -96,7 +92,6 @@ class ConnectionGuard:
         for connection in waiting[:count]:
             connection.close_now()
             self.shed_log.note()
-        return min(count, len(waiting))
 
     def close(self) -> None:
         self.timed_out.close()
@@ -117,12 +112,12 @@ class ConnectionGuard:
     def _shed_line(self, count: int, period: float) -> str:
         if not period:
             return (
-                "Out of files: closed a connection that had not sent a whole request, to let "
-                "new ones in"
+                "Out of files: closed a connection that had not sent a whole request (or was "
+                "idle), to let new ones in"
             )
         return (
             f"Out of files: closed {count:,} more connections in the last {period:g} s that had "
-            "not sent a whole request, the longest waiting first"
+            "not sent a whole request (or were idle), the longest waiting first"
         )
 
     def _refused_line(self, count: int, period: float) -> str:
@@ -218,6 +213,7 @@ class GuardedConnection(asyncio.Protocol):
             self.waiting_since = None
 
     def close_now(self) -> None:
+        self.waiting_since = None  # not to be picked again before asyncio reports it lost
         if self._transport is not None:
             self._transport.abort()  # frees the file at once; nothing owed a reply is lost
 
