@@ -20,8 +20,10 @@ from bot.access_log import access_log
 from bot.api.auth import require_api_key
 from bot.api.errors import json_errors
 from bot.body_limits import MAX_BODY, body_limits
+from bot.connection_guard import ConnectionGuard, request_deadline
 from bot.health import healthz
 from bot.keys import RUNTIME
+from bot.listener import GuardedSite
 from bot.runtime import Runtime
 from bot.slack import socket_mode as slack_socket_mode
 from bot.slack.background import drain
@@ -33,7 +35,9 @@ log = logging.getLogger(__name__)
 def create_web_app(runtime: Runtime) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[access_log, body_limits, json_errors, require_api_key],
+        # request_deadline before anything reads the body; after access_log, which logs the 408
+        # it answers for a request whose client went (or was closed at its deadline) mid-body.
+        middlewares=[access_log, request_deadline, body_limits, json_errors, require_api_key],
     )
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz, allow_head=False)
@@ -84,12 +88,19 @@ async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = Fal
         slack_socket_mode.check_settings(settings)  # before anything starts
     stop = stop_signal()
     runtime = await Runtime.start(settings)
-    runner = web.AppRunner(create_web_app(runtime), access_log=None)
+    runner = web.AppRunner(
+        create_web_app(runtime),
+        access_log=None,
+        keepalive_timeout=settings.KEEPALIVE_TIMEOUT_SECONDS,
+    )
     await runner.setup()
+    assert runner.server is not None
+    guard = ConnectionGuard(settings, runner.server)
     keep_the_loop_responsive()
     socket_mode: slack_socket_mode.SocketMode | None = None
     try:
-        await web.TCPSite(runner, host, settings.PORT).start()
+        # Not web.TCPSite: bot/listener.py says why.
+        await GuardedSite(runner, host, settings.PORT, guard).start()
         log.info("Textcast is listening on port %s", settings.PORT)
         if socket:
             socket_mode = await slack_socket_mode.start_socket_mode(runtime)

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from campaigns.sqlite_file import make_private
+
 BUSY_TIMEOUT_SECONDS = 30
 _READ_ONLY = "textcast_read_only"
 
@@ -47,6 +49,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        make_private(engine.url.database)  # before SQLite creates it world-readable
         _configure_sqlite(engine)
     return engine
 

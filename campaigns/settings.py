@@ -168,6 +168,13 @@ class Settings(BaseSettings):
     )  # a message, whatever its length
     PRICE_CURRENCY: str = "USD"
     PORT: int = Field(default=3000, ge=1, le=65535)
+    # The web process's defences against slow or greedy clients (bot/connection_guard.py).
+    # A connection must send a whole request, headers and body, within this of its first byte.
+    REQUEST_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=600)
+    # A kept-alive connection idle this long is closed (a proxy in front must close sooner).
+    KEEPALIVE_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=3600)
+    # Connections open at once from one address; more are closed as they arrive.
+    MAX_CONNECTIONS_PER_ADDRESS: int = Field(default=32, ge=1, le=100_000)
 
     # The worker. Defaults suit one small team; the benchmarks say what they allow.
     WORKER_MAX_IN_FLIGHT: int = Field(default=400, ge=1, le=5000)  # Twilio requests at once

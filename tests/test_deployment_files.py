@@ -166,3 +166,55 @@ def test_the_web_healthcheck_asks_healthz_on_the_port_it_serves_and_publishes() 
     assert targets == [str(port)]
     exposed = [args for keyword, args in final_stage(DOCKERFILE) if keyword == "EXPOSE"]
     assert exposed == [str(port)]
+
+
+# -- the TLS proxy in front (deploy/Caddyfile), and its timeouts against the web process's
+
+CADDYFILE = re.sub(r"#.*", "", (ROOT / "deploy" / "Caddyfile").read_text())
+
+
+def caddy(option: str) -> str:
+    """The value of the Caddyfile's one `option` line."""
+    [value] = re.findall(rf"^\s*{option}\s+(\S+)\s*$", CADDYFILE, re.MULTILINE)
+    return value
+
+
+def seconds(duration: str) -> float:
+    """A Caddy duration (`500ms`, `10s`, `10m`, `1h`) in seconds."""
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration).groups()  # type: ignore[union-attr]
+    return float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def web_setting(name: str) -> float:
+    """A setting's value in the web service: compose's, or else the default."""
+    raw = with_defaults(environment(SERVICES["web"]).get(name, ""))
+    return float(raw) if raw else float(Settings.model_fields[name].default)
+
+
+def test_a_tls_proxy_is_the_only_way_in_and_passes_requests_to_the_web_process() -> None:
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("caddy:2")
+    published = {str(p).split(":")[0] for p in proxy["ports"]}
+    assert published >= {"80", "443"}, (
+        "Caddy needs 80 for the certificate's challenge, 443 to serve"
+    )
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    # The site is PUBLIC_BASE_URL, the address Twilio signs and Slack is given, and it is required.
+    assert re.search(r"^\{\$PUBLIC_BASE_URL\}\s*\{", CADDYFILE, re.MULTILINE)
+    assert with_defaults(environment(proxy)["PUBLIC_BASE_URL"]) is None
+    port = int(web_setting("PORT"))
+    assert re.findall(r"reverse_proxy\s+(\S+)", CADDYFILE) == [f"web:{port}"]
+    # The web process's own port is published to this machine only: nobody goes around the proxy.
+    for mapping in SERVICES["web"]["ports"]:
+        assert str(mapping).startswith("127.0.0.1:"), mapping
+
+
+def test_the_proxy_gives_up_on_slow_clients_before_the_web_process_does() -> None:
+    request_timeout = web_setting("REQUEST_TIMEOUT_SECONDS")
+    assert 0 < seconds(caddy("read_header")) <= seconds(caddy("read_body")) <= request_timeout
+    assert 0 < seconds(caddy("idle")) <= 300
+    # Caddy must drop an idle upstream connection before the web process closes it, or a
+    # request sent on it as it closes fails (a 502 for Slack or Twilio).
+    assert seconds(caddy("keepalive")) < web_setting("KEEPALIVE_TIMEOUT_SECONDS")
+    # All of Caddy's connections come from one address, which the web process caps.
+    assert int(caddy("max_conns_per_host")) < web_setting("MAX_CONNECTIONS_PER_ADDRESS")

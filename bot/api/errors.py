@@ -89,6 +89,8 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:  # t
         return from_validation_error(error)
     except web.HTTPRequestEntityTooLarge:
         raise  # answered by `body_limits`, which knows the route's limit
+    except ConnectionResetError:
+        raise  # the client went mid-body, or was closed at its deadline: not our failure
     except web.HTTPException as error:
         if error.status >= 400:
             return error_response(
