@@ -12,6 +12,7 @@ never a shorter file that looks whole.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -26,22 +27,35 @@ async def recipients_csv(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     campaign = await campaign_by_id(runtime.ctx, request.match_info["campaign_id"])
     variables = list(campaign.import_report.get("variables", []))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield header_bytes(variables)
+        async for page in recipient_pages(runtime.ctx, campaign.id):
+            yield rows_bytes(page, variables)
+
+    return await stream_csv(request, f"{campaign.id}-recipients.csv", chunks())
+
+
+async def stream_csv(
+    request: web.Request, filename: str, chunks: AsyncIterator[bytes]
+) -> web.StreamResponse:
+    """Answer with `chunks` as a CSV download, each written as it comes (after the connection
+    has drained the one before). Also the opt-out list's export (bot/api/optouts.py)."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{campaign.id}-recipients.csv"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",  # phone numbers: personal data
         }
     )
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:
-        await response.write(header_bytes(variables))
-        async for page in recipient_pages(runtime.ctx, campaign.id):
-            await response.write(rows_bytes(page, variables))
+        async for chunk in chunks:
+            await response.write(chunk)
     except Exception as error:
         if not isinstance(error, ConnectionResetError):  # else the reader went away itself
-            log.exception("the export of %s failed part-way; dropping the connection", campaign.id)
+            log.exception("the export %s failed part-way; dropping the connection", filename)
         if request.transport is not None:
             request.transport.abort()
         raise
