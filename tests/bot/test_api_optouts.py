@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -14,12 +15,14 @@ import pytest
 from sqlalchemy import insert
 
 from bot.api import optouts as optouts_api
+from bot.api.export import PAGES_AT_ONCE
 from bot.stops import StopWatch
 from campaigns.models import OptOut, OptOutEvent
 from campaigns.service import opt_out_history, opted_out_among, record_opt_in, record_opt_out
 from campaigns.service.context import Context
 from campaigns.service.inbound import IncomingSms, record_inbound
 from campaigns.service.optouts import suppression_csv_chunks
+from campaigns.suppression_export import header_bytes
 from tests.bot.conftest import Api
 from tests.bot.test_api_campaigns import error_of
 from tests.conftest import Clock
@@ -229,3 +232,28 @@ async def test_an_export_that_fails_part_way_breaks_the_download(
         assert answer.status == 200  # sent before the failure
         with pytest.raises((aiohttp.ClientPayloadError, aiohttp.ClientConnectionError)):
             await answer.read()  # never a shorter file that looks complete
+
+
+async def test_many_exports_at_once_build_two_pages_at_a_time(
+    web: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten exports of 100,000 each building their pages at once held /healthz for seconds
+    (bench/optouts_100k.py): pages are built in turns, each download still progressing."""
+    building, most = 0, 0
+
+    async def slow_pages(_ctx: Context) -> AsyncIterator[bytes]:
+        nonlocal building, most
+        yield header_bytes()
+        for _ in range(3):
+            building += 1
+            most = max(most, building)
+            await asyncio.sleep(0.02)  # reading a page from the database
+            building -= 1
+            yield b"'+447700900001,2026-11-23 09:00:00,STOP,sms,,\r\n"
+
+    monkeypatch.setattr(optouts_api, "suppression_csv_chunks", slow_pages)
+    answers = await asyncio.gather(*(
+        web.client.get("/v1/sms/optouts.csv", headers=web.auth) for _ in range(5)))  # fmt: skip
+    bodies = [await answer.read() for answer in answers]
+    assert all(body.count(b"\r\n") == 4 for body in bodies)  # every download whole
+    assert most == PAGES_AT_ONCE == 2
