@@ -205,9 +205,14 @@ class OptOut(Base):
 
 class OptOutEvent(Base):
     __tablename__ = "opt_out_events"
+    __table_args__ = (
+        # A number's events in order: its history, and the event before or after one (which
+        # the suppression list asks of every row it pages through).
+        Index("ix_opt_out_events_phone_id", "phone", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
     opted_out: Mapped[bool] = mapped_column(Boolean)  # True: opted out, False: opted back in
     keyword: Mapped[str | None] = mapped_column(String(32))  # "STOP", "START", ...
     source: Mapped[str] = mapped_column(String(32))  # "sms", "twilio_21610", "slack", "api"

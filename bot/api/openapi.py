@@ -701,19 +701,27 @@ DOCUMENT: dict[str, Any] = {
         "/v1/sms/optouts": {
             "get": {
                 "operationId": "listOptOuts",
-                "description": "Every number opted out now, the most recent first.",
+                "description": (
+                    "A page of the numbers opted out now, in the order they opted out: pass "
+                    "`next_cursor` back as `cursor` for the next (null after the last). A walk "
+                    "sees each number once, and those opted out meanwhile at its end. "
+                    "`format=csv` (or Accept: text/csv) answers the whole list as "
+                    "GET /v1/sms/optouts.csv does."
+                ),
                 "parameters": [
+                    _limit("limit", 100),
+                    CURSOR,
                     {
                         "name": "format",
                         "in": "query",
                         "required": False,
                         "schema": {"type": "string", "enum": ["json", "csv"]},
                         "description": "csv (or Accept: text/csv) for a spreadsheet",
-                    }
+                    },
                 ],
                 "responses": {
                     "200": {
-                        "description": "The suppression list",
+                        "description": "A page of the suppression list, or the whole as CSV",
                         "content": {
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/OptOutList"}
@@ -723,6 +731,7 @@ DOCUMENT: dict[str, Any] = {
                     },
                     "400": _error("Malformed query"),
                     "401": UNAUTHORIZED,
+                    "422": _error("A cursor this server did not give out"),
                 },
             },
             "post": {
@@ -761,6 +770,25 @@ DOCUMENT: dict[str, Any] = {
                     "400": _error("Malformed query"),
                     "401": UNAUTHORIZED,
                     "422": _error("Not a phone number with a country code"),
+                },
+            },
+        },
+        "/v1/sms/optouts.csv": {
+            "get": {
+                "operationId": "exportOptOuts",
+                "description": (
+                    "Every number opted out now (phone, opted_out_since_utc, keyword, source, "
+                    "by, campaign_id), in the order they opted out, as CSV (UTF-8 with a "
+                    "byte-order mark), streamed. Cells a spreadsheet would run as a formula "
+                    "start with an apostrophe. A download cut short is a broken transfer, "
+                    "never a shorter file."
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "401": UNAUTHORIZED,
                 },
             },
         },
@@ -1059,7 +1087,7 @@ DOCUMENT: dict[str, Any] = {
             },
             "OptOutList": {
                 "type": "object",
-                "required": ["optouts"],
+                "required": ["optouts", "next_cursor"],
                 "properties": {
                     "optouts": {
                         "type": "array",
@@ -1083,7 +1111,8 @@ DOCUMENT: dict[str, Any] = {
                             },
                             "additionalProperties": False,
                         },
-                    }
+                    },
+                    "next_cursor": NULLABLE_STRING,
                 },
                 "additionalProperties": False,
             },

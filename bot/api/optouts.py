@@ -1,4 +1,10 @@
-"""/v1/sms/optouts: the suppression list (JSON or CSV), and opting a number out or back in by hand.
+"""/v1/sms/optouts: the suppression list (a page at a time, or a streamed CSV), and opting a
+number out or back in by hand.
+
+The list pages like a campaign's recipients (`limit`, `cursor`, `next_cursor`), in the order the
+numbers opted out, so a walk through it sees each number once, those opted out meanwhile at its
+end. `/v1/sms/optouts.csv` (or `?format=csv`, `Accept: text/csv`) streams the whole list a page
+of rows at a time, like `recipients.csv`: neither builds the whole list, on the event loop or off.
 
 An opt-out by hand is recorded with the API key that made it, like one from Slack, and reaches
 the send loops at once (bot/stops.py). Removing one is for a person who asked to be texted again;
@@ -12,20 +18,20 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.body import read_json
+from bot.api.body import query_limit, read_json
 from bot.api.errors import BadRequest
+from bot.api.export import EXPORT_TURNS, stream_csv
 from bot.api.responses import timestamp
 from bot.keys import RUNTIME, api_key
 from bot.stops import withdraw_stop
-from campaigns.offload import off_loop
 from campaigns.service.optouts import (
     Suppressed,
     e164,
     record_opt_in,
     record_opt_out,
-    suppression_list,
+    suppressed_page,
+    suppression_csv_chunks,
 )
-from campaigns.suppression_export import suppression_csv
 
 CSV = "text/csv"
 
@@ -63,14 +69,25 @@ async def list_optouts(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format")
     if fmt not in (None, "csv", "json"):
         raise BadRequest("format must be csv or json.", "format")
-    rows = await suppression_list(request.app[RUNTIME].ctx)
     if _wants_csv(request):
-        data = await off_loop(suppression_csv, rows)
-        return web.Response(
-            body=data, content_type=CSV, charset="utf-8",
-            headers={"Content-Disposition": 'attachment; filename="suppression-list.csv"'},
-        )  # fmt: skip
-    return web.json_response({"optouts": [suppressed_json(r) for r in rows]})
+        return await export_optouts(request)
+    limit = query_limit(request, "limit", 100)
+    cursor = request.query.get("cursor") or None
+    # A page of 1,000 takes tens of milliseconds to read and write out: it takes a turn with the
+    # exports' pages, so clients paging flat out do not hold up the rest of the process.
+    async with request.app[EXPORT_TURNS]:
+        page = await suppressed_page(request.app[RUNTIME].ctx, limit=limit, cursor=cursor)
+        body = {
+            "optouts": [suppressed_json(r) for r in page.items],
+            "next_cursor": page.next_cursor,
+        }
+        return web.json_response(body)  # encoded here, in the turn
+
+
+async def export_optouts(request: web.Request) -> web.StreamResponse:
+    """GET /v1/sms/optouts.csv: every number opted out now, streamed."""
+    chunks = suppression_csv_chunks(request.app[RUNTIME].ctx)
+    return await stream_csv(request, "suppression-list.csv", chunks)
 
 
 async def add_optout(request: web.Request) -> web.Response:
@@ -98,5 +115,6 @@ async def remove_optout(request: web.Request) -> web.Response:
 
 def register(app: web.Application) -> None:
     app.router.add_get("/v1/sms/optouts", list_optouts, allow_head=False)
+    app.router.add_get("/v1/sms/optouts.csv", export_optouts, allow_head=False)
     app.router.add_post("/v1/sms/optouts", add_optout)
     app.router.add_delete("/v1/sms/optouts", remove_optout)

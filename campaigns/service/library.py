@@ -34,7 +34,7 @@ from campaigns.recipients import ImportReport, Recipient
 from campaigns.recipients.report import refused_among
 from campaigns.service.common import check_recipient_texts, checked_template
 from campaigns.service.context import Context
-from campaigns.service.queries import checked_limit, decode_id_cursor, encode_cursor
+from campaigns.service.cursors import checked_limit, decode_id_cursor, encode_cursor
 from campaigns.templates import Template, normalise_name
 from campaigns.text import check_text
 

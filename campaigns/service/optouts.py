@@ -6,15 +6,16 @@ acknowledged: no send loop starts a create to the number after (see in_effect.py
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, exists, false, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from campaigns import audit
 from campaigns.errors import InputError
@@ -22,7 +23,9 @@ from campaigns.keywords import understand
 from campaigns.models import OptOut, OptOutEvent
 from campaigns.recipients import normalise_phone
 from campaigns.service.context import Context
+from campaigns.service.cursors import checked_limit, decode_id_cursor, encode_cursor
 from campaigns.service.in_effect import until_in_effect
+from campaigns.suppression_export import header_bytes, rows_bytes
 
 # Opt-outs a person is told about: the call returns once they are in effect. Twilio's 21610 is
 # told to nobody, and the send loop that met it must not wait.
@@ -149,7 +152,8 @@ async def opt_out_history(ctx: Context, phone: str) -> list[OptOutEvent]:
 
 @dataclass(frozen=True, slots=True)
 class Suppressed:
-    """A number opted out now, with the opt-out that put it there."""
+    """A number opted out now, with the opt-out that began it (a second STOP changes neither
+    the row nor its place in the list)."""
 
     phone: str
     since: datetime
@@ -159,23 +163,100 @@ class Suppressed:
     campaign_id: str | None
 
 
-async def suppression_list(ctx: Context) -> list[Suppressed]:
-    """Every number opted out now, the most recent first, each with its latest opt-out."""
-    latest = (
-        select(OptOutEvent.phone, func.max(OptOutEvent.id).label("event_id"))
-        .where(OptOutEvent.opted_out.is_(True))
-        .group_by(OptOutEvent.phone)
-        .subquery()
+@dataclass(frozen=True, slots=True)
+class SuppressedPage:
+    items: list[Suppressed]
+    next_cursor: str | None
+
+
+EXPORT_PAGE = 1_000
+
+
+def _opt_outs_in_effect(after: int, limit: int) -> Select[Any]:
+    """The event that began each number's current opt-out, in the order they were recorded,
+    from the event after `after`. Keyed on that event's id, a walk through the list is stable:
+    each number keeps its place while it stays opted out, and one opted out during the walk
+    comes after every place already passed (a number opted back in and out again meanwhile is
+    a new opt-out, and comes again)."""
+    event, earlier, later = OptOutEvent, aliased(OptOutEvent), aliased(OptOutEvent)
+    columns = (event.id, event.phone, event.at, event.keyword, event.source, event.actor,
+               event.campaign_id)  # fmt: skip
+    # The number's event just before this one: none, or an opt-in, if this one began it.
+    previous_was_out = (
+        select(earlier.opted_out)
+        .where(earlier.phone == event.phone, earlier.id < event.id)
+        .order_by(earlier.id.desc())
+        .limit(1)
+        .correlate(event)
+        .scalar_subquery()
     )
-    query = (
-        select(OptOutEvent)
-        .join(latest, latest.c.event_id == OptOutEvent.id)
-        .join(OptOut, OptOut.phone == OptOutEvent.phone)
-        .where(OptOut.opted_out.is_(True))
-        .order_by(OptOutEvent.id.desc())
+    opted_in_since = exists().where(
+        later.phone == event.phone, later.id > event.id, later.opted_out.is_(False)
     )
+    return (
+        select(*columns)
+        .join(OptOut, OptOut.phone == event.phone)
+        .where(
+            event.id > after,
+            event.opted_out.is_(True),
+            OptOut.opted_out.is_(True),  # the state the send loops screen against
+            ~opted_in_since,
+            func.coalesce(previous_was_out, false()).is_(False),
+        )
+        .order_by(event.id)
+        .limit(limit)
+    )
+
+
+async def _read(ctx: Context, after: int, limit: int) -> list[Row[Any]]:
     async with ctx.db.read() as session:
-        events = (await session.execute(query)).scalars()
-        return [
-            Suppressed(e.phone, e.at, e.keyword, e.source, e.actor, e.campaign_id) for e in events
-        ]
+        return list(await session.execute(_opt_outs_in_effect(after, limit)))
+
+
+def _suppressed(row: Row[Any]) -> Suppressed:
+    return Suppressed(row.phone, row.at, row.keyword, row.source, row.actor, row.campaign_id)
+
+
+async def suppressed_page(
+    ctx: Context, *, limit: int = 100, cursor: str | None = None
+) -> SuppressedPage:
+    """A page of the numbers opted out now, in the order they opted out, with the cursor of the
+    next (None after the last). Keyset paging: a page costs the same however deep it is."""
+    limit = checked_limit(limit)
+    rows = await _read(ctx, decode_id_cursor(cursor) if cursor else 0, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(str(rows[-1].id)) if more else None
+    return SuppressedPage([_suppressed(row) for row in rows], next_cursor)
+
+
+async def suppressed_pages(
+    ctx: Context, *, page_size: int = EXPORT_PAGE
+) -> AsyncIterator[list[Suppressed]]:
+    """Every number opted out now, in the order they opted out, a page at a time: 100,000 never
+    sit whole in memory. Each page is its own short read, so a slow reader holds no database
+    connection between pages; one opted out meanwhile is still reached."""
+    after = 0
+    while True:
+        rows = await _read(ctx, after, page_size)
+        if rows:
+            yield [_suppressed(row) for row in rows]
+        if len(rows) < page_size:
+            return
+        after = rows[-1].id
+
+
+async def suppression_csv_chunks(
+    ctx: Context, *, page_size: int = EXPORT_PAGE
+) -> AsyncIterator[bytes]:
+    """The suppression list as a CSV file, in pieces to write (or upload) as they come: the
+    header, then a page of rows at a time. Each piece takes a few milliseconds to format."""
+    yield header_bytes()
+    async for page in suppressed_pages(ctx, page_size=page_size):
+        yield rows_bytes(page)
+
+
+async def suppression_list(ctx: Context) -> list[Suppressed]:
+    """The whole list at once, in the order they opted out. It holds every row in memory: for
+    a file, `suppression_csv_chunks` streams it instead."""
+    return [row async for page in suppressed_pages(ctx) for row in page]

@@ -5,7 +5,6 @@ Both page with opaque cursors (keyset pagination), so a page costs the same howe
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,13 +12,18 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 
-from campaigns.errors import InputError
 from campaigns.models import AuditEntry, Campaign, Recipient
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.service.conversation import REPLY
+from campaigns.service.cursors import (
+    checked_limit,
+    decode,
+    decode_id_cursor,
+    encode_cursor,
+    not_ours,
+)
 
-MAX_PAGE = 1_000
 CAMPAIGN_ID = re.compile(r"[a-z0-9_]{1,64}")
 
 
@@ -36,34 +40,9 @@ class CampaignDetail:
     next_cursor: str | None
 
 
-def checked_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_PAGE:
-        raise InputError(f"limit must be between 1 and {MAX_PAGE}.", field="limit")
-    return limit
-
-
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, parts: int) -> list[str]:
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII text
-        decoded = ""
-    values = decoded.split("|")
-    if len(values) != parts or not all(values):
-        raise _not_ours()
-    return values
-
-
-def _not_ours() -> InputError:
-    return InputError("The cursor is not one this server gave out.", field="cursor")
-
-
 def _decode_list_cursor(cursor: str) -> tuple[datetime, str]:
     """(created_at in UTC, campaign id) of the last campaign on the previous page."""
-    created_text, last_id = _decode(cursor, 2)
+    created_text, last_id = decode(cursor, 2)
     try:
         created = datetime.fromisoformat(created_text)
         # The server writes UTC times with an offset: a naive time or one out of range (which
@@ -72,19 +51,10 @@ def _decode_list_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError(created_text)
         created = created.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise _not_ours() from None
+        raise not_ours() from None
     if not CAMPAIGN_ID.fullmatch(last_id):
-        raise _not_ours()
+        raise not_ours()
     return created, last_id
-
-
-def decode_id_cursor(cursor: str) -> int:
-    """The id of the last recipient on the previous page."""
-    (after,) = _decode(cursor, 1)
-    # isdigit alone admits "²"; and the id must fit the column (a 64-bit integer).
-    if not (after.isascii() and after.isdigit() and len(after) <= 18):
-        raise _not_ours()
-    return int(after)
 
 
 async def list_campaigns(
