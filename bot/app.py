@@ -19,6 +19,7 @@ from bot import api, media, slack, twilio
 from bot.access_log import access_log
 from bot.api.auth import require_api_key
 from bot.api.errors import json_errors
+from bot.api.lane import api_lane
 from bot.body_limits import MAX_BODY, body_limits
 from bot.health import healthz
 from bot.keys import RUNTIME
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 def create_web_app(runtime: Runtime) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[access_log, body_limits, json_errors, require_api_key],
+        middlewares=[access_log, body_limits, json_errors, require_api_key, api_lane],
     )
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz, allow_head=False)
