@@ -19,6 +19,7 @@ from bot import api, media, slack, twilio
 from bot.access_log import access_log
 from bot.api.auth import require_api_key
 from bot.api.errors import json_errors
+from bot.api.lane import api_lane
 from bot.body_limits import MAX_BODY, body_limits
 from bot.connection_guard import ConnectionGuard, request_deadline
 from bot.health import healthz
@@ -37,7 +38,14 @@ def create_web_app(runtime: Runtime) -> web.Application:
         client_max_size=MAX_BODY,
         # request_deadline before anything reads the body; after access_log, which logs the 408
         # it answers for a request whose client went (or was closed at its deadline) mid-body.
-        middlewares=[access_log, request_deadline, body_limits, json_errors, require_api_key],
+        middlewares=[
+            access_log,
+            request_deadline,
+            body_limits,
+            json_errors,
+            require_api_key,
+            api_lane,
+        ],
     )
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz, allow_head=False)

@@ -65,6 +65,27 @@ class MessageStats:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OverLong:
+    """The first message Twilio would refuse for its length."""
+
+    index: int  # its recipient's place in the list
+    length: int  # characters
+    every: bool = False  # the message is too long whatever the values: every recipient's is
+
+
+def first_over_long(template: Template, variables: Iterable[Mapping[str, str]]) -> OverLong | None:
+    """The first recipient whose message would be over Twilio's 1,600 characters, found from
+    the lengths of the values, without making any message: a template of 2,000 placeholders with
+    long values makes messages of megabytes, and 20,000 of them took minutes of CPU to refuse."""
+    if template.shortest > MAX_BODY_CHARS:
+        return OverLong(0, template.shortest, every=True)
+    for index, values in enumerate(variables):
+        if (length := template.length(values)) > MAX_BODY_CHARS:
+            return OverLong(index, length)
+    return None
+
+
 def analyse_messages(
     template: Template,
     variables: Sequence[Mapping[str, str]],

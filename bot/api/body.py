@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 
 from aiohttp import web
 
@@ -26,6 +27,13 @@ def read_json(raw: bytes) -> object:
         raise BadRequest("The body is not valid JSON.") from None
     except RecursionError:
         raise BadRequest(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
+    except ValueError:
+        # A number of more than 4,300 digits: Python refuses to make it an int (the conversion
+        # is quadratic), and says so with a plain ValueError, not a JSONDecodeError.
+        raise BadRequest(
+            f"The body has a number over {sys.get_int_max_str_digits():,} digits long: send "
+            "numbers of a sensible size (or as text)."
+        ) from None
     check_json_text(value)
     return value
 

@@ -918,7 +918,10 @@ DOCUMENT: dict[str, Any] = {
                     "404": _error("No such campaign"),
                     "409": _error("Nothing sent, delivered or failed yet: no curve to draw"),
                     "503": {
-                        **_error("The chart could not be drawn: retry after Retry-After"),
+                        **_error(
+                            "The chart could not be drawn, or ten charts are being drawn "
+                            "already (code busy): retry after Retry-After"
+                        ),
                         "headers": {"Retry-After": {"schema": {"type": "string"}}},
                     },
                 },

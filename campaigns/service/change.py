@@ -201,7 +201,8 @@ async def _apply(
         report = changes.recipients
         await off_loop(require_recipients, report)
         variables = [r.variables for r in report.recipients]
-        segments, stats = await off_loop(analyse, template, variables, report.variables, mms)
+        rows = [r.row for r in report.recipients]
+        segments, stats = await off_loop(analyse, template, variables, report.variables, mms, rows)
         await session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
         await insert_recipients(session, campaign.id, changes.recipients, segments)
         campaign.import_report = import_summary(changes.recipients)
@@ -219,16 +220,20 @@ async def _resegment(session: AsyncSession, campaign: Campaign, template: Templa
     """A new message for the same recipients: recount every recipient's segments."""
     rows = (
         await session.execute(
-            select(Recipient.id, Recipient.variables).where(Recipient.campaign_id == campaign.id)
+            select(Recipient.id, Recipient.variables, Recipient.row).where(
+                Recipient.campaign_id == campaign.id
+            )
         )
     ).all()
     names = campaign.import_report.get("variables", [])
-    variables = [variables for _, variables in rows]
+    variables = [variables for _, variables, _ in rows]
     mms = bool(campaign.media_urls)
-    segments, stats = await off_loop(analyse, template, variables, names, mms)
+    segments, stats = await off_loop(
+        analyse, template, variables, names, mms, [row for _, _, row in rows]
+    )
     await session.execute(  # ORM bulk UPDATE by primary key
         update(Recipient),
-        [{"id": rid, "segments": s} for (rid, _), s in zip(rows, segments, strict=True)],
+        [{"id": rid, "segments": s} for (rid, _, _), s in zip(rows, segments, strict=True)],
     )
     campaign.message_stats = stats.to_json()
 

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.errors import InputError, NotFound
-from campaigns.messages import MessageStats, analyse_messages
+from campaigns.limits import MAX_BODY_CHARS
+from campaigns.messages import MessageStats, OverLong, analyse_messages, first_over_long
 from campaigns.models import Campaign, Recipient
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
@@ -137,16 +138,40 @@ def analyse(
     variables: Sequence[Mapping[str, str]],
     names: Sequence[str],
     mms: bool = False,
+    rows: Sequence[int] | None = None,
 ) -> tuple[list[int], MessageStats]:
-    """Every recipient's segments and the totals; refuses messages Twilio would refuse."""
+    """Every recipient's segments and the totals; refuses messages Twilio would refuse.
+
+    A message too long is refused before any is made, at the first one (its row named when
+    `rows`, the list's row numbers, are given): making them all to count them cost minutes."""
+    over = first_over_long(template, variables)
+    if over is not None:
+        raise InputError(_over_long_message(template, over, rows), field="message_template")
     segments, stats = analyse_messages(template, variables, names, mms=mms)
-    if stats.too_long:
+    if stats.too_long:  # cannot happen after the check above; kept so no such list gets through
         raise InputError(
-            f"{stats.too_long} message(s) would be over 1,600 characters (the longest is "
-            f"{stats.longest}): shorten the message or the values it takes from the recipients.",
+            f"{stats.too_long} message(s) would be over {MAX_BODY_CHARS:,} characters (the "
+            f"longest is {stats.longest:,}): shorten the message or the values it takes from "
+            "the recipients.",
             field="message_template",
         )
     return segments, stats
+
+
+def _over_long_message(template: Template, over: OverLong, rows: Sequence[int] | None) -> str:
+    if over.every:
+        what = "Even with its placeholders empty the message" if template.placeholders else (
+            "The message")  # fmt: skip
+        return (
+            f"{what} is {over.length:,} characters: Twilio refuses messages over "
+            f"{MAX_BODY_CHARS:,} characters. Shorten it."
+        )
+    whose = f"row {rows[over.index]}'s" if rows is not None else "one recipient's"
+    return (
+        f"Messages would be over {MAX_BODY_CHARS:,} characters, which Twilio refuses ({whose} "
+        f"would be {over.length:,}): shorten the message or the values it takes from the "
+        "recipients."
+    )
 
 
 def import_summary(report: ImportReport) -> dict[str, Any]:

@@ -88,7 +88,7 @@ async def checked_campaign(
     report = new.recipients
     segments, stats = await off_loop(
         analyse, template, [r.variables for r in report.recipients], report.variables,
-        bool(media_urls),
+        bool(media_urls), [r.row for r in report.recipients],
     )  # fmt: skip
 
     campaign = Campaign(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
+from collections import Counter
 
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
-from bot.api.chart import CHARTS
+from bot.api.chart import CHARTS, JOBS, Charts
 from bot.app import create_web_app
 from campaigns.recipients import check_recipient_list
 from campaigns.service import NewCampaign, create_campaign
 from campaigns.service.sending import finish_if_complete
 from campaigns.status import RecipientStatus
-from charts.renderer import ChartRenderer
+from charts.renderer import PNG_SIGNATURE, ChartRenderer
 from tests.bot.conftest import Api
 from tests.charts.test_renderer import png_size
 from tests.worker.test_reporting import receipts, refuse, submit
@@ -88,7 +91,7 @@ async def test_a_chart_that_cannot_be_drawn_is_503_with_retry_after(api: Api) ->
     cid = await sending_campaign(api)
     await submit(api.runtime.ctx, cid, 2)
     app = create_web_app(api.runtime)
-    app[CHARTS] = ChartRenderer(python="/nonexistent/python3")
+    app[CHARTS] = Charts(ChartRenderer(python="/nonexistent/python3"))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -97,3 +100,113 @@ async def test_a_chart_that_cannot_be_drawn_is_503_with_retry_after(api: Api) ->
         assert response.headers["Retry-After"] == "5"
     finally:
         await client.close()
+
+
+# -- many requests at once (issue 21, point 9): one drawing per state, a bounded number in hand
+
+
+class CountingRenderer(ChartRenderer):
+    """The real renderer (a child process per drawing), counting the drawings it starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drawings = 0
+
+    async def _run(self, data: bytes) -> bytes:
+        self.drawings += 1
+        return await super()._run(data)
+
+
+class HeldRenderer(CountingRenderer):
+    """Each drawing waits for `hold`, then answers a PNG of its own instead of starting a child:
+    what is tested is how many are let in, and ten real drawings would take 15 s here."""
+
+    def __init__(self, hold: threading.Event) -> None:
+        super().__init__()
+        self.hold = hold
+
+    async def _run(self, data: bytes) -> bytes:
+        self.drawings += 1
+        await asyncio.to_thread(self.hold.wait, 30)
+        return PNG_SIGNATURE + data
+
+
+async def chart_of(api: Api, cid: str):  # type: ignore[no-untyped-def]
+    return await api.client.get(f"/v1/sms/campaigns/{cid}/chart.png", headers=api.auth)
+
+
+async def healthz_while(api: Api, work: asyncio.Future) -> Counter[int]:  # type: ignore[type-arg]
+    """/healthz's answers, asked every 20 ms until `work` is done."""
+    answers: Counter[int] = Counter()
+    while not work.done():
+        answers[(await api.client.get("/healthz")).status] += 1
+        await asyncio.sleep(0.02)
+    return answers
+
+
+async def test_the_same_state_is_drawn_once_however_often_it_is_asked(api: Api) -> None:
+    renderer = CountingRenderer()
+    api.client.app[CHARTS].renderer = renderer
+    ctx = api.runtime.ctx
+    cid = await sending_campaign(api)
+    sids = await submit(ctx, cid, 4)
+    first = await chart_of(api, cid)
+    assert first.status == 200
+    png = await first.read()
+
+    # Sixty at once, the campaign unchanged: the chart already drawn, /healthz answered.
+    many = asyncio.gather(*(chart_of(api, cid) for _ in range(60)))
+    health = await healthz_while(api, many)
+    answers = await many
+    assert {r.status for r in answers} == {200}
+    assert {await r.read() for r in answers} == {png}
+    assert renderer.drawings == 1
+    assert set(health) == {200}
+
+    await receipts(ctx, sids[:2], RecipientStatus.DELIVERED)  # a new state: drawn again, once
+    changed = await asyncio.gather(*(chart_of(api, cid) for _ in range(20)))
+    assert {r.status for r in changed} == {200}
+    assert len({await r.read() for r in changed}) == 1
+    assert renderer.drawings == 2
+
+
+async def test_sixty_requests_over_several_campaigns_keep_healthz_answering(api: Api) -> None:
+    renderer = CountingRenderer()
+    api.client.app[CHARTS].renderer = renderer
+    cids = [await sending_campaign(api) for _ in range(3)]
+    for cid in cids:
+        await submit(api.runtime.ctx, cid, 3)
+    many = asyncio.gather(*(chart_of(api, cids[i % 3]) for i in range(60)))
+    health = await healthz_while(api, many)
+    assert {r.status for r in await many} == {200}
+    assert renderer.drawings == 3
+    assert set(health) == {200}, health
+
+
+async def test_charts_past_the_bound_are_503_with_retry_after_at_once(api: Api) -> None:
+    hold = threading.Event()
+    renderer = HeldRenderer(hold)
+    api.client.app[CHARTS].renderer = renderer
+    cids = [await sending_campaign(api) for _ in range(JOBS + 1)]
+    for cid in cids:
+        await submit(api.runtime.ctx, cid, 2)
+    in_hand = [asyncio.create_task(chart_of(api, cid)) for cid in cids[:JOBS]]
+    try:
+        async with asyncio.timeout(10):
+            while renderer.drawings < 2:  # two drawing, the rest waiting for a slot
+                await asyncio.sleep(0.02)
+        refused = await chart_of(api, cids[JOBS])
+        error = await error_of(refused, 503)
+        assert error["code"] == "busy"
+        assert refused.headers["Retry-After"] == "5"
+        # Another request for a chart in hand waits with it, and /healthz answers meanwhile.
+        again = asyncio.create_task(chart_of(api, cids[0]))
+        assert (await api.client.get("/healthz")).status == 200
+        await asyncio.sleep(0.1)
+        assert not again.done()
+    finally:
+        hold.set()
+    answers = await asyncio.gather(*in_hand, again)
+    assert {r.status for r in answers} == {200}
+    assert renderer.drawings == JOBS
+    assert (await chart_of(api, cids[JOBS])).status == 200  # room again

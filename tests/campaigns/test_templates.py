@@ -269,3 +269,18 @@ def test_template_and_rendered_are_immutable_and_compare_by_text():
     with pytest.raises(FrozenInstanceError):
         template.render({}).text = "other"  # type: ignore[misc]
     assert "_pieces" not in repr(template)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hi", "Hi {{first_name}}, {{ First Name }}!", "{{a}}" * 50, "{{}} {{a}} {{b}}{ {{c}}}",
+     "{{missing}} and {{a}}", "Zoë {{a}} 😀"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"a": "x" * 100}, {"First Name": "Zoë", "b": "", "c": "🙂"}, {"a": "1", "A": "22"}],
+)
+def test_a_message_length_is_known_without_making_it(text: str, variables: dict[str, str]) -> None:
+    template = compile_template(text)
+    assert template.length(variables) == len(template.render(variables).text)
+    assert template.shortest == len(template.render({}).text)
