@@ -75,3 +75,17 @@ def test_the_manifest_declares_the_command_shortcut_home_and_interactivity() -> 
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
     assert len(MANIFEST["display_information"]["name"]) <= 35
+
+
+OPTIONS_LISTENER = re.compile(r"\bapp\.options\(")
+
+
+def test_menus_that_load_their_options_are_given_the_address_to_ask() -> None:
+    """An external_select asks for its options at `message_menu_options_url` only (over HTTP;
+    Socket Mode needs none): the code answers such requests, so the manifest names the URL."""
+    code = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    assert OPTIONS_LISTENER.search(code), "no options listener left: drop this test and the URL"
+    interactivity = MANIFEST["settings"]["interactivity"]
+    options_url = interactivity.get("message_menu_options_url", "")
+    assert re.match(r"^https?://", options_url), "settings.interactivity.message_menu_options_url"
+    assert options_url == interactivity["request_url"]  # Bolt answers both at /slack/events
