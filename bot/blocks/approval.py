@@ -67,7 +67,7 @@ def approval_request(campaign: Campaign, total: int, settings: Settings) -> dict
              "text": {"type": "plain_text", "text": "Approve"},
              "confirm": {
                  "title": {"type": "plain_text", "text": "Approve this campaign?"},
-                 "text": {"type": "mrkdwn",
+                 "text": {"type": "plain_text",
                           "text": f"{plural(total, 'recipient')} will be texted."},
                  "confirm": {"type": "plain_text", "text": "Approve"},
                  "deny": {"type": "plain_text", "text": "Not yet"},

@@ -53,7 +53,7 @@ def _campaign(item: CampaignView) -> dict[str, Any]:
             "value": campaign.id,
             "confirm": {
                 "title": plain("Cancel this campaign?", 100),
-                "text": {"type": "mrkdwn",
+                "text": {"type": "plain_text",
                          "text": f"{plural(unsent, 'message')} not sent yet will not go out. "
                                  "Messages already sent stay sent."},
                 "confirm": plain("Cancel it", 30),

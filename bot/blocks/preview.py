@@ -289,7 +289,7 @@ def _buttons(preview: Preview, total: int, *, editing: bool) -> dict[str, Any]:
                 "confirm": {
                     "title": plain(f"{verb} {plural(total, 'message')}?", 100),
                     "text": {
-                        "type": "mrkdwn",
+                        "type": "plain_text",
                         "text": f"{plural(total, 'recipient')} will be texted, for an "
                         f"estimated {cost}. Sent messages cannot be recalled.",
                     },

@@ -149,7 +149,7 @@ def progress_buttons(
         cancel["style"] = "danger"
         cancel["confirm"] = {
             "title": {"type": "plain_text", "text": "Cancel this campaign?"},
-            "text": {"type": "mrkdwn", "text": f"{unsent:,} messages not sent yet will not go "
+            "text": {"type": "plain_text", "text": f"{unsent:,} messages not sent yet will not go "
                                                "out. Messages already sent stay sent."},
             "confirm": {"type": "plain_text", "text": "Cancel it"},
             "deny": {"type": "plain_text", "text": "Keep sending"},

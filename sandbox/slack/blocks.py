@@ -86,6 +86,19 @@ class _Checker:
         elif len(text) > max_length:
             self.fail(f"{pointer}/text", f"must be less than {max_length + 1} characters")
 
+    def confirm(self, dialog: Any, pointer: str) -> None:
+        """A confirmation dialog object: every text in it is plain_text (Slack's reference)."""
+        if not isinstance(dialog, dict):
+            self.fail(pointer, "must be a confirmation dialog object")
+            return
+        self.text_object(dialog.get("title"), f"{pointer}/title", max_length=100, plain_only=True)
+        self.text_object(dialog.get("text"), f"{pointer}/text", max_length=300, plain_only=True)
+        for name in ("confirm", "deny"):
+            self.text_object(dialog.get(name), f"{pointer}/{name}", max_length=30,
+                             plain_only=True, required=False)  # fmt: skip
+        if dialog.get("style") not in (None, "primary", "danger"):
+            self.fail(f"{pointer}/style", "must be one of: primary, danger")
+
     def length(self, value: Any, pointer: str, max_length: int) -> None:
         if isinstance(value, str) and len(value) > max_length:
             self.fail(pointer, f"must be less than {max_length + 1} characters")
@@ -116,6 +129,8 @@ class _Checker:
             if action_id in action_ids:
                 self.fail(f"{pointer}/action_id", "action_id already exists in this block")
             action_ids.add(action_id)
+        if "confirm" in element:
+            self.confirm(element["confirm"], f"{pointer}/confirm")
         if kind == "button":
             self.text_object(element.get("text"), f"{pointer}/text", max_length=75, plain_only=True)
             self.length(element.get("value"), f"{pointer}/value", 2000)
