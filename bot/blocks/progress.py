@@ -81,6 +81,15 @@ def counts_line(report: CampaignReport) -> str:
     )
 
 
+def went_out(report: CampaignReport) -> int:
+    """What the bar counts: recipients Textcast is done with, less those cancelled. A campaign
+    cancelled (or rejected) before it sent everyone never shows a full bar; the cancelled are
+    in the counts line."""
+    if report.campaign.status == CampaignStatus.CANCELLED:
+        return report.handled - report.counts.cancelled
+    return report.handled
+
+
 def progress_message(
     report: CampaignReport, *, rate: float | None, eta: timedelta | None
 ) -> dict[str, Any]:
@@ -88,10 +97,10 @@ def progress_message(
     both are shown only while the campaign sends."""
     campaign = report.campaign
     counts = report.counts
+    done = went_out(report)
     lines = [
         status_line(report),
-        f"{progress_bar(report.handled, counts.total)} "
-        f"({report.handled:,} of {counts.total:,} handled)",
+        f"{progress_bar(done, counts.total)} ({done:,} of {counts.total:,} handled)",
         counts_line(report),
     ]
     if campaign.status == CampaignStatus.RUNNING:
@@ -121,7 +130,7 @@ def progress_message(
     about = f"{origin(campaign)} · {senders(campaign)} · {campaign.id}"
     label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)
     fallback = (
-        f"{escape(campaign.name)}: {label.lower()}, {percent(report.handled, counts.total)}% "
+        f"{escape(campaign.name)}: {label.lower()}, {percent(done, counts.total)}% "
         f"({counts.delivered:,} delivered, {counts.failed:,} failed, "
         f"{counts.pending:,} pending of {counts.total:,})"
     )

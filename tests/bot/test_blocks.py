@@ -149,6 +149,18 @@ def test_a_paused_campaign_says_why() -> None:
     assert "Paused: 30 of the last 50 failed." in lines
 
 
+def test_a_campaign_cancelled_part_way_never_shows_a_full_bar() -> None:
+    """Cancelled with 60 of 100 sent: the 40 cancelled are done with, but were never texted."""
+    cancelled = make_campaign(status=CampaignStatus.CANCELLED, cancelled_by="slack:U0BOB")
+    report = make_report(cancelled, counts=Counts(total=100, delivered=55, failed=5, pending=0,
+                                                  cancelled=40), unsent=0)  # fmt: skip
+    message = progress_message(report, rate=None, eta=None)
+    lines = valid(message)
+    assert lines[2].endswith("60% (60 of 100 handled)"), lines[2]
+    assert "0 pending · 40 cancelled, of 100" in lines[3]
+    assert "60%" in message["text"] and "100%" not in message["text"]
+
+
 def test_a_finished_campaign_says_how_long_it_took() -> None:
     report = make_report(make_campaign(status=CampaignStatus.DONE), duration=timedelta(hours=1))
     assert "Took 1 h" in valid(progress_message(report, rate=None, eta=None))
