@@ -59,7 +59,13 @@ from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.downloads import download
 from bot.slack.mms import media_errors, media_lines, mms_hint, upload_hint
-from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from bot.slack.permissions import (
+    NOT_ALLOWED,
+    NotAllowed,
+    is_allowed,
+    not_allowed,
+    require_permission,
+)
 from bot.slack.slow_answers import (
     INLINE_BYTES,
     INLINE_SECONDS,
@@ -123,7 +129,12 @@ def sender_options(settings: Settings, query: str = "") -> list[SenderOption]:
 async def open_compose(
     runtime: Runtime, client: AsyncWebClient, trigger_id: str, channel: str | None, user_id: str
 ) -> None:
-    """Open the empty modal; `channel` is where the campaign will report."""
+    """Open the empty modal; `channel` is where the campaign will report. Someone who may not
+    send is told so at once, with whom to ask, not after filling the form in."""
+    if not await is_allowed(runtime, client, user_id):
+        notice = notice_view("New campaign", not_allowed(runtime.settings))
+        await client.views_open(trigger_id=trigger_id, view=notice)
+        return
     zone = await user_zone(client, user_id)
     metadata = Metadata(channel=channel or runtime.settings.SLACK_NOTIFY_CHANNEL,
                         extra={ZONE: zone})  # fmt: skip

@@ -35,8 +35,16 @@ class NotAllowed(TextcastError):
 
 NOT_ALLOWED = (
     "You are not one of the people who may create, send, edit or cancel campaigns here: ask "
-    "someone who is, or an admin to add you (ALLOWED_SLACK_USERS / ALLOWED_SLACK_USERGROUP)."
+    "one of them, or an admin to add you."
 )
+
+
+def not_allowed(settings: Settings) -> str:
+    """The refusal, naming who may (so the person knows whom to ask)."""
+    return (
+        f"You are not one of the people who may create, send, edit or cancel campaigns here: "
+        f"ask {who_may(settings)}, or an admin to add you."
+    )
 
 
 NAMED = 5  # allowed people named in a refusal; the rest are counted
@@ -45,7 +53,7 @@ NAMED = 5  # allowed people named in a refusal; the rest are counted
 async def require_permission(runtime: Runtime, client: AsyncWebClient, user_id: str) -> None:
     """Raise NotAllowed unless `user_id` may change campaigns (anyone, when neither is set)."""
     if not await is_allowed(runtime, client, user_id):
-        raise NotAllowed(NOT_ALLOWED)
+        raise NotAllowed(not_allowed(runtime.settings))
 
 
 async def require_permission_to_see(

@@ -17,7 +17,7 @@ from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
 from tests.bot.conftest import Api, slack_settings
-from tests.bot.test_slack_compose import showing, sms, until
+from tests.bot.test_slack_compose import showing, sms, top_view, until
 from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
@@ -77,6 +77,33 @@ async def test_home_new_campaign_opens_the_modal(web: Api, slack: SlackSandbox) 
     click = requests.block_actions(SIGNING_SECRET, HOME_NEW, view=home, sandbox_url=slack.url)
     await post(web, click)
     await until(showing(slack, "sms_compose"))
+
+
+@pytest.mark.parametrize("api_settings", [{"ALLOWED_SLACK_USERS": BOB}], indirect=True)
+async def test_someone_not_allowed_is_told_when_they_open_a_new_campaign(
+    web: Api, slack: SlackSandbox
+) -> None:
+    """Told at once, with whom to ask, not after filling the form in: from /sms new and from
+    App Home's New campaign alike. Bob, who may, gets the form."""
+    await sms(web, slack, "new")
+    told = await until(showing(slack, "sms_notice"))
+    text = str(told["blocks"])
+    assert "You are not one of the people who may create" in text and f"<@{BOB}>" in text
+    assert "ALLOWED_SLACK" not in text  # no setting names
+    assert slack.calls("users.info") == []  # nothing read for a form that is not shown
+
+    opened = requests.event_callback(SIGNING_SECRET,
+                                     {"type": "app_home_opened", "user": ALICE, "tab": "home"})  # fmt: skip
+    await post(web, opened)
+    home = await until(lambda: slack.home_view(ALICE))
+    opens = len(slack.calls("views.open"))
+    click = requests.block_actions(SIGNING_SECRET, HOME_NEW, view=home, sandbox_url=slack.url)
+    await post(web, click)
+    await until(lambda: len(slack.calls("views.open")) > opens)
+    assert top_view(slack)["callback_id"] == "sms_notice"
+
+    await sms(web, slack, "new", user_id=BOB)
+    await until(lambda: (view := top_view(slack, BOB)) and view["callback_id"] == "sms_compose")
 
 
 async def test_a_request_from_another_workspace_is_refused(web: Api, slack: SlackSandbox) -> None:
