@@ -16,17 +16,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.answers import campaign_list, help_message, reply
-from bot.blocks.progress import progress_message
-from bot.blocks.text import escape, plural
+from bot.blocks.notices import cancel_button
+from bot.blocks.progress import STATUS_LABELS, progress_message
+from bot.blocks.text import escape, message, plural, section
 from bot.runtime import Runtime
 from bot.slack.compose import open_compose, open_edit
 from bot.slack.library import LIBRARY_SUBCOMMANDS
 from bot.slack.optouts import optout
 from bot.slack.permissions import require_permission
-from bot.slack.progress import show_change
 from campaigns.errors import TextcastError
-from campaigns.service import campaign_report, cancel_campaign, list_campaigns
-from campaigns.status import CampaignStatus
+from campaigns.service import campaign_report, list_campaigns
+from campaigns.status import CANCELLABLE, CampaignStatus
 
 log = logging.getLogger(__name__)
 COMMAND = "/sms"
@@ -99,15 +99,20 @@ async def _edit(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], 
 async def _cancel(
     runtime: Runtime, client: AsyncWebClient, body: dict[str, Any], rest: str
 ) -> dict[str, Any]:
+    """Asks first: the answer names the campaign and what will not go out, with a Cancel button
+    behind Slack's confirmation (the notices' own, bot/slack/actions.py). A typed id is easily
+    the wrong one, and a cancel cannot be undone."""
     campaign_id = _campaign_id(rest, "cancel")
-    user_id = body["user_id"]
-    await require_permission(runtime, client, user_id)
-    view, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
-    await show_change(runtime, client, campaign_id)
-    return reply(
-        f"Cancelled *{escape(view.campaign.name)}*: {plural(unsent, 'unsent message')} will not "
-        "go out. Messages already sent stay sent."
-    )
+    await require_permission(runtime, client, body["user_id"])
+    report = await campaign_report(runtime.ctx, campaign_id)
+    campaign = report.campaign
+    if campaign.status not in CANCELLABLE:
+        label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status).lower()
+        return reply(f"*{escape(campaign.name)}* is {label}: there is nothing left to cancel.")
+    text = (f"Cancel *{escape(campaign.name)}*? {plural(report.unsent, 'message')} not sent yet "
+            "will not go out; messages already sent stay sent.")  # fmt: skip
+    return message(text, [section(text), {"type": "actions",
+                                          "elements": [cancel_button(campaign)]}])  # fmt: skip
 
 
 SUBCOMMANDS = {

@@ -127,6 +127,30 @@ async def test_someone_not_allowed_cannot_cancel_from_a_command(
     assert campaign.status == CampaignStatus.SCHEDULED
 
 
+async def test_sms_cancel_asks_first_and_the_button_behind_a_confirmation_cancels(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    campaign_id = await scheduled(web, clock)
+    await sms(web, slack, f"cancel {campaign_id}")
+    [asked] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert asked.text.startswith("Cancel *Spring sale*? 1 message not sent yet will not go out")
+    [button] = asked.blocks[-1]["elements"]
+    assert button["confirm"]["title"]["text"] == "Cancel this campaign?"
+    campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
+    assert campaign.status == CampaignStatus.SCHEDULED  # nothing happens until the button
+
+    click = requests.block_actions(SIGNING_SECRET, button["action_id"], message=asked,
+                                   sandbox_url=slack.url)  # fmt: skip
+    assert (await post(web, click)).status == 200
+    await until(lambda: slack.calls("response_url")[1:])
+    campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
+    assert (campaign.status, campaign.cancelled_by) == (CampaignStatus.CANCELLED, f"slack:{ALICE}")
+
+    await sms(web, slack, f"cancel {campaign_id}")
+    again = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[1:])
+    assert "nothing left to cancel" in again[-1].text
+
+
 async def test_a_retry_of_a_slow_event_is_acknowledged_and_not_run_again(
     web: Api, slack: SlackSandbox
 ) -> None:
