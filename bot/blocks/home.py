@@ -1,5 +1,6 @@
 """The App Home tab: a New campaign button, then running, scheduled and recent campaigns with
-their counts and a Cancel button where one can still be cancelled. A pure function of the list."""
+their counts and a Cancel button where one can still be cancelled. A pure function of the list
+and of whether the person may act: someone who may not sees no buttons, and is told whom to ask."""
 
 from __future__ import annotations
 
@@ -16,34 +17,36 @@ RECENT = 10
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
 
 
-def home_view(campaigns: list[CampaignView]) -> dict[str, Any]:
+def home_view(campaigns: list[CampaignView], *, who_may: str | None = None) -> dict[str, Any]:
+    """`who_may`: None when the person may create and cancel; else who may, to be asked."""
     active = [c for c in campaigns if c.campaign.status in (CampaignStatus.RUNNING,
                                                             CampaignStatus.PAUSED)]  # fmt: skip
     scheduled = [c for c in campaigns if c.campaign.status == CampaignStatus.SCHEDULED]
     recent = [c for c in campaigns if c.campaign.status in FINISHED][:RECENT]
-    blocks: list[dict[str, Any]] = [
-        header("Textcast: SMS campaigns"),
-        {"type": "actions", "block_id": "home_actions", "elements": [
+    blocks: list[dict[str, Any]] = [header("Textcast: SMS campaigns")]
+    if who_may is None:
+        blocks.append({"type": "actions", "block_id": "home_actions", "elements": [
             {"type": "button", "action_id": HOME_NEW, "style": "primary",
              "text": plain("New campaign"), "value": "new"},
-        ]},
-    ]  # fmt: skip
+        ]})  # fmt: skip
+    else:
+        blocks.append(context(f"To send or cancel a campaign, ask {who_may}."))
     for title, items, empty in (
         ("Sending now", active, "Nothing is sending."),
         ("Scheduled", scheduled, "Nothing is scheduled."),
         ("Recent", recent, "No finished campaigns yet."),
     ):
         blocks.append(header(title))
-        blocks += [_campaign(item) for item in items] or [context(empty)]
+        blocks += [_campaign(item, who_may is None) for item in items] or [context(empty)]
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], context("…and more: `/sms list` shows them.")]
     return {"type": "home", "blocks": blocks}
 
 
-def _campaign(item: CampaignView) -> dict[str, Any]:
+def _campaign(item: CampaignView, may_cancel: bool) -> dict[str, Any]:
     campaign = item.campaign
     block: dict[str, Any] = section(campaign_line(item))
-    if campaign.status in CANCELLABLE:
+    if may_cancel and campaign.status in CANCELLABLE:
         unsent = item.counts.pending
         block["accessory"] = {
             "type": "button",

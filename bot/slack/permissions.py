@@ -22,6 +22,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.allowed import who_may
 from bot.runtime import Runtime
 from campaigns.errors import TextcastError
 from campaigns.settings import Settings
@@ -45,9 +46,6 @@ def not_allowed(settings: Settings) -> str:
         f"You are not one of the people who may create, send, edit or cancel campaigns here: "
         f"ask {who_may(settings)}, or an admin to add you."
     )
-
-
-NAMED = 5  # allowed people named in a refusal; the rest are counted
 
 
 async def require_permission(runtime: Runtime, client: AsyncWebClient, user_id: str) -> None:
@@ -78,20 +76,6 @@ async def is_allowed(runtime: Runtime, client: AsyncWebClient, user_id: str) -> 
         if user_id in (members.get("users") or []):
             return True
     return False
-
-
-def who_may(settings: Settings) -> str:
-    """The allowed people as Slack shows them: '<@U1>, <@U2> and members of <!subteam^S1>'."""
-    users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
-    named = [f"<@{user}>" for user in users[:NAMED]]
-    if len(users) > NAMED:
-        others = len(users) - NAMED
-        named.append(f"{others} other{'s' if others > 1 else ''}")
-    if group:
-        named.append(f"members of <!subteam^{group}>")
-    if len(named) == 1:
-        return named[0]
-    return ", ".join(named[:-1]) + " and " + named[-1]
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

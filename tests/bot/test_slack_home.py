@@ -92,18 +92,48 @@ async def test_someone_not_allowed_is_told_when_they_open_a_new_campaign(
     assert "ALLOWED_SLACK" not in text  # no setting names
     assert slack.calls("users.info") == []  # nothing read for a form that is not shown
 
+    # Alice's Home shows her no New campaign button; one from a tab opened before she was
+    # removed from the allowed (here: Bob's) is answered the same way.
     opened = requests.event_callback(SIGNING_SECRET,
-                                     {"type": "app_home_opened", "user": ALICE, "tab": "home"})  # fmt: skip
+                                     {"type": "app_home_opened", "user": BOB, "tab": "home"})  # fmt: skip
     await post(web, opened)
-    home = await until(lambda: slack.home_view(ALICE))
+    home = await until(lambda: slack.home_view(BOB))
     opens = len(slack.calls("views.open"))
-    click = requests.block_actions(SIGNING_SECRET, HOME_NEW, view=home, sandbox_url=slack.url)
+    click = requests.block_actions(SIGNING_SECRET, HOME_NEW, view=home, user_id=ALICE,
+                                   sandbox_url=slack.url)  # fmt: skip
     await post(web, click)
     await until(lambda: len(slack.calls("views.open")) > opens)
     assert top_view(slack)["callback_id"] == "sms_notice"
 
     await sms(web, slack, "new", user_id=BOB)
     await until(lambda: (view := top_view(slack, BOB)) and view["callback_id"] == "sms_compose")
+
+
+@pytest.mark.parametrize("api_settings", [{"ALLOWED_SLACK_USERS": BOB}], indirect=True)
+async def test_home_shows_its_buttons_only_to_those_who_may_use_them(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    await scheduled(web, clock)
+    for user in (ALICE, BOB):
+        opened = requests.event_callback(
+            SIGNING_SECRET, {"type": "app_home_opened", "user": user, "tab": "home"}
+        )
+        await post(web, opened)
+    alices = str((await until(lambda: slack.home_view(ALICE)))["blocks"])
+    bobs = str((await until(lambda: slack.home_view(BOB)))["blocks"])
+    assert "Spring sale" in alices and "Spring sale" in bobs
+    assert HOME_NEW not in alices and HOME_CANCEL not in alices
+    assert f"To send or cancel a campaign, ask <@{BOB}>" in alices
+    assert HOME_NEW in bobs and HOME_CANCEL in bobs and "ask <@" not in bobs
+
+    # A refresh (here: Bob cancels from Home) keeps each person's own tab.
+    click = requests.block_actions(SIGNING_SECRET, HOME_CANCEL, user_id=BOB,
+                                   view=slack.home_view(BOB), sandbox_url=slack.url)  # fmt: skip
+    published = len(slack.calls("views.publish"))
+    assert (await post(web, click)).status == 200
+    await until(lambda: len(slack.calls("views.publish")) >= published + 2)
+    assert HOME_CANCEL not in str(slack.home_view(ALICE)["blocks"])
+    assert HOME_NEW in str(slack.home_view(BOB)["blocks"])
 
 
 async def test_a_request_from_another_workspace_is_refused(web: Api, slack: SlackSandbox) -> None:
