@@ -41,8 +41,12 @@ async def may_act(ctx: Context, client: AsyncWebClient) -> Callable[[str], bool]
         return lambda _user: True
     allowed = set(users)
     if group:
-        members = await client.usergroups_users_list(usergroup=group)
-        allowed.update(members.get("users") or [])
+        try:
+            members = await client.usergroups_users_list(usergroup=group)
+        except SlackApiError as error:  # the group's members see no buttons until next time
+            log.warning("could not read the allowed group: %s", error.response.get("error"))
+        else:
+            allowed.update(members.get("users") or [])
     return allowed.__contains__
 
 
