@@ -280,3 +280,17 @@ async def test_reject_asks_why_and_the_creator_is_told_who_and_why(
         f"<@{ALICE}> :x: Rejected by <@{CAROL}>: cancelled, nothing was sent. Why:\n"
         "> Too many people for a Saturday: &lt;!channel&gt; split it in two"
     ]
+
+
+async def test_an_edit_by_someone_else_is_told_to_the_creator(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """Bob changes Alice's campaign in Slack: Alice is told who changed what. It has no thread
+    yet (nothing was posted for it), so in her direct messages with Textcast."""
+    campaign_id = await alices_campaign(web, clock)
+    await edit_in_slack(web, slack, campaign_id, BOB)
+    [told] = await until(lambda: slack.messages("D" + ALICE[1:]))
+    assert told.text == (
+        f"<@{ALICE}> :pencil2: <@{BOB}> changed *Open day*: the message and the recipients. "
+        "It waits for a second person's approval again."
+    )

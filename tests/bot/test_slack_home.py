@@ -196,6 +196,10 @@ async def test_sms_cancel_asks_first_and_the_button_behind_a_confirmation_cancel
     await until(lambda: slack.calls("response_url")[1:])
     campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
     assert (campaign.status, campaign.cancelled_by) == (CampaignStatus.CANCELLED, f"slack:{ALICE}")
+    # Bob made it: he is told who cancelled it (in his direct messages: it has no thread yet).
+    [told] = await until(lambda: slack.messages("D" + BOB[1:]))
+    assert told.text == (f"<@{BOB}> :no_entry_sign: <@{ALICE}> cancelled *Spring sale*: "
+                         "1 message will not be sent.")  # fmt: skip
 
     await sms(web, slack, f"cancel {campaign_id}")
     again = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[1:])
