@@ -14,6 +14,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.inbound import InboundContext, inbound_message
+from bot.blocks.people import slack_user
 from bot.jobs import enqueue_inbound
 from campaigns.keywords import Meaning
 from campaigns.models import Campaign, InboundMessage, Recipient
@@ -39,7 +40,8 @@ async def handle_inbound(rt: WorkerRuntime, inbound_id: int) -> str:
         await mark_handled(rt.ctx, inbound_id, None, None)
         return "nowhere to post"
     waiting = await waiting_for(rt.ctx, inbound.phone) if inbound.meaning == Meaning.OPT_OUT else 0
-    about = InboundContext(campaign.name if campaign else None, waiting, variables)
+    creator = slack_user(campaign.created_by) if campaign else None
+    about = InboundContext(campaign.name if campaign else None, waiting, variables, creator)
     content = inbound_message(inbound, about)
     try:
         posted = await slack.chat_postMessage(

@@ -17,6 +17,24 @@ def who_may(settings: Settings) -> str:
         named.append(f"{others} other{'s' if others > 1 else ''}")
     if group:
         named.append(f"members of <!subteam^{group}>")
-    if len(named) == 1:
-        return named[0]
-    return ", ".join(named[:-1]) + " and " + named[-1]
+    return and_list(named)
+
+
+def whom_to_ask(settings: Settings) -> str:
+    """Whom someone not allowed asks for access: the person or group named for it
+    (ACCESS_CONTACT), else the allowed people themselves."""
+    contact = settings.ACCESS_CONTACT
+    if contact:
+        return mention(contact)
+    return who_may(settings)
+
+
+def mention(slack_id: str) -> str:
+    """A Slack user (U…, W…) or user group (S…) as a mention."""
+    return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"
+
+
+def and_list(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.allowed import who_may
+from bot.blocks.allowed import whom_to_ask
 from bot.blocks.home import home_view
 from campaigns.service import Context, list_campaigns
 
@@ -55,7 +55,7 @@ async def _views(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     acting = await home_content(ctx)
     if not ctx.settings.ALLOWED_SLACK_USERS and not ctx.settings.ALLOWED_SLACK_USERGROUP:
         return acting, acting
-    return acting, await home_content(ctx, who_may=who_may(ctx.settings))
+    return acting, await home_content(ctx, who_may=whom_to_ask(ctx.settings))
 
 
 async def publish_home(
@@ -64,7 +64,7 @@ async def publish_home(
     """Show `user_id` the tab, and keep it fresh for them from now on."""
     await redis.sadd(home_users_key(namespace), user_id)
     allowed = (await may_act(ctx, client))(user_id)
-    view = await home_content(ctx, who_may=None if allowed else who_may(ctx.settings))
+    view = await home_content(ctx, who_may=None if allowed else whom_to_ask(ctx.settings))
     await client.views_publish(user_id=user_id, view=view)
 
 

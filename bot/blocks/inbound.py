@@ -28,6 +28,7 @@ class InboundContext:
     campaign_name: str | None = None  # the campaign it answers, if one matched
     waiting: int = 0  # messages to the number still waiting in scheduled or paused campaigns
     variables: Mapping[str, str] = field(default_factory=dict)  # the recipient's, if matched
+    creator: str | None = None  # the campaign's creator's Slack user id: told of a reply
 
 
 def inbound_message(inbound: InboundMessage, about: InboundContext) -> dict[str, Any]:
@@ -101,7 +102,8 @@ def cancelled_waiting_by(user_id: str, cancelled: int) -> str:
 
 def _reply(inbound: InboundMessage, about: InboundContext) -> dict[str, Any]:
     who = _who(inbound.phone, about.variables)
-    lines = [f":speech_balloon: *Reply from {who}*{_answering(about)}"]
+    asks = f"<@{about.creator}> " if about.creator else ""  # a reply may need an answer
+    lines = [f"{asks}:speech_balloon: *Reply from {who}*{_answering(about)}"]
     body = inbound.body.strip()
     if body:
         lines.append(quoted(body))
@@ -109,7 +111,7 @@ def _reply(inbound: InboundMessage, about: InboundContext) -> dict[str, Any]:
         kinds = Counter(inbound.media_types)
         shown = ", ".join(f"{n} {escape(kind)}" for kind, n in kinds.most_common())
         lines.append(f"_With {plural(len(inbound.media_types), 'file')}: {shown}_")
-    fallback = f"Reply from {mask(inbound.phone)}: {escape(body[:200])}"
+    fallback = f"{asks}Reply from {mask(inbound.phone)}: {escape(body[:200])}"
     button = {
         "type": "button",
         "action_id": REPLY_TO_TEXT,

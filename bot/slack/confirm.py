@@ -16,6 +16,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.changes import fields_changed
 from bot.blocks.compose import Metadata, notice_view
 from bot.blocks.preview import CONFIRM, preview_view
 from bot.blocks.progress import progress_message
@@ -24,9 +25,9 @@ from bot.jobs import enqueue_confirmed
 from bot.runtime import Runtime
 from bot.slack.compose import BASED_ON, EDITING
 from bot.slack.permissions import require_permission
-from bot.slack.progress import show_change
+from bot.slack.progress import announce, show_change
 from campaigns.errors import TextcastError
-from campaigns.service import campaign_report, launch_campaign, preview_campaign
+from campaigns.service import campaign_report, get_campaign, launch_campaign, preview_campaign
 from campaigns.service.revision import apply_draft
 from campaigns.service.sending import set_progress_message
 from campaigns.status import CampaignStatus
@@ -105,11 +106,14 @@ async def _apply_edit(
 ) -> dict[str, Any]:
     """The scheduled campaign becomes what the draft says; its new version gets a start job."""
     campaign_id = metadata.extra[EDITING]
+    before = (await get_campaign(runtime.ctx, campaign_id, recipients_limit=1)).view.campaign
     applied = await apply_draft(runtime.ctx, campaign_id, metadata.draft or "", f"slack:{user_id}",
                                 based_on=int(metadata.extra.get(BASED_ON, "0")))  # fmt: skip
     campaign = applied.campaign
     await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
     await show_change(runtime, client, campaign.id)
+    await announce(runtime, client, campaign, f"slack:{user_id}",
+                   changed=fields_changed(before, campaign))  # fmt: skip
     view = _launched_view(campaign.status, campaign.name, campaign.channel_id,
                           campaign.scheduled_at)  # fmt: skip
     view["title"]["text"] = "Changes saved"

@@ -26,7 +26,7 @@ from bot.slack.actions import campaign_of
 from bot.slack.compose import open_edit
 from bot.slack.dm_files import refused, upload_to_dm
 from bot.slack.permissions import require_permission, require_permission_to_see
-from bot.slack.progress import show_change
+from bot.slack.progress import announce, show_change
 from campaigns.errors import TextcastError
 from campaigns.export import to_csv
 from campaigns.models import Recipient
@@ -90,11 +90,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user_id, campaign_id = body["user"]["id"], campaign_of(body)
         try:
             await require_permission(runtime, client, user_id)
-            await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
+            view, unsent = await cancel_campaign(runtime.ctx, campaign_id,
+                                                 actor=f"slack:{user_id}")  # fmt: skip
         except TextcastError as error:
             await respond(text=error.message, response_type="ephemeral", replace_original=False)
             return
         await show_change(runtime, client, campaign_id)
+        await announce(runtime, client, view.campaign, f"slack:{user_id}", unsent=unsent)
 
     async def edit(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond

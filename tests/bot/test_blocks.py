@@ -216,7 +216,8 @@ def test_names_people_typed_are_escaped_and_the_header_is_clipped() -> None:
     assert "&lt;!channel&gt; &amp; friends" in section and "<!channel>" not in section
     notice = paused_message(make_campaign(name=name, pause_reason="<@U0BOB> did it"))
     for message in (summary, notice, progress_message(make_report(), rate=None, eta=None)):
-        assert "<!" not in message["text"] and "<@" not in message["text"]  # no notification
+        typed = message["text"].removeprefix("<@U0ALICE> ")  # its creator is told, no one else
+        assert "<!" not in typed and "<@" not in typed  # no notification
 
 
 # -- summary
@@ -239,7 +240,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
     )
     lines = valid(summary_message(report, settled=False))
     assert lines == [
-        "*Summary of March promotion*",
+        "@U0ALICE *Summary of March promotion*",
         "90 delivered · 6 failed · 2 pending · 2 cancelled, of 100",
         "",
         "*Why messages failed*",
@@ -334,8 +335,10 @@ def test_paused_notice_says_why_and_offers_resume_and_a_confirmed_cancel() -> No
         status=CampaignStatus.PAUSED, pause_reason="30 of the last 50 messages failed."
     )
     message = paused_message(campaign)
+    assert message["text"].startswith("<@U0ALICE> March promotion is paused")  # told first
     assert valid(message) == [
-        ":double_vertical_bar: *March promotion* is paused. 30 of the last 50 messages failed.",
+        "@U0ALICE :double_vertical_bar: *March promotion* is paused. 30 of the last 50 messages "
+        "failed.",
         "Nothing more is sent until someone resumes or cancels it.",
         "[Resume] [Cancel]",
     ]
@@ -362,7 +365,9 @@ def test_late_start_notice_offers_send_now_and_cancel() -> None:
     )
     message = late_start_message(campaign)
     lines = valid(message)
-    assert lines[0].startswith(":alarm_clock: *March promotion* has not started. It was due at")
+    assert lines[0].startswith(
+        "@U0ALICE :alarm_clock: *March promotion* has not started. It was due at"
+    )
     assert [(b["action_id"], b["text"]["text"]) for b in buttons(message)] == [
         (SEND_NOW, "Send now"),
         (CANCEL_CAMPAIGN, "Cancel"),
@@ -381,7 +386,7 @@ def test_a_campaign_that_stalled_partway_says_so() -> None:
     )
     message = late_start_message(campaign)
     assert valid(message)[0].startswith(
-        ":alarm_clock: *March promotion* stopped sending partway. It stopped sending at"
+        "@U0ALICE :alarm_clock: *March promotion* stopped sending partway. It stopped sending at"
     )
     assert [b["action_id"] for b in buttons(message)] == [SEND_NOW, CANCEL_CAMPAIGN]
 
@@ -393,7 +398,7 @@ def test_a_resolved_notice_keeps_the_reason_and_loses_its_buttons() -> None:
     notice["blocks"] = [{**b, "block_id": f"b{i}"} for i, b in enumerate(notice["blocks"])]
     lines = valid(resolved(notice, resumed_by("U0ALICE")))
     assert lines == [
-        ":double_vertical_bar: *March promotion* is paused. Too many failures.",
+        "@U0ALICE :double_vertical_bar: *March promotion* is paused. Too many failures.",
         "Nothing more is sent until someone resumes or cancels it.",
         ":arrow_forward: Resumed by @U0ALICE",
     ]

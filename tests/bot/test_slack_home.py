@@ -136,6 +136,27 @@ async def test_home_shows_its_buttons_only_to_those_who_may_use_them(
     assert HOME_NEW in str(slack.home_view(BOB)["blocks"])
 
 
+@pytest.mark.parametrize(
+    "api_settings", [{"ALLOWED_SLACK_USERS": BOB, "ACCESS_CONTACT": "S0FRONTDESK"}], indirect=True
+)
+async def test_someone_not_allowed_is_told_to_ask_the_contact_for_access(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """With a person or group named to ask for access, the notice at /sms new and App Home name
+    it (not the allowed people, and never a setting)."""
+    await scheduled(web, clock)
+    await sms(web, slack, "new")
+    told = str((await until(showing(slack, "sms_notice")))["blocks"])
+    assert "ask <!subteam^S0FRONTDESK> for access" in told
+    assert f"<@{BOB}>" not in told and "ACCESS_CONTACT" not in told
+    opened = requests.event_callback(SIGNING_SECRET,
+                                     {"type": "app_home_opened", "user": ALICE, "tab": "home"})  # fmt: skip
+    await post(web, opened)
+    home = str((await until(lambda: slack.home_view(ALICE)))["blocks"])
+    assert "To send or cancel a campaign, ask <!subteam^S0FRONTDESK>." in home
+    assert HOME_NEW not in home
+
+
 async def test_a_request_from_another_workspace_is_refused(web: Api, slack: SlackSandbox) -> None:
     request = requests.slash_command(SIGNING_SECRET, "list", team_id="T0OTHER",
                                      sandbox_url=slack.url)  # fmt: skip
@@ -175,6 +196,10 @@ async def test_sms_cancel_asks_first_and_the_button_behind_a_confirmation_cancel
     await until(lambda: slack.calls("response_url")[1:])
     campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
     assert (campaign.status, campaign.cancelled_by) == (CampaignStatus.CANCELLED, f"slack:{ALICE}")
+    # Bob made it: he is told who cancelled it (in his direct messages: it has no thread yet).
+    [told] = await until(lambda: slack.messages("D" + BOB[1:]))
+    assert told.text == (f"<@{BOB}> :no_entry_sign: <@{ALICE}> cancelled *Spring sale*: "
+                         "1 message will not be sent.")  # fmt: skip
 
     await sms(web, slack, f"cancel {campaign_id}")
     again = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[1:])

@@ -316,7 +316,7 @@ Textcast [APP]:
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
   ↳ Textcast [APP]:
-      *Summary of March promotion*
+      @Alice Smith *Summary of March promotion*
       5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
 
       *Why messages failed*
@@ -342,7 +342,7 @@ Textcast [APP] (edited):
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
   ↳ Textcast [APP] (edited):
-      *Summary of March promotion*
+      @Alice Smith *Summary of March promotion*
       7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
 
       *Why messages failed*
@@ -443,7 +443,8 @@ async def test_paused_notice_in_the_thread_with_resume_and_cancel(
     assert "  Paused: 30 of the last 50 messages failed.\n" in transcript
     assert (
         "  ↳ Textcast [APP] (also sent to the channel):\n"
-        "      :double_vertical_bar: *March promotion* is paused. 30 of the last 50 messages "
+        "      @Alice Smith :double_vertical_bar: *March promotion* is paused. 30 of the last 50 "
+        "messages "
         "failed.\n"
         "      Nothing more is sent until someone resumes or cancels it.\n"
         "      [Resume] [Cancel]\n"
