@@ -81,11 +81,8 @@ async def _confirm(
     runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata, *, anyway: bool
 ) -> dict[str, Any]:
     await require_permission(runtime, client, user_id)
-    if not anyway and await gaps_in_every_sample(runtime.ctx, metadata.draft or "",
-                                                 samples=SAMPLES):  # fmt: skip
-        raise TextcastError("Every message shown has a gap: nothing was sent. Check the "
-                            "message, or use its “anyway” button if that is meant.")  # fmt: skip
     if metadata.extra.get(EDITING):
+        await _refuse_gaps(runtime, metadata, anyway=anyway)
         return await _apply_edit(runtime, client, user_id, metadata)
     draft_id = metadata.draft or ""
     report = await campaign_report(runtime.ctx, draft_id)
@@ -95,6 +92,7 @@ async def _confirm(
     if campaign.status != CampaignStatus.DRAFT:
         return _launched_view(campaign.status, campaign.name, campaign.channel_id,
                               campaign.scheduled_at, again=True)  # fmt: skip
+    await _refuse_gaps(runtime, metadata, anyway=anyway)
     channel = metadata.channel or campaign.channel_id  # picked in the form, or where typed
     if not channel:
         raise TextcastError(
@@ -112,6 +110,16 @@ async def _confirm(
     await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, started)
     await show_change(runtime, client, started.id)
     return _launched_view(started.status, started.name, channel, started.scheduled_at)
+
+
+async def _refuse_gaps(runtime: Runtime, metadata: Metadata, *, anyway: bool) -> None:
+    """A plain Confirm of a draft whose every sample has a gap is refused: only the preview's
+    "anyway" button sends it."""
+    if anyway:
+        return
+    if await gaps_in_every_sample(runtime.ctx, metadata.draft or "", samples=SAMPLES):
+        raise TextcastError("Every message shown has a gap: nothing was sent. Check the "
+                            "message, or use its “anyway” button if that is meant.")  # fmt: skip
 
 
 async def _apply_edit(

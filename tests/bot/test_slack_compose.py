@@ -701,3 +701,7 @@ async def test_a_message_with_a_gap_in_every_sample_needs_send_anyway(
     done = await until(showing(slack, "sms_notice"))
     assert "is sending now" in str(done["blocks"])
     assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.status == "running"
+    # The plain Confirm pressed again after it went out says so, not that nothing was sent.
+    await click(web, slack, stale, CONFIRM)
+    await until(lambda: "already confirmed" in str((top_view(slack) or {}).get("blocks")))
+    assert len(slack.messages(CAMPAIGNS)) == 1
