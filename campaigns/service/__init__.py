@@ -49,6 +49,7 @@ from campaigns.service.optouts import (
 from campaigns.service.preview import (
     Preview,
     SampleMessage,
+    gaps_in_every_sample,
     preview_campaign,
     preview_new_campaign,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "edit_campaign",
     "edit_confirmed_campaign",
     "edit_own_draft",
+    "gaps_in_every_sample",
     "get_campaign",
     "get_contact_group",
     "get_template",

@@ -28,7 +28,7 @@ from sandbox.slack import (
     requests,
 )
 from tests.bot.conftest import Api, slack_settings
-from tests.bot.test_slack_compose import at, click, filled, showing, sms, submit, until
+from tests.bot.test_slack_compose import PLAIN, at, click, filled, showing, sms, submit, until
 from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
@@ -179,7 +179,7 @@ async def test_edit_a_scheduled_campaign_through_the_preview_again(
     await sms(web, slack, "new")
     compose = await until(showing(slack, "sms_compose"))
     await submit(web, slack, compose, filled(paste="+447400000001\n+447400000002",
-                                             when="schedule", **at(later)))  # fmt: skip
+                                             when="schedule", message=PLAIN, **at(later)))  # fmt: skip
     preview = await until(showing(slack, "sms_preview"))
     await click(web, slack, preview, "preview_confirm")
     await until(showing(slack, "sms_notice"))
