@@ -77,7 +77,7 @@ def figure_of(data: dict[str, Any]) -> Figure:
         axes.set_xlim(left=times[0])
     axes.grid(alpha=0.3)
     title = axes.set_title(f"{data['title']}\n{data['subtitle']}", fontsize=9, loc="left")
-    axes.legend(loc="upper left", fontsize=7, frameon=False)
+    axes.legend(loc="best", fontsize=7, framealpha=0.9)  # where it hides the fewest points
     reasons = data.get("reasons") or []
     if reasons:  # beside the plot, so it never hides a curve
         lines = [f"{label}: {count:,}" for label, count in reasons]
