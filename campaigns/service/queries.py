@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from campaigns.models import AuditEntry, Campaign, Recipient
 from campaigns.service.common import CampaignView, counts_for, load_campaign
@@ -160,14 +160,18 @@ async def audit_entries(
 
 
 # The report's order: what someone must look at first (the failed), then what is still open,
-# then what went well. Each group pages on its own rows through the (campaign_id, status) index.
-REPORT_GROUPS: tuple[tuple[str, tuple[RecipientStatus, ...]], ...] = (
-    ("failed", (RecipientStatus.FAILED, RecipientStatus.UNDELIVERED)),
-    ("no_receipt", (RecipientStatus.SENT,)),
-    ("pending", (RecipientStatus.PENDING, RecipientStatus.QUEUED)),
-    ("cancelled", (RecipientStatus.CANCELLED,)),
-    ("delivered", (RecipientStatus.DELIVERED,)),
-)
+# then what went well. A message Twilio has queued (it has a SID) waits for its receipt like a
+# sent one; one queued without a SID has not left yet.
+_HANDED_OFF = Recipient.twilio_sid.is_not(None)
+REPORT_GROUPS: tuple[tuple[str, ColumnElement[bool]], ...] = (
+    ("failed", Recipient.status.in_((RecipientStatus.FAILED, RecipientStatus.UNDELIVERED))),
+    ("no_receipt", (Recipient.status == RecipientStatus.SENT)
+     | ((Recipient.status == RecipientStatus.QUEUED) & _HANDED_OFF)),
+    ("pending", (Recipient.status == RecipientStatus.PENDING)
+     | ((Recipient.status == RecipientStatus.QUEUED) & ~_HANDED_OFF)),
+    ("cancelled", Recipient.status == RecipientStatus.CANCELLED),
+    ("delivered", Recipient.status == RecipientStatus.DELIVERED),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +203,10 @@ async def recipients_by_status(
     async with ctx.db.read() as session:
         await load_campaign(session, campaign_id)  # NotFound for an unknown campaign
         for index in range(group, len(REPORT_GROUPS)):
-            name, statuses = REPORT_GROUPS[index]
+            name, belongs = REPORT_GROUPS[index]
             query = (
                 select(Recipient)
-                .where(Recipient.campaign_id == campaign_id, Recipient.status.in_(statuses),
+                .where(Recipient.campaign_id == campaign_id, belongs,
                        Recipient.id > (after if index == group else 0))
                 .order_by(Recipient.id)
                 .limit(limit - taken + 1)
@@ -226,10 +230,8 @@ async def recipients_by_status(
 
 
 async def _any_after(session: Any, campaign_id: str, index: int) -> bool:
-    later = [s for _, statuses in REPORT_GROUPS[index + 1 :] for s in statuses]
+    later = [belongs for _, belongs in REPORT_GROUPS[index + 1 :]]
     if not later:
         return False
-    query = select(Recipient.id).where(
-        Recipient.campaign_id == campaign_id, Recipient.status.in_(later)
-    )
+    query = select(Recipient.id).where(Recipient.campaign_id == campaign_id, or_(*later))
     return (await session.execute(query.limit(1))).first() is not None

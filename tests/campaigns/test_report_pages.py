@@ -14,7 +14,7 @@ from campaigns.service import (
     recipients_by_status,
 )
 from campaigns.status import RecipientStatus
-from tests.worker.test_reporting import new_campaign
+from tests.worker.test_reporting import new_campaign, receipts, submit
 
 
 async def walk(ctx: Context, campaign_id: str, limit: int) -> list[list[tuple[str, int]]]:
@@ -49,3 +49,14 @@ async def test_a_cursor_it_did_not_give_out_is_refused(ctx: Context) -> None:
     for cursor in ("nonsense", "OXwx", "MXwtMQ"):  # 9|1 (no such group), 1|-1
         with pytest.raises(InputError):
             await recipients_by_status(ctx, campaign_id, cursor=cursor)
+
+
+async def test_handed_to_twilio_waits_for_a_receipt_not_to_be_sent(ctx: Context) -> None:
+    campaign_id = await new_campaign(ctx, count=4)
+    sids = await submit(ctx, campaign_id, 2)  # queued at Twilio, with their SIDs
+    await receipts(ctx, sids[1:], RecipientStatus.SENT)
+    page = await recipients_by_status(ctx, campaign_id)
+    assert [(group, len(rows)) for group, rows in page.groups] == [("no_receipt", 2),
+                                                                    ("pending", 2)]  # fmt: skip
+    statuses = {r.status for r in page.groups[0][1]}
+    assert statuses == {RecipientStatus.QUEUED, RecipientStatus.SENT}
