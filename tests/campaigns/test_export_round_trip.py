@@ -37,3 +37,12 @@ def test_a_file_that_is_not_an_export_keeps_its_apostrophes() -> None:
     report = parse_recipients(text.encode(), None)
     [person] = report.recipients
     assert person.variables == {"row": "1", "first_name": "'=SUM(A1)", "status": "ok"}
+
+
+def test_an_export_from_before_opted_out_by_reads_back_too() -> None:
+    text = (
+        "row,phone,first_name,status,error_code,error_reason,sender,twilio_sid,last_change_utc\n"
+        "2,'+447700900001,'=SUM(A1),delivered,,,+14155550100,SM1,2026-12-01 09:00:00\n"
+    )
+    [person] = parse_recipients(("\ufeff" + text).encode(), None).recipients
+    assert (person.phone, person.variables) == ("+447700900001", {"first_name": "=SUM(A1)"})
