@@ -85,16 +85,17 @@ def report_view(report: CampaignReport, shown: StatusPage, *, page: int) -> dict
 
 
 def _line(recipient: Recipient) -> str:
-    """'Sarah Jones · +44*******001 · undelivered: …', cut to one line."""
+    """'Sarah Jones · +44*******001 · undelivered: …', cut to one line (before it is escaped, so
+    the cut never splits an `&amp;`)."""
     name = display_name(recipient.variables)
-    who = f"{escape(name[:NAME])} · " if name else ""
+    who = f"{name[:NAME]} · " if name else ""
     line = f"{who}{mask(recipient.phone)} · {recipient.status}{_why(recipient)}"
-    return line if len(line) <= LINE else line[: LINE - 1].rstrip() + "…"
+    return escape(line if len(line) <= LINE else line[: LINE - 1].rstrip() + "…")
 
 
 def _why(recipient: Recipient) -> str:
     if recipient.error_reason == OPTED_OUT:
         return ": opted out (STOP)"
     if recipient.error_reason or recipient.error_code:
-        return ": " + escape(failure_reason(recipient.error_code, recipient.error_reason))
+        return ": " + failure_reason(recipient.error_code, recipient.error_reason)
     return ""
