@@ -297,7 +297,8 @@ class Reporter:
         if not await take_chart(self.ctx, campaign.id, final=final):
             return  # another process posts it, or has
         try:
-            png = await self.charts.render(chart_payload(timeline, final=final))
+            zone = await self._zone_of(campaign.created_by)
+            png = await self.charts.render(chart_payload(timeline, final=final, zone=zone))
         except ChartError as error:
             log.warning("could not draw the delivery chart of campaign %s: %s", campaign.id, error)
             return
@@ -312,6 +313,19 @@ class Reporter:
             initial_comment=f"Delivery over time ({when}).",
         )
         await chart_posted(self.ctx, campaign.id, str(uploaded["file"]["id"]), final=final)
+
+    async def _zone_of(self, who: str | None) -> str | None:
+        """The time zone in the Slack profile of who created a campaign ('slack:U123'); None for
+        one created over the API, or when Slack does not say (the chart then says UTC)."""
+        kind, _, user = (who or "").partition(":")
+        if kind != "slack" or not user or self.slack is None:
+            return None
+        try:
+            found = await self.slack.users_info(user=user)
+        except SlackApiError as error:
+            log.info("no time zone for the chart (%s): UTC", error.response.get("error"))
+            return None
+        return str((found.get("user") or {}).get("tz") or "") or None
 
     async def _notice(self, campaign_id: str, render: Callable[[Campaign], dict[str, Any]]) -> None:
         if self.slack is None:

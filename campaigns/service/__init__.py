@@ -56,11 +56,13 @@ from campaigns.service.preview import (
 from campaigns.service.queries import (
     CampaignDetail,
     CampaignPage,
+    StatusPage,
     audit_entries,
     campaign_by_id,
     get_campaign,
     list_campaigns,
     recipient_pages,
+    recipients_by_status,
 )
 from campaigns.service.report import CampaignReport, FailureGroup, campaign_report
 from campaigns.service.senders import sync_sender_numbers
@@ -87,6 +89,7 @@ __all__ = [
     "Preview",
     "SampleMessage",
     "SavedTemplate",
+    "StatusPage",
     "StatusUpdate",
     "apply_status_update",
     "apply_status_updates",
@@ -121,6 +124,7 @@ __all__ = [
     "preview_new_campaign",
     "recent_opt_outs",
     "recipient_pages",
+    "recipients_by_status",
     "record_opt_in",
     "record_opt_out",
     "revoke_api_key",

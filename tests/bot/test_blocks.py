@@ -95,12 +95,23 @@ def test_progress_while_sending_shows_the_bar_counts_rate_and_time_left() -> Non
     assert lines == [
         "# March promotion",
         "*Sending*",
-        "▓▓▓▓▓▓░░░░ 60% (60 of 100 handled)",
+        "60 of 100 handled (60%)",
         "40 delivered · 2 failed · 48 pending · 10 cancelled, of 100",
         "2 messages a second · less than a minute left",
+        "▓▓▓▓▓▓░░░░ 60%",
         "Created in Slack by @U0ALICE · from +14155550100 · smsc_0123456789abcdef",
         "[View report] [Export CSV] [Cancel]",
     ]
+
+
+def test_a_screen_reader_reads_the_words_before_the_bar() -> None:
+    """The counts are the section's text, read first; the bar is a context element after it."""
+    blocks = progress_message(make_report(), rate=None, eta=None)["blocks"]
+    words, bar = blocks[1], blocks[2]
+    assert words["type"] == "section" and words["text"]["text"].startswith("*Sending*\n60 of 100")
+    assert "▓" not in words["text"]["text"] and "░" not in words["text"]["text"]
+    assert bar == {"type": "context",
+                   "elements": [{"type": "mrkdwn", "text": "▓▓▓▓▓▓░░░░ 60%"}]}  # fmt: skip
 
 
 def test_progress_says_how_many_wait_for_a_check_with_twilio() -> None:
@@ -156,7 +167,7 @@ def test_a_campaign_cancelled_part_way_never_shows_a_full_bar() -> None:
                                                   cancelled=40), unsent=0)  # fmt: skip
     message = progress_message(report, rate=None, eta=None)
     lines = valid(message)
-    assert lines[2].endswith("60% (60 of 100 handled)"), lines[2]
+    assert lines[2] == "60 of 100 handled (60%)", lines[2]
     assert "0 pending · 40 cancelled, of 100" in lines[3]
     assert "60%" in message["text"] and "100%" not in message["text"]
 

@@ -230,7 +230,7 @@ async def test_a_forced_tick_updates_at_once_and_starts_a_new_interval(
     await report.tick(campaign_id)
     [update] = slack.calls("chat.update")
     shown = str(update.args["blocks"])
-    assert "(4 of 10 handled)" in shown  # handed to Twilio: Textcast is done with them
+    assert "4 of 10 handled (40%)" in shown  # handed to Twilio: Textcast is done with them
     assert "0 delivered · 0 failed · 10 pending" in shown  # but they count as pending
 
 
@@ -310,9 +310,10 @@ WAITING_TRANSCRIPT = """\
 Textcast [APP]:
   # March promotion
   *Done*
-  ▓▓▓▓▓▓▓▓▓▓ 100% (10 of 10 handled)
+  10 of 10 handled (100%)
   5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
   Took 3 min 20 s
+  ▓▓▓▓▓▓▓▓▓▓ 100%
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
   ↳ Textcast [APP]:
@@ -336,9 +337,10 @@ SETTLED_TRANSCRIPT = """\
 Textcast [APP] (edited):
   # March promotion
   *Done*
-  ▓▓▓▓▓▓▓▓▓▓ 100% (10 of 10 handled)
+  10 of 10 handled (100%)
   7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
   Took 3 min 20 s
+  ▓▓▓▓▓▓▓▓▓▓ 100%
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
   ↳ Textcast [APP] (edited):
