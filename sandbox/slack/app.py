@@ -352,9 +352,17 @@ class SlackSandbox:
     # -- rate limits and handles
 
     def set_rate_limit(
-        self, method: str, calls: int, per_seconds: float = 60.0, *, per_channel: bool = False
+        self,
+        method: str,
+        calls: int,
+        per_seconds: float = 60.0,
+        *,
+        per_channel: bool = False,
+        burst: int = 0,
     ) -> None:
-        self.limiter.set(method, RateLimit(calls, per_seconds, per_channel))
+        """Replace one method's limit (e.g. raised, with a comment why, for a test that posts
+        hundreds of messages on purpose)."""
+        self.limiter.set(method, RateLimit(calls, per_seconds, per_channel, burst))
 
     def clear_rate_limit(self, method: str) -> None:
         self.limiter.set(method, None)
