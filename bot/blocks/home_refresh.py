@@ -63,10 +63,22 @@ async def note_opened(
     await redis.zadd(home_users_key(namespace), {user_id: time.time() if when is None else when})
 
 
+async def _adopt_old_visitors(redis: Redis, namespace: str) -> None:
+    """Before 'when' was kept, visitors were a plain set: they count as having opened Home now,
+    once, so an upgrade does not stop their tabs being refreshed."""
+    old = f"{namespace}:slack:home-users"
+    members = await redis.smembers(old)
+    if members:
+        await redis.zadd(home_users_key(namespace), dict.fromkeys(members, time.time()), nx=True)
+    await redis.delete(old)
+
+
 async def recent_home_users(redis: Redis, namespace: str) -> list[str]:
     """Those who opened Home in the last RECENT_DAYS, the most recent first (at most MAX_HOMES);
     older visits are forgotten."""
     key = home_users_key(namespace)
+    if await redis.exists(f"{namespace}:slack:home-users"):
+        await _adopt_old_visitors(redis, namespace)
     await redis.zremrangebyscore(key, "-inf", time.time() - RECENT_DAYS * 86400)
     members = await redis.zrevrange(key, 0, MAX_HOMES - 1)
     return [m.decode() if isinstance(m, bytes) else m for m in members]

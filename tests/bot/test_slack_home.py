@@ -124,6 +124,23 @@ async def test_a_change_refreshes_only_tabs_opened_recently_and_never_hundreds(
     assert len(slack.calls("views.publish")) - published == MAX_HOMES
 
 
+async def test_those_who_opened_home_before_an_upgrade_still_get_refreshes(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """Visitors kept by an earlier version (a plain set, without when) count as recent once."""
+    redis, namespace = web.runtime.redis, web.runtime.settings.REDIS_NAMESPACE
+    await redis.sadd(f"{namespace}:slack:home-users", ALICE, BOB)
+    campaign_id = await scheduled(web, clock)
+    await post(web, requests.event_callback(
+        SIGNING_SECRET, {"type": "app_home_opened", "user": BOB, "tab": "home"}))  # fmt: skip
+    home = await until(lambda: slack.home_view(BOB))
+    published = len(slack.calls("views.publish"))
+    await post(web, requests.block_actions(SIGNING_SECRET, HOME_CANCEL, user_id=BOB,
+                                           value=campaign_id, view=home, sandbox_url=slack.url))  # fmt: skip
+    await until(lambda: published_to(slack, published) == {ALICE: 1, BOB: 1})
+    assert not await redis.exists(f"{namespace}:slack:home-users")
+
+
 async def test_changes_in_quick_succession_refresh_each_tab_twice_not_once_each(
     web: Api, slack: SlackSandbox, clock: Clock
 ) -> None:
