@@ -19,9 +19,11 @@ from sandbox.slack import (
     STAFF,
     SlackConfig,
     SlackSandbox,
+    scopes,
 )
 from sandbox.slack.dispatch import METHODS
 from sandbox.slack.scopes import BY_CONVERSATION, NO_SCOPE, SCOPES
+from sandbox.slack.workspace import Workspace
 from tests.sandbox.slack_fixtures import (  # noqa: F401
     client_fixture,
     slack_config_fixture,
@@ -76,3 +78,14 @@ async def test_without_chat_write_public_the_bot_posts_only_where_it_is_a_member
         await client.chat_postMessage(channel=RANDOM, text="not a member")
     assert raised.value.response["error"] == "not_in_channel"
     assert (await client.chat_postMessage(channel=CAMPAIGNS, text="a member"))["ok"]
+
+
+def test_the_stand_in_asks_the_scopes_the_manifest_test_expects() -> None:
+    """tests/test_manifest.py's table of what each call Textcast makes needs agrees with the
+    stand-in's, so neither can drift from Slack's docs alone."""
+    from tests.test_manifest import METHOD_SCOPES
+
+    methods = {"files_upload_v2": "files.getUploadURLExternal"}
+    for call, scope in METHOD_SCOPES.items():
+        method = methods.get(call) or call.replace("_", ".")
+        assert scopes.needed(method, Workspace(), None) == ((scope,) if scope else ()), call
