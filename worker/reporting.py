@@ -111,7 +111,8 @@ class Reporter:
         return settled
 
     async def homes(self) -> None:
-        """The App Home tab, again for everyone who opened it: a campaign changed state."""
+        """The App Home tab, again for those who opened it recently (coalesced: see
+        bot.blocks.home_refresh): a campaign changed state."""
         if self.slack is None:
             return
         try:

@@ -22,6 +22,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks import allowed
 from bot.blocks.allowed import who_may, whom_to_ask
 from bot.runtime import Runtime
 from campaigns.errors import TextcastError
@@ -66,17 +67,7 @@ async def require_permission_to_see(
 
 
 async def is_allowed(runtime: Runtime, client: AsyncWebClient, user_id: str) -> bool:
-    settings = runtime.settings
-    users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
-    if not users and not group:
-        return True
-    if user_id in users:
-        return True
-    if group:
-        members = await client.usergroups_users_list(usergroup=group)
-        if user_id in (members.get("users") or []):
-            return True
-    return False
+    return await allowed.is_allowed(runtime.settings, client, user_id)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

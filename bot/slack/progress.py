@@ -66,7 +66,8 @@ async def announce(
 
 
 async def show_change(runtime: Runtime, client: AsyncWebClient, campaign_id: str) -> None:
-    """After a change of state made here: the progress message, then everyone's Home tab."""
+    """After a change of state made here: the progress message, then the Home tabs of those
+    who opened Home recently."""
     await refresh_progress(runtime, client, campaign_id)
     try:
         await refresh_homes(runtime.ctx, client, runtime.redis, runtime.settings.REDIS_NAMESPACE)
