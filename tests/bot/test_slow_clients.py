@@ -138,8 +138,14 @@ async def test_over_the_cap_an_address_new_connections_are_refused_while_another
     ) as bot:
         loop = asyncio.get_running_loop()
         held = [await connect(bot) for _ in range(4)]
-        over = await connect(bot)  # the kernel accepts it; the server closes it at once
-        assert await seconds_until_closed(over, loop.time(), 3) < 1
+        try:
+            over: Stream | None = await connect(bot)  # the kernel accepts it; the server closes it
+        except (
+            ConnectionResetError
+        ):  # ... so soon, on a loaded machine, that connect sees the reset
+            over = None
+        if over is not None:
+            assert await seconds_until_closed(over, loop.time(), 3) < 1
         assert await healthz(bot, source="127.0.0.2") == 200
         for stream in held:  # still open, still served
             assert await seconds_until_closed(stream, loop.time(), 0.2) == math.inf
