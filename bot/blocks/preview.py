@@ -63,8 +63,7 @@ def preview_view(
         blocks.append(section(
             f":no_entry: {plural(preview.frequency_capped, 'recipient was', 'recipients were')} "
             f"texted by other campaigns as often as the frequency cap allows "
-            f"({escape(preview.frequency_cap or '')}): they will not be texted, and fail with "
-            "`frequency_cap`."
+            f"({escape(preview.frequency_cap or '')}): they will not be texted."
         ))  # fmt: skip
     if preview.opted_out_count:
         shown = ", ".join(preview.opted_out[:5])
@@ -72,17 +71,19 @@ def preview_view(
         blocks.append(section(
             f":no_entry: {plural(preview.opted_out_count, 'recipient has', 'recipients have')} "
             f"opted out ({shown}{f' and {more:,} more' if more > 0 else ''}): they will not be "
-            "texted, and fail with `opted_out`."
+            "texted."
         ))  # fmt: skip
     blocks.append(section("*What they get* (the first messages, as each recipient sees it)"))
     for sample in preview.samples:
-        size = "MMS" if preview.stats.mms else plural(sample.segments, "segment")
+        size = "MMS" if preview.stats.mms else plural(sample.segments, "text")
         blocks.append(context(f"Row {sample.row} · {sample.phone} · {size}"))
         blocks.append(section(quoted(sample.text)))
     media = campaign.media_urls or []
     if media:
         blocks.append(section(_media_lines(media)))
     blocks.append(section(_encoding_and_cost(preview)))
+    if not preview.stats.mms:
+        blocks.append(context(_encoding_details(preview)))
     warnings = _warnings(preview)
     if warnings:
         blocks.append(section("\n".join(f":warning: {w}" for w in warnings)))
@@ -195,23 +196,32 @@ def _encoding_and_price(preview: Preview) -> str:
             f"Picture messages (MMS): one message each whatever the text's length, "
             f"{stats.messages:,} in all.\n*Estimated cost: {money(preview.cost, preview.currency)}*"
         )
-    if stats.encoding == "GSM-7":
-        encoding = "Plain SMS characters (GSM-7: 160 a segment)"
-    else:
+    encoding = ""
+    if stats.encoding != "GSM-7":
         chars = " ".join(f"`{escape(c)}`" for c in stats.ucs2_chars[:10])
         who = "every message" if stats.encoding == "UCS-2" else (
             f"{plural(stats.ucs2_messages, 'message')}")  # fmt: skip
-        encoding = (f"Unicode (UCS-2: 70 a segment) for {who}, because of {chars}: "
-                    "replace them to send cheaper messages")  # fmt: skip
+        encoding = (f"Special characters ({chars}) make each text shorter for {who}: "
+                    "replace them to send fewer texts.\n")  # fmt: skip
     each = (
-        plural(stats.min_segments, "segment")
+        plural(stats.min_segments, "text")
         if stats.min_segments == stats.max_segments
-        else f"{stats.min_segments} to {stats.max_segments} segments"
+        else f"{stats.min_segments} to {stats.max_segments} texts"
     )
     return (
-        f"{encoding}. {each} a message, {stats.total_segments:,} in all.\n"
+        f"{encoding}Each message goes as {each}, {stats.total_segments:,} in all.\n"
         f"*Estimated cost: {money(preview.cost, preview.currency)}*"
     )
+
+
+def _encoding_details(preview: Preview) -> str:
+    """The same in the terms carriers and Twilio use, for whoever wants them (a context)."""
+    stats = preview.stats
+    if stats.encoding == "GSM-7":
+        return "Plain SMS characters (GSM-7): 160 in one segment, 153 a segment when split."
+    who = "every message" if stats.encoding == "UCS-2" else (
+        plural(stats.ucs2_messages, "message"))  # fmt: skip
+    return f"Unicode (UCS-2) for {who}: 70 characters in one segment, 67 a segment when split."
 
 
 def _spend_lines(preview: Preview) -> str:

@@ -158,8 +158,8 @@ def progress_buttons(
         cancel["style"] = "danger"
         cancel["confirm"] = {
             "title": {"type": "plain_text", "text": "Cancel this campaign?"},
-            "text": {"type": "plain_text", "text": f"{unsent:,} messages not sent yet will not go "
-                                               "out. Messages already sent stay sent."},
+            "text": {"type": "plain_text", "text": f"{plural(unsent, 'message')} not sent yet "
+                                               "will not go out. Messages already sent stay sent."},
             "confirm": {"type": "plain_text", "text": "Cancel it"},
             "deny": {"type": "plain_text", "text": "Keep sending"},
         }  # fmt: skip

@@ -10,6 +10,8 @@ from bot.blocks.summary import sent_size
 from bot.blocks.text import context, escape, header, money, plural, section
 from campaigns.models import Recipient
 from campaigns.service import CampaignReport
+from campaigns.service.claims import OPTED_OUT
+from campaigns.service.report import failure_reason
 
 REPORT = "sms_report"  # callback_id
 REPORT_PAGE = "report_page"
@@ -34,7 +36,7 @@ def report_view(
             ],
         },
         context(
-            f"{plural(counts.total, 'recipient')} · {sent_size(report)} sent · "
+            f"{plural(counts.total, 'recipient')} · {sent_size(report)} · "
             f"{money(report.cost_sent, report.currency)} · {campaign.id}"
         ),
     ]
@@ -69,5 +71,9 @@ def report_view(
 
 
 def _line(recipient: Recipient) -> str:
-    why = f": {escape(recipient.error_reason)}" if recipient.error_reason else ""
+    why = ""
+    if recipient.error_reason == OPTED_OUT:
+        why = ": opted out (STOP)"
+    elif recipient.error_reason:  # stored names ("frequency_cap") in words
+        why = f": {escape(failure_reason(recipient.error_code, recipient.error_reason))}"
     return f"{recipient.phone} · {recipient.status}{why}"[:70]

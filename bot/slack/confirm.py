@@ -84,8 +84,8 @@ async def _confirm(
     channel = metadata.channel or campaign.channel_id  # picked in the form, or where typed
     if not channel:
         raise TextcastError(
-            "There is no channel to report in: run /sms new in a channel, or set "
-            "SLACK_NOTIFY_CHANNEL."
+            "There is no channel to report in: run /sms new in a channel, or ask whoever runs "
+            "Textcast to choose one for campaigns started elsewhere."
         )
     ts = campaign.progress_message_ts
     if not ts:

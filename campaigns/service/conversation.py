@@ -72,7 +72,7 @@ def _sender_for(ctx: Context, number: str, service_sid: str | None) -> str:
     if service_sid and service_sid == settings.TWILIO_MESSAGING_SERVICE_SID:
         return service_sid
     raise InputError(
-        f"{number} is no longer one of your sender numbers (SENDER_NUMBERS): the reply cannot "
-        "go from the number they wrote to.",
+        f"{number} is no longer one of Textcast's numbers: the reply cannot go from the number "
+        "they wrote to.",
         field=FIELD,
     )

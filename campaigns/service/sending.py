@@ -19,7 +19,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME, unsettled_count
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.status import CampaignStatus, RecipientStatus, status_said
 
 __all__ = ["OPTED_OUT", "UNKNOWN_OUTCOME"]
 
@@ -145,7 +145,7 @@ async def pause_campaign(
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED):
             raise StateError(
-                f"Campaign {campaign.name!r} is {campaign.status}: it cannot be paused."
+                f"Campaign {campaign.name!r} is {status_said(campaign.status)}: it cannot be paused."
             )
         campaign.status = CampaignStatus.PAUSED
         campaign.pause_reason = reason
@@ -159,7 +159,9 @@ async def resume_campaign(ctx: Context, campaign_id: str, actor: str) -> Campaig
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status != CampaignStatus.PAUSED:
-            raise StateError(f"Campaign {campaign.name!r} is {campaign.status}, not paused.")
+            raise StateError(
+                f"Campaign {campaign.name!r} is {status_said(campaign.status)}, not paused."
+            )
         campaign.status = CampaignStatus.RUNNING
         campaign.pause_reason = None
         campaign.version += 1

@@ -233,6 +233,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
         opted_out=1,
         no_receipt=2,
         awaiting_receipt=4,
+        submitted=95,
         segments_sent=190,
         cost_sent=Decimal("1.5010"),
         duration=timedelta(minutes=3, seconds=20),
@@ -249,7 +250,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
         "",
         "1 recipient had opted out (STOP) and was not sent to.",
         "",
-        "190 segments sent · estimated cost 1.50 USD",
+        "95 messages sent as 190 texts · estimated cost 1.50 USD",
         "Took 3 min 20 s",
         "Still waiting for 4 delivery receipts: this summary updates as they arrive.",
     ]
@@ -262,12 +263,13 @@ def test_a_clean_summary_has_no_failure_section() -> None:
     report = make_report(
         counts=Counts(total=2, delivered=2),
         awaiting_receipt=0,
+        submitted=2,
         segments_sent=2,
         cost_sent=Decimal("0.0158"),
     )
     lines = valid(summary_message(report, settled=True))
     assert "*Why messages failed*" not in lines
-    assert "2 segments sent · estimated cost 0.0158 USD" in lines
+    assert "2 messages sent · estimated cost 0.0158 USD" in lines
 
 
 def test_fifty_error_codes_with_long_reasons_are_cut_to_ten_and_counted() -> None:
