@@ -68,7 +68,7 @@ def texts(payload: Any, *, detail: bool = False) -> Iterator[tuple[str, bool]]:
         if key in NOT_TEXT:
             continue
         if isinstance(value, str):
-            if key == "text":
+            if key in ("text", "initial_comment", "title"):  # a file's comment and title too
                 yield value, detail
         else:
             yield from texts(value, detail=detail)

@@ -49,10 +49,11 @@ def progress_bar(done: int, total: int) -> str:
 
 def send_rate(per_second: float) -> str:
     if per_second >= 1:
-        return f"{per_second:,.1f}".removesuffix(".0") + " messages a second"
+        shown = f"{per_second:,.1f}".removesuffix(".0")
+        return f"{shown} {'message' if shown == '1' else 'messages'} a second"
     per_minute = per_second * 60
     shown = f"{per_minute:.1f}".removesuffix(".0") if per_minute < 10 else f"{per_minute:,.0f}"
-    return f"{shown} messages a minute"
+    return f"{shown} {'message' if shown == '1' else 'messages'} a minute"
 
 
 def time_left(eta: timedelta) -> str:

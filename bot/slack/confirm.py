@@ -29,7 +29,7 @@ from campaigns.errors import TextcastError
 from campaigns.service import campaign_report, launch_campaign, preview_campaign
 from campaigns.service.revision import apply_draft
 from campaigns.service.sending import set_progress_message
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, status_said
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 60
@@ -149,7 +149,7 @@ def _launched_view(
             ),
         )
     else:
-        title, text = "Confirmed", f"*{name}* is {status}."
+        title, text = "Confirmed", f"*{name}* is {status_said(status)}."
     if again:
         text = "This campaign was already confirmed. " + text
     return notice_view(title, text + where)

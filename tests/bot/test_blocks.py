@@ -197,6 +197,8 @@ def test_progress_bar(done: int, total: int, bar: str) -> None:
     [
         (25.0, "25 messages a second"),
         (1.25, "1.2 messages a second"),
+        (1.0, "1 message a second"),
+        (1 / 60, "1 message a minute"),
         (0.5, "30 messages a minute"),
         (0.05, "3 messages a minute"),
         (0.01, "0.6 messages a minute"),

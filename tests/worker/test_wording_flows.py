@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from bot.blocks.actions import VIEW_REPORT
+from bot.blocks.actions import EXPORT_CSV, VIEW_REPORT
 from bot.blocks.approval import APPROVE
 from bot.blocks.preview import CONFIRM
 from bot.blocks.report import REPORT
@@ -47,7 +47,7 @@ def everything_shown(stack: Stack) -> list[tuple[str, dict[str, Any]]]:
     return [
         (call.method, call.args)
         for call in stack.slack.calls()
-        if call.ok and ({"text", "blocks", "view"} & set(call.args))
+        if call.ok and ({"text", "blocks", "view", "initial_comment"} & set(call.args))
     ]
 
 
@@ -144,6 +144,17 @@ async def test_a_campaign_from_new_to_summary_reads_in_plain_words(db: Database)
             ),
         )
         await until(lambda: any(v["callback_id"] == REPORT for v in slack.modal_stack(ALICE)))
+        await post(
+            stack,
+            requests.block_actions(
+                SIGNING_SECRET,
+                EXPORT_CSV,
+                message=progress,
+                channel_id=CAMPAIGNS,
+                sandbox_url=slack.url,
+            ),
+        )
+        await until(lambda: [c for c in slack.calls("files.completeUploadExternal") if c.ok])
 
         seen = everything_shown(stack)
         assert {
@@ -153,6 +164,7 @@ async def test_a_campaign_from_new_to_summary_reads_in_plain_words(db: Database)
             "views.open",
             "views.update",
             "views.publish",
+            "files.completeUploadExternal",
         } <= {method for method, _ in seen}
         found = [f"{method}: {problem}" for method, args in seen for problem in problems(args)]
         assert found == []
