@@ -21,6 +21,12 @@ from bot.blocks.compose import Metadata, checking_view, compose_view
 from bot.blocks.conversation import reply_modal, reply_status_message
 from bot.blocks.home import home_view
 from bot.blocks.inbound import InboundContext, inbound_message
+from bot.blocks.library import (
+    contacts_message,
+    import_form_view,
+    template_form_view,
+    templates_message,
+)
 from bot.blocks.notices import (
     cancelled_by,
     late_start_message,
@@ -33,11 +39,12 @@ from bot.blocks.report import report_view
 from bot.blocks.summary import summary_message
 from campaigns.content_checks import content_warnings
 from campaigns.messages import analyse_messages
-from campaigns.models import Recipient
+from campaigns.models import MessageTemplate, Recipient
 from campaigns.recipients.phones import NO_COUNTRY_CODE
 from campaigns.service import CampaignView, FailureGroup
 from campaigns.service.approval import approval_reason
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME
+from campaigns.service.library import GroupSummary
 from campaigns.service.preview import WaitGroup
 from campaigns.service.report import FREQUENCY_CAP_REASON, UNKNOWN_OUTCOME_REASON
 from campaigns.service.spend import Spend
@@ -166,6 +173,14 @@ def messages() -> list[tuple[str, dict[str, Any]]]:
     out.append(("checking", checking_view(Metadata(), "Checking the file (2.4 MB)…")))
     out.append(("test", test_send.test_view(Metadata(), "+447700900001")))
     out.append(("cannot test", test_send.cannot_test_view(Metadata(), "No phone in your profile.")))
+    template = MessageTemplate(id=1, name="Recall", body="Hi {{first_name}}", created_by="slack:U1")
+    out.append(("templates", templates_message([template], notice="Saved.")))
+    out.append(("no templates", templates_message([])))
+    group = GroupSummary(1, "Newsletter", 1, "slack:U0ALICE", START)
+    out.append(("contacts", contacts_message([group], notice="Deleted.")))
+    out.append(("no contacts", contacts_message([])))
+    out.append(("template form", template_form_view(Metadata(), error="Name it.")))
+    out.append(("import form", import_form_view(Metadata(), error="Paste the numbers.")))
     out += previews()
     return out
 

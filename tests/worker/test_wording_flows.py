@@ -125,10 +125,12 @@ async def test_a_campaign_from_new_to_summary_reads_in_plain_words(db: Database)
             f"cancel {cid}",
             f"optout list {BEN}",
             "optout list",
+            "templates",
+            "contacts",
             "frobnicate",
         ):
             await sms(stack, command)
-        await until(lambda: len(slack.ephemeral(CAMPAIGNS, ALICE)) >= 8)
+        await until(lambda: len(slack.ephemeral(CAMPAIGNS, ALICE)) >= 10)
         home = {"type": "app_home_opened", "user": ALICE, "tab": "home"}
         await post(stack, requests.event_callback(SIGNING_SECRET, home))
         await until(lambda: slack.home_view(ALICE))
