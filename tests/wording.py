@@ -24,6 +24,8 @@ STORED_NAMES = re.compile(
     r"`(?!smsc_)[a-z]+(?:_[a-z0-9]+)+`|\b(awaiting_approval|in_progress|opted_out|frequency_cap|"
     r"unknown_outcome|twilio_21610)\b"
 )
+# Twilio's id of a message: for its console, not for people.
+TWILIO_SID = re.compile(r"\b(SM|MM)[0-9a-f]{32}\b")
 # "1 messages": one, then a plural noun. Verbs that end in s are fine ("1 waits", "1 was").
 ONE_MANY = re.compile(r"(?<![\d.,:/])\b1 ([a-z-]+s)\b")
 VERBS = {"is", "was", "has", "does", "goes", "waits", "needs", "stays"}
@@ -85,6 +87,8 @@ def problems(payload: Any) -> list[str]:
             found.append(f"says {match.group()!r} outside the details: {shown!r}")
         if match := STORED_NAMES.search(text):
             found.append(f"shows the stored name {match.group()}: {shown!r}")
+        if match := TWILIO_SID.search(text):
+            found.append(f"shows Twilio's id {match.group()}: {shown!r}")
         for match in ONE_MANY.finditer(text):
             if match.group(1) not in VERBS:
                 found.append(f"says {match.group()!r}: {shown!r}")

@@ -11,14 +11,15 @@ from typing import Any
 
 from bot.blocks.actions import EXPORT_CSV, VIEW_REPORT
 from bot.blocks.approval import APPROVE
-from bot.blocks.preview import CONFIRM
+from bot.blocks.preview import CONFIRM, SEND_TEST
 from bot.blocks.report import REPORT
+from bot.blocks.test_send import TEST
 from campaigns.db import Database
 from campaigns.service import get_campaign
 from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, requests
 from tests.wording import problems
 from tests.worker.stack import Stack, running_stack
-from tests.worker.test_slack_to_sms import post, preview_of
+from tests.worker.test_slack_to_sms import post, preview_of, submit, top
 
 ONE = "+14155550100"
 ANA, BEN, CAROL = "+447400000001", "+447400000002", "+447400000003"
@@ -81,6 +82,13 @@ async def test_a_campaign_from_new_to_summary_reads_in_plain_words(db: Database)
         )
         shown = str(preview["blocks"])
         assert "Special characters" in shown and "texts" in shown and "UCS-2" in shown
+        slack.workspace.user(ALICE).phone = "07400 000999"  # Send a test to me, first
+        test = requests.block_actions(
+            SIGNING_SECRET, SEND_TEST, view=preview, sandbox_url=slack.url
+        )
+        await post(stack, test)
+        await submit(stack, await until(lambda: top(stack, TEST)), {})
+        await until(lambda: any("Test sent" in m.text for m in slack.messages(ALICE)))
         await post(
             stack,
             requests.block_actions(SIGNING_SECRET, CONFIRM, view=preview, sandbox_url=slack.url),
