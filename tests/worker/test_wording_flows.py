@@ -9,12 +9,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from bot.blocks.actions import EXPORT_CSV, VIEW_REPORT
+from sqlalchemy import select
+
+from bot.blocks.actions import EXPORT_CSV, REPLY_TO_TEXT, VIEW_REPORT
 from bot.blocks.approval import APPROVE
+from bot.blocks.conversation import REPLY_VIEW
+from bot.blocks.notices import paused_message
 from bot.blocks.preview import CONFIRM, SEND_TEST
 from bot.blocks.report import REPORT
 from bot.blocks.test_send import TEST
 from campaigns.db import Database
+from campaigns.models import Campaign
 from campaigns.service import get_campaign
 from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, requests
 from tests.wording import problems
@@ -127,6 +132,24 @@ async def test_a_campaign_from_new_to_summary_reads_in_plain_words(db: Database)
             )
         )
         await until(lambda: any("Summary" in m.text for m in slack.thread(CAMPAIGNS, ts)))
+        # Ana's question answered from Slack: the answer is named for her, not by an id.
+        [notice] = [m for m in slack.thread(CAMPAIGNS, ts) if "Reply from" in m.text]
+        await post(
+            stack,
+            requests.block_actions(
+                SIGNING_SECRET,
+                REPLY_TO_TEXT,
+                message=notice,
+                channel_id=CAMPAIGNS,
+                sandbox_url=slack.url,
+            ),
+        )
+        await submit(stack, await until(lambda: top(stack, REPLY_VIEW)), {"reply": "At 9."})
+        await until(lambda: any(m.body == "At 9." for m in twilio.messages(to=ANA)))
+        async with stack.ctx.db.read() as session:
+            [answer] = await session.scalars(select(Campaign).where(Campaign.source == "reply"))
+        assert answer.name == "Reply to Ana (+44*******001)"
+        assert problems(paused_message(answer)) == []  # should it ever pause, it reads so
         for command in (
             "list",
             f"status {cid}",
