@@ -103,9 +103,10 @@ async def _stalled_too_long(ctx: Context, session: AsyncSession, campaign: Campa
     unsent = await unsettled_count(session, campaign.id)
     campaign.status = CampaignStatus.PAUSED
     campaign.version += 1
+    left = f"{unsent:,} message{'' if unsent == 1 else 's'} not sent yet"
     campaign.pause_reason = (
         f"It stopped sending at {last:%Y-%m-%d %H:%M} UTC because Textcast was not running "
-        f"({_duration(clock - last)} ago), with {unsent:,} messages not sent yet. Send them "
+        f"({_duration(clock - last)} ago), with {left}. Send {'it' if unsent == 1 else 'them'} "
         "now, or cancel?"
     )
     audit.record(session, SYSTEM, "campaign.pause", campaign.id, reason="stalled")
