@@ -75,8 +75,8 @@ def content_warnings(template: str, stats: MessageStats) -> list[ContentWarning]
         shown = ", ".join(_shown(c) for c in odd)
         found.append(ContentWarning(
             "unicode_lookalikes",
-            f"{shown} make the messages Unicode (70 characters a segment instead of 160). "
-            "Replace them with plain characters to send fewer segments.",
+            f"{shown} look plain but make each text hold 70 characters instead of 160. "
+            "Replace them with plain characters to send fewer texts.",
         ))  # fmt: skip
     for name, count in sorted(stats.missing.items()):
         if count and name not in stats.unknown_placeholders:  # that one is said below
@@ -93,8 +93,8 @@ def content_warnings(template: str, stats: MessageStats) -> list[ContentWarning]
     if not stats.mms and stats.max_segments > LONG_MESSAGE_SEGMENTS:
         found.append(ContentWarning(
             "long_message",
-            f"Messages of up to {stats.max_segments} segments: more than "
-            f"{LONG_MESSAGE_SEGMENTS} often arrive late or out of order, and each segment is "
+            f"Long messages go as up to {stats.max_segments} texts each: over "
+            f"{LONG_MESSAGE_SEGMENTS} they often arrive late or out of order, and each text is "
             "paid for. Shorten it, or send a link.",
         ))  # fmt: skip
     return found

@@ -29,8 +29,10 @@ class FrequencyCap:
         """'1 message in 24 hours'."""
         seconds = int(self.window.total_seconds())
         hours, days = seconds / 3_600, seconds / 86_400
+        minutes = seconds // 60
         span = (f"{days:g} days" if days >= 2 and days.is_integer()
-                else f"{hours:g} hours" if hours >= 1 else f"{seconds // 60} minutes")  # fmt: skip
+                else f"{hours:g} hour{'s' if hours != 1 else ''}" if hours >= 1
+                else f"{minutes} minute{'s' if minutes != 1 else ''}")  # fmt: skip
         return f"{self.messages} message{'s' if self.messages != 1 else ''} in {span}"
 
 

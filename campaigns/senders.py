@@ -45,7 +45,9 @@ def choose_senders(
         raise InputError(f"Choose the number to send from: {_configured(settings)}.", field=field)
     if wanted == [ALL_NUMBERS]:
         if not settings.sender_phones:
-            raise InputError("No sender numbers are configured (SENDER_NUMBERS).", field=field)
+            raise InputError(
+                "Textcast has no numbers to send from: ask whoever runs it to add one.", field=field
+            )
         mode = SenderMode.POOL if len(settings.sender_phones) > 1 else SenderMode.NUMBER
         return SenderChoice(mode, settings.sender_phones)
     if service_sid and wanted == [service_sid]:

@@ -30,6 +30,21 @@ CANCELLABLE = frozenset(
 )  # fmt: skip
 FINISHED = frozenset({CampaignStatus.DONE, CampaignStatus.FAILED, CampaignStatus.CANCELLED})
 
+# How a sentence says a status ("Campaign 'X' is waiting for approval"); the rest read as they are.
+_SAID = {
+    CampaignStatus.DRAFT: "a draft",
+    CampaignStatus.AWAITING_APPROVAL: "waiting for approval",
+    CampaignStatus.RUNNING: "sending",
+}
+
+
+def status_said(status: str) -> str:
+    """A campaign status in words for a message a person reads, never the stored name."""
+    try:
+        return _SAID.get(CampaignStatus(status), str(status))
+    except ValueError:
+        return str(status)
+
 
 class RecipientStatus(StrEnum):
     PENDING = "pending"  # waiting to be sent

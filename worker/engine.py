@@ -550,6 +550,7 @@ class Driver:
         try:
             message = self._outgoing(work.claim, sender)
         except PicturesUnreachable as error:  # nobody's could go: held, and the campaign pauses
+            log.warning("campaign %s paused: %s", self.cid, error)
             await self._hold_and_pause(work, error.reason)
             return
         except Unsendable as error:  # nothing left: this recipient fails, the others go on

@@ -22,9 +22,13 @@ from campaigns.media_tokens import link_lifetime, media_url, signing_key
 from campaigns.settings import Settings
 
 UNREACHABLE = (
-    "Its uploaded pictures cannot be sent: Twilio fetches them from Textcast, which needs "
-    "PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN set. Set them and restart the worker, then resume; "
-    "or cancel."
+    "Its uploaded pictures cannot be sent: Twilio fetches them from Textcast, which is not set "
+    "up to serve them now. Ask whoever runs Textcast to set that up again, then resume; or "
+    "cancel."
+)
+# What whoever runs Textcast reads in the worker's log: the settings to look at.
+UNREACHABLE_SETTINGS = (
+    "uploaded pictures cannot be linked: PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN must be set"
 )
 
 
@@ -33,8 +37,8 @@ class PicturesUnreachable(Exception):
     removed after it was confirmed): its messages are held, not sent without their pictures."""
 
     def __init__(self) -> None:
-        super().__init__(UNREACHABLE)
-        self.reason = UNREACHABLE
+        super().__init__(UNREACHABLE_SETTINGS)
+        self.reason = UNREACHABLE  # for people in Slack: no setting names
 
 
 class MediaLinks:

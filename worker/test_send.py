@@ -80,7 +80,7 @@ async def _send(rt: WorkerRuntime, campaign, variables: dict[str, str], phone: s
         validity_period=rt.settings.MESSAGE_VALIDITY_SECONDS, media_urls=media,
     ))  # fmt: skip
     if attempt.kind is Kind.SUBMITTED:
-        return (f"Test sent to {phone} from {sender} (Twilio {attempt.sid}): check your phone.",
+        return (f"Test sent to {phone} from {sender}: check your phone.",
                 TestSendStatus.SENT, attempt.sid)  # fmt: skip
     if attempt.kind is Kind.UNKNOWN:
         return (f"Twilio did not answer the test to {phone} ({attempt.reason}): it may still "

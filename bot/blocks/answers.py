@@ -37,7 +37,8 @@ def reply(text: str) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
-def campaign_line(item: CampaignView) -> str:
+def campaign_line(item: CampaignView, *, with_id: bool = True) -> str:
+    """`with_id`: for typing `/sms status ID` (the list); App Home's buttons need none."""
     campaign, counts = item.campaign, item.counts
     label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)
     when = ""
@@ -45,8 +46,8 @@ def campaign_line(item: CampaignView) -> str:
         when = f" for {local_time(campaign.scheduled_at)}"
     return (
         f"*{escape(campaign.name)}* · {label}{when} · {counts.delivered:,} delivered, "
-        f"{counts.failed:,} failed, {counts.pending:,} pending of {counts.total:,} · "
-        f"`{campaign.id}`"
+        f"{counts.failed:,} failed, {counts.pending:,} pending of {counts.total:,}"
+        + (f" · `{campaign.id}`" if with_id else "")
     )
 
 

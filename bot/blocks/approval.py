@@ -22,7 +22,7 @@ from bot.blocks.text import senders as senders_of
 from campaigns.messages import MessageStats
 from campaigns.models import Campaign
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, status_said
 
 APPROVE, REJECT = "campaign_approve", "campaign_reject"
 REJECT_VIEW, REJECT_REASON = "campaign_reject_reason", "reject_reason"
@@ -41,7 +41,7 @@ def _facts(campaign: Campaign, total: int, settings: Settings) -> str:
     when = f"at {local_time(campaign.scheduled_at)}" if campaign.scheduled_at else "now"
     return (
         f"*{plural(total, 'recipient')}* {senders_of(campaign)} · sends {when} · estimated "
-        f"*{cost}* ({plural(stats.total_segments, 'segment')})\n"
+        f"*{cost}* ({plural(stats.total_segments, 'text')})\n"
         f"{_who_made_it(campaign)} Needs approval: "
         f"{escape(campaign.approval_reason or 'over a threshold')}.\n"
         f"> {escape(campaign.message_template[:500])}"
@@ -131,7 +131,7 @@ def request_outdated(campaign: Campaign, total: int, settings: Settings) -> dict
                 "it on the new request.")  # fmt: skip
     else:
         note = (f":warning: This request is out of date: the campaign was changed after it was "
-                f"posted and is now {campaign.status}. Nothing was approved.")  # fmt: skip
+                f"posted and is now {status_said(campaign.status)}. Nothing was approved.")  # fmt: skip
     blocks = [
         header(f"Approve: {campaign.name}"),
         section(_facts(campaign, total, settings)),

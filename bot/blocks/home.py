@@ -45,7 +45,7 @@ def home_view(campaigns: list[CampaignView], *, who_may: str | None = None) -> d
 
 def _campaign(item: CampaignView, may_cancel: bool) -> dict[str, Any]:
     campaign = item.campaign
-    block: dict[str, Any] = section(campaign_line(item))
+    block: dict[str, Any] = section(campaign_line(item, with_id=False))
     if may_cancel and campaign.status in CANCELLABLE:
         unsent = item.counts.pending
         block["accessory"] = {

@@ -59,8 +59,8 @@ def _opt_out(inbound: InboundMessage, about: InboundContext) -> dict[str, Any]:
         messages = plural(about.waiting, "message")
         blocks.append(section(
             f"{messages} to this number still {'waits' if about.waiting == 1 else 'wait'} in "
-            "scheduled or paused campaigns. Left as they are, they fail with `opted_out` when "
-            "their campaign sends."
+            "scheduled or paused campaigns. Left as they are, they are not sent: each fails as "
+            "opted out when its campaign sends."
         ))  # fmt: skip
         blocks.append(_cancel_button(inbound.id, about.waiting))
     return message(f"{who} opted out ({inbound.keyword or 'STOP'})", blocks)

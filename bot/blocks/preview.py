@@ -69,8 +69,7 @@ def preview_view(
         blocks.append(section(
             f":no_entry: {plural(preview.frequency_capped, 'recipient was', 'recipients were')} "
             f"texted by other campaigns as often as the frequency cap allows "
-            f"({escape(preview.frequency_cap or '')}): they will not be texted, and fail with "
-            "`frequency_cap`."
+            f"({escape(preview.frequency_cap or '')}): they will not be texted."
         ))  # fmt: skip
     if preview.opted_out_count:
         shown = ", ".join(preview.opted_out[:5])
@@ -78,7 +77,7 @@ def preview_view(
         blocks.append(section(
             f":no_entry: {plural(preview.opted_out_count, 'recipient has', 'recipients have')} "
             f"opted out ({shown}{f' and {more:,} more' if more > 0 else ''}): they will not be "
-            "texted, and fail with `opted_out`."
+            "texted."
         ))  # fmt: skip
     if preview.recently_texted is not None:
         blocks.append(section(recently_texted_line(preview.recently_texted)))
@@ -88,7 +87,7 @@ def preview_view(
                               f"{'those columns' if len(preview.gaps) > 1 else 'that column'}, "
                               "filled in, before sending."))  # fmt: skip
     for sample in preview.samples:
-        size = "MMS" if preview.stats.mms else plural(sample.segments, "segment")
+        size = "MMS" if preview.stats.mms else plural(sample.segments, "text")
         gap = f" · :warning: {_names(sample.missing)} empty" if sample.missing else ""
         blocks.append(context(f"Row {sample.row} · {sample.phone} · {size}{gap}"))
         blocks.append(section(quoted(sample.text)))
@@ -96,6 +95,8 @@ def preview_view(
     if media:
         blocks.append(section(_media_lines(media)))
     blocks.append(section(_encoding_and_cost(preview)))
+    if not preview.stats.mms:
+        blocks.append(context(_encoding_details(preview)))
     warnings = _warnings(preview)
     if warnings:
         blocks.append(section("\n".join(f":warning: {w}" for w in warnings)))
@@ -243,24 +244,33 @@ def _encoding_and_price(preview: Preview) -> str:
             f"{preview.texted:,} in all.\n"
             f"*Estimated cost: {money(preview.cost_to_text, preview.currency)}*"
         )
-    if stats.encoding == "GSM-7":
-        encoding = "Plain SMS characters (GSM-7: 160 a segment)"
-    else:
+    encoding = ""
+    if stats.encoding != "GSM-7":
         chars = " ".join(f"`{escape(c)}`" for c in stats.ucs2_chars[:10])
         who = "every message" if stats.encoding == "UCS-2" else (
             f"{plural(stats.ucs2_messages, 'message')}")  # fmt: skip
-        encoding = (f"Unicode (UCS-2: 70 a segment) for {who}, because of {chars}: "
-                    "replace them to send cheaper messages")  # fmt: skip
+        encoding = (f"Special characters ({chars}) make each text shorter for {who}: "
+                    "replace them to send fewer texts.\n")  # fmt: skip
     each = (
-        plural(stats.min_segments, "segment")
+        plural(stats.min_segments, "text")
         if stats.min_segments == stats.max_segments
-        else f"{stats.min_segments} to {stats.max_segments} segments"
+        else f"{stats.min_segments} to {stats.max_segments} texts"
     )
     segments = max(0, stats.total_segments - preview.skipped_segments)
     return (
-        f"{encoding}. {each} a message, {segments:,} in all.\n"
+        f"{encoding}Each message goes as {each}, {segments:,} in all.\n"
         f"*Estimated cost: {money(preview.cost_to_text, preview.currency)}*"
     )
+
+
+def _encoding_details(preview: Preview) -> str:
+    """The same in the terms carriers and Twilio use, for whoever wants them (a context)."""
+    stats = preview.stats
+    if stats.encoding == "GSM-7":
+        return "Plain SMS characters (GSM-7): 160 in one segment, 153 a segment when split."
+    who = "every message" if stats.encoding == "UCS-2" else (
+        plural(stats.ucs2_messages, "message"))  # fmt: skip
+    return f"Unicode (UCS-2) for {who}: 70 characters in one segment, 67 a segment when split."
 
 
 def _spend_lines(preview: Preview) -> str:

@@ -49,10 +49,11 @@ def progress_bar(done: int, total: int) -> str:
 
 def send_rate(per_second: float) -> str:
     if per_second >= 1:
-        return f"{per_second:,.1f}".removesuffix(".0") + " messages a second"
+        shown = f"{per_second:,.1f}".removesuffix(".0")
+        return f"{shown} {'message' if shown == '1' else 'messages'} a second"
     per_minute = per_second * 60
     shown = f"{per_minute:.1f}".removesuffix(".0") if per_minute < 10 else f"{per_minute:,.0f}"
-    return f"{shown} messages a minute"
+    return f"{shown} {'message' if shown == '1' else 'messages'} a minute"
 
 
 def time_left(eta: timedelta) -> str:
@@ -161,8 +162,8 @@ def progress_buttons(
         cancel["style"] = "danger"
         cancel["confirm"] = {
             "title": {"type": "plain_text", "text": "Cancel this campaign?"},
-            "text": {"type": "plain_text", "text": f"{unsent:,} messages not sent yet will not go "
-                                               "out. Messages already sent stay sent."},
+            "text": {"type": "plain_text", "text": f"{plural(unsent, 'message')} not sent yet "
+                                               "will not go out. Messages already sent stay sent."},
             "confirm": {"type": "plain_text", "text": "Cancel it"},
             "deny": {"type": "plain_text", "text": "Keep sending"},
         }  # fmt: skip

@@ -46,7 +46,7 @@ def report_view(report: CampaignReport, shown: StatusPage, *, page: int) -> dict
             ],
         },
         context(
-            f"{plural(counts.total, 'recipient')} · {sent_size(report)} sent · "
+            f"{plural(counts.total, 'recipient')} · {sent_size(report)} · "
             f"{money(report.cost_sent, report.currency)} · {campaign.id}"
         ),
     ]

@@ -60,7 +60,7 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
         lines += ["", f":speech_balloon: {' · '.join(answered)}: see the thread"]
     lines += [
         "",
-        f"{sent_size(report)} sent · estimated cost {money(report.cost_sent, report.currency)}",
+        f"{sent_size(report)} · estimated cost {money(report.cost_sent, report.currency)}",
     ]
     if report.duration is not None:
         lines.append(f"Took {duration(report.duration)}")
@@ -79,7 +79,11 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
 
 
 def sent_size(report: CampaignReport) -> str:
-    """What was sent, in what it is priced by: segments, or picture messages (MMS)."""
+    """What was sent, in what it is priced by: texts (a long message goes as several), or
+    picture messages (MMS). '50 messages sent as 100 texts'."""
     if report.campaign.media_urls:
-        return plural(report.submitted, "picture message")
-    return plural(report.segments_sent, "segment")
+        return plural(report.submitted, "picture message") + " sent"
+    sent = plural(report.submitted, "message") + " sent"
+    if report.segments_sent > report.submitted:
+        return f"{sent} as {plural(report.segments_sent, 'text')}"
+    return sent

@@ -516,7 +516,7 @@ def _plain_characters(runtime: Runtime):  # type: ignore[no-untyped-def]
             shown = notice_view("Not changed", error.message, metadata)
         else:
             was, now = before.stats.total_segments, after.stats.total_segments
-            note = (f"Replaced with plain characters: {now:,} segments instead of {was:,} "
+            note = (f"Replaced with plain characters: {now:,} texts instead of {was:,} "
                     f"({was - now:,} fewer).")  # fmt: skip
             shown = preview_view(after, metadata, notice=note)
         await client.views_update(view_id=view["id"], hash=view["hash"], view=shown)

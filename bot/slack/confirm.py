@@ -40,7 +40,7 @@ from campaigns.service import (
 )
 from campaigns.service.revision import apply_draft
 from campaigns.service.sending import set_progress_message
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, status_said
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 60
@@ -98,8 +98,8 @@ async def _confirm(
     channel = metadata.channel or campaign.channel_id  # picked in the form, or where typed
     if not channel:
         raise TextcastError(
-            "There is no channel to report in: run /sms new in a channel, or set "
-            "SLACK_NOTIFY_CHANNEL."
+            "There is no channel to report in: run /sms new in a channel, or ask whoever runs "
+            "Textcast to choose one for campaigns started elsewhere."
         )
     ts = campaign.progress_message_ts
     if not ts:
@@ -176,7 +176,7 @@ def _launched_view(
             ),
         )
     else:
-        title, text = "Confirmed", f"*{name}* is {status}."
+        title, text = "Confirmed", f"*{name}* is {status_said(status)}."
     if again:
         text = "This campaign was already confirmed. " + text
     return notice_view(title, text + where)

@@ -39,8 +39,8 @@ def mms_hint(settings: Settings) -> str | None:
     if uploads_possible(settings):
         return hint + " A line upload:med_… is a picture you uploaded: delete it to leave it out."
     return hint + (
-        " Uploading pictures needs PUBLIC_BASE_URL (and TWILIO_AUTH_TOKEN), the address where "
-        "Twilio fetches them from Textcast: ask whoever runs Textcast to set it."
+        " Uploading pictures needs a public address where Twilio can fetch them from Textcast: "
+        "ask whoever runs Textcast to set one up."
     )
 
 
@@ -93,8 +93,8 @@ def _pictures_problem(
 ) -> str | None:
     if not uploads_possible(settings):  # a form opened before the setting changed
         return (
-            "Textcast cannot take uploaded pictures now (PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN is "
-            "not set, so Twilio could not fetch them): use links instead."
+            "Textcast cannot take uploaded pictures now (it is not set up for Twilio to fetch "
+            "them): use links instead."
         )
     count = len(urls) + len(pictures)
     if count > MAX_PICTURES:

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.answers import reply
-from bot.blocks.text import context, escape, message, plural, section
+from bot.blocks.text import actor, context, escape, message, plural, section
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.dm_files import refused, upload_to_dm
@@ -78,7 +78,7 @@ async def _recent(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any]
         return reply("Nobody has opted out yet.")
     lines = [f"• {o.phone} since {o.updated_at:%Y-%m-%d %H:%M} UTC" for o in found]
     spawn(_export(runtime, client, body["user_id"]), "suppression export")
-    return message(f"{len(found)} opted-out numbers",
+    return message(plural(len(found), "opted-out number"),
                    [section("*Opted out, most recent first*\n" + "\n".join(lines)),
                     context("The whole list follows as a CSV file, in your direct messages "
                             "with Textcast.")])  # fmt: skip
@@ -100,6 +100,21 @@ async def _export(runtime: Runtime, client: AsyncWebClient, user_id: str) -> Non
         await client.chat_postMessage(channel=user_id, text=refused(error))
 
 
+# How each source of an opt-out or opt-in reads (campaigns.service.optouts' sources).
+SOURCES = {
+    "sms": "by text",
+    "poll": "by text",
+    "twilio_21610": "as Twilio reported (the number had texted STOP to it)",
+    "slack": "in Slack",
+    "api": "over the API",
+}
+
+
+def _how(source: str, who: str | None) -> str:
+    how = SOURCES.get(source, f"via {escape(source)}")
+    return f"{how} by {actor(who)}" if who else how
+
+
 async def _history(runtime: Runtime, number: str) -> dict[str, Any]:
     phone = _phone(runtime, number)
     events = await opt_out_history(runtime.ctx, phone)
@@ -107,7 +122,7 @@ async def _history(runtime: Runtime, number: str) -> dict[str, Any]:
         return reply(f"{phone} has never opted out.")
     lines = [
         f"• {e.at:%Y-%m-%d %H:%M} UTC: {'opted out' if e.opted_out else 'opted back in'}"
-        f"{f' ({escape(e.keyword)})' if e.keyword else ''} via {escape(e.source)}"
+        f"{f' ({escape(e.keyword)})' if e.keyword else ''} {_how(e.source, e.actor)}"
         for e in events
     ]
     return message(f"History of {phone}", [section(f"*{phone}*\n" + "\n".join(lines))])

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.compose import Metadata, notice_view
 from bot.blocks.report import PAGE, REPORT_PAGE, report_view
-from bot.blocks.text import escape
+from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.actions import campaign_of
 from bot.slack.compose import open_edit
@@ -87,8 +87,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         except SlackApiError as error:
             await respond(text=refused(error), response_type="ephemeral", replace_original=False)
         else:
-            await respond(text=f"The export of {exported:,} recipients is in your direct "
-                               "messages with Textcast.",
+            await respond(text=f"The export of {plural(exported, 'recipient')} is in your "
+                               "direct messages with Textcast.",
                           response_type="ephemeral", replace_original=False)  # fmt: skip
 
     async def cancel(
@@ -155,7 +155,7 @@ async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, us
     await upload_to_dm(
         client, user_id, content=data, filename=f"{campaign.id}-recipients.csv",
         title=f"{campaign.name}: recipients",
-        comment=f"Export of the {total:,} recipients of *{escape(campaign.name)}*.",
+        comment=f"Export of the {plural(total, 'recipient')} of *{escape(campaign.name)}*.",
     )  # fmt: skip
     return total
 

@@ -32,7 +32,8 @@ TOO_SHORT = "too short"
 TOO_LONG = "too long"
 UNKNOWN_COUNTRY_CODE = "unknown country code"
 NO_COUNTRY_CODE = (
-    "written without a country code: add + and the country code, or set DEFAULT_REGION"
+    "written without a country code: add + and the country code (or ask whoever runs Textcast "
+    "to set a default country)"
 )
 SCIENTIFIC_NOTATION = (
     "the spreadsheet turned this number into scientific notation and lost digits: "

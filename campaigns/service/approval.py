@@ -29,7 +29,7 @@ from campaigns.service.context import Context
 from campaigns.service.frequency import NOT_COUNTED
 from campaigns.service.spend import Spend, caps_configured, refuse_over_caps, spend_for
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.status import CampaignStatus, RecipientStatus, status_said
 
 
 def approvals_configured(settings: Settings) -> bool:
@@ -47,12 +47,11 @@ def approval_reason(
     above_recipients, above_cost = settings.APPROVAL_ABOVE_RECIPIENTS, settings.APPROVAL_ABOVE_COST
     currency = settings.PRICE_CURRENCY
     if above_recipients is not None and recipients > above_recipients:
-        return (
-            f"{recipients:,} recipients, more than {above_recipients:,} (APPROVAL_ABOVE_RECIPIENTS)"
-        )
+        many = "recipient" if recipients == 1 else "recipients"
+        return f"{recipients:,} {many}, more than {above_recipients:,}"
     if above_cost is not None and cost > above_cost:
         return (f"about {cost.quantize(Decimal('0.01'))} {currency}, more than "
-                f"{above_cost.quantize(Decimal('0.01'))} {currency} (APPROVAL_ABOVE_COST)")  # fmt: skip
+                f"{above_cost.quantize(Decimal('0.01'))} {currency}")  # fmt: skip
     if spend is not None and (refusal := spend.refusal()) is not None:
         return refusal  # over a spend cap: with approvals configured, a person may allow it
     return None
@@ -119,7 +118,7 @@ async def _awaiting(
         )
     if campaign.status != CampaignStatus.AWAITING_APPROVAL:
         raise StateError(
-            f"Campaign {campaign.name!r} is {campaign.status}: there is nothing to approve."
+            f"Campaign {campaign.name!r} is {status_said(campaign.status)}: there is nothing to approve."
         )
     return campaign
 

@@ -35,7 +35,7 @@ from campaigns.service.common import (
 from campaigns.service.context import Context
 from campaigns.service.in_effect import until_in_effect
 from campaigns.service.media import attach_media
-from campaigns.status import CANCELLABLE, EDITABLE, CampaignStatus, RecipientStatus
+from campaigns.status import CANCELLABLE, EDITABLE, CampaignStatus, RecipientStatus, status_said
 from campaigns.templates import Template
 
 NOW: Literal["now"] = "now"
@@ -62,7 +62,7 @@ def _refuse_edit(campaign: Campaign) -> StateError:
     elif campaign.status == CampaignStatus.DRAFT:
         why = "it is a draft, still being written in Slack"
     else:
-        why = f"it is {campaign.status}"
+        why = f"it is {status_said(campaign.status)}"
     return StateError(f"Campaign {campaign.name!r} can no longer be edited: {why}.")
 
 
@@ -111,7 +111,7 @@ async def _edit(
 def _require_own_draft(campaign: Campaign, actor: str) -> None:
     if campaign.status != CampaignStatus.DRAFT:
         raise StateError(
-            f"Campaign {campaign.name!r} is {campaign.status}, not a draft: this form cannot "
+            f"Campaign {campaign.name!r} is {status_said(campaign.status)}, not a draft: this form cannot "
             "change it, and nothing was changed. To change a scheduled campaign, use "
             f"/sms edit {campaign.id}."
         )
@@ -274,6 +274,6 @@ def _refuse_cancel(campaign: Campaign) -> str:
     if campaign.status == CampaignStatus.CANCELLED:
         return f"Campaign {campaign.name!r} is already cancelled."
     return (
-        f"Campaign {campaign.name!r} is {campaign.status}: there is nothing left to cancel, "
+        f"Campaign {campaign.name!r} is {status_said(campaign.status)}: there is nothing left to cancel, "
         "and sent messages cannot be recalled."
     )

@@ -150,7 +150,8 @@ def analyse(
     segments, stats = analyse_messages(template, variables, names, mms=mms)
     if stats.too_long:  # cannot happen after the check above; kept so no such list gets through
         raise InputError(
-            f"{stats.too_long} message(s) would be over {MAX_BODY_CHARS:,} characters (the "
+            f"{stats.too_long:,} message{'s' if stats.too_long != 1 else ''} would be over "
+            f"{MAX_BODY_CHARS:,} characters (the "
             f"longest is {stats.longest:,}): shorten the message or the values it takes from "
             "the recipients.",
             field="message_template",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from campaigns.errors import InputError, StateError
 from campaigns.keywords import Meaning
 from campaigns.limits import MAX_BODY_CHARS
+from campaigns.models import InboundMessage, Recipient
 from campaigns.privacy import mask
 from campaigns.recipients import check_recipient_list
 from campaigns.service.common import CampaignView
@@ -23,6 +24,7 @@ from campaigns.text import check_text
 
 REPLY = "reply"  # Campaign.source of an answer typed in Slack
 FIELD = "reply"
+NAME_COLUMNS = ("first_name", "name", "full_name")  # a person's name in their campaign row
 
 
 def checked_reply(text: str) -> str:
@@ -50,7 +52,7 @@ async def draft_reply(
     return await create_campaign(
         ctx,
         NewCampaign(
-            name=f"Reply to {mask(inbound.phone)}",
+            name=f"Reply to {await _whom(ctx, inbound)}",
             message_template=message,
             recipients=recipients,
             from_numbers=[sender],
@@ -64,6 +66,21 @@ async def draft_reply(
     )
 
 
+async def _whom(ctx: Context, inbound: InboundMessage) -> str:
+    """Who the answer is to, as a person reads it: 'Ana (+44*******001)' when the row they
+    answered has their name, else the masked number."""
+    recipient = None
+    if inbound.recipient_id is not None:
+        async with ctx.db.read() as session:
+            recipient = await session.get(Recipient, inbound.recipient_id)
+    variables = recipient.variables if recipient and isinstance(recipient.variables, dict) else {}
+    for column in NAME_COLUMNS:
+        name = " ".join(str(variables.get(column) or "").split())[:40]
+        if name:
+            return f"{name} ({mask(inbound.phone)})"
+    return mask(inbound.phone)
+
+
 def _sender_for(ctx: Context, number: str, service_sid: str | None) -> str:
     """The number the person wrote to, or the Messaging Service it belongs to."""
     settings = ctx.settings
@@ -72,7 +89,7 @@ def _sender_for(ctx: Context, number: str, service_sid: str | None) -> str:
     if service_sid and service_sid == settings.TWILIO_MESSAGING_SERVICE_SID:
         return service_sid
     raise InputError(
-        f"{number} is no longer one of your sender numbers (SENDER_NUMBERS): the reply cannot "
-        "go from the number they wrote to.",
+        f"{number} is no longer one of Textcast's numbers: the reply cannot go from the number "
+        "they wrote to.",
         field=FIELD,
     )

@@ -34,7 +34,7 @@ from campaigns.service.common import (
 )
 from campaigns.service.context import Context
 from campaigns.service.media import attach_media
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, status_said
 from campaigns.text import check_text
 
 
@@ -188,7 +188,7 @@ async def launch_campaign(
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status != CampaignStatus.DRAFT:
             raise StateError(
-                f"Campaign {campaign.name!r} is already {campaign.status}; it was launched once."
+                f"Campaign {campaign.name!r} is already {status_said(campaign.status)}; it was launched once."
             )
         if campaign.created_by != actor:  # a button names the draft: that is no proof
             raise StateError("This draft is someone else's: only they can confirm it.")

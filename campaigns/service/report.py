@@ -77,8 +77,8 @@ UNKNOWN_OUTCOME_REASON = (
 
 # Said for recipients left out by FREQUENCY_CAP (campaigns.frequency.FREQUENCY_CAP).
 FREQUENCY_CAP_REASON = (
-    "Other campaigns had already texted this number as often as FREQUENCY_CAP allows, so it "
-    "was not sent."
+    "Other campaigns had already texted this number as often as the frequency cap allows, so "
+    "it was not sent."
 )
 
 

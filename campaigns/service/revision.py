@@ -20,7 +20,7 @@ from campaigns.schedule import check_send_time
 from campaigns.service.approval import decide_again, note_change
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.status import CampaignStatus, RecipientStatus, status_said
 
 COPIED = ("name", "source", "message_template", "sender_mode", "from_numbers", "media_urls",
           "scheduled_at", "send_hours", "region", "channel_id", "agent_id", "import_report",
@@ -104,5 +104,5 @@ def _not_editable(campaign: Campaign) -> str:
     elif campaign.status == CampaignStatus.DRAFT:
         why = "it is a draft: open it with /sms new"
     else:
-        why = f"it is {campaign.status}"
+        why = f"it is {status_said(campaign.status)}"
     return f"Campaign {campaign.name!r} can no longer be edited: {why}."

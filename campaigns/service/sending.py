@@ -19,7 +19,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME, unsettled_count
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.status import CampaignStatus, RecipientStatus, status_said
 
 __all__ = ["OPTED_OUT", "UNKNOWN_OUTCOME"]
 
@@ -103,9 +103,10 @@ async def _stalled_too_long(ctx: Context, session: AsyncSession, campaign: Campa
     unsent = await unsettled_count(session, campaign.id)
     campaign.status = CampaignStatus.PAUSED
     campaign.version += 1
+    left = f"{unsent:,} message{'' if unsent == 1 else 's'} not sent yet"
     campaign.pause_reason = (
         f"It stopped sending at {last:%Y-%m-%d %H:%M} UTC because Textcast was not running "
-        f"({_duration(clock - last)} ago), with {unsent:,} messages not sent yet. Send them "
+        f"({_duration(clock - last)} ago), with {left}. Send {'it' if unsent == 1 else 'them'} "
         "now, or cancel?"
     )
     audit.record(session, SYSTEM, "campaign.pause", campaign.id, reason="stalled")
@@ -145,7 +146,7 @@ async def pause_campaign(
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED):
             raise StateError(
-                f"Campaign {campaign.name!r} is {campaign.status}: it cannot be paused."
+                f"Campaign {campaign.name!r} is {status_said(campaign.status)}: it cannot be paused."
             )
         campaign.status = CampaignStatus.PAUSED
         campaign.pause_reason = reason
@@ -159,7 +160,9 @@ async def resume_campaign(ctx: Context, campaign_id: str, actor: str) -> Campaig
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
         if campaign.status != CampaignStatus.PAUSED:
-            raise StateError(f"Campaign {campaign.name!r} is {campaign.status}, not paused.")
+            raise StateError(
+                f"Campaign {campaign.name!r} is {status_said(campaign.status)}, not paused."
+            )
         campaign.status = CampaignStatus.RUNNING
         campaign.pause_reason = None
         campaign.version += 1

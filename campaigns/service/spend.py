@@ -51,15 +51,15 @@ class Spend:
         if self.over_campaign_cap:
             return (
                 f"This campaign would cost about {money(self.cost)}, more than the "
-                f"{money(self.campaign_cap)} one campaign may cost (MAX_CAMPAIGN_COST). Send "
+                f"{money(self.campaign_cap)} one campaign may cost. Send "
                 "it to fewer people, or shorten the message, or ask whoever runs Textcast to "
                 "raise the cap."
             )
         if self.over_budget:
             return (
                 f"This campaign (about {money(self.cost)}) would take this month's spend to "
-                f"{money(self.month + self.cost)}, over the {money(self.budget)} budget "
-                f"(MONTHLY_BUDGET; {money(self.month)} spent or committed so far). Send it to "
+                f"{money(self.month + self.cost)}, over the {money(self.budget)} monthly budget "
+                f"({money(self.month)} spent or committed so far). Send it to "
                 "fewer people, wait for next month, or ask whoever runs Textcast to raise it."
             )
         return None

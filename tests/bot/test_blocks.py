@@ -208,6 +208,8 @@ def test_progress_bar(done: int, total: int, bar: str) -> None:
     [
         (25.0, "25 messages a second"),
         (1.25, "1.2 messages a second"),
+        (1.0, "1 message a second"),
+        (1 / 60, "1 message a minute"),
         (0.5, "30 messages a minute"),
         (0.05, "3 messages a minute"),
         (0.01, "0.6 messages a minute"),
@@ -245,6 +247,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
         opted_out=1,
         no_receipt=2,
         awaiting_receipt=4,
+        submitted=95,
         segments_sent=190,
         cost_sent=Decimal("1.5010"),
         duration=timedelta(minutes=3, seconds=20),
@@ -261,7 +264,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
         "",
         "1 recipient had opted out (STOP) and was not sent to.",
         "",
-        "190 segments sent · estimated cost 1.50 USD",
+        "95 messages sent as 190 texts · estimated cost 1.50 USD",
         "Took 3 min 20 s",
         "Still waiting for 4 delivery receipts: this summary updates as they arrive.",
     ]
@@ -274,12 +277,13 @@ def test_a_clean_summary_has_no_failure_section() -> None:
     report = make_report(
         counts=Counts(total=2, delivered=2),
         awaiting_receipt=0,
+        submitted=2,
         segments_sent=2,
         cost_sent=Decimal("0.0158"),
     )
     lines = valid(summary_message(report, settled=True))
     assert "*Why messages failed*" not in lines
-    assert "2 segments sent · estimated cost 0.0158 USD" in lines
+    assert "2 messages sent · estimated cost 0.0158 USD" in lines
 
 
 def test_fifty_error_codes_with_long_reasons_are_cut_to_ten_and_counted() -> None:

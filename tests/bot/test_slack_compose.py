@@ -494,7 +494,7 @@ async def test_look_alike_characters_are_replaced_in_one_click_and_the_saving_sh
                  filled(paste="+447700900001\n+447700900002", message=curly))  # fmt: skip
     preview = await until(showing(slack, PREVIEW))
     text = str(preview["blocks"])
-    assert "\u2019, \u2013 make the messages Unicode" in text and "4 in all" in text
+    assert "\u2019, \u2013 look plain but make each text hold 70" in text and "4 in all" in text
     await click(web, slack, preview, PLAIN_CHARACTERS)
 
     def replaced() -> dict[str, Any] | None:
@@ -502,7 +502,7 @@ async def test_look_alike_characters_are_replaced_in_one_click_and_the_saving_sh
         return view if view and "Replaced with plain" in str(view["blocks"]) else None
 
     again = await until(replaced)
-    assert "2 segments instead of 4 (2 fewer)" in str(again["blocks"])
+    assert "2 texts instead of 4 (2 fewer)" in str(again["blocks"])
     assert PLAIN_CHARACTERS not in str(again["blocks"]) and "Unicode" not in str(again["blocks"])
     draft_id = again["blocks"][-1]["elements"][0]["value"]
     stored = (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.message_template

@@ -341,7 +341,7 @@ async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox)
     assert data.splitlines()[1].startswith("'+447700900123,") and ",slack,slack:" in data
     assert "is opted back in" in await answer("optout remove +447700900123")
     history = await answer("optout list +447700900123")
-    assert history.index("opted out") < history.index("opted back in") and "via slack" in history
+    assert history.index("opted out") < history.index("opted back in") and "in Slack by" in history
     assert "is not a phone number" in await answer("optout add banana")
     assert "Say what to do" in await answer("optout")
 

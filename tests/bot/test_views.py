@@ -223,7 +223,7 @@ def test_a_message_with_a_gap_in_every_sample_needs_send_anyway() -> None:
         ":warning: *Every message shown has `{{first_name}}`, `{{date}}` left empty.*"
     )
     assert lines[warning + 1] == \
-        "Row 2 · +447700900000 · 1 segment · :warning: `{{first_name}}`, `{{date}}` empty"  # fmt: skip
+        "Row 2 · +447700900000 · 1 text · :warning: `{{first_name}}`, `{{date}}` empty"  # fmt: skip
     button = view["blocks"][-1]["elements"][0]
     assert (button["action_id"], button["style"]) == (CONFIRM_ANYWAY, "danger")
     assert button["text"]["text"] == "Send anyway: 1,232"

@@ -61,7 +61,7 @@ async def test_over_the_threshold_it_waits_and_its_creator_cannot_approve_it(
     waiting = await launch_campaign(ctx, draft.campaign.id, ALICE, consent_confirmed=True)
     campaign = waiting.campaign
     assert campaign.status == "awaiting_approval"
-    assert campaign.approval_reason == "3 recipients, more than 2 (APPROVAL_ABOVE_RECIPIENTS)"
+    assert campaign.approval_reason == "3 recipients, more than 2"
     with pytest.raises(StateError, match="someone else"):
         await approve_campaign(ctx, campaign.id, campaign.version, ALICE)
     approved = await approve_campaign(ctx, campaign.id, campaign.version, BOB)
@@ -110,7 +110,7 @@ async def test_over_a_spend_cap_with_approvals_set_it_asks_instead_of_refusing(
                                                 MAX_CAMPAIGN_COST="0.01"), clock=clock)  # fmt: skip
     made = await create_campaign(ctx, new_campaign(recipients=many()), ALICE)
     assert made.campaign.status == "awaiting_approval"
-    assert "MAX_CAMPAIGN_COST" in (made.campaign.approval_reason or "")
+    assert "one campaign may cost" in (made.campaign.approval_reason or "")
 
 
 async def test_an_edit_needs_a_fresh_approval(db: Database, clock: Clock) -> None:
@@ -145,7 +145,7 @@ async def test_an_edit_of_a_confirmed_campaign_is_decided_afresh(
     assert changed == ["recipients"]
     campaign = grown.campaign
     assert (campaign.status, campaign.version) == ("awaiting_approval", 2)
-    assert "APPROVAL_ABOVE_RECIPIENTS" in (campaign.approval_reason or "")
+    assert (campaign.approval_reason or "").endswith("recipients, more than 2")
     approved = await approve_campaign(ctx, campaign.id, campaign.version, BOB)
     assert approved.view.campaign.status == "scheduled"
     version = approved.view.campaign.version
@@ -203,7 +203,7 @@ async def test_no_edit_of_a_confirmed_campaign_skips_its_caps_or_approval(
     capped = Context(db=db, settings=make_settings(MAX_CAMPAIGN_COST="0.05"), clock=clock)
     small = await create_campaign(capped, new_campaign(send_at=at), ALICE)
     grown = CampaignChanges(recipients=check_recipient_list(people(20), "GB"))
-    with pytest.raises(SpendCapError, match="MAX_CAMPAIGN_COST"):
+    with pytest.raises(SpendCapError, match="one campaign may cost"):
         await edit_campaign(capped, small.campaign.id, grown, BOB)
     ctx = approvals(db, clock)
     made = await create_campaign(ctx, new_campaign(recipients=many(), send_at=at), ALICE)

@@ -32,6 +32,8 @@ def test_caps_are_read_and_described() -> None:
     cap = parse_frequency_cap(" 2 / 7d ")
     assert cap is not None and (str(cap), cap.describe()) == ("2/7d", "2 messages in 7 days")
     assert parse_frequency_cap("1/24h").describe() == "1 message in 24 hours"  # type: ignore[union-attr]
+    assert parse_frequency_cap("1/1h").describe() == "1 message in 1 hour"  # type: ignore[union-attr]
+    assert parse_frequency_cap("1/1m").describe() == "1 message in 1 minute"  # type: ignore[union-attr]
     assert parse_frequency_cap("") is None
 
 

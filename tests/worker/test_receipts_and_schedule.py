@@ -205,7 +205,7 @@ async def test_the_channel_sees_progress_then_a_summary_that_follows_late_receip
         assert len(top_level) == 1, "one progress message, updated in place"
         assert "Spring reminders" in transcript and "Done" in transcript
         assert "30003" in transcript and "switched off" in transcript
-        assert "12 segments sent" in transcript
+        assert "12 messages sent ·" in transcript
         updates = [c for c in stack.slack.calls("chat.update") if c.ok]
         assert updates, "the progress message is edited, never reposted"
 

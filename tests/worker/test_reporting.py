@@ -327,7 +327,7 @@ Textcast [APP]:
 
       1 recipient had opted out (STOP) and was not sent to.
 
-      8 segments sent · estimated cost 0.0632 USD
+      8 messages sent · estimated cost 0.0632 USD
       Took 3 min 20 s
       Still waiting for 2 delivery receipts: this summary updates as they arrive.
 """
@@ -353,7 +353,7 @@ Textcast [APP] (edited):
 
       1 recipient had opted out (STOP) and was not sent to.
 
-      8 segments sent · estimated cost 0.0632 USD
+      8 messages sent · estimated cost 0.0632 USD
       Took 3 min 20 s
       Final: every delivery receipt Textcast will wait for is in.
 """
