@@ -615,7 +615,7 @@ async def test_the_preview_counts_and_shows_only_who_will_be_texted(
     samples = [line for line in text.splitlines() if line.startswith("Row ")]
     assert [s.split(" · ")[1] for s in samples] == [sarah, james]  # who will get it
     assert "Hi Stopped" not in text and "Hi Capped" not in text and "Hi Sarah" in text
-    assert "1 segment a message, 2 in all.\n*Estimated cost: 0.0158 USD*" in text  # 2 x 0.0079
+    assert "Each message goes as 1 text, 2 in all.\n*Estimated cost: 0.0158 USD*" in text  # 2 x 0.0079
     button = preview["blocks"][-1]["elements"][0]
     assert button["text"]["text"] == "Confirm: send 2"
     assert button["confirm"]["title"]["text"] == "Send 2 messages?"
@@ -679,7 +679,7 @@ async def test_a_message_with_a_gap_in_every_sample_needs_send_anyway(
     preview = await until(showing(slack, PREVIEW))
     text = "\n".join(block_kit.render(preview["blocks"]))
     assert ":warning: *Every message shown has `{{first_name}}` left empty.*" in text
-    assert "Row 1 · +447700900001 · 1 segment · :warning: `{{first_name}}` empty" in text
+    assert "Row 1 · +447700900001 · 1 text · :warning: `{{first_name}}` empty" in text
     button = preview["blocks"][-1]["elements"][0]
     assert (button["action_id"], button["text"]["text"]) == (CONFIRM_ANYWAY, "Send anyway: 2")
     assert button["confirm"]["text"]["text"].startswith(
