@@ -46,6 +46,7 @@ from campaigns.service.approval import approval_reason
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME
 from campaigns.service.library import GroupSummary
 from campaigns.service.preview import WaitGroup
+from campaigns.service.queries import REPORT_GROUPS, StatusPage
 from campaigns.service.report import FREQUENCY_CAP_REASON, UNKNOWN_OUTCOME_REASON
 from campaigns.service.spend import Spend
 from campaigns.status import CampaignStatus, Counts, RecipientStatus
@@ -144,7 +145,14 @@ def messages() -> list[tuple[str, dict[str, Any]]]:
         out.append((f"paused {status}", paused_message(report.campaign)))
         out.append((f"late {status}", late_start_message(report.campaign)))
         out.append((f"reply status {status}", reply_status_message(report)))
-        out.append((f"report {status}", report_view(report, recipients(), "next", page=2)))
+        out.append(
+            (
+                f"report {status}",
+                report_view(
+                    report, StatusPage([(g, recipients()) for g in GROUPS], "next"), page=2
+                ),
+            )
+        )
     notice = paused_message(make_campaign(pause_reason=UNREACHABLE))
     out.append(("resolved", resolved(notice, cancelled_by("U0BOB", 1))))
     out.append(
@@ -183,6 +191,9 @@ def messages() -> list[tuple[str, dict[str, Any]]]:
     out.append(("import form", import_form_view(Metadata(), error="Paste the numbers.")))
     out += previews()
     return out
+
+
+GROUPS = [name for name, _ in REPORT_GROUPS]
 
 
 def recipients() -> list[Recipient]:
