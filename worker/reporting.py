@@ -254,7 +254,10 @@ class Reporter:
         where = await self._progress_message(report)
         if where is None:
             return
-        _, summary_ts = await self._post(where.channel, content, thread_ts=where.ts)
+        # Also shown in the channel: the outcome is what most people there want to know.
+        _, summary_ts = await self._post(
+            where.channel, content, thread_ts=where.ts, reply_broadcast=True
+        )
         await set_progress_message(
             self.ctx, campaign.id, channel_id=where.channel, summary_ts=summary_ts
         )

@@ -153,6 +153,9 @@ async def _last_texted(
             Recipient.status != RecipientStatus.PENDING,
             Recipient.status != RecipientStatus.CANCELLED,
             Campaign.started_at >= since,
+            # An answer typed in Slack is part of the conversation the campaign started: a text
+            # after it still answers that campaign, and shows in its thread.
+            Campaign.source != "reply",
         )
         .order_by(Recipient.id.desc())
         .limit(MATCH_CANDIDATES)

@@ -315,7 +315,7 @@ Textcast [APP]:
   Took 3 min 20 s
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
-  ↳ Textcast [APP]:
+  ↳ Textcast [APP] (also sent to the channel):
       *Summary of March promotion*
       5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
 
@@ -329,6 +329,20 @@ Textcast [APP]:
       8 segments sent · estimated cost 0.0632 USD
       Took 3 min 20 s
       Still waiting for 2 delivery receipts: this summary updates as they arrive.
+Textcast [APP] (replied to a thread):
+  *Summary of March promotion*
+  5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
+
+  *Why messages failed*
+  • 21211: Invalid 'To' Phone Number (1 message)
+  • 30003: The phone is switched off or out of signal. (1 message)
+  • No delivery receipt yet (2 messages)
+
+  1 recipient had opted out (STOP) and was not sent to.
+
+  8 segments sent · estimated cost 0.0632 USD
+  Took 3 min 20 s
+  Still waiting for 2 delivery receipts: this summary updates as they arrive.
 """
 
 SETTLED_TRANSCRIPT = """\
@@ -341,7 +355,7 @@ Textcast [APP] (edited):
   Took 3 min 20 s
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
-  ↳ Textcast [APP] (edited):
+  ↳ Textcast [APP] (edited) (also sent to the channel):
       *Summary of March promotion*
       7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
 
@@ -354,6 +368,19 @@ Textcast [APP] (edited):
       8 segments sent · estimated cost 0.0632 USD
       Took 3 min 20 s
       Final: every delivery receipt Textcast will wait for is in.
+Textcast [APP] (edited) (replied to a thread):
+  *Summary of March promotion*
+  7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
+
+  *Why messages failed*
+  • 21211: Invalid 'To' Phone Number (1 message)
+  • 30003: The phone is switched off or out of signal. (1 message)
+
+  1 recipient had opted out (STOP) and was not sent to.
+
+  8 segments sent · estimated cost 0.0632 USD
+  Took 3 min 20 s
+  Final: every delivery receipt Textcast will wait for is in.
 """
 
 
@@ -367,6 +394,7 @@ async def test_summary_in_the_thread_updated_until_receipts_settle(
     campaign = (await get_campaign(ctx, campaign_id, recipients_limit=1)).view.campaign
     [summary] = slack.thread(CAMPAIGNS, campaign.progress_message_ts or "")
     assert summary.ts == campaign.summary_message_ts
+    assert summary.reply_broadcast  # the outcome is shown in the channel too
     assert without_ids(slack.transcript(CAMPAIGNS)) == WAITING_TRANSCRIPT
 
     await receipts(ctx, waiting[:1], RecipientStatus.DELIVERED)
