@@ -263,10 +263,11 @@ class Reporter:
         )
 
     async def _chart(self, report: CampaignReport, *, final: bool) -> None:
-        """The delivery chart in the thread: once when sending ends, once more when the summary
-        becomes final (only that one if it is final at once); never again after a restart."""
+        """The delivery chart in the thread, once: when the summary becomes final, so it is never
+        posted again as receipts arrive (a chart at the end of sending, then another, made two
+        files of nearly the same picture in a thread people read); never again after a restart."""
         campaign = report.campaign
-        if self.charts is None or self.slack is None or campaign.source == REPLY:
+        if self.charts is None or self.slack is None or campaign.source == REPLY or not final:
             return
         if campaign.final_chart_file_id is not None or (
             not final and campaign.chart_file_id is not None
