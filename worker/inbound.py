@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
@@ -28,6 +29,7 @@ from worker.runtime import WorkerRuntime
 log = logging.getLogger(__name__)
 UNHANDLED_AFTER = timedelta(seconds=30)  # a text not handled by then lost its job
 LOCK_SECONDS = 30  # longer than a post with its retries takes
+GONE = frozenset({"message_not_found", "cant_update_message"})
 
 
 async def handle_inbound(rt: WorkerRuntime, inbound_id: int) -> str:
@@ -64,10 +66,10 @@ async def refresh_digest(rt: WorkerRuntime, key: str) -> str:
             return "nowhere to post"
         content = digest_message(digest)
         try:
-            if digest.where is not None:
-                where = digest.where
-                await slack.chat_update(channel=where[0], ts=where[1], **content)
-            else:
+            where = digest.where
+            if where is not None and not await _edited(slack, where, content):
+                where = None  # the message is gone (deleted by someone): a new one replaces it
+            if where is None:
                 posted = await slack.chat_postMessage(
                     channel=channel, thread_ts=thread, unfurl_links=False, **content
                 )
@@ -87,6 +89,17 @@ async def refresh_digest(rt: WorkerRuntime, key: str) -> str:
             await rt.redis.delete(lock)
         except RedisError:  # it expires by itself
             pass
+
+
+async def _edited(slack: Any, where: tuple[str, str], content: dict[str, Any]) -> bool:
+    """Edit the digest message in place; False if Slack no longer has it to edit."""
+    try:
+        await slack.chat_update(channel=where[0], ts=where[1], **content)
+    except SlackApiError as error:
+        if error.response.get("error") in GONE:
+            return False
+        raise
+    return True
 
 
 async def requeue_unhandled(rt: WorkerRuntime) -> int:

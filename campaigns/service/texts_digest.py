@@ -147,7 +147,7 @@ async def _with_answers(
     for message in shown:
         waiting = 0
         if message.meaning == Meaning.OPT_OUT and message.phone in opted_out:
-            waiting = await waiting_for(ctx, message.phone)
+            waiting = await waiting_for(ctx, message.phone, before=message.received_at)
         texts.append(
             DigestText(
                 message,

@@ -14,11 +14,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.blocks.actions import OPT_OUT_NUMBER, SEE_ALL_TEXTS
 from campaigns.db import Database
 from campaigns.models import OptOutEvent
 from campaigns.service import opted_out_among
-from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
+from sandbox.slack import ALICE, BOT_TOKEN, CAMPAIGNS, SIGNING_SECRET, requests
 from tests.worker.stack import Stack, running_stack
 from tests.worker.test_replies import (
     _async,
@@ -163,3 +165,11 @@ async def test_texts_that_answer_no_campaign_share_one_message_a_day(db: Databas
              if "1 opted out" in str(m.blocks) and "2 replies" in str(m.blocks)]))  # fmt: skip
         assert day.ts == first.ts  # the same message, edited
         assert len(stack.slack.messages(CAMPAIGNS)) == 1
+
+        # Someone deleted it: the next text brings a new one with the whole day.
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=stack.slack.url)
+        await client.chat_delete(channel=CAMPAIGNS, ts=day.ts)
+        await sandbox.reply("+447400000080", ONE, "Are you open late?")
+        [again] = await until(lambda: _async(
+            [m for m in stack.slack.messages(CAMPAIGNS) if "3 replies" in str(m.blocks)]))  # fmt: skip
+        assert again.ts != day.ts and "1 opted out" in str(again.blocks)
