@@ -120,13 +120,20 @@ SHOW_CHANGE = "show_change"
 
 @_left_to_the_sweep
 async def enqueue_show_change(
-    redis: ArqRedis, namespace: str, campaign_id: str, version: int
+    redis: ArqRedis,
+    namespace: str,
+    campaign_id: str,
+    version: int,
+    change: dict[str, Any] | None = None,
 ) -> None:
     """Show a change made over the API (an edit, a cancel) in Slack: the campaign's progress
-    message, if it has one, and the Home tabs. Slack's own buttons update them at once."""
+    message, if it has one, and the Home tabs; `change` (bot.blocks.changes.change_of):
+    who made it and what, told in its thread when it was not its creator. Slack's own buttons
+    show and tell at once."""
     await redis.enqueue_job(
         SHOW_CHANGE,
         campaign_id,
+        change,
         _job_id=job_id(namespace, "show", campaign_id, f"v{version}"),
         _queue_name=queue_name(namespace),
     )

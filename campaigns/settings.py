@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     INBOUND_POLL_SECONDS: int = Field(default=10, ge=2, le=300)  # without PUBLIC_BASE_URL
     INBOUND_BACKSTOP_SECONDS: int = Field(default=60, ge=2, le=3600)  # with it: missed webhooks
     ALLOWED_SLACK_USERGROUP: str | None = None
+    # Whom someone not allowed is told to ask for access: a Slack user (U…) or user group (S…)
+    # id. Unset: the allowed people themselves.
+    ACCESS_CONTACT: str | None = None
 
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
@@ -209,6 +212,9 @@ class Settings(BaseSettings):
     APPROVAL_ABOVE_RECIPIENTS: int | None = Field(default=None, ge=0)
     APPROVAL_ABOVE_COST: Decimal | None = Field(default=None, ge=0)
     APPROVALS_CHANNEL: str | None = None  # where requests go; unset: the campaign's channel
+    # A Slack user group (S…) mentioned on each approval request. Unset: the allowed people
+    # (ALLOWED_SLACK_USERS / _USERGROUP), else @here.
+    APPROVERS_SLACK_USERGROUP: str | None = None
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
 
     @model_validator(mode="after")
@@ -248,6 +254,31 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(user.strip() for user in value.split(",") if user.strip())
         return value
+
+    @field_validator("ACCESS_CONTACT", mode="before")
+    @classmethod
+    def _slack_person_or_group(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        slack_id = str(value).strip()
+        if not re.fullmatch(r"[UWS][A-Z0-9]{2,30}", slack_id):
+            raise ValueError(
+                f"{value!r} is not a Slack user or user group id: a user's starts with U or W "
+                "(U0123ABCD), a user group's with S (S0123ABCD)"
+            )
+        return slack_id
+
+    @field_validator("APPROVERS_SLACK_USERGROUP", mode="before")
+    @classmethod
+    def _slack_group(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        group = str(value).strip()
+        if not re.fullmatch(r"S[A-Z0-9]{2,30}", group):
+            raise ValueError(
+                f"{value!r} is not a Slack user group id: it starts with S, such as S0123ABCD"
+            )
+        return group
 
     @field_validator("SLACK_ENTERPRISE_ID", mode="before")
     @classmethod

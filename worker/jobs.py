@@ -266,9 +266,11 @@ async def request_approval_job(ctx: dict[str, Any], campaign_id: str, version: i
     return await rt.reporter.ask_approval(campaign_id, version)
 
 
-async def show_change_job(ctx: dict[str, Any], campaign_id: str) -> str:
+async def show_change_job(
+    ctx: dict[str, Any], campaign_id: str, change: dict[str, Any] | None = None
+) -> str:
     rt: WorkerRuntime = ctx[RUNTIME]
-    await rt.reporter.changed(campaign_id)
+    await rt.reporter.changed(campaign_id, change)
     return "shown"
 
 

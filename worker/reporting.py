@@ -27,9 +27,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.approval import approval_request, waiting_note
+from bot.blocks.changes import change_notice
 from bot.blocks.conversation import reply_status_message
 from bot.blocks.home_refresh import refresh_homes
 from bot.blocks.notices import late_start_message, paused_message
+from bot.blocks.people import slack_user
 from bot.blocks.progress import progress_message
 from bot.blocks.summary import summary_message
 from campaigns.models import Campaign
@@ -109,7 +111,8 @@ class Reporter:
         return settled
 
     async def homes(self) -> None:
-        """The App Home tab, again for everyone who opened it: a campaign changed state."""
+        """The App Home tab, again for those who opened it recently (coalesced: see
+        bot.blocks.home_refresh): a campaign changed state."""
         if self.slack is None:
             return
         try:
@@ -117,10 +120,12 @@ class Reporter:
         except Exception as error:  # Slack or the database away: the next change tries again
             log.warning("could not refresh the Home tabs: %r", error)
 
-    async def changed(self, campaign_id: str) -> None:
+    async def changed(self, campaign_id: str, change: dict[str, Any] | None = None) -> None:
         """A change made over the API (an edit, a cancel): the progress message shows it, if
         the campaign has one (one made over the API gets its first when it starts), and so do
-        the Home tabs."""
+        the Home tabs. Made by someone other than its creator (`change` says who, and what),
+        it is told in the campaign's thread, mentioning the creator (in their direct messages
+        when there is no thread yet)."""
         if self.slack is None:
             return
         async with self._reporting("update the progress message of", campaign_id):
@@ -130,7 +135,22 @@ class Reporter:
                 await self._hold_updates(campaign_id)
                 await self._edit(campaign.channel_id, campaign.progress_message_ts,
                                  _progress(report, None, None))  # fmt: skip
+        if change:
+            async with self._reporting("tell the thread of a change to", campaign_id):
+                await self._tell_change(campaign_id, change)
         await self.homes()
+
+    async def _tell_change(self, campaign_id: str, change: dict[str, Any]) -> None:
+        assert self.slack is not None
+        campaign = (await campaign_report(self.ctx, campaign_id)).campaign
+        text = change_notice(campaign, change)
+        if text is None:
+            return
+        if campaign.channel_id and campaign.progress_message_ts:
+            await self.slack.chat_postMessage(channel=campaign.channel_id,
+                                              thread_ts=campaign.progress_message_ts, text=text)  # fmt: skip
+        elif (creator := slack_user(campaign.created_by)) is not None:
+            await self.slack.chat_postMessage(channel=creator, text=text)
 
     async def refresh_summary(self, campaign_id: str, *, final: bool = False) -> bool:
         """Update the summary (and the progress counts) in place as receipts arrive; post it if
@@ -282,7 +302,8 @@ class Reporter:
         if not await take_chart(self.ctx, campaign.id, final=final):
             return  # another process posts it, or has
         try:
-            png = await self.charts.render(chart_payload(timeline, final=final))
+            zone = await self._zone_of(campaign.created_by)
+            png = await self.charts.render(chart_payload(timeline, final=final, zone=zone))
         except ChartError as error:
             log.warning("could not draw the delivery chart of campaign %s: %s", campaign.id, error)
             return
@@ -297,6 +318,19 @@ class Reporter:
             initial_comment=f"Delivery over time ({when}).",
         )
         await chart_posted(self.ctx, campaign.id, str(uploaded["file"]["id"]), final=final)
+
+    async def _zone_of(self, who: str | None) -> str | None:
+        """The time zone in the Slack profile of who created a campaign ('slack:U123'); None for
+        one created over the API, or when Slack does not say (the chart then says UTC)."""
+        kind, _, user = (who or "").partition(":")
+        if kind != "slack" or not user or self.slack is None:
+            return None
+        try:
+            found = await self.slack.users_info(user=user)
+        except SlackApiError as error:
+            log.info("no time zone for the chart (%s): UTC", error.response.get("error"))
+            return None
+        return str((found.get("user") or {}).get("tz") or "") or None
 
     async def _notice(self, campaign_id: str, render: Callable[[Campaign], dict[str, Any]]) -> None:
         if self.slack is None:

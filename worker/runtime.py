@@ -11,7 +11,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from arq.connections import ArqRedis
 
@@ -39,7 +39,7 @@ class Reporting(Protocol):
     async def refresh_summary(self, campaign_id: str) -> bool: ...
     async def paused(self, campaign_id: str) -> None: ...
     async def late(self, campaign_id: str) -> None: ...
-    async def changed(self, campaign_id: str) -> None: ...
+    async def changed(self, campaign_id: str, change: dict[str, Any] | None = None) -> None: ...
     async def ask_approval(self, campaign_id: str, version: int) -> str: ...
 
 
@@ -64,7 +64,7 @@ class NoReporting:
     async def late(self, campaign_id: str) -> None:
         return None
 
-    async def changed(self, campaign_id: str) -> None:
+    async def changed(self, campaign_id: str, change: dict[str, Any] | None = None) -> None:
         return None
 
     async def ask_approval(self, campaign_id: str, version: int) -> str:

@@ -19,6 +19,7 @@ from bot.api.responses import (
     recipient_json,
     text_json,
 )
+from bot.blocks.changes import change_of
 from bot.jobs import enqueue_confirmed, enqueue_show_change
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
@@ -171,8 +172,9 @@ async def cancel(request: web.Request) -> web.Response:
     )
     campaign = view.campaign
     await enqueue_show_change(
-        runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign.id, campaign.version
-    )
+        runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign.id, campaign.version,
+        change_of(_actor(request), unsent=cancelled),
+    )  # fmt: skip
     return web.json_response({**campaign_json(view, runtime.settings), "cancelled_now": cancelled})
 
 

@@ -19,6 +19,7 @@ from bot.api.campaigns import read_recipients
 from bot.api.errors import BadRequest
 from bot.api.requests import EditCampaign
 from bot.api.responses import created_json, etag
+from bot.blocks.changes import change_of
 from bot.jobs import enqueue_confirmed, enqueue_show_change
 from bot.keys import RUNTIME, api_key
 from campaigns.offload import off_loop
@@ -77,17 +78,16 @@ async def edit(request: web.Request) -> web.Response:
     version = expected_version(request)
     raw = await request.read()  # at most the route's limit (`body_limits`)
     body, recipients = await off_loop(_read_edit, raw, runtime.settings)
+    actor = f"api:{api_key(request).id}"
     view, changed = await edit_confirmed_campaign(
-        runtime.ctx,
-        request.match_info["campaign_id"],
-        _changes(body, recipients, version),
-        f"api:{api_key(request).id}",
+        runtime.ctx, request.match_info["campaign_id"], _changes(body, recipients, version), actor
     )
     campaign = view.campaign
     if changed:  # a new version: its start job (or approval request) replaces the old one's
         namespace = runtime.settings.REDIS_NAMESPACE
         await enqueue_confirmed(runtime.redis, namespace, campaign)
-        await enqueue_show_change(runtime.redis, namespace, campaign.id, campaign.version)
+        await enqueue_show_change(runtime.redis, namespace, campaign.id, campaign.version,
+                                  change_of(actor, changed=changed))  # fmt: skip
     return web.json_response(
         {**created_json(view, runtime.settings), "changed": changed},
         headers={"ETag": etag(campaign.version)},

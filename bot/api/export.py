@@ -18,8 +18,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.keys import RUNTIME
-from campaigns.export import header_bytes, rows_bytes
+from campaigns.export import header_bytes, opted_out_by, rows_bytes
 from campaigns.service import campaign_by_id, recipient_pages
+from campaigns.service.optouts import opt_out_origins
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ async def recipients_csv(request: web.Request) -> web.StreamResponse:
     async def chunks() -> AsyncIterator[bytes]:
         yield header_bytes(variables)
         async for page in recipient_pages(runtime.ctx, campaign.id):
-            yield rows_bytes(page, variables)
+            origins = await opt_out_origins(runtime.ctx, (r.phone for r in page))
+            how = {phone: opted_out_by(origin) for phone, origin in origins.items()}
+            yield rows_bytes(page, variables, how)
 
     return await stream_csv(request, f"{campaign.id}-recipients.csv", chunks())
 

@@ -301,12 +301,17 @@ PREVIEW_FIELDS: dict[str, Any] = {
         "type": "array",
         "items": {
             "type": "object",
-            "required": ["row", "phone", "text", "segments"],
+            "required": ["row", "phone", "text", "segments", "missing"],
             "properties": {
                 "row": {"type": "integer"},
                 "phone": {"type": "string"},
                 "text": {"type": "string"},
                 "segments": {"type": "integer", "minimum": 0},
+                "missing": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Placeholders left empty in this message.",
+                },
             },
             "additionalProperties": False,
         },
@@ -338,6 +343,38 @@ PREVIEW_FIELDS: dict[str, Any] = {
     "warnings": {"type": "array", "items": WARNING},
     "needs_approval": NULLABLE_STRING,
     "refused": NULLABLE_STRING,
+    "to_text_count": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Who will be texted: total_count less the opted-out and the "
+        "frequency-capped (counted once each). The samples are of these.",
+    },
+    "skipped_count": {"type": "integer", "minimum": 0},
+    "to_text_estimated_cost": {
+        "type": "number",
+        "minimum": 0,
+        "description": "The estimated cost of the messages to those who will be texted "
+        "(estimated_cost is of every valid number, as the spend caps count it).",
+    },
+    "recently_texted": {
+        "type": ["object", "null"],
+        "description": "Without a frequency cap: set when at least half of those to be texted "
+        "were texted by other campaigns in the last 24 hours.",
+        "required": ["count", "of", "last_at", "last_campaign"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 1},
+            "of": {"type": "integer", "minimum": 1},
+            "last_at": {"type": "string", "format": "date-time"},
+            "last_campaign": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    "gaps_in_every_sample": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "When every sample has a placeholder left empty, those placeholders "
+        "(Slack then asks for an explicit 'Send anyway'; a create over the API is not refused).",
+    },
 }
 PREVIEW: dict[str, Any] = {
     "type": "object",

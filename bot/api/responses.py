@@ -10,6 +10,7 @@ from campaigns.content_checks import content_warnings
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage, Recipient
 from campaigns.service import CampaignView, Preview
+from campaigns.service.recent import RecentlyTexted
 from campaigns.settings import Settings
 
 
@@ -94,7 +95,13 @@ def preview_json(preview: Preview, settings: Settings, name: str) -> dict[str, A
         "opted_out_count": preview.opted_out_count,
         "frequency_capped_count": preview.frequency_capped,
         "samples": [
-            {"row": s.row, "phone": s.phone, "text": s.text, "segments": s.segments}
+            {
+                "row": s.row,
+                "phone": s.phone,
+                "text": s.text,
+                "segments": s.segments,
+                "missing": list(s.missing),
+            }
             for s in preview.samples
         ],
         "encoding": stats.encoding,
@@ -119,7 +126,19 @@ def preview_json(preview: Preview, settings: Settings, name: str) -> dict[str, A
         "warnings": warnings,
         "needs_approval": preview.approval,
         "refused": preview.refused,
+        "to_text_count": preview.texted,
+        "skipped_count": preview.skipped,
+        "to_text_estimated_cost": _money(preview.cost_to_text),
+        "recently_texted": _recently_json(preview.recently_texted),
+        "gaps_in_every_sample": list(preview.gaps),
     }
+
+
+def _recently_json(recent: RecentlyTexted | None) -> dict[str, Any] | None:
+    if recent is None:
+        return None
+    return {"count": recent.count, "of": recent.of, "last_at": timestamp(recent.last_at),
+            "last_campaign": recent.last_campaign}  # fmt: skip
 
 
 def recipient_json(recipient: Recipient) -> dict[str, Any]:

@@ -6,7 +6,18 @@ from typing import Any
 
 from bot.blocks.actions import SEND_NOW
 from bot.blocks.notices import cancel_button
-from bot.blocks.text import actor, escape, header, local_time, message, money, plural, section
+from bot.blocks.people import approvers, creator
+from bot.blocks.text import (
+    actor,
+    escape,
+    header,
+    local_time,
+    message,
+    money,
+    plural,
+    quoted,
+    section,
+)
 from bot.blocks.text import senders as senders_of
 from campaigns.messages import MessageStats
 from campaigns.models import Campaign
@@ -14,6 +25,8 @@ from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 
 APPROVE, REJECT = "campaign_approve", "campaign_reject"
+REJECT_VIEW, REJECT_REASON = "campaign_reject_reason", "reject_reason"
+MAX_REJECT_REASON = 500
 
 
 def approval_value(campaign: Campaign) -> str:
@@ -76,13 +89,15 @@ def approval_request(campaign: Campaign, total: int, settings: Settings) -> dict
              "text": {"type": "plain_text", "text": "Reject"}},
         ],
     }  # fmt: skip
+    asked = approvers(settings, campaign.changed_by or [])
     return message(
-        f"Approval needed: {name}, {plural(total, 'recipient')}",
+        f"{asked} Approval needed: {name}, {plural(total, 'recipient')}",
         [
             header(f"Approve: {campaign.name}"),
             section(_facts(campaign, total, settings)),
-            section("Someone else who may send campaigns (not whoever created or changed it "
-                    "since its last approval) approves or rejects it. Nothing is sent until then."),
+            section(f"{asked}: please approve or reject it. Only someone who may send campaigns "
+                    "and did not create or change it since its last approval can. Nothing is "
+                    "sent until then."),
             buttons,
         ],
     )  # fmt: skip
@@ -132,8 +147,32 @@ def approved_by(user_id: str, *, late: bool) -> str:
     return f":white_check_mark: Approved by <@{user_id}>"
 
 
-def rejected_by(user_id: str) -> str:
-    return f":x: Rejected by <@{user_id}>: cancelled, nothing was sent"
+def rejected_by(user_id: str, reason: str) -> str:
+    return f":x: Rejected by <@{user_id}>: cancelled, nothing was sent. Why:\n{quoted(reason)}"
+
+
+def reject_modal(campaign: Campaign, metadata: str) -> dict[str, Any]:
+    """Reject asks first, and asks why: the person who made the campaign is told both."""
+    made_by = creator(campaign)
+    told = (f"{made_by} is told who rejected it and why." if made_by
+            else "Its thread is told who rejected it and why.")  # fmt: skip
+    return {
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Reject campaign"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Keep it"},
+        "blocks": [
+            section(f"Rejecting *{escape(campaign.name)}* cancels it: nothing is sent. {told}"),
+            {"type": "input", "block_id": REJECT_REASON,
+             "label": {"type": "plain_text", "text": "Why are you rejecting it?"},
+             "hint": {"type": "plain_text",
+                      "text": "Say what would have to change, so it can be sent another time."},
+             "element": {"type": "plain_text_input", "action_id": REJECT_REASON,
+                         "multiline": True, "max_length": MAX_REJECT_REASON}},
+        ],
+    }  # fmt: skip
 
 
 def waiting_note(channel_id: str, reason: str | None) -> str:

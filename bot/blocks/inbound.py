@@ -2,7 +2,9 @@
 texts come (counts, the latest few, a button to see them all), and one per day for texts that
 answer no campaign. Pure functions of `campaigns.service.texts_digest.Digest`.
 
-Each text is an entry (`text_entry`): who wrote, by the name in their row of the list beside the
+While replies wait for an answer, the campaign's creator is mentioned in the headline (Slack
+notifies a mention when the message is posted, not when it is edited). Each text is an entry
+(`text_entry`): who wrote, by the name in their row of the list beside the
 masked number, when, what, and what it asks of the team: a Reply button, who answered already,
 an offer to cancel what still waits for a number that opted out, a one-click opt-out for a
 reply that asks in words not to be texted. Adding to an entry is adding a block there.
@@ -17,6 +19,7 @@ from typing import Any
 
 from bot.blocks.actions import CANCEL_WAITING, OPT_OUT_NUMBER, REPLY_TO_TEXT, SEE_ALL_TEXTS
 from bot.blocks.compose import plain
+from bot.blocks.people import creator
 from bot.blocks.text import actor, clip, context, escape, message, plural, quoted, section
 from campaigns.keywords import Meaning, asks_to_stop
 from campaigns.privacy import mask
@@ -31,6 +34,11 @@ def digest_message(digest: Digest) -> dict[str, Any]:
     if digest.campaign is not None:
         title = f":incoming_envelope: *Texts back* · {counts}"
         fallback = f"Texts back to {digest.campaign.name}: {counts}"
+        asks = creator(digest.campaign)  # replies may need an answer: their campaign's creator
+        if asks and digest.unanswered:
+            waits = "waits" if digest.unanswered == 1 else "wait"
+            title = f"{asks} {title} · *{digest.unanswered:,} {waits} for an answer*"
+            fallback = f"{asks} {fallback}, {digest.unanswered:,} {waits} for an answer"
     else:
         day = f"{digest.day:%a %d %b}" if digest.day else "today"
         title = f":incoming_envelope: *Texts that answer no campaign, {day}* · {counts}"

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.blocks.actions import CANCEL_CAMPAIGN, RESUME_CAMPAIGN, SEND_NOW
+from bot.blocks.people import for_creator
 from bot.blocks.text import context, escape, message, plural, section
 from campaigns.models import Campaign
 
@@ -50,12 +51,12 @@ def paused_message(campaign: Campaign) -> dict[str, Any]:
     """The engine stopped sending (a failure spike, say): resume or cancel."""
     reason = escape(campaign.pause_reason or "No reason was recorded.")
     name = escape(campaign.name)
-    text = (
+    text = for_creator(campaign, (
         f":double_vertical_bar: *{name}* is paused. {reason}\n"
         "Nothing more is sent until someone resumes or cancels it."
-    )
+    ))  # fmt: skip
     return message(
-        f"{name} is paused: {reason}",
+        for_creator(campaign, f"{name} is paused: {reason}"),
         [
             section(text),
             _actions(
@@ -73,9 +74,13 @@ def late_start_message(campaign: Campaign) -> dict[str, Any]:
     # A campaign can also stop partway, when every worker was down for a long while.
     what = "stopped sending partway" if campaign.started_at else "has not started"
     return message(
-        f"{name} {what}: send {'the rest ' if campaign.started_at else 'it '}now, or cancel it?",
+        for_creator(
+            campaign,
+            f"{name} {what}: send {'the rest ' if campaign.started_at else 'it '}"
+            "now, or cancel it?",
+        ),
         [
-            section(f":alarm_clock: *{name}* {what}. {reason}"),
+            section(for_creator(campaign, f":alarm_clock: *{name}* {what}. {reason}")),
             _actions(
                 _button("Send now", SEND_NOW, campaign.id, style="primary"),
                 cancel_button(campaign),

@@ -1,7 +1,12 @@
 """The preview modal: everything a person checks before anything is sent, and the Confirm button.
 
 A pure function of the service's `Preview`. Confirm is a button with a confirm dialog that
-states the recipient count and the cost (a modal's own submit button cannot ask again).
+states the recipient count and the cost (a modal's own submit button cannot ask again). Counts,
+cost and samples are of those who will be texted: the opted-out and capped are skipped.
+
+When every message shown has a placeholder left empty, the message is most likely wrong: Confirm
+becomes "Send anyway" (its own action, so the listener can tell a deliberate click), with a
+dialog saying what is empty, and the warning sits by the samples.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from campaigns.media_files import upload_id
 from campaigns.send_hours import ANY
 from campaigns.service import Preview
 from campaigns.service.preview import WaitGroup
+from campaigns.service.recent import RecentlyTexted
 
 PREVIEW = "sms_preview"  # callback_id
 CONFIRM, BACK_TO_EDIT, SEND_TEST = "preview_confirm", "preview_back", "preview_test"
+CONFIRM_ANYWAY = "preview_confirm_anyway"  # Confirm when every message shown has a gap
 PLAIN_CHARACTERS = "preview_plain_characters"
 INVALID_SHOWN = 10
 
@@ -44,7 +51,6 @@ def preview_view(
     """`problem`: why the last Confirm did not go through, shown on top; `notice`: what the
     last button changed."""
     campaign = preview.view.campaign
-    total = preview.view.counts.total
     blocks: list[dict[str, Any]] = [section(f":warning: {problem}")] if problem else []
     if notice:
         blocks.append(section(f":white_check_mark: {notice}"))
@@ -74,10 +80,17 @@ def preview_view(
             f"opted out ({shown}{f' and {more:,} more' if more > 0 else ''}): they will not be "
             "texted, and fail with `opted_out`."
         ))  # fmt: skip
+    if preview.recently_texted is not None:
+        blocks.append(section(recently_texted_line(preview.recently_texted)))
     blocks.append(section("*What they get* (the first messages, as each recipient sees it)"))
+    if preview.gaps:
+        blocks.append(section(f":warning: *{_gaps_sentence(preview)}* Check that the list has "
+                              f"{'those columns' if len(preview.gaps) > 1 else 'that column'}, "
+                              "filled in, before sending."))  # fmt: skip
     for sample in preview.samples:
         size = "MMS" if preview.stats.mms else plural(sample.segments, "segment")
-        blocks.append(context(f"Row {sample.row} · {sample.phone} · {size}"))
+        gap = f" · :warning: {_names(sample.missing)} empty" if sample.missing else ""
+        blocks.append(context(f"Row {sample.row} · {sample.phone} · {size}{gap}"))
         blocks.append(section(quoted(sample.text)))
     media = campaign.media_urls or []
     if media:
@@ -86,7 +99,7 @@ def preview_view(
     warnings = _warnings(preview)
     if warnings:
         blocks.append(section("\n".join(f":warning: {w}" for w in warnings)))
-    blocks.append(_buttons(preview, total, editing=bool(metadata.extra.get("e"))))
+    blocks.append(_buttons(preview, editing=bool(metadata.extra.get("e"))))
     return {
         "type": "modal",
         "callback_id": PREVIEW,
@@ -105,11 +118,45 @@ def _who_and_when(preview: Preview) -> str:
         else f", between {preview.send_hours} in each recipient's own time zone"
     )  # fmt: skip
     return (
-        f"*{plural(preview.view.counts.total, 'recipient')}* {senders(campaign)} · {when}\n"
-        f"Takes about {duration(preview.send_duration)} at "
+        f"*{preview.texted:,} will be texted* {senders(campaign)} · {when}\n"
+        + skipped_line(preview)
+        + f"Takes about {duration(preview.send_duration)} at "
         f"{plural(preview.messages_per_second, 'message')} a second{hours}."
         + waiting_lines(preview.waiting)
     )
+
+
+def skipped_line(preview: Preview) -> str:
+    """'1 opted out and 20 at their limit of 1 message in 24 hours are skipped.'"""
+    parts = []
+    if preview.opted_out_count:
+        parts.append(f"{preview.opted_out_count:,} opted out")
+    if preview.frequency_capped:
+        parts.append(f"{preview.frequency_capped:,} at their limit of {preview.frequency_cap}")
+    if not parts:
+        return ""
+    return f"{' and '.join(parts)} {'is' if preview.skipped == 1 else 'are'} skipped.\n"
+
+
+def recently_texted_line(recent: RecentlyTexted) -> str:
+    """':repeat: 31 of 40 were texted in the last 24 hours, most recently …'."""
+    hours = int(recent.window.total_seconds() // 3600)
+    return (
+        f":repeat: *{recent.count:,} of {recent.of:,} were texted in the last {hours} hours*, "
+        f"most recently {local_time(recent.last_at)} by ‘{escape(recent.last_campaign)}’. "
+        "They will get this message too: make sure that is meant."
+    )
+
+
+def _names(placeholders: Sequence[str], shown: int = 3) -> str:
+    names = ", ".join(f"`{{{{{escape(name)}}}}}`" for name in placeholders[:shown])
+    more = len(placeholders) - shown
+    return names + (f" and {more} more" if more > 0 else "")
+
+
+def _gaps_sentence(preview: Preview) -> str:
+    every = "The message shown has" if len(preview.samples) == 1 else "Every message shown has"
+    return f"{every} {_names(preview.gaps)} left empty."
 
 
 def waiting_lines(waiting: Sequence[WaitGroup], shown: int = 3) -> str:
@@ -193,7 +240,8 @@ def _encoding_and_price(preview: Preview) -> str:
     if stats.mms:
         return (
             f"Picture messages (MMS): one message each whatever the text's length, "
-            f"{stats.messages:,} in all.\n*Estimated cost: {money(preview.cost, preview.currency)}*"
+            f"{preview.texted:,} in all.\n"
+            f"*Estimated cost: {money(preview.cost_to_text, preview.currency)}*"
         )
     if stats.encoding == "GSM-7":
         encoding = "Plain SMS characters (GSM-7: 160 a segment)"
@@ -208,9 +256,10 @@ def _encoding_and_price(preview: Preview) -> str:
         if stats.min_segments == stats.max_segments
         else f"{stats.min_segments} to {stats.max_segments} segments"
     )
+    segments = max(0, stats.total_segments - preview.skipped_segments)
     return (
-        f"{encoding}. {each} a message, {stats.total_segments:,} in all.\n"
-        f"*Estimated cost: {money(preview.cost, preview.currency)}*"
+        f"{encoding}. {each} a message, {segments:,} in all.\n"
+        f"*Estimated cost: {money(preview.cost_to_text, preview.currency)}*"
     )
 
 
@@ -270,33 +319,47 @@ def _plain_button(preview: Preview) -> list[dict[str, Any]]:
              "value": preview.view.campaign.id}]  # fmt: skip
 
 
-def _buttons(preview: Preview, total: int, *, editing: bool) -> dict[str, Any]:
-    cost = money(preview.cost, preview.currency)
-    draft_id = preview.view.campaign.id
+def _confirm_button(preview: Preview, *, editing: bool) -> dict[str, Any]:
+    """Confirm, with a dialog of who will be texted and the cost; "Send anyway" instead, with
+    what is left empty in its dialog, when every message shown has a gap."""
+    texted = preview.texted
+    cost = money(preview.cost_to_text, preview.currency)
     verb = "Schedule" if preview.send_at else "Send"
     if editing:  # the scheduled campaign becomes this one
         verb = "Reschedule" if preview.send_at else "Send"
+    skipped = f" ({preview.skipped:,} skipped)" if preview.skipped else ""
+    text = (f"{plural(texted, 'recipient')} will be texted{skipped}, for an estimated {cost}. "
+            "Sent messages cannot be recalled.")  # fmt: skip
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": CONFIRM,
+        "style": "primary",
+        "text": plain(f"Confirm: {verb.lower()} {texted:,}"),
+        "value": preview.view.campaign.id,
+    }
+    title = f"{verb} {plural(texted, 'message')}?"
+    if preview.gaps:
+        names = ", ".join("{{" + name + "}}" for name in preview.gaps[:3])
+        text = f"Every message shown has {names} left empty. {text}"
+        title = f"{verb} with gaps?"
+        button |= {"action_id": CONFIRM_ANYWAY, "style": "danger",
+                   "text": plain(f"{verb} anyway: {texted:,}")}  # fmt: skip
+    button["confirm"] = {
+        "title": plain(title, 100),
+        "text": {"type": "plain_text", "text": clip(text, 300)},
+        "confirm": plain(f"Yes, {verb.lower()}{' anyway' if preview.gaps else ''}", 30),
+        "deny": plain("Not yet", 30),
+    }
+    return button
+
+
+def _buttons(preview: Preview, *, editing: bool) -> dict[str, Any]:
+    draft_id = preview.view.campaign.id
     return {
         "type": "actions",
         "block_id": "preview_actions",
         "elements": [
-            {
-                "type": "button",
-                "action_id": CONFIRM,
-                "style": "primary",
-                "text": plain(f"Confirm: {verb.lower()} {total:,}"),
-                "value": draft_id,
-                "confirm": {
-                    "title": plain(f"{verb} {plural(total, 'message')}?", 100),
-                    "text": {
-                        "type": "plain_text",
-                        "text": f"{plural(total, 'recipient')} will be texted, for an "
-                        f"estimated {cost}. Sent messages cannot be recalled.",
-                    },
-                    "confirm": plain(f"Yes, {verb.lower()}", 30),
-                    "deny": plain("Not yet", 30),
-                },
-            },
+            _confirm_button(preview, editing=editing),
             {
                 "type": "button",
                 "action_id": BACK_TO_EDIT,

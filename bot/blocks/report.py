@@ -1,4 +1,5 @@
-"""The View report modal: counts by status, failures by reason, and the recipients page by page.
+"""The View report modal: counts by status, failures by reason, and the recipients page by page,
+the failed first, each with their name (from their variables) beside their masked number.
 A pure function of the service's report and one page of recipients."""
 
 from __future__ import annotations
@@ -9,17 +10,28 @@ from bot.blocks.compose import Metadata, plain
 from bot.blocks.summary import sent_size
 from bot.blocks.text import context, escape, header, money, plural, section
 from campaigns.models import Recipient
-from campaigns.service import CampaignReport
+from campaigns.names import display_name
+from campaigns.privacy import mask
+from campaigns.service import CampaignReport, StatusPage
+from campaigns.service.claims import OPTED_OUT
+from campaigns.service.report import failure_reason
 
 REPORT = "sms_report"  # callback_id
 REPORT_PAGE = "report_page"
 PAGE = 40  # recipients a page: each is one line of a section, kept under 3,000 characters
+LINE = 72  # characters a recipient's line is cut at: 40 of them stay under a section's 3,000
+NAME = 28
 FAILURES_SHOWN = 10
+GROUP_TITLES = {
+    "failed": "Failed",
+    "no_receipt": "Sent, no delivery receipt yet",
+    "pending": "Not sent yet",
+    "cancelled": "Cancelled",
+    "delivered": "Delivered",
+}
 
 
-def report_view(
-    report: CampaignReport, recipients: list[Recipient], next_cursor: str | None, *, page: int
-) -> dict[str, Any]:
+def report_view(report: CampaignReport, shown: StatusPage, *, page: int) -> dict[str, Any]:
     campaign, counts = report.campaign, report.counts
     fields = [
         ("Delivered", counts.delivered), ("Failed", counts.failed),
@@ -47,15 +59,19 @@ def report_view(
             lines.append(f"• {report.opted_out:,} × opted out (STOP): not sent")
         blocks.append(section("\n".join(lines)))
     first = (page - 1) * PAGE + 1
-    shown = "\n".join(_line(r) for r in recipients) or "No recipients on this page."
-    blocks.append(section(f"*Recipients {first:,} to {first + len(recipients) - 1:,}*\n{shown}"))
+    on_page = sum(len(rows) for _, rows in shown.groups)
+    blocks.append(context(f"Recipients {first:,} to {first + on_page - 1:,}, the failed first")
+                  if on_page else context("No recipients on this page."))  # fmt: skip
+    for group, rows in shown.groups:
+        title = GROUP_TITLES.get(group, group)
+        blocks.append(section(f"*{title}*\n" + "\n".join(_line(r) for r in rows)))
     buttons = []
     if page > 1:
         buttons.append({"type": "button", "action_id": f"{REPORT_PAGE}_first",
                         "text": plain("First page"), "value": "first"})  # fmt: skip
-    if next_cursor:
+    if shown.next_cursor:
         buttons.append({"type": "button", "action_id": REPORT_PAGE, "text": plain("Next page"),
-                        "value": next_cursor})  # fmt: skip
+                        "value": shown.next_cursor})  # fmt: skip
     if buttons:
         blocks.append({"type": "actions", "block_id": "report_pages", "elements": buttons})
     return {
@@ -69,5 +85,17 @@ def report_view(
 
 
 def _line(recipient: Recipient) -> str:
-    why = f": {escape(recipient.error_reason)}" if recipient.error_reason else ""
-    return f"{recipient.phone} · {recipient.status}{why}"[:70]
+    """'Sarah Jones · +44*******001 · undelivered: …', cut to one line (before it is escaped, so
+    the cut never splits an `&amp;`)."""
+    name = display_name(recipient.variables)
+    who = f"{name[:NAME]} · " if name else ""
+    line = f"{who}{mask(recipient.phone)} · {recipient.status}{_why(recipient)}"
+    return escape(line if len(line) <= LINE else line[: LINE - 1].rstrip() + "…")
+
+
+def _why(recipient: Recipient) -> str:
+    if recipient.error_reason == OPTED_OUT:
+        return ": opted out (STOP)"
+    if recipient.error_reason or recipient.error_code:
+        return ": " + failure_reason(recipient.error_code, recipient.error_reason)
+    return ""

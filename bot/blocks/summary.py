@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.blocks.people import for_creator
 from bot.blocks.progress import counts_line
 from bot.blocks.text import context, duration, escape, message, money, plural, section
 from campaigns.service.report import CampaignReport
@@ -42,7 +43,7 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
     """`settled`: stop waiting for receipts (none is awaited, or the wait is over)."""
     campaign = report.campaign
     counts = report.counts
-    lines = [f"*Summary of {escape(campaign.name)}*", counts_line(report)]
+    lines = [for_creator(campaign, f"*Summary of {escape(campaign.name)}*"), counts_line(report)]
     failures = failure_lines(report, settled=settled)
     if failures:
         lines += ["", "*Why messages failed*", *failures]
@@ -70,10 +71,10 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
             f"Still waiting for {plural(report.awaiting_receipt, 'delivery receipt')}: "
             "this summary updates as they arrive."
         )
-    fallback = (
+    fallback = for_creator(campaign,
         f"Summary of {escape(campaign.name)}: {counts.delivered:,} delivered, {counts.failed:,} failed, "
         f"{counts.cancelled:,} cancelled of {counts.total:,}"
-    )
+    )  # fmt: skip
     return message(fallback, [section("\n".join(lines)), context(note)])
 
 

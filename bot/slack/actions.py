@@ -26,7 +26,7 @@ from bot.blocks.notices import cancelled_by, resolved, resumed_by, sent_now_by
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
 from bot.slack.permissions import require_permission
-from bot.slack.progress import show_change
+from bot.slack.progress import announce, show_change
 from campaigns.errors import InputError, TextcastError
 from campaigns.service import cancel_campaign
 from campaigns.service.sending import resume_campaign
@@ -72,9 +72,10 @@ async def _start_again(runtime: Runtime, user_id: str, campaign_id: str) -> None
 
 
 async def cancel(runtime: Runtime, client: AsyncWebClient, user_id: str, campaign_id: str) -> str:
-    _, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
+    view, unsent = await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
     # A paused campaign has no worker driving it to show "Cancelled" in its progress message.
     await show_change(runtime, client, campaign_id)
+    await announce(runtime, client, view.campaign, f"slack:{user_id}", unsent=unsent)
     return cancelled_by(user_id, unsent)
 
 

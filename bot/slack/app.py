@@ -42,6 +42,9 @@ from bot.slack.nesting import nested_deeper_than
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# A 429 is waited out (Retry-After, plus up to a second) this many times before the call fails;
+# every listener's client is a copy of the app's, and Socket Mode uses the app's too.
+RATE_LIMIT_RETRIES = 2
 SLACK_APP = web.AppKey("slack_app", AsyncApp)
 
 
@@ -61,7 +64,10 @@ def build_slack_app(runtime: Runtime, *, signing_secret: str | None) -> AsyncApp
     client = AsyncWebClient(
         token=settings.SLACK_BOT_TOKEN,
         base_url=settings.SLACK_API_URL,
-        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
+        retry_handlers=[
+            *async_default_handlers(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
     )
     app = AsyncApp(
         name="textcast",

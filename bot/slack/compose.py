@@ -60,7 +60,6 @@ from bot.slack.background import spawn
 from bot.slack.downloads import download
 from bot.slack.mms import media_errors, media_lines, mms_hint, upload_hint
 from bot.slack.permissions import (
-    NOT_ALLOWED,
     NotAllowed,
     is_allowed,
     not_allowed,
@@ -320,8 +319,8 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         if not errors:
             try:
                 await require_permission(runtime, client, user_id)
-            except NotAllowed:
-                errors[NAME] = NOT_ALLOWED
+            except NotAllowed as refused:
+                errors[NAME] = refused.message
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -4,6 +4,10 @@ The progress message is posted first, while the campaign is still a draft: if Te
 post in the channel (a private channel it was not invited to), nothing is launched and the
 preview says how to fix it. A double click, or Slack sending the click again, finds the lock
 taken (or the campaign no longer a draft) and changes nothing: one campaign, one message.
+
+When every message the preview shows has a placeholder left empty, only "Send anyway" (its own
+action id) goes through: a plain Confirm (a view shown before, or a forged click) gets the
+preview back saying so, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -16,17 +20,24 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.changes import fields_changed
 from bot.blocks.compose import Metadata, notice_view
-from bot.blocks.preview import CONFIRM, preview_view
+from bot.blocks.preview import CONFIRM, CONFIRM_ANYWAY, preview_view
 from bot.blocks.progress import progress_message
 from bot.blocks.text import local_time
 from bot.jobs import enqueue_confirmed
 from bot.runtime import Runtime
-from bot.slack.compose import BASED_ON, EDITING
+from bot.slack.compose import BASED_ON, EDITING, SAMPLES
 from bot.slack.permissions import require_permission
-from bot.slack.progress import show_change
+from bot.slack.progress import announce, show_change
 from campaigns.errors import TextcastError
-from campaigns.service import campaign_report, launch_campaign, preview_campaign
+from campaigns.service import (
+    campaign_report,
+    gaps_in_every_sample,
+    get_campaign,
+    launch_campaign,
+    preview_campaign,
+)
 from campaigns.service.revision import apply_draft
 from campaigns.service.sending import set_progress_message
 from campaigns.status import CampaignStatus
@@ -38,10 +49,11 @@ CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    app.action(CONFIRM)(_confirmed(runtime))
+    app.action(CONFIRM)(_confirmed(runtime, anyway=False))
+    app.action(CONFIRM_ANYWAY)(_confirmed(runtime, anyway=True))
 
 
-def _confirmed(runtime: Runtime):  # type: ignore[no-untyped-def]
+def _confirmed(runtime: Runtime, *, anyway: bool):  # type: ignore[no-untyped-def]
     async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         view = body["view"]
@@ -54,7 +66,7 @@ def _confirmed(runtime: Runtime):  # type: ignore[no-untyped-def]
             log.info("confirm of %s pressed again while in hand: ignored", metadata.draft)
             return
         try:
-            shown = await _confirm(runtime, client, user_id, metadata)
+            shown = await _confirm(runtime, client, user_id, metadata, anyway=anyway)
         except TextcastError as error:
             shown = await _preview_with(runtime, metadata, error.message)
         finally:
@@ -68,10 +80,11 @@ def _confirmed(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 
 async def _confirm(
-    runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata
+    runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata, *, anyway: bool
 ) -> dict[str, Any]:
     await require_permission(runtime, client, user_id)
     if metadata.extra.get(EDITING):
+        await _refuse_gaps(runtime, metadata, anyway=anyway)
         return await _apply_edit(runtime, client, user_id, metadata)
     draft_id = metadata.draft or ""
     report = await campaign_report(runtime.ctx, draft_id)
@@ -81,6 +94,7 @@ async def _confirm(
     if campaign.status != CampaignStatus.DRAFT:
         return _launched_view(campaign.status, campaign.name, campaign.channel_id,
                               campaign.scheduled_at, again=True)  # fmt: skip
+    await _refuse_gaps(runtime, metadata, anyway=anyway)
     channel = metadata.channel or campaign.channel_id  # picked in the form, or where typed
     if not channel:
         raise TextcastError(
@@ -100,16 +114,29 @@ async def _confirm(
     return _launched_view(started.status, started.name, channel, started.scheduled_at)
 
 
+async def _refuse_gaps(runtime: Runtime, metadata: Metadata, *, anyway: bool) -> None:
+    """A plain Confirm of a draft whose every sample has a gap is refused: only the preview's
+    "anyway" button sends it."""
+    if anyway:
+        return
+    if await gaps_in_every_sample(runtime.ctx, metadata.draft or "", samples=SAMPLES):
+        raise TextcastError("Every message shown has a gap: nothing was sent. Check the "
+                            "message, or use its “anyway” button if that is meant.")  # fmt: skip
+
+
 async def _apply_edit(
     runtime: Runtime, client: AsyncWebClient, user_id: str, metadata: Metadata
 ) -> dict[str, Any]:
     """The scheduled campaign becomes what the draft says; its new version gets a start job."""
     campaign_id = metadata.extra[EDITING]
+    before = (await get_campaign(runtime.ctx, campaign_id, recipients_limit=1)).view.campaign
     applied = await apply_draft(runtime.ctx, campaign_id, metadata.draft or "", f"slack:{user_id}",
                                 based_on=int(metadata.extra.get(BASED_ON, "0")))  # fmt: skip
     campaign = applied.campaign
     await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
     await show_change(runtime, client, campaign.id)
+    await announce(runtime, client, campaign, f"slack:{user_id}",
+                   changed=fields_changed(before, campaign))  # fmt: skip
     view = _launched_view(campaign.status, campaign.name, campaign.channel_id,
                           campaign.scheduled_at)  # fmt: skip
     view["title"]["text"] = "Changes saved"
@@ -158,7 +185,7 @@ def _launched_view(
 async def _preview_with(runtime: Runtime, metadata: Metadata, problem: str) -> dict[str, Any]:
     """The preview again, with what went wrong on top, so Confirm can be pressed again."""
     try:
-        preview = await preview_campaign(runtime.ctx, metadata.draft or "", samples=5)
+        preview = await preview_campaign(runtime.ctx, metadata.draft or "", samples=SAMPLES)
     except TextcastError:
         return notice_view("Not sent", problem, metadata)
     return preview_view(preview, metadata, problem=problem)

@@ -25,7 +25,7 @@ from bot.blocks.conversation import REPLY_INPUT, REPLY_VIEW, reply_modal, reply_
 from bot.jobs import digest_every, enqueue_digest, enqueue_start
 from bot.runtime import Runtime
 from bot.slack.background import spawn
-from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from bot.slack.permissions import NotAllowed, require_permission
 from campaigns.errors import InputError, TextcastError
 from campaigns.privacy import mask
 from campaigns.service import launch_campaign
@@ -62,7 +62,7 @@ def _open(runtime: Runtime):  # type: ignore[no-untyped-def]
                 raise InputError("This button is not one Textcast made.")
             inbound = await get_inbound(runtime.ctx, int(value))
         except (TextcastError, NotAllowed) as error:
-            text = NOT_ALLOWED if isinstance(error, NotAllowed) else error.message
+            text = error.message
             await client.chat_postEphemeral(channel=channel or user_id, user=user_id, text=text)
             return
         metadata = Metadata(extra={INBOUND: value, CHANNEL: channel, THREAD: thread})
@@ -104,8 +104,6 @@ async def _problem(
         checked_reply(text)
         await require_permission(runtime, client, user_id)
         inbound = await get_inbound(runtime.ctx, inbound_id)
-    except NotAllowed:
-        return NOT_ALLOWED
     except TextcastError as error:
         return error.message
     if await opted_out_among(runtime.ctx, [inbound.phone]):

@@ -15,7 +15,7 @@ from bot.blocks.home_refresh import publish_home, refresh_homes
 from bot.runtime import Runtime
 from bot.slack.compose import open_compose
 from bot.slack.permissions import require_permission
-from bot.slack.progress import show_change
+from bot.slack.progress import announce, show_change
 from campaigns.errors import TextcastError
 from campaigns.service import cancel_campaign
 
@@ -40,12 +40,14 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         campaign_id = body["actions"][0]["value"]
         try:
             await require_permission(runtime, client, user_id)
-            await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
+            view, unsent = await cancel_campaign(runtime.ctx, campaign_id,
+                                                 actor=f"slack:{user_id}")  # fmt: skip
         except TextcastError as error:
             await _tell(client, user_id, error.message)
             await refresh_homes(runtime.ctx, client, runtime.redis, namespace)  # as it is now
         else:
             await show_change(runtime, client, campaign_id)
+            await announce(runtime, client, view.campaign, f"slack:{user_id}", unsent=unsent)
 
     app.event("app_home_opened")(opened)
     app.action(HOME_NEW)(new_campaign)

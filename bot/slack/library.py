@@ -60,7 +60,7 @@ from bot.blocks.text import escape, plural
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.downloads import download
-from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from bot.slack.permissions import NotAllowed, require_permission
 from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
 from campaigns.errors import TextcastError
 from campaigns.offload import off_loop
@@ -237,8 +237,8 @@ def _template_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         name, message = _text(values, TEMPLATE_NAME), _text(values, TEMPLATE_BODY)
         try:
             await require_permission(runtime, client, user_id)
-        except NotAllowed:
-            await ack(response_action="errors", errors={TEMPLATE_NAME: NOT_ALLOWED})
+        except NotAllowed as refused:
+            await ack(response_action="errors", errors={TEMPLATE_NAME: refused.message})
             return
         metadata = Metadata.load(view.get("private_metadata"))
         work = spawn(_save(runtime, user_id, name, message, metadata), f"template for {user_id}")
@@ -319,8 +319,8 @@ def _import_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         if not errors:
             try:
                 await require_permission(runtime, client, user_id)
-            except NotAllowed:
-                errors[GROUP_NAME] = NOT_ALLOWED
+            except NotAllowed as refused:
+                errors[GROUP_NAME] = refused.message
         if errors:
             await ack(response_action="errors", errors=errors)
             return

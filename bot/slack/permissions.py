@@ -22,7 +22,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.allowed import who_may
+from bot.blocks import allowed
+from bot.blocks.allowed import who_may, whom_to_ask
 from bot.runtime import Runtime
 from campaigns.errors import TextcastError
 from campaigns.settings import Settings
@@ -34,14 +35,13 @@ class NotAllowed(TextcastError):
     """The person is not among ALLOWED_SLACK_USERS or in ALLOWED_SLACK_USERGROUP."""
 
 
-NOT_ALLOWED = (
-    "You are not one of the people who may create, send, edit or cancel campaigns here: ask "
-    "one of them, or an admin to add you."
-)
-
-
 def not_allowed(settings: Settings) -> str:
-    """The refusal, naming who may (so the person knows whom to ask)."""
+    """The refusal, naming whom to ask (the contact for access, else the allowed people)."""
+    if settings.ACCESS_CONTACT:
+        return (
+            "You are not one of the people who may create, send, edit or cancel campaigns here: "
+            f"ask {whom_to_ask(settings)} for access."
+        )
     return (
         f"You are not one of the people who may create, send, edit or cancel campaigns here: "
         f"ask {who_may(settings)}, or an admin to add you."
@@ -57,25 +57,17 @@ async def require_permission(runtime: Runtime, client: AsyncWebClient, user_id: 
 async def require_permission_to_see(
     runtime: Runtime, client: AsyncWebClient, user_id: str, what: str
 ) -> None:
-    """Raise NotAllowed, naming who may, unless `user_id` may see `what` (personal data: the
-    same people who may change campaigns)."""
+    """Raise NotAllowed, naming whom to ask, unless `user_id` may see `what` (personal data:
+    the same people who may change campaigns)."""
     if not await is_allowed(runtime, client, user_id):
-        raise NotAllowed(f"Only {who_may(runtime.settings)} can see {what}: ask one of them, or an "
-                         "admin to add you.")  # fmt: skip
+        settings = runtime.settings
+        ask = (f"ask {whom_to_ask(settings)} for access" if settings.ACCESS_CONTACT
+               else "ask one of them, or an admin to add you")  # fmt: skip
+        raise NotAllowed(f"Only {who_may(settings)} can see {what}: {ask}.")
 
 
 async def is_allowed(runtime: Runtime, client: AsyncWebClient, user_id: str) -> bool:
-    settings = runtime.settings
-    users, group = settings.ALLOWED_SLACK_USERS, settings.ALLOWED_SLACK_USERGROUP
-    if not users and not group:
-        return True
-    if user_id in users:
-        return True
-    if group:
-        members = await client.usergroups_users_list(usergroup=group)
-        if user_id in (members.get("users") or []):
-            return True
-    return False
+    return await allowed.is_allowed(runtime.settings, client, user_id)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -9,6 +9,7 @@ campaigns may see them (bot/slack/permissions.py); anyone else in the channel is
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -26,15 +27,22 @@ from bot.slack.actions import campaign_of
 from bot.slack.compose import open_edit
 from bot.slack.dm_files import refused, upload_to_dm
 from bot.slack.permissions import require_permission, require_permission_to_see
-from bot.slack.progress import show_change
+from bot.slack.progress import announce, show_change
 from campaigns.errors import TextcastError
-from campaigns.export import to_csv
+from campaigns.export import opted_out_by, to_csv
 from campaigns.models import Recipient
 from campaigns.offload import off_loop
-from campaigns.service import campaign_report, cancel_campaign, get_campaign
+from campaigns.service import (
+    campaign_report,
+    cancel_campaign,
+    get_campaign,
+    recipients_by_status,
+)
+from campaigns.service.optouts import OptOutOrigin, opt_out_origins
 
 log = logging.getLogger(__name__)
 EXPORT_PAGE = 1_000  # recipients read at a time for the export
+NAMES_LOOKED_UP = 20  # people who opted numbers out in Slack, named in the export
 RECIPIENTS = "who a campaign was sent to"
 
 
@@ -90,11 +98,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user_id, campaign_id = body["user"]["id"], campaign_of(body)
         try:
             await require_permission(runtime, client, user_id)
-            await cancel_campaign(runtime.ctx, campaign_id, actor=f"slack:{user_id}")
+            view, unsent = await cancel_campaign(runtime.ctx, campaign_id,
+                                                 actor=f"slack:{user_id}")  # fmt: skip
         except TextcastError as error:
             await respond(text=error.message, response_type="ephemeral", replace_original=False)
             return
         await show_change(runtime, client, campaign_id)
+        await announce(runtime, client, view.campaign, f"slack:{user_id}", unsent=unsent)
 
     async def edit(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
@@ -118,25 +128,29 @@ async def _report(
     runtime: Runtime, campaign_id: str, *, cursor: str | None, page: int
 ) -> dict[str, Any]:
     report = await campaign_report(runtime.ctx, campaign_id)
-    detail = await get_campaign(runtime.ctx, campaign_id, recipients_limit=PAGE, cursor=cursor)
-    return report_view(report, detail.recipients, detail.next_cursor, page=page)
+    shown = await recipients_by_status(runtime.ctx, campaign_id, limit=PAGE, cursor=cursor)
+    return report_view(report, shown, page=page)
 
 
 async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, user_id: str) -> int:
     """Every recipient, read a page at a time, written in the CPU pool, sent to `user_id` alone;
     returns how many."""
     pages: list[list[Recipient]] = []
+    origins: dict[str, OptOutOrigin] = {}
     cursor: str | None = None
     while True:
         detail = await get_campaign(runtime.ctx, campaign_id, recipients_limit=EXPORT_PAGE,
                                     cursor=cursor)  # fmt: skip
         pages.append(detail.recipients)
+        origins.update(await opt_out_origins(runtime.ctx, (r.phone for r in detail.recipients)))
         cursor = detail.next_cursor
         if cursor is None:
             break
     campaign = detail.view.campaign
     variables = list(campaign.import_report.get("variables", []))
-    data = await off_loop(to_csv, variables, pages)
+    names = await _slack_names(client, origins.values())
+    how = {phone: opted_out_by(origin, names) for phone, origin in origins.items()}
+    data = await off_loop(to_csv, variables, pages, how)
     total = detail.view.counts.total
     await upload_to_dm(
         client, user_id, content=data, filename=f"{campaign.id}-recipients.csv",
@@ -144,3 +158,23 @@ async def _export(runtime: Runtime, client: AsyncWebClient, campaign_id: str, us
         comment=f"Export of the {total:,} recipients of *{escape(campaign.name)}*.",
     )  # fmt: skip
     return total
+
+
+async def _slack_names(client: AsyncWebClient, origins: Iterable[OptOutOrigin]) -> dict[str, str]:
+    """The names people know the ones who opted numbers out in Slack by (their display name);
+    a few lookups at most, the rest shown by their user id."""
+    users = list(dict.fromkeys(
+        o.actor.removeprefix("slack:") for o in origins
+        if o.source == "slack" and o.actor and o.actor.startswith("slack:")
+    ))[:NAMES_LOOKED_UP]  # fmt: skip
+    names: dict[str, str] = {}
+    for user in users:
+        try:
+            found = (await client.users_info(user=user)).get("user") or {}
+        except SlackApiError:
+            continue
+        profile = found.get("profile") or {}
+        name = profile.get("display_name") or found.get("real_name") or found.get("name")
+        if name:
+            names[user] = str(name)
+    return names

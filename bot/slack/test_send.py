@@ -19,7 +19,7 @@ from bot.blocks.preview import SEND_TEST
 from bot.blocks.test_send import TEST, cannot_test_view, test_view
 from bot.jobs import enqueue_test
 from bot.runtime import Runtime
-from bot.slack.permissions import NOT_ALLOWED, NotAllowed, require_permission
+from bot.slack.permissions import NotAllowed, require_permission
 from campaigns.errors import TextcastError
 from campaigns.recipients import normalise_phone
 from campaigns.service.test_sends import reserve_test_send, settle_test_send
@@ -70,8 +70,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         metadata = Metadata.load(body["view"].get("private_metadata"))
         try:
             await require_permission(runtime, client, user_id)
-        except NotAllowed:
-            await ack(response_action="update", view=cannot_test_view(metadata, NOT_ALLOWED))
+        except NotAllowed as refused:
+            await ack(response_action="update", view=cannot_test_view(metadata, refused.message))
             return
         try:
             # Read again: the view's text is only what was shown.

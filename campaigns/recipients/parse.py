@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 from campaigns.errors import InputError
+from campaigns.export import FIXED, OUTCOME, OUTCOME_BEFORE_OPT_OUTS, restored
 from campaigns.recipients.decode import Decoded, decode_bytes, decode_text
 from campaigns.recipients.destinations import Destinations
 from campaigns.recipients.pasted import pasted_pieces, split_piece
@@ -37,11 +38,31 @@ def parse_recipients(
     rows = read_rows(decoded.text, sniff_delimiter(decoded.text))
     sample = list(itertools.islice(rows, SAMPLE_ROWS))
     is_phone = functools.cache(lambda cell: normalise(cell, region).e164 is not None)
-    layout = detect_layout([cells for _, cells in sample], is_phone)
     collector = Collector(destinations, region)
+    ours = exported_layout(sample[0][1]) if sample else None
+    if ours is not None:  # Textcast's own export: its variables back as they were
+        restoring = ((number, [restored(cell) for cell in cells]) for number, cells in rows)
+        return _read_table(decoded, ours, itertools.chain(
+            ((number, [restored(cell) for cell in cells]) for number, cells in sample), restoring,
+        ), region, collector)  # fmt: skip
+    layout = detect_layout([cells for _, cells in sample], is_phone)
     if layout is None:
         return _read_list(decoded, region, collector)
     return _read_table(decoded, layout, itertools.chain(sample, rows), region, collector)
+
+
+def exported_layout(header: Sequence[str]) -> Layout | None:
+    """The layout of a file Textcast exported (campaigns/export.py), known by its header: `row`,
+    `phone`, the variables, then exactly the outcome columns. Its row number and outcome are
+    left out, and only in such a file is the apostrophe it put before a cell taken off again."""
+    for outcome in (OUTCOME, OUTCOME_BEFORE_OPT_OUTS):
+        tail = len(outcome)
+        if (len(header) >= len(FIXED) + tail and list(header[: len(FIXED)]) == FIXED
+                and list(header[-tail:]) == outcome):  # fmt: skip
+            names = [restored(name) for name in header[len(FIXED) : len(header) - tail]]
+            variables = tuple(enumerate(names, start=len(FIXED)))
+            return Layout(True, FIXED.index("phone"), "phone", variables, len(header))
+    return None
 
 
 def check_recipient_list(

@@ -49,17 +49,20 @@ from campaigns.service.optouts import (
 from campaigns.service.preview import (
     Preview,
     SampleMessage,
+    gaps_in_every_sample,
     preview_campaign,
     preview_new_campaign,
 )
 from campaigns.service.queries import (
     CampaignDetail,
     CampaignPage,
+    StatusPage,
     audit_entries,
     campaign_by_id,
     get_campaign,
     list_campaigns,
     recipient_pages,
+    recipients_by_status,
 )
 from campaigns.service.report import CampaignReport, FailureGroup, campaign_report
 from campaigns.service.senders import sync_sender_numbers
@@ -86,6 +89,7 @@ __all__ = [
     "Preview",
     "SampleMessage",
     "SavedTemplate",
+    "StatusPage",
     "StatusUpdate",
     "apply_status_update",
     "apply_status_updates",
@@ -101,6 +105,7 @@ __all__ = [
     "edit_campaign",
     "edit_confirmed_campaign",
     "edit_own_draft",
+    "gaps_in_every_sample",
     "get_campaign",
     "get_contact_group",
     "get_template",
@@ -119,6 +124,7 @@ __all__ = [
     "preview_new_campaign",
     "recent_opt_outs",
     "recipient_pages",
+    "recipients_by_status",
     "record_opt_in",
     "record_opt_out",
     "revoke_api_key",

@@ -108,8 +108,10 @@ class OutdatedRequest(StateError):
     """The request answered was for an older version of the campaign: nothing was decided."""
 
 
-async def _awaiting(session: AsyncSession, campaign_id: str, version: int) -> Campaign:
-    campaign = await load_campaign(session, campaign_id, for_update=True)
+async def _awaiting(
+    session: AsyncSession, campaign_id: str, version: int, *, lock: bool = True
+) -> Campaign:
+    campaign = await load_campaign(session, campaign_id, for_update=lock)
     if campaign.version != version and campaign.status == CampaignStatus.AWAITING_APPROVAL:
         raise OutdatedRequest(
             f"Campaign {campaign.name!r} was changed after this request was posted, so nothing "
@@ -171,8 +173,17 @@ async def approve_campaign(ctx: Context, campaign_id: str, version: int, actor: 
     return Decided(CampaignView(campaign, counts), late)
 
 
-async def reject_campaign(ctx: Context, campaign_id: str, version: int, actor: str) -> CampaignView:
-    """The second person says no: cancelled, nothing sent."""
+async def awaiting_decision(ctx: Context, campaign_id: str, version: int) -> Campaign:
+    """The campaign a request asks about, while that version still awaits a decision; raises
+    as approving or rejecting it would (OutdatedRequest, StateError) when it does not."""
+    async with ctx.db.read() as session:
+        return await _awaiting(session, campaign_id, version, lock=False)
+
+
+async def reject_campaign(
+    ctx: Context, campaign_id: str, version: int, actor: str, reason: str | None = None
+) -> CampaignView:
+    """The second person says no, and why: cancelled, nothing sent."""
     async with ctx.db.transaction() as session:
         campaign = await _awaiting(session, campaign_id, version)
         now = ctx.now()
@@ -186,7 +197,7 @@ async def reject_campaign(ctx: Context, campaign_id: str, version: int, actor: s
             )
             .values(status=RecipientStatus.CANCELLED, updated_at=now)
         )
-        audit.record(session, actor, "campaign.reject", campaign.id)
+        audit.record(session, actor, "campaign.reject", campaign.id, reason=reason)
         counts = (await counts_for(session, [campaign.id]))[campaign.id]
     return CampaignView(campaign, counts)
 

@@ -16,12 +16,12 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from campaigns.frequency import FrequencyCap
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign, OptOut, Recipient
 from campaigns.service.claims import Claimed
 from campaigns.service.context import Context
 from campaigns.status import RecipientStatus
@@ -106,34 +106,37 @@ async def over_frequency_cap(
     return over
 
 
-async def capped_in_campaign(
-    ctx: Context, campaign_id: str, cap: FrequencyCap, at: datetime
-) -> int:
-    """For the preview: recipients whose numbers other campaigns texted `cap.messages` times
-    or more in the window before `at` (as things stand now), who would fail `frequency_cap`."""
+def opted_out(phone: ColumnElement[str]) -> ColumnElement[bool]:
+    """The number has opted out: it is skipped at send time, before the cap is looked at."""
+    return exists().where(OptOut.phone == phone, OptOut.opted_out.is_(True))
+
+
+def capped_phones(campaign_id: str, cap: FrequencyCap, at: datetime) -> Select[tuple[str]]:
+    """For the preview: the numbers of the campaign's recipients that other campaigns texted
+    `cap.messages` times or more in the window before `at` (as things stand now), who would
+    fail `frequency_cap`. Opted-out numbers are left out: they fail `opted_out` first."""
     other = aliased(Recipient)
-    async with ctx.db.read() as session:
-        texted = (
-            select(Recipient.phone)
-            .join(other, and_(other.phone == Recipient.phone, other.campaign_id != campaign_id))
-            .join(Campaign, Campaign.id == other.campaign_id)
-            .where(
-                Recipient.campaign_id == campaign_id,
-                Campaign.source.not_in(NOT_COUNTED),
-                _counted_since(at - cap.window, other),
-            )
-            .group_by(Recipient.phone)
-            .having(func.count(other.id) >= cap.messages)
+    return (
+        select(Recipient.phone)
+        .join(other, and_(other.phone == Recipient.phone, other.campaign_id != campaign_id))
+        .join(Campaign, Campaign.id == other.campaign_id)
+        .where(
+            Recipient.campaign_id == campaign_id,
+            Campaign.source.not_in(NOT_COUNTED),
+            _counted_since(at - cap.window, other),
+            ~opted_out(Recipient.phone),
         )
-        return (
-            await session.execute(select(func.count()).select_from(texted.subquery()))
-        ).scalar_one()
+        .group_by(Recipient.phone)
+        .having(func.count(other.id) >= cap.messages)
+    )
 
 
-async def capped_among(ctx: Context, phones: Sequence[str], cap: FrequencyCap, at: datetime) -> int:
-    """For a preview of a list not stored: how many of `phones` campaigns texted `cap.messages`
+async def capped_among(
+    ctx: Context, phones: Sequence[str], cap: FrequencyCap, at: datetime
+) -> set[str]:
+    """For a preview of a list not stored: which of `phones` campaigns texted `cap.messages`
     times or more in the window before `at`."""
-    capped = 0
+    capped: set[str] = set()
     async with ctx.db.read() as session:
         for start in range(0, len(phones), _CHUNK):
             texted = (
@@ -147,10 +150,8 @@ async def capped_among(ctx: Context, phones: Sequence[str], cap: FrequencyCap, a
                 .group_by(Recipient.phone)
                 .having(func.count(Recipient.id) >= cap.messages)
             )
-            capped += (
-                await session.execute(select(func.count()).select_from(texted.subquery()))
-            ).scalar_one()
+            capped.update((await session.execute(texted)).scalars())
     return capped
 
 
-__all__ = ["NOT_COUNTED", "capped_among", "capped_in_campaign", "over_frequency_cap"]
+__all__ = ["NOT_COUNTED", "capped_among", "capped_phones", "opted_out", "over_frequency_cap"]

@@ -29,13 +29,14 @@ from campaigns import audit
 from campaigns.errors import InputError, LimitError, NotFound, StateError
 from campaigns.limits import MAX_BODY_CHARS, MAX_RECIPIENTS
 from campaigns.models import Contact, ContactGroup, ContactGroupMember, MessageTemplate, OptOut
+from campaigns.names import display_name
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport, Recipient
 from campaigns.recipients.report import refused_among
 from campaigns.service.common import check_recipient_texts, checked_template
 from campaigns.service.context import Context
 from campaigns.service.cursors import checked_limit, decode_id_cursor, encode_cursor
-from campaigns.templates import Template, normalise_name
+from campaigns.templates import Template
 from campaigns.text import check_text
 
 MAX_TEMPLATE_NAME = 100  # message_templates.name is String(100)
@@ -381,18 +382,8 @@ def _merged(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
     return {**old, **{name: value for name, value in new.items() if value}}
 
 
-_NAME_KEYS = ("name", "full_name", "contact_name")
-
-
 def _display_name(variables: dict[str, str]) -> str | None:
-    """A person's name from their columns ("Name", "Full name", or first and last), if any."""
-    by_key = {normalise_name(k): v.strip() for k, v in variables.items() if v and v.strip()}
-    for key in _NAME_KEYS:
-        if by_key.get(key):
-            return by_key[key][:MAX_CONTACT_NAME]
-    parts = [by_key.get(k, "") for k in ("first_name", "last_name")]
-    name = " ".join(p for p in parts if p)
-    return name[:MAX_CONTACT_NAME] or None
+    return display_name(variables, MAX_CONTACT_NAME)
 
 
 async def _join_group(

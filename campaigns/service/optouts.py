@@ -151,6 +151,45 @@ async def opt_out_history(ctx: Context, phone: str) -> list[OptOutEvent]:
 
 
 @dataclass(frozen=True, slots=True)
+class OptOutOrigin:
+    """How a number's current opt-out began (campaigns.export.opted_out_by says it in words)."""
+
+    source: str  # "sms", "twilio_21610", "slack", "api"
+    keyword: str | None
+    actor: str | None
+
+
+async def opt_out_origins(ctx: Context, phones: Iterable[str]) -> dict[str, OptOutOrigin]:
+    """For those of these E.164 numbers opted out now, the event that began it: the first
+    opt-out after their last opt-in (a second STOP, or a later one in Slack, does not change
+    who opted them out)."""
+    wanted = list(dict.fromkeys(phones))
+    found: dict[str, OptOutOrigin] = {}
+    async with ctx.db.read() as session:
+        for start in range(0, len(wanted), 1_000):  # stay under bind-parameter limits
+            query = (
+                select(
+                    OptOutEvent.phone,
+                    OptOutEvent.opted_out,
+                    OptOutEvent.source,
+                    OptOutEvent.keyword,
+                    OptOutEvent.actor,
+                )
+                .join(OptOut, OptOut.phone == OptOutEvent.phone)
+                .where(
+                    OptOut.opted_out.is_(True), OptOutEvent.phone.in_(wanted[start : start + 1_000])
+                )
+                .order_by(OptOutEvent.id)
+            )
+            for phone, opted_out, source, keyword, actor in await session.execute(query):
+                if not opted_out:
+                    found.pop(phone, None)
+                elif phone not in found:
+                    found[phone] = OptOutOrigin(source, keyword, actor)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
 class Suppressed:
     """A number opted out now, with the opt-out that began it (a second STOP changes neither
     the row nor its place in the list)."""

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.content_checks import ContentWarning, content_warnings
@@ -34,11 +34,12 @@ from campaigns.service.approval import approval_reason
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.service.create import NewCampaign, checked_campaign
-from campaigns.service.frequency import NOT_COUNTED, capped_among, capped_in_campaign
+from campaigns.service.frequency import NOT_COUNTED, capped_among, capped_phones, opted_out
 from campaigns.service.optouts import opted_out_among
+from campaigns.service.recent import RecentlyTexted, recently_texted_among, recently_texted_in
 from campaigns.service.spend import Spend, caps_configured, spend_for
 from campaigns.status import Counts
-from campaigns.templates import compile_template
+from campaigns.templates import Template, compile_template
 
 OPTED_OUT_SHOWN = 20
 
@@ -49,6 +50,7 @@ class SampleMessage:
     phone: str
     text: str
     segments: int
+    missing: tuple[str, ...] = ()  # placeholders left empty in this message
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,32 @@ class Preview:
     frequency_capped: int = 0  # recipients other campaigns texted up to it: they would fail
     content: tuple[ContentWarning, ...] = ()  # what to fix in the message (content_checks)
     approval: str | None = None  # why Confirm would wait for a second person's approval
+    # Those skipped (opted out, or over the frequency cap) are sent nothing and cost nothing.
+    skipped_segments: int = 0  # their messages' segments
+    texted_cost: Decimal | None = None  # the estimate for those who will be texted
+    # Without a frequency cap: most of the list was texted in the last 24 hours.
+    recently_texted: RecentlyTexted | None = None
+
+    @property
+    def texted(self) -> int:
+        """Who will be texted: the valid numbers, less the opted-out and the capped ones (the
+        preview counts the capped among those not opted out, so none is counted twice)."""
+        return max(0, self.view.counts.total - self.opted_out_count - self.frequency_capped)
+
+    @property
+    def skipped(self) -> int:
+        return self.view.counts.total - self.texted
+
+    @property
+    def cost_to_text(self) -> Decimal:
+        return self.cost if self.texted_cost is None else self.texted_cost
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """When every message shown has a placeholder left empty (an empty value, or a name
+        that is not a column of the list), those placeholders: the message is most likely
+        wrong. Otherwise ()."""
+        return missing_in_every(self.samples)
 
     @property
     def refused(self) -> str | None:
@@ -166,24 +194,35 @@ async def preview_new_campaign(
         async with ctx.db.read() as session:
             spend = await spend_for(session, settings, ctx.now(), campaign.id, _cost(ctx, campaign))
     cap = settings.frequency_cap
+    reachable = [p for p in phones if p not in opted]
+    capped = await capped_among(ctx, reachable, cap, start) if cap is not None else set()
+    texted = [i for i, r in enumerate(recipients) if r.phone not in opted and r.phone not in capped]
     template = compile_template(campaign.message_template)
     total = len(recipients)
     read = _Read(
         counts=Counts(total=total, pending=total),
         opted_out_count=len(opted),
         opted_out=[p for p in phones if p in opted][:OPTED_OUT_SHOWN],
-        samples=[
-            SampleMessage(r.row, r.phone, template.render(r.variables).text, segments[i])
-            for i, r in enumerate(recipients[:samples])
-        ],
+        samples=[_sample(template, recipients[i], segments[i]) for i in texted[:samples]],
         outside_mms_area=sum(not p.startswith("+1") for p in phones) if campaign.media_urls else 0,
         hours=hours,
         start=start,
         waiting=await off_loop(waiting_among, recipients, hours, start),
         spend=spend,
-        capped=await capped_among(ctx, phones, cap, start) if cap is not None else 0,
+        capped=len(capped),
+        skipped_segments=sum(segments) - sum(segments[i] for i in texted),
+        recently=(
+            await recently_texted_among(ctx, [phones[i] for i in texted]) if cap is None else None
+        ),
     )
     return _preview(ctx, campaign, read)
+
+
+def _sample(
+    template: Template, recipient: ParsedRecipient | Recipient, segments: int
+) -> SampleMessage:
+    rendered = template.render(recipient.variables)
+    return SampleMessage(recipient.row, recipient.phone, rendered.text, segments, rendered.missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +238,9 @@ class _Read:
     start: datetime  # when it would start sending
     waiting: tuple[WaitGroup, ...]
     spend: Spend | None
-    capped: int  # recipients other campaigns texted up to the frequency cap
+    capped: int  # recipients other campaigns texted up to the frequency cap (not opted out)
+    skipped_segments: int  # the segments of the opted-out and capped recipients' messages
+    recently: RecentlyTexted | None
 
 
 def _cost(ctx: Context, campaign: Campaign) -> Decimal:
@@ -212,6 +253,13 @@ def _preview(ctx: Context, campaign: Campaign, read: _Read) -> Preview:
     settings = ctx.settings
     stats = MessageStats.from_json(campaign.message_stats)
     cost = _cost(ctx, campaign)
+    texted = max(0, read.counts.total - read.opted_out_count - read.capped)
+    if stats.mms:
+        texted_cost = texted * settings.PRICE_PER_MMS
+    else:
+        texted_cost = (
+            max(0, stats.total_segments - read.skipped_segments) * settings.PRICE_PER_SEGMENT
+        )
     choice = SenderChoice(SenderMode(campaign.sender_mode), tuple(campaign.from_numbers))
     mps = messages_per_second(settings, choice)
     cap = settings.frequency_cap
@@ -236,6 +284,9 @@ def _preview(ctx: Context, campaign: Campaign, read: _Read) -> Preview:
         frequency_capped=read.capped,
         content=tuple(content_warnings(campaign.message_template, stats)),
         approval=_approval(ctx, campaign, total, cost, read.spend),
+        skipped_segments=read.skipped_segments,
+        texted_cost=texted_cost,
+        recently_texted=read.recently,
     )
 
 
@@ -260,17 +311,17 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
     async with ctx.db.read() as session:
         campaign = await load_campaign(session, campaign_id)
         counts = (await counts_for(session, [campaign_id]))[campaign_id]
-        opted_out = (
+        opted_out_rows = (
             select(Recipient.phone)
             .join(OptOut, OptOut.phone == Recipient.phone)
             .where(Recipient.campaign_id == campaign_id, OptOut.opted_out.is_(True))
         )
         opted_out_count = (
-            await session.execute(select(func.count()).select_from(opted_out.subquery()))
+            await session.execute(select(func.count()).select_from(opted_out_rows.subquery()))
         ).scalar_one()
         opted_out_first = list(
             (
-                await session.execute(opted_out.order_by(Recipient.id).limit(OPTED_OUT_SHOWN))
+                await session.execute(opted_out_rows.order_by(Recipient.id).limit(OPTED_OUT_SHOWN))
             ).scalars()
         )
         outside_mms_area = 0
@@ -282,44 +333,87 @@ async def preview_campaign(ctx: Context, campaign_id: str, *, samples: int = 3) 
                     )
                 )
             ).scalar_one()
-        first = list(
-            (
-                await session.execute(
-                    select(Recipient)
-                    .where(Recipient.campaign_id == campaign_id)
-                    .order_by(Recipient.id)
-                    .limit(samples)
-                )
-            ).scalars()
-        )
         hours = effective_hours(campaign.send_hours, ctx.settings.SEND_HOURS)
         start = campaign.scheduled_at or ctx.now()
+        cap = ctx.settings.frequency_cap
+        skipped = _skipped(ctx, campaign, start)
+        skipped_count, skipped_segments = (
+            await session.execute(
+                select(func.count(), func.coalesce(func.sum(Recipient.segments), 0)).where(
+                    Recipient.campaign_id == campaign_id, skipped
+                )
+            )
+        ).one()
+        first = await _first_texted(session, campaign_id, skipped, samples)
+        capped = int(skipped_count) - opted_out_count
+        recently = None
+        if cap is None:
+            texted = counts.total - int(skipped_count)
+            recently = await recently_texted_in(ctx, session, campaign_id, texted)
         waiting = await waiting_at(session, campaign, hours, start)
         spend = None
         if caps_configured(ctx.settings):
             spend = await spend_for(session, ctx.settings, ctx.now(), campaign.id,
                                     _cost(ctx, campaign))  # fmt: skip
-    cap = ctx.settings.frequency_cap
-    capped = 0
-    if cap is not None and campaign.source not in NOT_COUNTED:
-        capped = await capped_in_campaign(ctx, campaign_id, cap, start)
     template = compile_template(campaign.message_template)
     read = _Read(
         counts=counts,
         opted_out_count=opted_out_count,
         opted_out=opted_out_first,
-        samples=[
-            SampleMessage(r.row, r.phone, template.render(r.variables).text, r.segments)
-            for r in first
-        ],
+        samples=[_sample(template, r, r.segments) for r in first],
         outside_mms_area=outside_mms_area,
         hours=hours,
         start=start,
         waiting=waiting,
         spend=spend,
         capped=capped,
+        skipped_segments=int(skipped_segments),
+        recently=recently,
     )
     return _preview(ctx, campaign, read)
+
+
+def _skipped(ctx: Context, campaign: Campaign, start: datetime) -> ColumnElement[bool]:
+    """A recipient of `campaign` who will not be texted: opted out, or over the frequency cap
+    (as things stand now) if it starts at `start`."""
+    cap = ctx.settings.frequency_cap
+    if cap is None or campaign.source in NOT_COUNTED:
+        return opted_out(Recipient.phone)
+    return or_(
+        opted_out(Recipient.phone), Recipient.phone.in_(capped_phones(campaign.id, cap, start))
+    )
+
+
+async def _first_texted(
+    session: AsyncSession, campaign_id: str, skipped: ColumnElement[bool], limit: int
+) -> list[Recipient]:
+    """The first recipients who will be texted: the preview's samples."""
+    rows = await session.execute(
+        select(Recipient)
+        .where(Recipient.campaign_id == campaign_id, ~skipped)
+        .order_by(Recipient.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def gaps_in_every_sample(ctx: Context, campaign_id: str, *, samples: int) -> tuple[str, ...]:
+    """The placeholders left empty when every message the preview shows (`samples` of them)
+    has one, else (): Confirm then needs an explicit "send anyway". Reads only the samples."""
+    async with ctx.db.read() as session:
+        campaign = await load_campaign(session, campaign_id)
+        skipped = _skipped(ctx, campaign, campaign.scheduled_at or ctx.now())
+        first = await _first_texted(session, campaign_id, skipped, samples)
+    template = compile_template(campaign.message_template)
+    shown = [_sample(template, r, r.segments) for r in first]
+    return missing_in_every(shown)
+
+
+def missing_in_every(samples: Sequence[SampleMessage]) -> tuple[str, ...]:
+    """What is left empty, when every sample has something left empty; else ()."""
+    if not samples or not all(sample.missing for sample in samples):
+        return ()
+    return tuple(dict.fromkeys(name for sample in samples for name in sample.missing))
 
 
 def _approval(

@@ -9,8 +9,9 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from campaigns.models import AuditEntry, Campaign, Recipient
 from campaigns.service.common import CampaignView, counts_for, load_campaign
@@ -23,6 +24,7 @@ from campaigns.service.cursors import (
     encode_cursor,
     not_ours,
 )
+from campaigns.status import RecipientStatus
 
 CAMPAIGN_ID = re.compile(r"[a-z0-9_]{1,64}")
 
@@ -155,3 +157,81 @@ async def audit_entries(
         query = query.where(AuditEntry.campaign_id == campaign_id)
     async with ctx.db.read() as session:
         return list((await session.execute(query)).scalars())
+
+
+# The report's order: what someone must look at first (the failed), then what is still open,
+# then what went well. A message Twilio has queued (it has a SID) waits for its receipt like a
+# sent one; one queued without a SID has not left yet.
+_HANDED_OFF = Recipient.twilio_sid.is_not(None)
+REPORT_GROUPS: tuple[tuple[str, ColumnElement[bool]], ...] = (
+    ("failed", Recipient.status.in_((RecipientStatus.FAILED, RecipientStatus.UNDELIVERED))),
+    ("no_receipt", (Recipient.status == RecipientStatus.SENT)
+     | ((Recipient.status == RecipientStatus.QUEUED) & _HANDED_OFF)),
+    ("pending", (Recipient.status == RecipientStatus.PENDING)
+     | ((Recipient.status == RecipientStatus.QUEUED) & ~_HANDED_OFF)),
+    ("cancelled", Recipient.status == RecipientStatus.CANCELLED),
+    ("delivered", Recipient.status == RecipientStatus.DELIVERED),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    groups: list[tuple[str, list[Recipient]]]  # (group name, its recipients on this page), in order
+    next_cursor: str | None
+
+
+def _decode_group_cursor(cursor: str) -> tuple[int, int]:
+    group, after = decode(cursor, 2)
+    if not (group.isascii() and group.isdigit() and int(group) < len(REPORT_GROUPS)):
+        raise not_ours()
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        raise not_ours()
+    return int(group), int(after)
+
+
+async def recipients_by_status(
+    ctx: Context, campaign_id: str, *, limit: int = 40, cursor: str | None = None
+) -> StatusPage:
+    """A page of a campaign's recipients, the failed first (REPORT_GROUPS), each group in input
+    order; keyset paged on (group, id), so a deep page costs what the first does."""
+    limit = checked_limit(limit)
+    group, after = _decode_group_cursor(cursor) if cursor else (0, 0)
+    found: list[tuple[str, list[Recipient]]] = []
+    taken = 0
+    more = False
+    last: tuple[int, int] | None = None
+    async with ctx.db.read() as session:
+        await load_campaign(session, campaign_id)  # NotFound for an unknown campaign
+        for index in range(group, len(REPORT_GROUPS)):
+            name, belongs = REPORT_GROUPS[index]
+            query = (
+                select(Recipient)
+                .where(Recipient.campaign_id == campaign_id, belongs,
+                       Recipient.id > (after if index == group else 0))
+                .order_by(Recipient.id)
+                .limit(limit - taken + 1)
+            )  # fmt: skip
+            rows = list((await session.execute(query)).scalars())
+            if taken + len(rows) > limit:
+                rows = rows[: limit - taken]
+                more = True
+            if rows:
+                found.append((name, rows))
+                taken += len(rows)
+                last = (index, rows[-1].id)
+            if more:
+                break
+            if taken == limit:
+                # Full: whether a later group holds anyone decides if there is a next page.
+                more = await _any_after(session, campaign_id, index)
+                break
+    next_cursor = encode_cursor(str(last[0]), str(last[1])) if more and last else None
+    return StatusPage(found, next_cursor)
+
+
+async def _any_after(session: Any, campaign_id: str, index: int) -> bool:
+    later = [belongs for _, belongs in REPORT_GROUPS[index + 1 :]]
+    if not later:
+        return False
+    query = select(Recipient.id).where(Recipient.campaign_id == campaign_id, or_(*later))
+    return (await session.execute(query.limit(1))).first() is not None

@@ -27,7 +27,8 @@ from campaigns.status import CampaignStatus
 
 LATEST = 5  # the texts a digest message shows; the rest are a click away
 ALL_SHOWN = 30  # the texts the "see all" view shows
-CONVERSATION_SHOWN = 8  # the messages of one conversation shown beside a reply being written
+CONVERSATION_SHOWN = 8
+MAX_COUNTED = 2_000  # the latest replies looked at for how many wait for an answer  # the messages of one conversation shown beside a reply being written
 REPLY = "reply"  # Campaign.source of an answer typed in Slack (campaigns.service.conversation)
 
 
@@ -60,6 +61,7 @@ class Digest:
     latest: list[DigestText]  # newest first
     unhandled: list[int] = field(default_factory=list)  # texts not in the Slack message yet
     where: tuple[str, str] | None = None  # (channel, ts) of the digest message, once posted
+    unanswered: int = 0  # replies nobody answered yet, from numbers still textable
 
     @property
     def total(self) -> int:
@@ -131,9 +133,28 @@ async def read_digest(ctx: Context, key: str, *, latest: int = LATEST) -> Digest
                 for rid, found in rows
                 if isinstance(found, dict) or found is None
             }
+        replies_query = (
+            select(InboundMessage.phone, InboundMessage.received_at)
+            .where(*where_clauses, InboundMessage.meaning == Meaning.REPLY)
+            .order_by(InboundMessage.id.desc())
+            .limit(MAX_COUNTED)
+        )
+        replies = list(await session.execute(replies_query))
     texts = await _with_answers(ctx, shown, variables)
     where = (str(posted[0]), str(posted[1])) if posted and posted[0] else None
-    return Digest(key, campaign, day, counts, texts, unhandled, where)
+    unanswered = await _unanswered(ctx, [(str(p), at) for p, at in replies])
+    return Digest(key, campaign, day, counts, texts, unhandled, where, unanswered)
+
+
+async def _unanswered(ctx: Context, replies: list[tuple[str, datetime]]) -> int:
+    phones = {phone for phone, _ in replies}
+    answers = await answers_to(ctx, phones)
+    opted_out = await opted_out_among(ctx, phones) if phones else set()
+    return sum(
+        1
+        for phone, at in replies
+        if phone not in opted_out and not any(a.at >= at for a in answers.get(phone, []))
+    )
 
 
 async def _with_answers(

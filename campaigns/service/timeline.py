@@ -59,6 +59,7 @@ class DeliveryTimeline:
     reasons: tuple[ReasonCount, ...]  # most common first, then "Other"
     total: int  # recipients in the campaign
     awaiting_receipt: int  # handed to Twilio, no final status yet
+    cancelled: int = 0  # recipients never sent because the campaign was cancelled
 
     @property
     def final(self) -> bool:
@@ -93,6 +94,10 @@ def _awaiting() -> ColumnElement[bool]:
     )
 
 
+def _cancelled() -> ColumnElement[bool]:
+    return Recipient.status == RecipientStatus.CANCELLED
+
+
 def _settled_time() -> ColumnElement[Any]:
     return case((Recipient.status.in_(_FINAL), Recipient.updated_at))
 
@@ -108,8 +113,9 @@ async def delivery_timeline(
         bounds = select(
             func.min(sent_at), func.min(settled_at), func.max(sent_at), func.max(settled_at),
             func.count(), func.coalesce(func.sum(case((_awaiting(), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((_cancelled(), 1), else_=0)), 0),
         ).where(mine)  # fmt: skip
-        first_sent, first_settled, last_sent, last_settled, total, awaiting = (
+        first_sent, first_settled, last_sent, last_settled, total, awaiting, cancelled = (
             await session.execute(bounds)
         ).one()
         starts = [float(t) for t in (first_sent, first_settled) if t is not None]
@@ -132,6 +138,7 @@ async def delivery_timeline(
         reasons=reasons,
         total=int(total),
         awaiting_receipt=int(awaiting),
+        cancelled=int(cancelled),
     )
 
 

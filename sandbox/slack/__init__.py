@@ -20,6 +20,7 @@ from sandbox.slack.files import File
 from sandbox.slack.history import Message
 from sandbox.slack.ratelimit import SLACK_RATE_LIMITS, RateLimit
 from sandbox.slack.recorder import Call
+from sandbox.slack.scopes import MANIFEST_BOT_SCOPES
 from sandbox.slack.socket_mode import SocketModeError
 from sandbox.slack.triggers import issue_trigger_id
 from sandbox.slack.workspace import (
@@ -37,6 +38,7 @@ from sandbox.slack.workspace import (
     RANDOM,
     SENDERS_GROUP,
     SIGNING_SECRET,
+    STAFF,
     TEAM_DOMAIN,
     TEAM_ID,
     TEAM_NAME,
@@ -57,11 +59,13 @@ __all__ = [
     "CAMPAIGNS",
     "CAROL",
     "GENERAL",
+    "MANIFEST_BOT_SCOPES",
     "RANDOM",
     "SANDBOX",
     "SENDERS_GROUP",
     "SIGNING_SECRET",
     "SLACK_RATE_LIMITS",
+    "STAFF",
     "TEAM_DOMAIN",
     "TEAM_ID",
     "TEAM_NAME",

@@ -21,8 +21,9 @@ from sandbox.slack.context import SANDBOX
 from sandbox.slack.files import File
 from sandbox.slack.history import History, Message
 from sandbox.slack.ids import Ids, Timestamps
-from sandbox.slack.ratelimit import RateLimit, RateLimiter
+from sandbox.slack.ratelimit import SLACK_RATE_LIMITS, RateLimit, RateLimiter
 from sandbox.slack.recorder import Call, Recorder
+from sandbox.slack.scopes import MANIFEST_BOT_SCOPES
 from sandbox.slack.socket_mode import SocketMode
 from sandbox.slack.triggers import TRIGGER_TTL, issue_trigger_id, response_url
 from sandbox.slack.workspace import (
@@ -58,8 +59,13 @@ class SlackConfig:
     app_token: str = APP_TOKEN  # app-level: opens Socket Mode connections, calls nothing else
     signing_secret: str = SIGNING_SECRET  # the app verifies the builders' signatures with it
     trigger_ttl: float = TRIGGER_TTL  # how long a trigger id can be exchanged for a modal
-    rate_limits: dict[str, RateLimit] = field(default_factory=dict)
-    chat_write_public: bool = False  # with it the bot may post to public channels it is not in
+    # Slack's own, by default ({}: none); `SlackSandbox.set_rate_limit` changes one at run time.
+    rate_limits: dict[str, RateLimit] = field(default_factory=lambda: dict(SLACK_RATE_LIMITS))
+    # The bot token's scopes: the manifest's by default; None grants every one.
+    scopes: frozenset[str] | None = MANIFEST_BOT_SCOPES
+    # Whether the bot may post to public channels it is not in; None: when the scopes grant
+    # chat:write.public (they do by default, as the manifest does).
+    chat_write_public: bool | None = None
     seed: bool = True  # the seeded people and channels (ALICE, BOB, CAROL, #general, ...)
 
 
@@ -86,9 +92,11 @@ class SlackSandbox:
         self.views = views.Views()
         self.recorder = Recorder()
         self.limiter = RateLimiter(self.config.rate_limits)
-        # The bot token's scopes: None grants every one; a set makes the methods that need
-        # another answer `missing_scope`, as for an app installed from an older manifest.
-        self.scopes: set[str] | None = None
+        # The bot token's scopes (changeable, e.g. an app installed from an older manifest):
+        # a method needing another answers `missing_scope`; None grants every one.
+        self.scopes: set[str] | None = (
+            None if self.config.scopes is None else set(self.config.scopes)
+        )
         self.timestamps = Timestamps()
         self.ids = Ids()
         self.used_triggers: set[str] = set()
@@ -233,6 +241,13 @@ class SlackSandbox:
             members = set(self.workspace.users)
         return self.workspace.add_channel(Channel(channel_id, name, set(members), **more))
 
+    @property
+    def chat_write_public(self) -> bool:
+        """Whether the bot may post to a public channel it is not in."""
+        if self.config.chat_write_public is not None:
+            return self.config.chat_write_public
+        return self.scopes is None or "chat:write.public" in self.scopes
+
     def add_token(self, token: str, user_id: str) -> None:
         """Another token the Web API accepts, acting as `user_id`."""
         self.tokens[token] = user_id
@@ -337,9 +352,17 @@ class SlackSandbox:
     # -- rate limits and handles
 
     def set_rate_limit(
-        self, method: str, calls: int, per_seconds: float = 60.0, *, per_channel: bool = False
+        self,
+        method: str,
+        calls: int,
+        per_seconds: float = 60.0,
+        *,
+        per_channel: bool = False,
+        burst: int = 0,
     ) -> None:
-        self.limiter.set(method, RateLimit(calls, per_seconds, per_channel))
+        """Replace one method's limit (e.g. raised, with a comment why, for a test that posts
+        hundreds of messages on purpose)."""
+        self.limiter.set(method, RateLimit(calls, per_seconds, per_channel, burst))
 
     def clear_rate_limit(self, method: str) -> None:
         self.limiter.set(method, None)

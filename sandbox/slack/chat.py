@@ -65,7 +65,7 @@ def postable_channel(call: Context, args: Args) -> Channel:
     if channel.is_archived:
         raise SlackError("is_archived")
     if call.user_id not in channel.members and (
-        channel.is_private or not sandbox.config.chat_write_public
+        channel.is_private or not sandbox.chat_write_public
     ):
         raise SlackError("not_in_channel")
     return channel

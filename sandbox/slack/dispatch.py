@@ -2,8 +2,10 @@
 
 Checks come in Slack's order: a known method, then the bearer token (`not_authed`,
 `invalid_auth`, or `not_allowed_token_type` for an app-level token outside the app-level methods
-and any other token inside them), then the rate limit (HTTP 429 with `Retry-After`), then the
-method's own arguments. Errors are `{"ok": false, "error": ...}` with HTTP 200, as on Slack.
+and any other token inside them), then the bot token's scopes (`missing_scope` for a method they do
+not cover: by default exactly the manifest's), then the rate limit (HTTP 429 with `Retry-After`),
+then the method's own arguments. Errors are `{"ok": false, "error": ...}` with HTTP 200, as on
+Slack.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from sandbox.slack import chat, directory, files, socket_mode, views
+from sandbox.slack import chat, directory, files, scopes, socket_mode, views
 from sandbox.slack.args import Args
 from sandbox.slack.context import SANDBOX, Context
 from sandbox.slack.errors import SlackError
@@ -32,21 +34,6 @@ METHODS: dict[str, Handler] = {
     **socket_mode.METHODS,
 }
 STRUCTURED_ARGS = ("blocks", "attachments", "view", "metadata", "files")
-
-# The bot scope each method needs, checked only when a test narrows `SlackSandbox.scopes` (an
-# install from an older manifest): Slack then answers `missing_scope` with what was `needed`.
-SCOPES: dict[str, str] = {
-    "chat.postMessage": "chat:write",
-    "chat.postEphemeral": "chat:write",
-    "chat.update": "chat:write",
-    "chat.delete": "chat:write",
-    "conversations.open": "im:write",
-    "files.info": "files:read",
-    "files.getUploadURLExternal": "files:write",
-    "files.completeUploadExternal": "files:write",
-    "usergroups.users.list": "usergroups:read",
-    "users.info": "users:read",
-}
 
 
 def _json(
@@ -142,10 +129,11 @@ async def api(request: web.Request) -> web.Response:
         user_id = _caller(sandbox, method, token)
     except SlackError as error:
         return finish(error.to_dict())
-    needed = SCOPES.get(method)
-    if sandbox.scopes is not None and needed and needed not in sandbox.scopes:
-        provided = ",".join(sorted(sandbox.scopes))
-        return finish({"ok": False, "error": "missing_scope", "needed": needed,
+    needed = scopes.needed(method, sandbox.workspace, str(raw_channel) if raw_channel else None)
+    granted = sandbox.scopes if token == sandbox.config.bot_token else None  # people's: all
+    if granted is not None and needed and not granted.intersection(needed):
+        provided = ",".join(sorted(granted))
+        return finish({"ok": False, "error": "missing_scope", "needed": ",".join(needed),
                        "provided": provided})  # fmt: skip
     retry_after = sandbox.limiter.check(method, str(raw_channel) if raw_channel else None)
     if retry_after is not None:

@@ -28,7 +28,10 @@ VERIFICATION_TOKEN = "sandbox-verification-token"  # Slack still puts this in ev
 
 GENERAL = "C0GENERAL"
 CAMPAIGNS = "C0CAMPAIGNS"
-RANDOM = "C0RANDOM"  # public, but the bot is not a member: posting there fails with not_in_channel
+# Public, but the bot is not a member: posting there works only with chat:write.public (which
+# the manifest grants, so by default it works), as on Slack.
+RANDOM = "C0RANDOM"
+STAFF = "C0STAFF"  # private, the bot not a member: posting there fails with not_in_channel
 
 ALICE = "U0ALICE"  # Europe/London
 BOB = "U0BOB"  # America/New_York
@@ -251,6 +254,7 @@ class Workspace:
             )
         )
         self.add_channel(Channel(RANDOM, "random", {ALICE, BOB}))
+        self.add_channel(Channel(STAFF, "staff", {ALICE, BOB}, is_private=True))
         self.add_usergroup(Usergroup(SENDERS_GROUP, "sms-senders", "SMS senders", [ALICE, BOB]))
 
     # -- changing the directory

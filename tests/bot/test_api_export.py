@@ -14,6 +14,7 @@ from bot.api import export
 from campaigns.models import Recipient
 from campaigns.service import StatusUpdate, apply_status_update, get_campaign, recipient_pages
 from campaigns.service.context import Context
+from campaigns.service.optouts import record_opt_out
 from campaigns.status import RecipientStatus
 from tests.bot.conftest import Api
 from tests.bot.test_api_campaigns import SEED_BODY, error_of, post
@@ -49,7 +50,7 @@ async def test_the_export_has_every_recipient_and_what_happened(api: Api) -> Non
     assert response.headers.get("Transfer-Encoding") == "chunked"  # streamed, not built whole
     rows = rows_of(await response.read())
     assert rows[0] == ["row", "phone", "first_name", "status", "error_code", "error_reason",
-                       "sender", "twilio_sid", "last_change_utc"]  # fmt: skip
+                       "sender", "twilio_sid", "last_change_utc", "opted_out_by"]  # fmt: skip
     by_phone = {row[1]: row for row in rows[1:]}
     assert set(by_phone) == {"'+447700900001", "'+447700900002"}  # a leading + is a formula
     failed = by_phone["'+447700900001"]
@@ -98,3 +99,30 @@ async def test_unknown_campaigns_and_missing_keys(api: Api) -> None:
     await error_of(missing, 404)
     cid = await created(api, [{"phone": "+447700900001"}])
     assert (await api.client.get(f"/v1/sms/campaigns/{cid}/recipients.csv")).status == 401
+
+
+async def test_the_export_says_who_opted_out_and_posts_back_as_it_was(api: Api) -> None:
+    people = [
+        {"phone": "+447700900001", "variables": {"first_name": "=1+1", "note": "'kept"}},
+        {"phone": "+447700900002", "variables": {"first_name": "Zoë", "note": "-"}},
+        {"phone": "+447700900003", "variables": {"first_name": "Ann", "note": "@x"}},
+    ]
+    cid = await created(api, people)
+    ctx = api.runtime.ctx
+    await record_opt_out(ctx, "+447700900001", source="sms", keyword="STOPALL", campaign_id=cid)
+    await record_opt_out(ctx, "+447700900002", source="slack", actor="slack:U0BOB")
+    await record_opt_out(ctx, "+447700900003", source="twilio_21610", campaign_id=cid)
+    response = await api.client.get(f"/v1/sms/campaigns/{cid}/recipients.csv", headers=api.auth)
+    data = await response.read()
+    rows = rows_of(data)
+    assert rows[0][-1] == "opted_out_by"
+    assert [row[-1] for row in rows[1:]] == ["text STOPALL", "Slack (@U0BOB)",
+                                             "carrier (error 21610)"]  # fmt: skip
+
+    # Posted back as a new campaign's CSV: the same numbers and variables.
+    again = await post(api, {**SEED_BODY, "recipients": None, "recipients_csv": data.decode()})
+    assert again.status == 201, await again.text()
+    second = (await again.json())["campaign_id"]
+    before = (await get_campaign(ctx, cid)).recipients
+    after = (await get_campaign(ctx, second)).recipients
+    assert [(r.phone, r.variables) for r in after] == [(r.phone, r.variables) for r in before]

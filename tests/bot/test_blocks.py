@@ -95,12 +95,23 @@ def test_progress_while_sending_shows_the_bar_counts_rate_and_time_left() -> Non
     assert lines == [
         "# March promotion",
         "*Sending*",
-        "▓▓▓▓▓▓░░░░ 60% (60 of 100 handled)",
+        "60 of 100 handled (60%)",
         "40 delivered · 2 failed · 48 pending · 10 cancelled, of 100",
         "2 messages a second · less than a minute left",
+        "▓▓▓▓▓▓░░░░ 60%",
         "Created in Slack by @U0ALICE · from +14155550100 · smsc_0123456789abcdef",
         "[View report] [Export CSV] [Cancel]",
     ]
+
+
+def test_a_screen_reader_reads_the_words_before_the_bar() -> None:
+    """The counts are the section's text, read first; the bar is a context element after it."""
+    blocks = progress_message(make_report(), rate=None, eta=None)["blocks"]
+    words, bar = blocks[1], blocks[2]
+    assert words["type"] == "section" and words["text"]["text"].startswith("*Sending*\n60 of 100")
+    assert "▓" not in words["text"]["text"] and "░" not in words["text"]["text"]
+    assert bar == {"type": "context",
+                   "elements": [{"type": "mrkdwn", "text": "▓▓▓▓▓▓░░░░ 60%"}]}  # fmt: skip
 
 
 def test_progress_says_how_many_wait_for_a_check_with_twilio() -> None:
@@ -156,7 +167,7 @@ def test_a_campaign_cancelled_part_way_never_shows_a_full_bar() -> None:
                                                   cancelled=40), unsent=0)  # fmt: skip
     message = progress_message(report, rate=None, eta=None)
     lines = valid(message)
-    assert lines[2].endswith("60% (60 of 100 handled)"), lines[2]
+    assert lines[2] == "60 of 100 handled (60%)", lines[2]
     assert "0 pending · 40 cancelled, of 100" in lines[3]
     assert "60%" in message["text"] and "100%" not in message["text"]
 
@@ -216,7 +227,8 @@ def test_names_people_typed_are_escaped_and_the_header_is_clipped() -> None:
     assert "&lt;!channel&gt; &amp; friends" in section and "<!channel>" not in section
     notice = paused_message(make_campaign(name=name, pause_reason="<@U0BOB> did it"))
     for message in (summary, notice, progress_message(make_report(), rate=None, eta=None)):
-        assert "<!" not in message["text"] and "<@" not in message["text"]  # no notification
+        typed = message["text"].removeprefix("<@U0ALICE> ")  # its creator is told, no one else
+        assert "<!" not in typed and "<@" not in typed  # no notification
 
 
 # -- summary
@@ -239,7 +251,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
     )
     lines = valid(summary_message(report, settled=False))
     assert lines == [
-        "*Summary of March promotion*",
+        "@U0ALICE *Summary of March promotion*",
         "90 delivered · 6 failed · 2 pending · 2 cancelled, of 100",
         "",
         "*Why messages failed*",
@@ -334,8 +346,10 @@ def test_paused_notice_says_why_and_offers_resume_and_a_confirmed_cancel() -> No
         status=CampaignStatus.PAUSED, pause_reason="30 of the last 50 messages failed."
     )
     message = paused_message(campaign)
+    assert message["text"].startswith("<@U0ALICE> March promotion is paused")  # told first
     assert valid(message) == [
-        ":double_vertical_bar: *March promotion* is paused. 30 of the last 50 messages failed.",
+        "@U0ALICE :double_vertical_bar: *March promotion* is paused. 30 of the last 50 messages "
+        "failed.",
         "Nothing more is sent until someone resumes or cancels it.",
         "[Resume] [Cancel]",
     ]
@@ -362,7 +376,9 @@ def test_late_start_notice_offers_send_now_and_cancel() -> None:
     )
     message = late_start_message(campaign)
     lines = valid(message)
-    assert lines[0].startswith(":alarm_clock: *March promotion* has not started. It was due at")
+    assert lines[0].startswith(
+        "@U0ALICE :alarm_clock: *March promotion* has not started. It was due at"
+    )
     assert [(b["action_id"], b["text"]["text"]) for b in buttons(message)] == [
         (SEND_NOW, "Send now"),
         (CANCEL_CAMPAIGN, "Cancel"),
@@ -381,7 +397,7 @@ def test_a_campaign_that_stalled_partway_says_so() -> None:
     )
     message = late_start_message(campaign)
     assert valid(message)[0].startswith(
-        ":alarm_clock: *March promotion* stopped sending partway. It stopped sending at"
+        "@U0ALICE :alarm_clock: *March promotion* stopped sending partway. It stopped sending at"
     )
     assert [b["action_id"] for b in buttons(message)] == [SEND_NOW, CANCEL_CAMPAIGN]
 
@@ -393,7 +409,7 @@ def test_a_resolved_notice_keeps_the_reason_and_loses_its_buttons() -> None:
     notice["blocks"] = [{**b, "block_id": f"b{i}"} for i, b in enumerate(notice["blocks"])]
     lines = valid(resolved(notice, resumed_by("U0ALICE")))
     assert lines == [
-        ":double_vertical_bar: *March promotion* is paused. Too many failures.",
+        "@U0ALICE :double_vertical_bar: *March promotion* is paused. Too many failures.",
         "Nothing more is sent until someone resumes or cancels it.",
         ":arrow_forward: Resumed by @U0ALICE",
     ]

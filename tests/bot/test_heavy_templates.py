@@ -22,7 +22,7 @@ from campaigns.settings import Settings
 from sandbox.slack import SlackSandbox
 from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_api_campaigns import SEED_BODY, error_of, post
-from tests.bot.test_slack_compose import filled, showing, sms, submit, top_view, until
+from tests.bot.test_slack_compose import PLAIN, filled, showing, sms, submit, top_view, until
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
@@ -114,7 +114,9 @@ async def test_a_slack_preview_is_answered_while_ten_api_requests_hold_the_pool(
         await sms(web, slack, "new")
         compose = await until(showing(slack, COMPOSE))
         pressed = time.perf_counter()
-        errors = await submit(web, slack, compose, filled(paste="+447700900001\n+447700900002"))
+        errors = await submit(
+            web, slack, compose, filled(paste="+447700900001\n+447700900002", message=PLAIN)
+        )
         assert errors == {}
         preview = await until(showing(slack, PREVIEW), timeout=3)  # Slack's own limit
         assert "Confirm: send 2" in str(preview["blocks"]), top_view(slack)

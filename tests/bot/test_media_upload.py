@@ -20,6 +20,7 @@ from campaigns.settings import Settings
 from sandbox.slack import SlackSandbox
 from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import (
+    PLAIN,
     campaigns_stored,
     click,
     filled,
@@ -71,7 +72,9 @@ async def test_an_uploaded_png_makes_an_mms_campaign_priced_as_one(
     assert parsed is not None and parsed.to_dict() == field
     picture = png(padding=1000)
     values = filled(
-        paste="+14155550123\n+14155550124", pictures=[uploaded(slack, "offer.png", picture)]
+        paste="+14155550123\n+14155550124",
+        message=PLAIN,
+        pictures=[uploaded(slack, "offer.png", picture)],
     )
     assert await submit(web, slack, form, values) == {}
     preview = await until(showing(slack, PREVIEW))

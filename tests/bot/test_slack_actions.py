@@ -136,7 +136,8 @@ async def test_resume_runs_the_campaign_and_enqueues_its_start(
     assert not [b for b in updated.blocks if b["type"] == "actions"]
     transcript = slack.transcript(CAMPAIGNS)
     assert (
-        "      :double_vertical_bar: *March promotion* is paused. 30 of the last 50 messages "
+        "      @Bob Jones :double_vertical_bar: *March promotion* is paused. 30 of the last 50 "
+        "messages "
         "failed.\n"
         "      Nothing more is sent until someone resumes or cancels it.\n"
         "      :arrow_forward: Resumed by @Alice Smith\n"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from bot.blocks.approval import APPROVE
+from bot.blocks.approval import APPROVE, REJECT, REJECT_REASON, REJECT_VIEW
 from bot.blocks.compose import COMPOSE
 from bot.blocks.preview import CONFIRM, PREVIEW
 from campaigns.recipients import check_recipient_list
@@ -212,3 +212,85 @@ async def test_an_api_edit_asks_again_though_it_was_approved_and_an_old_request_
     await press(web, slack, third, ALICE)  # Alice made no version since Carol's approval
     await until(lambda: "Approved by" in card(slack, third.ts))
     assert (await status_of(web, campaign_id))[0] == CampaignStatus.SCHEDULED
+
+
+def thread_of(slack: SlackSandbox, message: Message) -> list[str]:
+    """The texts in the campaign's thread (the request is posted after its progress message)."""
+    [progress] = [m for m in slack.messages(CAMPAIGNS) if "Approve:" not in str(m.blocks)][:1]
+    return [m.text for m in slack.thread(CAMPAIGNS, progress.ts)]
+
+
+@pytest.mark.parametrize(
+    ("api_settings", "asked"),
+    [
+        ({"APPROVERS_SLACK_USERGROUP": "S0APPROVERS"}, "<!subteam^S0APPROVERS>"),
+        # Only those who may send can approve; Alice made it, so Bob and Carol are asked.
+        ({"ALLOWED_SLACK_USERS": f"{ALICE},{BOB},{CAROL}"}, f"<@{BOB}> and <@{CAROL}>"),
+        ({"ALLOWED_SLACK_USERGROUP": "S0SENDERS"}, "<!subteam^S0SENDERS>"),
+        ({}, "<!here>"),
+    ],
+    indirect=["api_settings"],
+)
+async def test_the_approvers_are_mentioned_on_the_request(
+    web: Api, slack: SlackSandbox, clock: Clock, asked: str
+) -> None:
+    campaign_id = await alices_campaign(web, clock, recipients=180)
+    request = await ask_approval(web, slack, campaign_id)
+    assert request.text.startswith(f"{asked} Approval needed: Open day")  # what notifies
+    assert f"{asked}: please approve or reject it." in card(slack, request.ts)
+    assert "APPROVERS_SLACK_USERGROUP" not in card(slack, request.ts)
+
+
+async def test_the_creator_is_told_who_approved(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    campaign_id = await alices_campaign(web, clock, recipients=180)
+    request = await ask_approval(web, slack, campaign_id)
+    await press(web, slack, request, CAROL)
+    await until(lambda: "Approved by" in card(slack, request.ts))
+    told = await until(lambda: [t for t in thread_of(slack, request) if "Approved by" in t])
+    assert told == [f"<@{ALICE}> :white_check_mark: Approved by <@{CAROL}>"]
+
+
+async def test_reject_asks_why_and_the_creator_is_told_who_and_why(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    campaign_id = await alices_campaign(web, clock, recipients=180)
+    request = await ask_approval(web, slack, campaign_id)
+    await post(web, requests.block_actions(SIGNING_SECRET, REJECT, message=request,
+                                           user_id=CAROL, sandbox_url=slack.url))  # fmt: skip
+    modal = await until(showing(slack, CAROL, REJECT_VIEW))
+    assert "Rejecting *Open day* cancels it: nothing is sent." in str(modal["blocks"])
+    assert (modal["submit"]["text"], modal["close"]["text"]) == ("Reject", "Keep it")
+    assert (await status_of(web, campaign_id))[0] == CampaignStatus.AWAITING_APPROVAL
+
+    # Slack requires the field; spaces are no reason either.
+    errors = await submit(web, slack, modal, {REJECT_REASON: "   "}, CAROL)
+    assert errors == {REJECT_REASON: "Say why, so whoever made it knows what to change."}
+    assert (await status_of(web, campaign_id))[0] == CampaignStatus.AWAITING_APPROVAL
+
+    reason = "Too many people for a Saturday: <!channel> split it in two"
+    assert await submit(web, slack, modal, {REJECT_REASON: reason}, CAROL) == {}
+    assert (await status_of(web, campaign_id))[0] == CampaignStatus.CANCELLED
+    await until(lambda: "Rejected by" in card(slack, request.ts))
+    shown = card(slack, request.ts)
+    assert f"Rejected by <@{CAROL}>" in shown and "campaign_reject" not in shown
+    told = await until(lambda: [t for t in thread_of(slack, request) if "Rejected by" in t])
+    assert told == [
+        f"<@{ALICE}> :x: Rejected by <@{CAROL}>: cancelled, nothing was sent. Why:\n"
+        "> Too many people for a Saturday: &lt;!channel&gt; split it in two"
+    ]
+
+
+async def test_an_edit_by_someone_else_is_told_to_the_creator(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """Bob changes Alice's campaign in Slack: Alice is told who changed what. It has no thread
+    yet (nothing was posted for it), so in her direct messages with Textcast."""
+    campaign_id = await alices_campaign(web, clock)
+    await edit_in_slack(web, slack, campaign_id, BOB)
+    [told] = await until(lambda: slack.messages("D" + ALICE[1:]))
+    assert told.text == (
+        f"<@{ALICE}> :pencil2: <@{BOB}> changed *Open day*: the message and the recipients. "
+        "It waits for a second person's approval again."
+    )

@@ -8,6 +8,7 @@ same through `apply_submission_answer`, so each step sees the view a person woul
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,17 +17,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 from aiohttp.web import Application, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select, update
 
 from bot.blocks.compose import CHECKING, COMPOSE, PICK_TEMPLATE
-from bot.blocks.preview import BACK_TO_EDIT, CONFIRM, PLAIN_CHARACTERS, PREVIEW
+from bot.blocks.preview import BACK_TO_EDIT, CONFIRM, CONFIRM_ANYWAY, PLAIN_CHARACTERS, PREVIEW
 from bot.jobs import queue_name
 from bot.slack.background import drain
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Recipient
 from campaigns.recipients import check_recipient_list
-from campaigns.service import get_campaign, import_contacts, save_template
+from campaigns.service import (
+    NewCampaign,
+    create_campaign,
+    get_campaign,
+    import_contacts,
+    save_template,
+)
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, RecipientStatus
 from sandbox.slack import (
     ALICE,
     BOB,
@@ -36,6 +43,7 @@ from sandbox.slack import (
     SlackSandbox,
     requests,
 )
+from sandbox.slack import blocks as block_kit
 from sandbox.slack.views import apply_submission_answer
 from tests.bot.conftest import Api, slack_settings
 from tests.conftest import Clock
@@ -99,6 +107,9 @@ def at(moment: datetime, zone: str = "Europe/London") -> dict[str, str]:
     """The date and time pickers set to `moment` on the wall clock of `zone` (Alice's)."""
     local = moment.astimezone(ZoneInfo(zone))
     return {"send_at": local.strftime("%Y-%m-%d"), "send_time": local.strftime("%H:%M")}
+
+
+PLAIN = "20% off this month. Reply STOP to opt out"  # no placeholder: for lists without names
 
 
 def filled(**overrides: Any) -> dict[str, Any]:
@@ -234,7 +245,7 @@ async def test_a_private_channel_textcast_is_not_in_gets_told_and_nothing_is_lau
     secret = slack.add_channel("C0SECRET", "secret-plans", members={ALICE}, is_private=True)
     await sms(web, slack, "new", channel_id=secret.id)
     compose = await until(showing(slack, COMPOSE))
-    await submit(web, slack, compose, filled(paste="+447700900001"))
+    await submit(web, slack, compose, filled(paste="+447700900001", message=PLAIN))
     preview = await until(showing(slack, PREVIEW))
     await click(web, slack, preview, CONFIRM)
     again = await until(lambda: "invite it there first" in str(top_view(slack)["blocks"]))
@@ -280,7 +291,7 @@ async def test_a_channel_picked_in_the_form_gets_the_progress_message(
     await sms(web, slack, "new")
     compose = await until(showing(slack, COMPOSE))
     assert compose["blocks"][-2]["element"]["initial_conversation"] == CAMPAIGNS
-    await submit(web, slack, compose, filled(paste="+447700900001", channel=GENERAL))
+    await submit(web, slack, compose, filled(paste="+447700900001", channel=GENERAL, message=PLAIN))
     preview = await until(showing(slack, PREVIEW))
     await click(web, slack, preview, CONFIRM)
     await until(showing(slack, "sms_notice"))
@@ -554,3 +565,143 @@ async def test_a_slack_file_redirected_elsewhere_is_refused_and_within_slack_fol
     await submit(web, slack, compose, filled(file=[slack.file_object(moved.id)]))
     preview = await until(showing(slack, PREVIEW))
     assert "Hi Sarah" in str(preview["blocks"]) and seen == []
+
+
+async def texted_earlier(web: Api, name: str, phones: list[str], at: datetime) -> None:
+    """Another campaign, `name`, that texted `phones` at `at` (handed to Twilio then)."""
+    ctx = web.runtime.ctx
+    made = await create_campaign(ctx, NewCampaign(
+        name=name, message_template="Flu jabs this week", from_numbers=[SENDER], source="api", send_at=None,
+        recipients=check_recipient_list([{"phone": p} for p in phones], "GB"),
+        consent_confirmed=True), "api:test")  # fmt: skip
+    async with web.runtime.db.transaction() as session:
+        await session.execute(
+            update(Recipient)
+            .where(Recipient.campaign_id == made.campaign.id)
+            .values(
+                status=RecipientStatus.SENT,
+                sent_at=at,
+                claimed_at=at,
+                twilio_sid="SM" + cast(Recipient.id, String),
+            )
+        )
+
+
+async def database_now(web: Api) -> datetime:
+    async with web.runtime.db.read() as session:
+        return await web.runtime.db.now(session)
+
+
+@pytest.mark.parametrize("api_settings", [{"FREQUENCY_CAP": "1/24h"}], indirect=True)
+async def test_the_preview_counts_and_shows_only_who_will_be_texted(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    stopped, capped, sarah, james = (f"+44770090000{i}" for i in range(1, 5))
+    added = await web.client.post("/v1/sms/optouts", json={"phone": stopped}, headers=web.auth)
+    assert added.status in (200, 201)
+    await texted_earlier(web, "Flu clinic", [capped], clock.now - timedelta(hours=3))
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    listed = "phone,first_name\n" + "\n".join(
+        f"{p},{n}" for p, n in ((stopped, "Stopped"), (capped, "Capped"), (sarah, "Sarah"),
+                                (james, "James")))  # fmt: skip
+    upload = slack.add_file("clinic.csv", listed)
+    await submit(web, slack, compose, filled(file=[slack.file_object(upload.id)]))
+    preview = await until(showing(slack, PREVIEW))
+    text = "\n".join(block_kit.render(preview["blocks"]))
+    assert "*2 will be texted* from +14155550100 · Sends now\n" \
+        "1 opted out and 1 at their limit of 1 message in 24 hours are skipped." in text  # fmt: skip
+    assert "*Valid*\n4" in text  # the list as read: four valid numbers
+    samples = [line for line in text.splitlines() if line.startswith("Row ")]
+    assert [s.split(" · ")[1] for s in samples] == [sarah, james]  # who will get it
+    assert "Hi Stopped" not in text and "Hi Capped" not in text and "Hi Sarah" in text
+    assert "1 segment a message, 2 in all.\n*Estimated cost: 0.0158 USD*" in text  # 2 x 0.0079
+    button = preview["blocks"][-1]["elements"][0]
+    assert button["text"]["text"] == "Confirm: send 2"
+    assert button["confirm"]["title"]["text"] == "Send 2 messages?"
+    assert button["confirm"]["text"]["text"] == (
+        "2 recipients will be texted (2 skipped), for an estimated 0.0158 USD. Sent messages "
+        "cannot be recalled.")  # fmt: skip
+
+    # The API's preview of the same list says the same, beside the fields it had.
+    body = {"name": "Clinic", "message_template": "Hi {{first_name}}, 20% off",
+            "from_number": SENDER, "agent_id": "agent_1", "schedule_type": "now",
+            "recipients": [{"phone": p, "variables": {"first_name": n}} for p, n in
+                           ((stopped, "Stopped"), (capped, "Capped"), (sarah, "Sarah"))],
+            }  # fmt: skip
+    answer = await web.client.post("/v1/sms/campaigns/preview", json=body, headers=web.auth)
+    shown = await answer.json()
+    assert answer.status == 200, shown
+    assert (shown["total_count"], shown["opted_out_count"], shown["frequency_capped_count"],
+            shown["to_text_count"], shown["skipped_count"]) == (3, 1, 1, 1, 2)  # fmt: skip
+    assert [s["phone"] for s in shown["samples"]] == [sarah]
+    assert (shown["estimated_cost"], shown["to_text_estimated_cost"]) == (0.0237, 0.0079)
+
+
+async def test_a_list_mostly_texted_in_the_last_day_is_warned_about(
+    web: Api, slack: SlackSandbox
+) -> None:
+    phones = [f"+44770090000{i}" for i in range(1, 5)]
+    now = await database_now(web)  # decided on the database's clock, not the app's
+    await texted_earlier(web, "Spring sale", phones, now - timedelta(hours=25))  # too long ago
+    await texted_earlier(web, "Open day", phones[:1], now - timedelta(hours=5))
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(paste="\n".join(phones)))
+    preview = await until(showing(slack, PREVIEW))
+    assert "were texted in the last" not in str(preview["blocks"])  # 1 of 4 is not most
+
+    await texted_earlier(web, "Flu clinic", phones[1:2], now - timedelta(hours=2))
+    await click(web, slack, preview, BACK_TO_EDIT)
+    edit = await until(showing(slack, COMPOSE))
+    await submit(web, slack, edit, {"message": "Flu jabs are open"})
+    preview = await until(showing(slack, PREVIEW))
+    text = "\n".join(block_kit.render(preview["blocks"]))
+    at = now - timedelta(hours=2)
+    assert f":repeat: *2 of 4 were texted in the last 24 hours*, most recently " \
+        f"{at:%a %d %b %Y, %H:%M} UTC by ‘Flu clinic’." in text  # fmt: skip
+
+    body = {"name": "Clinic", "message_template": "Flu jabs", "from_number": SENDER,
+            "agent_id": "agent_1", "schedule_type": "now",
+            "recipients": [{"phone": p} for p in phones[:3]]}  # fmt: skip
+    shown = await (await web.client.post("/v1/sms/campaigns/preview", json=body,
+                                         headers=web.auth)).json()  # fmt: skip
+    recent = shown["recently_texted"]
+    assert (recent["count"], recent["of"], recent["last_campaign"]) == (2, 3, "Flu clinic")
+
+
+async def test_a_message_with_a_gap_in_every_sample_needs_send_anyway(
+    web: Api, slack: SlackSandbox
+) -> None:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, COMPOSE))
+    await submit(web, slack, compose, filled(paste="+447700900001\n+447700900002"))  # no names
+    preview = await until(showing(slack, PREVIEW))
+    text = "\n".join(block_kit.render(preview["blocks"]))
+    assert ":warning: *Every message shown has `{{first_name}}` left empty.*" in text
+    assert "Row 1 · +447700900001 · 1 segment · :warning: `{{first_name}}` empty" in text
+    button = preview["blocks"][-1]["elements"][0]
+    assert (button["action_id"], button["text"]["text"]) == (CONFIRM_ANYWAY, "Send anyway: 2")
+    assert button["confirm"]["text"]["text"].startswith(
+        "Every message shown has {{first_name}} left empty. 2 recipients will be texted"
+    )
+    draft_id = button["value"]
+
+    # A plain Confirm (an older view, or a forged click) does not send it.
+    stale = copy.deepcopy(preview)
+    stale["blocks"][-1]["elements"][0]["action_id"] = CONFIRM
+    await click(web, slack, stale, CONFIRM)
+    again = await until(lambda: "nothing was sent" in str((top_view(slack) or {}).get("blocks"))
+                        and top_view(slack))  # fmt: skip
+    assert again["blocks"][-1]["elements"][0]["action_id"] == CONFIRM_ANYWAY
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.status == "draft"
+    assert not slack.messages(CAMPAIGNS)
+
+    await click(web, slack, again, CONFIRM_ANYWAY)
+    done = await until(showing(slack, "sms_notice"))
+    assert "is sending now" in str(done["blocks"])
+    assert (await get_campaign(web.runtime.ctx, draft_id)).view.campaign.status == "running"
+    # The plain Confirm pressed again after it went out says so, not that nothing was sent.
+    await click(web, slack, stale, CONFIRM)
+    await until(lambda: "already confirmed" in str((top_view(slack) or {}).get("blocks")))
+    assert len(slack.messages(CAMPAIGNS)) == 1

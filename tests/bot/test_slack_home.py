@@ -3,19 +3,28 @@ web app against the Slack stand-in."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.blocks.home import HOME_CANCEL, HOME_NEW
-from bot.blocks.home_refresh import home_users_key
+from bot.blocks.home_refresh import (
+    MAX_HOMES,
+    MIN_INTERVAL,
+    RECENT_DAYS,
+    note_opened,
+    recent_home_users,
+    settle_home_refreshes,
+)
 from campaigns.db import Database
 from campaigns.recipients import check_recipient_list
 from campaigns.service import NewCampaign, create_campaign, get_campaign
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
-from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, SlackSandbox, requests
+from sandbox.slack import ALICE, BOB, CAMPAIGNS, CAROL, SIGNING_SECRET, SlackSandbox, requests
 from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import showing, sms, top_view, until
 from tests.conftest import Clock
@@ -55,8 +64,8 @@ async def test_home_shows_campaigns_and_cancel_refreshes_it(
     assert (await post(web, opened)).status == 200
     home = await until(lambda: slack.home_view(ALICE))
     assert "Spring sale" in str(home["blocks"]) and "Scheduled" in str(home["blocks"])
-    members = await web.runtime.redis.smembers(home_users_key(web.runtime.settings.REDIS_NAMESPACE))
-    assert members == {ALICE.encode()}
+    opened_home = await recent_home_users(web.runtime.redis, web.runtime.settings.REDIS_NAMESPACE)
+    assert opened_home == [ALICE]
     published = len(slack.calls("views.publish"))
 
     click = requests.block_actions(SIGNING_SECRET, HOME_CANCEL, view=home, sandbox_url=slack.url)
@@ -67,6 +76,98 @@ async def test_home_shows_campaigns_and_cancel_refreshes_it(
     )
     home = slack.home_view(ALICE)
     assert "Nothing is scheduled" in str(home["blocks"]) and "Cancelled" in str(home["blocks"])
+
+
+def published_to(slack: SlackSandbox, since: int = 0) -> dict[str, int]:
+    """How many times each person's tab was published, counting calls from `since` on."""
+    counts: dict[str, int] = {}
+    for call in slack.calls("views.publish")[since:]:
+        counts[call.args["user_id"]] = counts.get(call.args["user_id"], 0) + 1
+    return counts
+
+
+async def test_a_change_refreshes_only_tabs_opened_recently_and_never_hundreds(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """Those who opened Home in the last RECENT_DAYS, at most MAX_HOMES of them (the most
+    recent): not everyone who ever opened it. (Before: every one of them, up to 200.)"""
+    redis, namespace = web.runtime.redis, web.runtime.settings.REDIS_NAMESPACE
+    campaign_id = await scheduled(web, clock)
+    for user in (ALICE, BOB, CAROL):
+        await post(web, requests.event_callback(
+            SIGNING_SECRET, {"type": "app_home_opened", "user": user, "tab": "home"}))  # fmt: skip
+    home = await until(lambda: len(slack.calls("views.publish")) == 3 and slack.home_view(ALICE))
+    long_ago = time.time() - (RECENT_DAYS + 1) * 86400
+    await note_opened(redis, namespace, CAROL, when=long_ago)  # Carol last looked 8 days ago
+    for n in range(300):  # and 300 people who looked long ago
+        await note_opened(redis, namespace, f"U0PAST{n:03}", when=long_ago - n)
+    published = len(slack.calls("views.publish"))
+
+    await post(web, requests.block_actions(SIGNING_SECRET, HOME_CANCEL, value=campaign_id,
+                                           view=home, sandbox_url=slack.url))  # fmt: skip
+    await until(lambda: published_to(slack, published) == {ALICE: 1, BOB: 1})
+    assert "Cancelled" in str(slack.home_view(BOB)["blocks"])
+    assert "Scheduled" in str(slack.home_view(CAROL)["blocks"])  # fresh when she next opens it
+    assert set(await recent_home_users(redis, namespace)) == {ALICE, BOB}  # old visits forgotten
+
+    # However many opened it recently, one change publishes at most MAX_HOMES tabs.
+    for n in range(MAX_HOMES + 20):
+        slack.add_user(f"U0NEW{n:03}", f"new{n}", f"New Person {n}")
+        await note_opened(redis, namespace, f"U0NEW{n:03}")
+    await asyncio.sleep(MIN_INTERVAL)  # the pause after the last refresh
+    published = len(slack.calls("views.publish"))
+    second = await scheduled(web, clock, "Autumn sale")
+    await post(web, requests.block_actions(SIGNING_SECRET, HOME_CANCEL, value=second,
+                                           view=home, sandbox_url=slack.url))  # fmt: skip
+    await until(lambda: len(slack.calls("views.publish")) - published >= MAX_HOMES, timeout=30)
+    await asyncio.sleep(0.5)
+    assert len(slack.calls("views.publish")) - published == MAX_HOMES
+
+
+async def test_those_who_opened_home_before_an_upgrade_still_get_refreshes(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """Visitors kept by an earlier version (a plain set, without when) count as recent once."""
+    redis, namespace = web.runtime.redis, web.runtime.settings.REDIS_NAMESPACE
+    await redis.sadd(f"{namespace}:slack:home-users", ALICE, BOB)
+    campaign_id = await scheduled(web, clock)
+    await post(web, requests.event_callback(
+        SIGNING_SECRET, {"type": "app_home_opened", "user": BOB, "tab": "home"}))  # fmt: skip
+    home = await until(lambda: slack.home_view(BOB))
+    published = len(slack.calls("views.publish"))
+    await post(web, requests.block_actions(SIGNING_SECRET, HOME_CANCEL, user_id=BOB,
+                                           value=campaign_id, view=home, sandbox_url=slack.url))  # fmt: skip
+    await until(lambda: published_to(slack, published) == {ALICE: 1, BOB: 1})
+    assert not await redis.exists(f"{namespace}:slack:home-users")
+
+
+async def test_changes_in_quick_succession_refresh_each_tab_twice_not_once_each(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """Three cancels within a second: each tab is published at once and once more at the end
+    of the pause, showing all three. (Before: once per change.)"""
+    campaigns = [await scheduled(web, clock, f"Sale {n}") for n in range(3)]
+    for user in (ALICE, BOB):
+        await post(web, requests.event_callback(
+            SIGNING_SECRET, {"type": "app_home_opened", "user": user, "tab": "home"}))  # fmt: skip
+    home = await until(lambda: slack.home_view(BOB) and slack.home_view(ALICE))
+    published = len(slack.calls("views.publish"))
+    for campaign_id in campaigns:
+        click = requests.block_actions(SIGNING_SECRET, HOME_CANCEL, user_id=BOB, value=campaign_id,
+                                       view=home, sandbox_url=slack.url)  # fmt: skip
+        assert (await post(web, click)).status == 200
+    await until(lambda: published_to(slack, published) == {ALICE: 1, BOB: 1})
+    await until(
+        lambda: published_to(slack, published) == {ALICE: 2, BOB: 2}, timeout=MIN_INTERVAL + 5
+    )
+    await settle_home_refreshes()
+    await asyncio.sleep(0.5)
+    assert published_to(slack, published) == {ALICE: 2, BOB: 2}
+    for campaign_id in campaigns:
+        assert (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign.status == (
+            CampaignStatus.CANCELLED
+        )
+    assert "Nothing is scheduled" in str(slack.home_view(ALICE)["blocks"])
 
 
 async def test_home_new_campaign_opens_the_modal(web: Api, slack: SlackSandbox) -> None:
@@ -136,6 +237,27 @@ async def test_home_shows_its_buttons_only_to_those_who_may_use_them(
     assert HOME_NEW in str(slack.home_view(BOB)["blocks"])
 
 
+@pytest.mark.parametrize(
+    "api_settings", [{"ALLOWED_SLACK_USERS": BOB, "ACCESS_CONTACT": "S0FRONTDESK"}], indirect=True
+)
+async def test_someone_not_allowed_is_told_to_ask_the_contact_for_access(
+    web: Api, slack: SlackSandbox, clock: Clock
+) -> None:
+    """With a person or group named to ask for access, the notice at /sms new and App Home name
+    it (not the allowed people, and never a setting)."""
+    await scheduled(web, clock)
+    await sms(web, slack, "new")
+    told = str((await until(showing(slack, "sms_notice")))["blocks"])
+    assert "ask <!subteam^S0FRONTDESK> for access" in told
+    assert f"<@{BOB}>" not in told and "ACCESS_CONTACT" not in told
+    opened = requests.event_callback(SIGNING_SECRET,
+                                     {"type": "app_home_opened", "user": ALICE, "tab": "home"})  # fmt: skip
+    await post(web, opened)
+    home = str((await until(lambda: slack.home_view(ALICE)))["blocks"])
+    assert "To send or cancel a campaign, ask <!subteam^S0FRONTDESK>." in home
+    assert HOME_NEW not in home
+
+
 async def test_a_request_from_another_workspace_is_refused(web: Api, slack: SlackSandbox) -> None:
     request = requests.slash_command(SIGNING_SECRET, "list", team_id="T0OTHER",
                                      sandbox_url=slack.url)  # fmt: skip
@@ -175,6 +297,10 @@ async def test_sms_cancel_asks_first_and_the_button_behind_a_confirmation_cancel
     await until(lambda: slack.calls("response_url")[1:])
     campaign = (await get_campaign(web.runtime.ctx, campaign_id)).view.campaign
     assert (campaign.status, campaign.cancelled_by) == (CampaignStatus.CANCELLED, f"slack:{ALICE}")
+    # Bob made it: he is told who cancelled it (in his direct messages: it has no thread yet).
+    [told] = await until(lambda: slack.messages("D" + BOB[1:]))
+    assert told.text == (f"<@{BOB}> :no_entry_sign: <@{ALICE}> cancelled *Spring sale*: "
+                         "1 message will not be sent.")  # fmt: skip
 
     await sms(web, slack, f"cancel {campaign_id}")
     again = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE)[1:])

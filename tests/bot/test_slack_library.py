@@ -33,7 +33,7 @@ from bot.blocks.library import (
     working_view,
 )
 from bot.slack.background import drain
-from bot.slack.permissions import NOT_ALLOWED
+from bot.slack.permissions import not_allowed
 from campaigns.models import Contact, MessageTemplate
 from campaigns.recipients import check_recipient_list
 from campaigns.service import (
@@ -300,14 +300,15 @@ async def test_someone_not_allowed_can_list_but_not_save_import_or_delete(
     form = await until(lambda: slack.modal_stack(BOB) and slack.modal_stack(BOB)[-1])
     errors = await submit_as(web, slack, form, {TEMPLATE_NAME: "Mine",
                                                     TEMPLATE_BODY: "Hello"}, ALICE)  # fmt: skip
-    assert errors == {TEMPLATE_NAME: NOT_ALLOWED}
+    assert errors == {TEMPLATE_NAME: not_allowed(web.runtime.settings)}
+    assert f"ask <@{BOB}>" in errors[TEMPLATE_NAME]
     slack.close_view(BOB)
     await sms(web, slack, "contacts", user_id=BOB)
     await press(web, slack, await listed(slack, 2, user=BOB), CONTACTS_IMPORT, user=BOB)
     form = await until(lambda: slack.modal_stack(BOB) and slack.modal_stack(BOB)[-1])
     errors = await submit_as(web, slack, form, {GROUP_NAME: "Mine", CONSENT_SOURCE: "web",
                                                     CONTACTS_PASTE: "+447700900002"}, ALICE)  # fmt: skip
-    assert errors == {GROUP_NAME: NOT_ALLOWED}
+    assert errors == {GROUP_NAME: not_allowed(web.runtime.settings)}
     assert [t.name for t in await list_templates(ctx)] == ["Offer"]
     assert [g.name for g in await list_contact_groups(ctx)] == ["Newsletter"]
 

@@ -14,9 +14,11 @@ from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_
 from bot.blocks.report import REPORT, REPORT_PAGE
 from bot.jobs import queue_name
 from bot.slack.permissions import who_may
-from campaigns.service import get_campaign
+from campaigns.service import StatusUpdate, apply_status_update, get_campaign
+from campaigns.service.claims import OPTED_OUT
+from campaigns.service.optouts import record_opt_in, record_opt_out
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus
+from campaigns.status import CampaignStatus, RecipientStatus
 from sandbox.slack import (
     ALICE,
     BOB,
@@ -27,8 +29,9 @@ from sandbox.slack import (
     SlackSandbox,
     requests,
 )
+from sandbox.slack import blocks as block_kit
 from tests.bot.conftest import Api, slack_settings
-from tests.bot.test_slack_compose import at, click, filled, showing, sms, submit, until
+from tests.bot.test_slack_compose import PLAIN, at, click, filled, showing, sms, submit, until
 from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
@@ -44,11 +47,11 @@ CSV = "phone,first_name\n" + "\n".join(
 )
 
 
-async def confirmed(web: Api, slack: SlackSandbox) -> str:
-    """A campaign of 50 sent from Slack: its progress message is in #campaigns."""
+async def confirmed(web: Api, slack: SlackSandbox, data: str | bytes = CSV) -> str:
+    """A campaign of 50 sent from Slack (or of `data`): its progress message is in #campaigns."""
     await sms(web, slack, "new")
     compose = await until(showing(slack, "sms_compose"))
-    upload = slack.add_file("list.csv", CSV)
+    upload = slack.add_file("list.csv", data)
     await submit(web, slack, compose, filled(file=[slack.file_object(upload.id)]))
     preview = await until(showing(slack, "sms_preview"))
     await click(web, slack, preview, "preview_confirm")
@@ -70,12 +73,45 @@ async def test_view_report_pages_through_the_recipients(web: Api, slack: SlackSa
     await press(web, slack, VIEW_REPORT)
     report = await until(showing(slack, REPORT))
     text = str(report["blocks"])
-    assert "Recipients 1 to 40" in text and "+447400000000 · pending" in text
+    assert "Recipients 1 to 40" in text and "Person 0 · +44*******000 · pending" in text
+    assert "+447400000000" not in text  # masked: the export has the numbers
     await click(web, slack, report, REPORT_PAGE)
     second = await until(lambda: "Recipients 41 to 50" in str(showing(slack, REPORT)() or {}))
     assert second
     page = showing(slack, REPORT)()
     assert "Next page" not in str(page["blocks"]) and "First page" in str(page["blocks"])
+
+
+async def test_the_report_shows_the_failed_first_with_their_names(
+    web: Api, slack: SlackSandbox
+) -> None:
+    campaign_id = await confirmed(web, slack)
+    rows = (await get_campaign(web.runtime.ctx, campaign_id)).recipients
+    ctx = web.runtime.ctx
+    for row in (rows[3], rows[45]):  # one on each of the pages input order would show
+        await apply_status_update(ctx, StatusUpdate(RecipientStatus.FAILED, recipient_id=row.id,
+                                                    error_code=30003, error_reason=None))  # fmt: skip
+    for row in rows[10:12]:
+        await apply_status_update(ctx, StatusUpdate(RecipientStatus.FAILED, recipient_id=row.id,
+                                                    error_reason=OPTED_OUT))  # fmt: skip
+    await press(web, slack, VIEW_REPORT)
+    report = await until(showing(slack, REPORT))
+    lines = block_kit.render(report["blocks"])
+    at = lines.index("*Failed*", lines.index("Recipients 1 to 40, the failed first"))
+    assert lines[at + 1 : at + 5] == [
+        "Person 3 · +44*******003 · failed: The phone is switched off or out of…",
+        "Person 10 · +44*******010 · failed: opted out (STOP)",
+        "Person 11 · +44*******011 · failed: opted out (STOP)",
+        "Person 45 · +44*******045 · failed: The phone is switched off or out of…",
+    ]
+    assert lines[at + 5] == "*Not sent yet*" and lines[at + 6].startswith("Person 0 · ")
+    assert "Recipients 1 to 40, the failed first" in lines
+    await click(web, slack, report, REPORT_PAGE)
+    await until(lambda: "Recipients 41 to 50" in str(showing(slack, REPORT)() or {}))
+    second = block_kit.render(showing(slack, REPORT)()["blocks"])
+    pending = second[second.index("*Not sent yet*") + 1 :]
+    shown = [line.split(" · ")[0] for line in pending if line.startswith("Person")]
+    assert shown == [f"Person {i}" for i in range(39, 50) if i != 45]  # no one twice, no one left
 
 
 async def test_export_csv_sends_a_safe_file_to_the_persons_dm(
@@ -98,6 +134,51 @@ async def test_export_csv_sends_a_safe_file_to_the_persons_dm(
     assert "'+447400000007" in by_phone  # a leading + would be read as a formula
     assert by_phone["'+447400000007"][2] == "'=HYPERLINK(1)"
     assert by_phone["'+447400000003"][2] == "Person 3"
+
+
+# Values a spreadsheet would run, or that look like what Textcast adds to stop that.
+TRICKY = ["=HYPERLINK(1)", "'quoted", "-5 off", "@home", "+1 more", "''two", "plain", "O'Brien"]
+TRICKY_CSV = "phone,first_name,note\n" + "\n".join(
+    f"+4474000000{i:02d},Person {i},{TRICKY[i % len(TRICKY)]}" for i in range(12)
+)
+
+
+async def test_the_export_says_who_opted_out_and_imports_again_as_it_was(
+    web: Api, slack: SlackSandbox
+) -> None:
+    first = await confirmed(web, slack, TRICKY_CSV)
+    ctx = web.runtime.ctx
+    await record_opt_out(ctx, "+447400000001", source="sms", keyword="STOP", campaign_id=first)
+    await record_opt_out(ctx, "+447400000001", source="slack", actor=f"slack:{BOB}")  # later
+    await record_opt_out(ctx, "+447400000002", source="slack", actor=f"slack:{BOB}")
+    await record_opt_out(ctx, "+447400000003", source="api", actor="api:key_ab12")
+    await record_opt_out(ctx, "+447400000004", source="sms", keyword="QUIT")
+    await record_opt_in(ctx, "+447400000004", source="sms", keyword="START")  # back in
+    await press(web, slack, EXPORT_CSV)
+    [told] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
+    assert "in your direct messages with Textcast" in told.text, told.text
+    [posted] = [m for m in slack.messages(ALICE_DM) if m.files]
+    exported = slack.files[posted.files[0]].content
+    rows = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    assert rows[0][-1] == "opted_out_by"
+    said = {row[1]: row[-1] for row in rows[1:]}
+    assert said["'+447400000001"] == "text STOP"  # who began it, not who repeated it
+    assert said["'+447400000002"] == "Slack (@bob)"
+    assert said["'+447400000003"] == "API (key_ab12)"
+    assert said["'+447400000004"] == said["'+447400000005"] == ""
+    notes = [row[3] for row in rows[1:9]]
+    assert notes == ["'=HYPERLINK(1)", "''quoted", "'-5 off", "'@home", "'+1 more", "'''two",
+                     "plain", "O'Brien"]  # fmt: skip
+
+    # The file, as downloaded, is a new campaign's list: the same numbers and values.
+    slack.close_view(ALICE, everything=True)
+    second = await confirmed(web, slack, exported)
+    before = (await get_campaign(ctx, first)).recipients
+    after = (await get_campaign(ctx, second)).recipients
+    assert [(r.phone, r.variables) for r in after] == [(r.phone, r.variables) for r in before]
+    assert [r.variables["note"] for r in after[:8]] == TRICKY
+    imported = (await get_campaign(ctx, second)).view.campaign.import_report
+    assert imported["variables"] == ["first_name", "note"] and not imported.get("invalid")
 
 
 async def test_an_install_without_the_dm_scope_is_told_to_reinstall(
@@ -142,13 +223,14 @@ async def test_only_allowed_people_see_the_report_or_get_the_export(
     # instead of showing numbers.
     await press(web, slack, VIEW_REPORT)
     report = await until(showing(slack, REPORT))
-    assert "+447400000000" in str(report["blocks"])
+    assert "Person 0 · +44*******000" in str(report["blocks"])
     forged = requests.block_actions(SIGNING_SECRET, REPORT_PAGE, view=report, user_id=outsider,
                                     sandbox_url=slack.url)  # fmt: skip
     response = await web.client.post("/slack/events", data=forged.body, headers=forged.headers)
     assert response.status == 200
     shown = await until(lambda: (v := slack.view(report["id"]))["callback_id"] != REPORT and v)
-    assert "+4474" not in str(shown) and f"Only {who} can see" in str(shown["blocks"])
+    assert "+44*" not in str(shown) and "Person 0" not in str(shown)
+    assert f"Only {who} can see" in str(shown["blocks"])
 
 
 def test_a_refusal_names_who_may() -> None:
@@ -179,7 +261,7 @@ async def test_edit_a_scheduled_campaign_through_the_preview_again(
     await sms(web, slack, "new")
     compose = await until(showing(slack, "sms_compose"))
     await submit(web, slack, compose, filled(paste="+447400000001\n+447400000002",
-                                             when="schedule", **at(later)))  # fmt: skip
+                                             when="schedule", message=PLAIN, **at(later)))  # fmt: skip
     preview = await until(showing(slack, "sms_preview"))
     await click(web, slack, preview, "preview_confirm")
     await until(showing(slack, "sms_notice"))

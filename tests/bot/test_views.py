@@ -31,10 +31,11 @@ from bot.blocks.compose import (
 from bot.blocks.conversation import reply_modal, reply_status_message
 from bot.blocks.home import home_view
 from bot.blocks.inbound import digest_message, digest_modal
-from bot.blocks.preview import preview_view
+from bot.blocks.preview import CONFIRM, CONFIRM_ANYWAY, preview_view
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
+from campaigns.service.recent import RecentlyTexted
 from campaigns.service.texts_digest import Answer, Digest, DigestText
 from campaigns.status import CampaignStatus, Counts
 from sandbox.slack import blocks as block_kit
@@ -79,6 +80,8 @@ def preview(**overrides: Any) -> Preview:
         "stats": MessageStats(messages=1_234, total_segments=1_234, min_segments=1,
                               max_segments=1, missing={"first_name": 12}),
         "cost": Decimal("9.7486"),
+        "skipped_segments": 2,  # the two opted out
+        "texted_cost": Decimal("9.7328"),
         "currency": "USD",
         "messages_per_second": 10,
         "send_duration": timedelta(seconds=123),
@@ -127,7 +130,7 @@ def test_an_mms_preview_prices_per_message_and_lists_the_pictures() -> None:
                          mms=True)  # fmt: skip
     view = preview_view(
         preview(view=CampaignView(campaign, Counts(total=1_234, pending=1_234)), stats=stats,
-                cost=Decimal("24.68"), outside_mms_area=3),
+                cost=Decimal("24.68"), texted_cost=Decimal("24.64"), outside_mms_area=3),
         Metadata(),
     )  # fmt: skip
     text = checked(view)
@@ -211,7 +214,63 @@ def test_the_preview() -> None:
     matches_snapshot("preview", text)
     assert "…and 4 more" in text  # 14 invalid rows, ten shown
     confirm = view["blocks"][-1]["elements"][0]["confirm"]
-    assert "1,234 recipients" in confirm["text"]["text"] and "9.75 USD" in confirm["text"]["text"]
+    assert confirm["text"]["text"].startswith("1,232 recipients will be texted (2 skipped)")
+    assert "9.73 USD" in confirm["text"]["text"]  # the opted out cost nothing
+
+
+def test_the_preview_counts_only_who_will_be_texted() -> None:
+    view = preview_view(preview(frequency_capped=20, frequency_cap="1 message in 24 hours",
+                                texted_cost=Decimal("9.5748"), skipped_segments=22), Metadata())  # fmt: skip
+    text = checked(view)
+    assert "*1,212 will be texted* from +14155550100 · Sends now\n" \
+        "2 opted out and 20 at their limit of 1 message in 24 hours are skipped." in text  # fmt: skip
+    assert "1,212 in all" in text and "*Estimated cost: 9.57 USD*" in text
+    button = view["blocks"][-1]["elements"][0]
+    assert button["text"]["text"] == "Confirm: send 1,212"
+    assert button["confirm"]["title"]["text"] == "Send 1,212 messages?"
+    assert "1,212 recipients will be texted (22 skipped), for an estimated 9.57 USD" in \
+        button["confirm"]["text"]["text"]  # fmt: skip
+
+
+def test_a_list_mostly_texted_yesterday_is_warned_about() -> None:
+    recent = RecentlyTexted(31, 40, START - timedelta(hours=3), "Flu clinic")
+    text = checked(preview_view(preview(recently_texted=recent), Metadata()))
+    assert ":repeat: *31 of 40 were texted in the last 24 hours*, most recently " \
+        "Mon 23 Nov 2026, 06:00 UTC by " \
+        "‘Flu clinic’." in text  # fmt: skip
+
+
+def test_a_message_with_a_gap_in_every_sample_needs_send_anyway() -> None:
+    samples = [SampleMessage(2 + i, f"+4477009000{i:02d}", "Hi , your appointment is on ", 1,
+                             ("first_name", "date")) for i in range(3)]  # fmt: skip
+    stats = MessageStats(messages=1_234, total_segments=1_234, min_segments=1, max_segments=1,
+                         missing={"first_name": 1_234}, unknown_placeholders=("date",))  # fmt: skip
+    view = preview_view(preview(samples=samples, stats=stats), Metadata())
+    text = checked(view)
+    matches_snapshot("preview_gaps", text)
+    lines = text.splitlines()
+    warning = lines.index("*What they get* (the first messages, as each recipient sees it)") + 1
+    assert lines[warning].startswith(
+        ":warning: *Every message shown has `{{first_name}}`, `{{date}}` left empty.*"
+    )
+    assert lines[warning + 1] == \
+        "Row 2 · +447700900000 · 1 segment · :warning: `{{first_name}}`, `{{date}}` empty"  # fmt: skip
+    button = view["blocks"][-1]["elements"][0]
+    assert (button["action_id"], button["style"]) == (CONFIRM_ANYWAY, "danger")
+    assert button["text"]["text"] == "Send anyway: 1,232"
+    assert button["confirm"]["text"]["text"].startswith(
+        "Every message shown has {{first_name}}, {{date}} left empty. 1,232 recipients"
+    )
+    assert button["confirm"]["confirm"]["text"] == "Yes, send anyway"
+    # One sample with all its values: Confirm as usual, the others' gaps shown by them.
+    fine = [
+        *samples[:2],
+        SampleMessage(4, "+447700900002", "Hi Sam, your appointment is on 3 May", 1),
+    ]
+    view = preview_view(preview(samples=fine), Metadata())
+    text = checked(view)
+    assert view["blocks"][-1]["elements"][0]["action_id"] == CONFIRM
+    assert "Every message shown" not in text and text.count("· :warning: `{{first_name}}`") == 2
 
 
 def test_a_scheduled_unicode_preview_names_the_characters() -> None:
@@ -220,7 +279,7 @@ def test_a_scheduled_unicode_preview_names_the_characters() -> None:
     view = preview_view(preview(stats=stats, send_at=START + timedelta(days=2)), Metadata(),
                         problem="Textcast cannot post in <#C0SECRET>: invite it there first")  # fmt: skip
     text = checked(view)
-    assert "`é` `’`" in text and "Confirm: schedule 1,234" in text
+    assert "`é` `’`" in text and "Confirm: schedule 1,232" in text
     assert text.splitlines()[0].startswith(":warning: Textcast cannot post")
 
 

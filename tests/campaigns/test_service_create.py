@@ -192,11 +192,14 @@ async def test_preview_shows_counts_renders_cost_and_duration(ctx: Context) -> N
     assert preview.import_report["invalid_count"] == 1
     assert preview.import_report["invalid"][0]["row"] == 5
     assert preview.opted_out_count == 1 and preview.opted_out == ["+447700900003"]
+    # The samples are of those who will be texted: Dee opted out.
     assert [s.text for s in preview.samples] == [
         "Hi Ann from Leeds – see you ",
         "Hi Bob from  – see you ",
-        "Hi Dee from Bath – see you ",
     ]
+    assert [s.missing for s in preview.samples] == [("day",), ("city", "day")]
+    assert preview.gaps == ("day", "city")  # every sample has a gap
+    assert (preview.texted, preview.skipped, preview.cost_to_text) == (2, 1, Decimal("0.0158"))
     stats = preview.stats
     assert stats.encoding == "UCS-2" and stats.ucs2_chars == ("–",)
     assert stats.missing == {"city": 1, "day": 3}

@@ -52,6 +52,8 @@ def test_sender_numbers_take_an_optional_mps(monkeypatch: pytest.MonkeyPatch) ->
         ("PUBLIC_BASE_URL", "https:///textcast", "no host name"),
         ("PUBLIC_BASE_URL", "https://sms.example.com:port", "not a valid address"),
         ("PRICE_PER_SEGMENT", "-1", "PRICE_PER_SEGMENT"),
+        ("ACCESS_CONTACT", "@frontdesk", "user or user group id"),
+        ("APPROVERS_SLACK_USERGROUP", "U0123ABCD", "user group id"),
     ],
 )
 def test_a_bad_value_names_the_setting(

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from campaigns.errors import NotFound
 from campaigns.models import Recipient
-from campaigns.service import Context
+from campaigns.service import Context, cancel_campaign
 from campaigns.service.claims import OPTED_OUT, Outcome, SendResult, claim_batch, record_results
 from campaigns.service.timeline import OPTED_OUT_LABEL, OTHER_LABEL, delivery_timeline
 from campaigns.status import RecipientStatus
@@ -98,3 +98,13 @@ async def test_nothing_sent_yet_is_an_empty_timeline(ctx: Context) -> None:
 async def test_an_unknown_campaign_is_not_found(ctx: Context) -> None:
     with pytest.raises(NotFound):
         await delivery_timeline(ctx, "smsc_nosuchcampaign")
+
+
+async def test_the_cancelled_are_counted(ctx: Context) -> None:
+    """What the chart says of a campaign cancelled part-way: the ones never sent."""
+    campaign_id = await new_campaign(ctx, count=10)
+    await submit(ctx, campaign_id, 4)
+    assert (await delivery_timeline(ctx, campaign_id)).cancelled == 0
+    await cancel_campaign(ctx, campaign_id, actor="slack:U0BOB")
+    timeline = await delivery_timeline(ctx, campaign_id)
+    assert timeline.cancelled == 6 and timeline.total == 10

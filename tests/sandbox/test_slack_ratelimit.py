@@ -18,6 +18,7 @@ from sandbox.slack import (
     SlackConfig,
     SlackSandbox,
 )
+from sandbox.slack.ratelimit import RateLimiter
 from tests.sandbox.slack_fixtures import (  # noqa: F401
     client_fixture,
     slack_config_fixture,
@@ -91,14 +92,52 @@ class TestLimitsFromConfig:
         assert raised.value.response.status_code == 429
 
 
-class TestSlacksOwnLimits:
-    @pytest.fixture(name="slack_config")
-    def like_slack(self) -> SlackConfig:
-        return SlackConfig(rate_limits=dict(SLACK_RATE_LIMITS))
+async def test_a_burst_above_the_pace_then_one_per_interval() -> None:
+    now = [0.0]
+    limiter = RateLimiter({"chat.postMessage": RateLimit(1, 1.0, per_channel=True, burst=3)},
+                          clock=lambda: now[0])  # fmt: skip
+    assert [limiter.check("chat.postMessage", CAMPAIGNS) for _ in range(3)] == [None] * 3
+    assert limiter.check("chat.postMessage", CAMPAIGNS) == 1
+    assert limiter.check("chat.postMessage", GENERAL) is None  # another channel's own bucket
+    now[0] = 1.0
+    assert limiter.check("chat.postMessage", CAMPAIGNS) is None  # one more a second
+    assert limiter.check("chat.postMessage", CAMPAIGNS) == 1
+    now[0] = 10.0
+    assert [limiter.check("chat.postMessage", CAMPAIGNS) for _ in range(4)] == [None] * 3 + [1]
 
-    async def test_one_message_per_second_per_channel(self, client: AsyncWebClient) -> None:
-        await client.chat_postMessage(channel=CAMPAIGNS, text="one")
+
+class TestSlacksOwnLimitsByDefault:
+    async def test_the_default_config_has_slacks_limits(self) -> None:
+        assert SlackConfig().rate_limits == SLACK_RATE_LIMITS
+        assert SLACK_RATE_LIMITS["chat.update"] == RateLimit(50, 60.0)  # Tier 3
+        assert SLACK_RATE_LIMITS["views.open"] == RateLimit(100, 60.0)  # Tier 4
+        assert SLACK_RATE_LIMITS["usergroups.users.list"] == RateLimit(20, 60.0)  # Tier 2
+
+    async def test_about_one_message_per_second_per_channel_after_a_short_burst(
+        self, slack: SlackSandbox, client: AsyncWebClient
+    ) -> None:
+        for n in range(3):
+            await client.chat_postMessage(channel=CAMPAIGNS, text=f"burst {n}")
         await client.chat_postMessage(channel=GENERAL, text="one elsewhere")
         with pytest.raises(SlackApiError) as raised:
-            await client.chat_postMessage(channel=CAMPAIGNS, text="two")
+            await client.chat_postMessage(channel=CAMPAIGNS, text="too soon")
         assert raised.value.response.status_code == 429
+        assert raised.value.response.headers["Retry-After"] == "1"
+
+    async def test_the_retry_handler_gets_a_thread_through(self, slack: SlackSandbox) -> None:
+        """Textcast's clients wait out each 429: six posts in a row all land, in order."""
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.url,
+                                retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])  # fmt: skip
+        for n in range(6):
+            await client.chat_postMessage(channel=CAMPAIGNS, text=f"{n}")
+        assert [m.text for m in slack.messages(CAMPAIGNS)] == [str(n) for n in range(6)]
+        assert 429 in [c.status for c in slack.calls("chat.postMessage")]
+
+    async def test_none_when_turned_off(self) -> None:
+        slack = await SlackSandbox(SlackConfig(rate_limits={})).start()
+        try:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.url)
+            for n in range(5):
+                await client.chat_postMessage(channel=CAMPAIGNS, text=f"{n}")
+        finally:
+            await slack.stop()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.blocks.approval import APPROVE, REJECT
+from bot.blocks.approval import APPROVE, REJECT, REJECT_REASON, REJECT_VIEW
 from campaigns.db import Database
 from campaigns.models import AuditEntry
 from campaigns.service import get_campaign
@@ -45,6 +46,17 @@ async def click(
     assert answer.status == 200, await answer.text()
 
 
+async def submit(stack: Stack, view: dict[str, Any], reason: str) -> Any:
+    """Bob submits the Reject modal with `reason`; Slack's answer (None: the modal closes)."""
+    assert stack.slack is not None
+    request = requests.view_submission(SIGNING_SECRET, view, {REJECT_REASON: reason},
+                                       user_id=BOB, sandbox_url=stack.slack.url)  # fmt: skip
+    answer = await stack.web.post("/slack/events", data=request.body, headers=request.headers)
+    assert answer.status == 200, await answer.text()
+    text = await answer.text()
+    return json.loads(text) if text else None
+
+
 async def actions(stack: Stack, campaign_id: str) -> list[tuple[str, str]]:
     async with stack.ctx.db.read() as session:
         rows = await session.execute(
@@ -63,6 +75,8 @@ async def test_nothing_is_sent_until_a_second_person_approves(db: Database) -> N
                                  recipients=PEOPLE, from_number=ONE)  # fmt: skip
         asked = await until(lambda: request_in(stack))
         assert "3 recipients, more than 2 (APPROVAL_ABOVE_RECIPIENTS)" in str(asked.blocks)
+        # Nobody is named who may send: anyone in the channel may approve, and is asked.
+        assert asked.text.startswith("<!here> Approval needed: Open day")
         await asyncio.sleep(2)  # two sweeps: still nothing sent
         assert stack.twilio.sandbox.messages() == []
         detail = await get_campaign(stack.ctx, cid, recipients_limit=1)
@@ -88,12 +102,25 @@ async def test_a_rejected_campaign_is_cancelled_and_sends_nothing(db: Database) 
                                  recipients=PEOPLE, from_number=ONE)  # fmt: skip
         asked = await until(lambda: request_in(stack))
         as_seen = copy.deepcopy(asked.to_dict(TEAM_ID))  # what a second person still has open
-        await click(stack, asked, REJECT)
+        await click(stack, asked, REJECT)  # asks why first: nothing is decided yet
+        modal = await until(lambda: stack.slack and stack.slack.modal_stack(BOB))
+        assert modal[-1]["callback_id"] == REJECT_VIEW
+        assert (await get_campaign(stack.ctx, cid)).view.campaign.status == "awaiting_approval"
+        answer = await submit(stack, modal[-1], "  ")
+        assert answer["errors"] == {
+            REJECT_REASON: "Say why, so whoever made it knows what to change."
+        }
+        assert (await get_campaign(stack.ctx, cid)).view.campaign.status == "awaiting_approval"
+        assert await submit(stack, modal[-1], "Not before the price list is out.") is None
         await stack.until_finished(cid, timeout=10)
         detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
         assert detail.view.campaign.status == "cancelled"
         assert {r.status for r in detail.recipients} == {"cancelled"}
         assert ("campaign.reject", f"slack:{BOB}") in await actions(stack, cid)
+        decided = await until(lambda: "Rejected by" in str(request_in(stack).blocks)  # type: ignore[union-attr]
+                              and request_in(stack))  # fmt: skip
+        assert "Not before the price list is out." in str(decided.blocks)
+        assert "campaign_reject" not in str(decided.blocks)  # no buttons left
         await asyncio.sleep(1)
         assert stack.twilio.sandbox.messages() == []
         # Its buttons are spent: a click from a stale copy is told so, and changes nothing.

@@ -16,8 +16,9 @@ from campaigns.db import Database
 from campaigns.service import Context, get_campaign
 from campaigns.service.sending import finish_if_complete
 from campaigns.status import RecipientStatus
+from charts.payload import UNKNOWN_ZONE
 from charts.renderer import ChartRenderer
-from sandbox.slack import BOT_TOKEN, CAMPAIGNS, SlackSandbox
+from sandbox.slack import ALICE, BOT_TOKEN, CAMPAIGNS, SlackSandbox
 from tests.charts.test_renderer import png_size
 from tests.conftest import Clock
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
@@ -141,6 +142,41 @@ async def test_a_chart_that_fails_never_stops_the_summary(
     await charting(ctx, redis).refresh_summary(campaign_id)
     assert uploads(slack) == []
     assert await chart_ids(ctx, campaign_id) == (None, "")
+
+
+class Recording(ChartRenderer):
+    """The real renderer, keeping what it was asked to draw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.payloads: list[dict] = []
+
+    async def render(self, payload: dict) -> bytes:
+        self.payloads.append(payload)
+        return await super().render(payload)
+
+
+async def test_the_chart_shows_the_creators_clock_or_says_it_is_utc(
+    ctx: Context, clock: Clock, redis: Redis, slack: SlackSandbox
+) -> None:
+    slack.workspace.users[ALICE].tz = "America/Los_Angeles"  # she created it (slack:U0ALICE)
+    campaign_id, waiting = await sent_and_finished(ctx, clock)
+    await receipts(ctx, waiting, RecipientStatus.DELIVERED)  # the one chart comes when final
+    drawn = Recording()
+    await charting(ctx, redis, drawn).finished(campaign_id)
+    [payload] = drawn.payloads
+    assert payload["zone"] == "America/Los_Angeles"
+    assert payload["zone_label"] == "time in America/Los_Angeles"
+    assert "America/Los_Angeles" in payload["subtitle"]
+    assert [c.args["user"] for c in slack.calls("users.info")] == [ALICE]
+
+    # A creator Slack no longer knows (users.info fails): UTC, and the chart says so.
+    del slack.workspace.users[ALICE]
+    other, waiting = await sent_and_finished(ctx, clock)
+    await receipts(ctx, waiting, RecipientStatus.DELIVERED)
+    await charting(ctx, redis, drawn).refresh_summary(other, final=True)
+    final = drawn.payloads[-1]
+    assert final["zone"] == "UTC" and final["zone_label"] == UNKNOWN_ZONE
 
 
 async def test_a_real_worker_posts_the_chart_in_the_progress_thread(db: Database) -> None:

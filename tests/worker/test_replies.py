@@ -16,7 +16,8 @@ from bot.blocks.actions import CANCEL_WAITING, REPLY_TO_TEXT
 from bot.blocks.conversation import REPLY_VIEW
 from campaigns.db import Database
 from campaigns.models import InboundMessage
-from campaigns.service import get_campaign, opted_out_among
+from campaigns.recipients import check_recipient_list
+from campaigns.service import NewCampaign, create_campaign, get_campaign, opted_out_among
 from campaigns.service.claims import OPTED_OUT
 from campaigns.service.inbound import IncomingSms, record_inbound
 from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, requests
@@ -358,3 +359,34 @@ async def test_a_stop_whose_webhook_failed_is_found_by_the_backstop_poll(db: Dat
         assert reply.webhook is not None and reply.webhook.status == 404
         await until(lambda: opted_out_among(stack.ctx, [JAMES]), timeout=30)  # loaded: slower
         assert await inbound_rows(stack) == 1
+
+
+async def test_a_reply_to_a_campaign_made_in_slack_mentions_its_creator(db: Database) -> None:
+    """A reply may need an answer: whoever made the campaign is mentioned on it (an opt-out
+    needs none, and mentions nobody)."""
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True) as stack:
+        sandbox = stack.twilio.sandbox
+        sandbox.set_inbound_url(f"{stack.settings.PUBLIC_BASE_URL}/twilio/inbound")
+        await stack.start_worker()
+        made = await create_campaign(stack.ctx, NewCampaign(
+            name="Open day", message_template="Hi {{first_name}}",
+            recipients=check_recipient_list([person(SARAH, "Sarah"), person(JAMES, "James")], "GB"),
+            from_numbers=[ONE], send_at=None, source="slack", consent_confirmed=True,
+            channel_id=CAMPAIGNS), f"slack:{ALICE}")  # fmt: skip
+        cid = made.campaign.id
+        await stack.until_finished(cid, timeout=20)
+        ts = await progress_ts(stack, cid)
+
+        await sandbox.reply(SARAH, ONE, "Can I bring my son?")
+        await sandbox.reply(JAMES, ONE, "STOP")
+        [digest] = await until(lambda: _async(digests(stack, ts, "1 opted out")))
+        assert digest.text.startswith(f"<@{ALICE}> Texts back to Open day")
+        assert "1 waits for an answer" in str(digest.blocks)
+        # Answered: nothing waits, nobody is mentioned.
+        await slack_post(stack, requests.block_actions(
+            SIGNING_SECRET, REPLY_TO_TEXT, message=digest, sandbox_url=stack.slack.url))  # fmt: skip
+        modal = await until(lambda: _async(_top(stack, REPLY_VIEW)))
+        await slack_post(stack, requests.view_submission(
+            SIGNING_SECRET, modal, {"reply": "Of course."}, sandbox_url=stack.slack.url))  # fmt: skip
+        [digest] = await until(lambda: _async(digests(stack, ts, "Answered by")))
+        assert "<@" not in digest.text and "for an answer" not in str(digest.blocks)
