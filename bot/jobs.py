@@ -169,3 +169,28 @@ async def enqueue_inbound(redis: ArqRedis, namespace: str, inbound_id: int) -> N
         HANDLE_INBOUND, inbound_id, _job_id=inbound_job_id(namespace, inbound_id),
         _queue_name=queue_name(namespace),
     )  # fmt: skip
+
+
+REFRESH_DIGEST = "refresh_digest"
+
+
+def digest_every(settings: Any) -> float:
+    """Seconds between two edits of one digest of texts: twice the progress message's interval
+    (3 s by default: at most 10 edits a minute per campaign)."""
+    return max(2 * float(settings.PROGRESS_INTERVAL_SECONDS), 1.0)
+
+
+@_left_to_the_sweep
+async def enqueue_digest(
+    redis: ArqRedis, namespace: str, key: str, *, every: float, later: bool = False
+) -> None:
+    """Refresh the digest of texts `key` (campaigns.service.texts_digest) at the end of the
+    current slot of `every` seconds (`later`: of the next one). The job is named by the slot,
+    so every text of a slot shares one refresh, and a digest is edited at most once a slot."""
+    now = datetime.now(UTC).timestamp()
+    slot = int(now // every) + (1 if later else 0)
+    await redis.enqueue_job(
+        REFRESH_DIGEST, key, _job_id=job_id(namespace, "digest", key, slot),
+        _defer_until=datetime.fromtimestamp((slot + 1) * every, UTC),
+        _queue_name=queue_name(namespace),
+    )  # fmt: skip

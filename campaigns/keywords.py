@@ -9,6 +9,7 @@ add their own opt-out words with the EXTRA_OPT_OUT_KEYWORDS setting.
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from collections.abc import Iterable
@@ -61,3 +62,36 @@ def understand(
     if word in HELP_KEYWORDS:
         return Understood(Meaning.HELP, word)
     return Understood(Meaning.REPLY, None)
+
+
+# A reply that is not a keyword but asks, in words, not to be texted: flagged for a person to
+# decide (one click opts the number out), never acted on by itself. Looked for as phrases, so
+# "stop by tomorrow" or "don't stop the reminders" are not flagged; "stop" alone with politeness
+# around it ("please stop", "STOP NOW") is.
+_POLITE = frozenset({"PLEASE", "PLS", "PLZ", "NOW", "IT", "THANKS", "THANK", "YOU", "OK", "JUST"})
+_NEGATION = r"(?<!\bdon't )(?<!\bdont )(?<!\bdo not )(?<!\bnever )(?<!\bnot )(?<!\bnt )"
+_ASKING_TO_STOP = re.compile(
+    r"|".join(
+        (
+            _NEGATION + r"\b(stop|quit|cease)\s+(texting|messaging|sending|contacting|txting|"
+            r"texts?|messages?|sms)\b",
+            r"\bunsubscribe\b",
+            r"\b(remove|delete|take)\s+(me|my\s+(number|details))\b.{0,20}\b(from|off)\b",
+            r"\bremove\s+me\b",
+            r"\bopt\s*-?\s*(me\s+)?out\b",
+            r"\bno\s+more\s+(texts|messages|sms|txts)\b",
+            r"\b(don'?t|do\s+not|never)\s+(text|message|contact|txt|sms)\s+(me|this\s+number)\b",
+            r"\bleave\s+me\s+alone\b",
+        )
+    )
+)
+
+
+def asks_to_stop(body: str) -> bool:
+    """Whether a reply asks, in words rather than a keyword, not to be texted again."""
+    text = " ".join(unicodedata.normalize("NFKC", body).replace("’", "'").lower().split())
+    words = [w.strip(_AROUND).upper() for w in text.split()]
+    words = [w for w in words if w]
+    if "STOP" in words and all(w == "STOP" or w in _POLITE for w in words):
+        return True
+    return bool(_ASKING_TO_STOP.search(text))

@@ -125,9 +125,9 @@ class Campaign(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     progress_message_ts: Mapped[str | None] = mapped_column(String(32))
     summary_message_ts: Mapped[str | None] = mapped_column(String(32))  # in the progress thread
-    # The delivery charts posted in the progress thread (Slack file ids): one when sending ended,
-    # one when the summary became final. "" while one is being posted, or if posting it failed:
-    # either way it is not tried again, so a campaign never gets more than two.
+    # The delivery chart posted in the progress thread (a Slack file id) when the summary became
+    # final (chart_file_id: one at the end of sending, posted by earlier versions). "" while it
+    # is being posted, or if posting it failed: either way it is not tried again.
     chart_file_id: Mapped[str | None] = mapped_column(String(32))
     final_chart_file_id: Mapped[str | None] = mapped_column(String(32))
     agent_id: Mapped[str | None] = mapped_column(String(64))

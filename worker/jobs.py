@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.jobs import (
     HANDLE_INBOUND,
+    REFRESH_DIGEST,
     REQUEST_APPROVAL,
     SEND_TEST,
     SHOW_CHANGE,
@@ -39,7 +40,7 @@ from campaigns.service.sending import (
 from campaigns.service.status_news import status_news_key
 from campaigns.status import FINISHED, CampaignStatus
 from worker.engine import Driver
-from worker.inbound import handle_inbound, requeue_unhandled
+from worker.inbound import handle_inbound, refresh_digest, requeue_unhandled
 from worker.inbound_poll import backstop_due, poll_inbound, polling_inbound
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
@@ -256,6 +257,10 @@ async def handle_inbound_job(ctx: dict[str, Any], inbound_id: int) -> str:
     return await handle_inbound(ctx[RUNTIME], inbound_id)
 
 
+async def refresh_digest_job(ctx: dict[str, Any], key: str) -> str:
+    return await refresh_digest(ctx[RUNTIME], key)
+
+
 async def request_approval_job(ctx: dict[str, Any], campaign_id: str, version: int) -> str:
     rt: WorkerRuntime = ctx[RUNTIME]
     return await rt.reporter.ask_approval(campaign_id, version)
@@ -276,4 +281,5 @@ JOB_FUNCTIONS = {
     DRIVE_CAMPAIGN: drive_campaign_job,
     SEND_TEST: send_test_job,
     HANDLE_INBOUND: handle_inbound_job,
+    REFRESH_DIGEST: refresh_digest_job,
 }

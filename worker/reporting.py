@@ -274,16 +274,20 @@ class Reporter:
         where = await self._progress_message(report)
         if where is None:
             return
-        _, summary_ts = await self._post(where.channel, content, thread_ts=where.ts)
+        # Also shown in the channel: the outcome is what most people there want to know.
+        _, summary_ts = await self._post(
+            where.channel, content, thread_ts=where.ts, reply_broadcast=True
+        )
         await set_progress_message(
             self.ctx, campaign.id, channel_id=where.channel, summary_ts=summary_ts
         )
 
     async def _chart(self, report: CampaignReport, *, final: bool) -> None:
-        """The delivery chart in the thread: once when sending ends, once more when the summary
-        becomes final (only that one if it is final at once); never again after a restart."""
+        """The delivery chart in the thread, once: when the summary becomes final, so it is never
+        posted again as receipts arrive (a chart at the end of sending, then another, made two
+        files of nearly the same picture in a thread people read); never again after a restart."""
         campaign = report.campaign
-        if self.charts is None or self.slack is None or campaign.source == REPLY:
+        if self.charts is None or self.slack is None or campaign.source == REPLY or not final:
             return
         if campaign.final_chart_file_id is not None or (
             not final and campaign.chart_file_id is not None

@@ -20,3 +20,7 @@ CANCEL_WAITING = "optout_cancel_waiting"
 
 # On a reply shown in a thread; its value is the inbound message's id.
 REPLY_TO_TEXT = "reply_to_text"
+
+# On the digest of texts in a campaign's thread (or of a day's texts that answer no campaign).
+SEE_ALL_TEXTS = "texts_see_all"  # its value is the digest's key
+OPT_OUT_NUMBER = "text_opt_out"  # its value is the inbound message's id

@@ -3,29 +3,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks.compose import Metadata, plain
-from bot.blocks.text import actor, context, escape, message, quoted, section
+from bot.blocks.inbound import when
+from bot.blocks.text import actor, clip, context, escape, message, quoted, section
 from campaigns.limits import MAX_BODY_CHARS
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignReport
+from campaigns.service.texts_digest import Answer
 
 REPLY_VIEW = "sms_reply"  # callback_id
 REPLY_INPUT = "reply"  # block and action id
 
 
-def reply_modal(inbound: InboundMessage, metadata: Metadata) -> dict[str, Any]:
+def reply_modal(
+    inbound: InboundMessage,
+    metadata: Metadata,
+    conversation: Sequence[InboundMessage | Answer] = (),
+    answered: Sequence[Answer] = (),
+) -> dict[str, Any]:
+    """The text quoted, the conversation before it, and a warning first when someone answered
+    it already (a second answer is then a deliberate "Send anyway")."""
     shown = quoted("\n".join((inbound.body or " ").splitlines()[:10]))
+    warning = []
+    if answered:
+        first = answered[0]
+        warning = [section(
+            f":warning: *{actor(first.actor)} answered this text already*, {when(first.at)}:\n"
+            f"{quoted(clip(first.text, 300))}\nSend another answer only if it adds something."
+        )]  # fmt: skip
+    earlier = [
+        e for e in conversation if not (isinstance(e, InboundMessage) and e.id == inbound.id)
+    ]
     return {
         "type": "modal",
         "callback_id": REPLY_VIEW,
         "title": plain("Reply", 24),
-        "submit": plain("Send", 24),
+        "submit": plain("Send anyway" if answered else "Send", 24),
         "close": plain("Cancel", 24),
         "private_metadata": metadata.dump(),
         "blocks": [
-            section(f"*{escape(inbound.phone)}* wrote:\n{shown}"),
+            *warning,
+            section(f"*{escape(inbound.phone)}* wrote, {when(inbound.received_at)}:\n{shown}"),
+            *_conversation(earlier),
             {
                 "type": "input",
                 "block_id": REPLY_INPUT,
@@ -42,6 +64,20 @@ def reply_modal(inbound: InboundMessage, metadata: Metadata) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _conversation(entries: Sequence[InboundMessage | Answer]) -> list[dict[str, Any]]:
+    """The conversation so far: what they wrote and what the team answered, oldest first."""
+    if not entries:
+        return []
+    lines = []
+    for entry in entries:
+        if isinstance(entry, InboundMessage):
+            lines.append(f"{when(entry.received_at)} *They wrote:* {escape(clip(entry.body, 200))}")
+        else:
+            lines.append(f"{when(entry.at)} *{actor(entry.actor)} answered:* "
+                         f"{escape(clip(entry.text, 200))}")  # fmt: skip
+    return [context("*The conversation so far*\n" + "\n".join(lines))]
 
 
 def reply_status_message(report: CampaignReport) -> dict[str, Any]:

@@ -21,8 +21,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.actions import CANCEL_CAMPAIGN, CANCEL_WAITING, RESUME_CAMPAIGN, SEND_NOW
-from bot.blocks.inbound import cancelled_waiting_by
+from bot.blocks.actions import CANCEL_CAMPAIGN, RESUME_CAMPAIGN, SEND_NOW
 from bot.blocks.notices import cancelled_by, resolved, resumed_by, sent_now_by
 from bot.jobs import enqueue_start
 from bot.runtime import Runtime
@@ -30,7 +29,6 @@ from bot.slack.permissions import require_permission
 from bot.slack.progress import announce, show_change
 from campaigns.errors import InputError, TextcastError
 from campaigns.service import cancel_campaign
-from campaigns.service.inbound import cancel_waiting_for
 from campaigns.service.sending import resume_campaign
 
 log = logging.getLogger(__name__)
@@ -50,7 +48,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.action(RESUME_CAMPAIGN)(button(runtime, resume))
     app.action(SEND_NOW)(button(runtime, send_now))
     app.action(CANCEL_CAMPAIGN)(button(runtime, cancel))
-    app.action(CANCEL_WAITING)(button(runtime, cancel_waiting))
 
 
 # -- what each button does
@@ -80,14 +77,6 @@ async def cancel(runtime: Runtime, client: AsyncWebClient, user_id: str, campaig
     await show_change(runtime, client, campaign_id)
     await announce(runtime, client, view.campaign, f"slack:{user_id}", unsent=unsent)
     return cancelled_by(user_id, unsent)
-
-
-async def cancel_waiting(runtime: Runtime, client: AsyncWebClient, user_id: str, value: str) -> str:
-    """An opt-out notice's button: its value is the inbound message's id, not a campaign's."""
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise InputError("This button is not one Textcast made.")
-    cancelled = await cancel_waiting_for(runtime.ctx, int(value), actor=f"slack:{user_id}")
-    return cancelled_waiting_by(user_id, cancelled)
 
 
 # -- how every button runs

@@ -35,6 +35,7 @@ from bot.slack import (
     reports,
     shortcuts,
     test_send,
+    texts,
 )
 from bot.slack.nesting import nested_deeper_than
 
@@ -88,6 +89,7 @@ def register_listeners(app: AsyncApp, runtime: Runtime) -> None:
     confirm.register(app, runtime)
     test_send.register(app, runtime)
     conversation.register(app, runtime)
+    texts.register(app, runtime)
     home.register(app, runtime)
     library.register(app, runtime)
     reports.register(app, runtime)

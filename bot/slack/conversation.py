@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.actions import REPLY_TO_TEXT
 from bot.blocks.compose import Metadata
 from bot.blocks.conversation import REPLY_INPUT, REPLY_VIEW, reply_modal, reply_pending_message
-from bot.jobs import enqueue_start
+from bot.jobs import digest_every, enqueue_digest, enqueue_start
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.permissions import NotAllowed, require_permission
@@ -33,6 +33,7 @@ from campaigns.service.conversation import checked_reply, draft_reply
 from campaigns.service.inbound import get_inbound
 from campaigns.service.optouts import opted_out_among
 from campaigns.service.sending import set_progress_message
+from campaigns.service.texts_digest import conversation_with, digest_key
 from campaigns.status import CampaignStatus
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,10 @@ def _open(runtime: Runtime):  # type: ignore[no-untyped-def]
             await client.chat_postEphemeral(channel=channel or user_id, user=user_id, text=text)
             return
         metadata = Metadata(extra={INBOUND: value, CHANNEL: channel, THREAD: thread})
-        await client.views_open(trigger_id=body["trigger_id"], view=reply_modal(inbound, metadata))
+        talk = await conversation_with(runtime.ctx, inbound.phone)
+        answered = [a for a in talk.answers if a.at >= inbound.received_at]
+        view = reply_modal(inbound, metadata, talk.entries, answered)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     return listener
 
@@ -126,8 +130,13 @@ async def _send(
                 runtime.ctx, campaign.id, channel_id=str(posted["channel"]), ts=str(posted["ts"])
             )
         launched = await launch_campaign(runtime.ctx, campaign.id, actor, consent_confirmed=True)
-        await enqueue_start(runtime.redis, runtime.settings.REDIS_NAMESPACE, launched.campaign.id,
+        namespace = runtime.settings.REDIS_NAMESPACE
+        await enqueue_start(runtime.redis, namespace, launched.campaign.id,
                             launched.campaign.version)  # fmt: skip
+        # The digest the text is in shows who answered it.
+        inbound = await get_inbound(runtime.ctx, int(metadata.extra[INBOUND]))
+        await enqueue_digest(runtime.redis, namespace, digest_key(inbound),
+                             every=digest_every(runtime.settings))  # fmt: skip
     except (TextcastError, SlackApiError) as error:
         why = (
             error.message if isinstance(error, TextcastError) else str(error.response.get("error"))

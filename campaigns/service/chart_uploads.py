@@ -1,7 +1,7 @@
-"""The delivery charts posted in a campaign's Slack thread: at most two, each posted once.
+"""The delivery chart posted in a campaign's Slack thread, once: when the summary becomes final.
 
-One when sending ends, one when the summary becomes final; a campaign whose summary is final at
-once gets only the final one. Whoever posts a chart takes it first, with a conditional write, so
+(Before, a first chart came when sending ended, in `chart_file_id`; the worker no longer posts
+one, and the column stays for campaigns that have it.) Whoever posts a chart takes it first, with a conditional write, so
 two worker processes (or a restarted one) never both post it. A chart taken is never tried again,
 even if drawing or posting it failed: the summary says everything the chart shows.
 """

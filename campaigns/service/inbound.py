@@ -153,6 +153,9 @@ async def _last_texted(
             Recipient.status != RecipientStatus.PENDING,
             Recipient.status != RecipientStatus.CANCELLED,
             Campaign.started_at >= since,
+            # An answer typed in Slack is part of the conversation the campaign started: a text
+            # after it still answers that campaign, and shows in its thread.
+            Campaign.source != "reply",
         )
         .order_by(Recipient.id.desc())
         .limit(MATCH_CANDIDATES)
@@ -213,10 +216,11 @@ def _waiting(phone: str, before: datetime | None = None):  # type: ignore[no-unt
     return query.where(Campaign.created_at <= before) if before is not None else query
 
 
-async def waiting_for(ctx: Context, phone: str) -> int:
-    """How many messages to `phone` still wait in scheduled or paused campaigns."""
+async def waiting_for(ctx: Context, phone: str, before: datetime | None = None) -> int:
+    """How many messages to `phone` still wait in scheduled or paused campaigns (made before
+    `before`: what `cancel_waiting_for` would cancel for an opt-out received then)."""
     async with ctx.db.read() as session:
-        query = select(func.count()).select_from(_waiting(phone).subquery())
+        query = select(func.count()).select_from(_waiting(phone, before).subquery())
         return (await session.execute(query)).scalar_one()
 
 

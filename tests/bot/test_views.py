@@ -30,12 +30,13 @@ from bot.blocks.compose import (
 )
 from bot.blocks.conversation import reply_modal, reply_status_message
 from bot.blocks.home import home_view
-from bot.blocks.inbound import InboundContext, inbound_message
+from bot.blocks.inbound import digest_message, digest_modal
 from bot.blocks.preview import CONFIRM, CONFIRM_ANYWAY, preview_view
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
 from campaigns.service.recent import RecentlyTexted
+from campaigns.service.texts_digest import Answer, Digest, DigestText
 from campaigns.status import CampaignStatus, Counts
 from sandbox.slack import blocks as block_kit
 from tests.bot.test_blocks import make_campaign, make_report, valid
@@ -154,23 +155,53 @@ def checked_message(content: dict[str, Any]) -> str:
     return content["text"] + "\n" + "\n".join(block_kit.render(content["blocks"]))
 
 
-def test_the_opt_out_notice_masks_the_number_and_offers_to_cancel_what_waits() -> None:
-    stop = _inbound("opt_out", "Stop.", keyword="STOP")
-    text = checked_message(inbound_message(stop, InboundContext("Flu jabs", waiting=3)))
-    matches_snapshot("optout_notice", text)
-    assert "+447700900001" not in text and "Cancel those 3 messages" in text
-    alone = checked_message(inbound_message(stop, InboundContext()))
-    assert "Cancel" not in alone
+BOB = Answer("slack:U0BOB", START + timedelta(minutes=7), "Doors open at 9.", "done")
 
 
-def test_a_reply_shows_who_wrote_with_their_variables_and_files() -> None:
-    reply = _inbound("reply", "What time?\nAnd <where>?", media_types=["image/jpeg"] * 2)
-    about = InboundContext("Open day", variables={"first_name": "Sarah", "visits": "3"})
-    content = inbound_message(reply, about)
+def _text(inbound: InboundMessage, **more: Any) -> DigestText:
+    values: dict[str, Any] = {"variables": {}, "answers": [], "opted_out": False}
+    values.update(more)
+    return DigestText(inbound, **values)
+
+
+def _digest(texts: list[DigestText], total: int = 57) -> Digest:
+    counts = {"reply": total - 8, "opt_out": 7, "help": 1}
+    campaign = make_campaign(name="Open day")
+    return Digest("c:" + campaign.id, campaign, None, counts, texts)
+
+
+def test_the_digest_counts_the_texts_and_shows_the_latest_with_what_each_needs() -> None:
+    sarah = {"first_name": "Sarah", "last_name": "Jones", "visits": "3"}
+    texts = [
+        _text(_inbound("reply", "please stop texting me", id=45),
+              variables={"first_name": "Amir"}),
+        _text(_inbound("reply", "What time?\nAnd <where>?", id=44,
+                       media_types=["image/jpeg"] * 2), variables=sarah, answers=[BOB]),
+        _text(_inbound("opt_out", "Stop.", keyword="STOP", id=43, phone="+447700900003"),
+              opted_out=True, waiting=2),
+        _text(_inbound("reply", "Can I stop by tomorrow?", id=42, phone="+447700900004"),
+              variables={"name": "Lena"}),
+        _text(_inbound("help", "help", keyword="HELP", id=41, phone="+447700900005")),
+    ]  # fmt: skip
+    content = digest_message(_digest(texts))
     text = checked_message(content)
-    matches_snapshot("reply", text)
-    assert "first_name: Sarah" in text and "2 image/jpeg" in text
-    assert "<where>" not in str(content) and "&lt;where&gt;" in content["text"]  # never a link
+    matches_snapshot("digest", text)
+    assert "+447700900001" not in text and "+44*******001" in text  # masked, with the name
+    assert "*Sarah Jones* +44*******001" in str(content) and "visits" not in text
+    assert "Answered by @U0BOB" in text or "Answered by @" in text
+    assert text.count("[Opt out this number]") == 1  # "stop by tomorrow" is not flagged
+    assert "Cancel those 2 messages" in text and "See all 57 texts" in text
+    assert "<where>" not in str(content)  # escaped: never a link
+    assert len(content["blocks"]) <= 50
+    modal = digest_modal(_digest(texts))
+    assert "Opt out" not in checked(modal)  # the list is for reading
+
+
+def test_a_digest_of_few_texts_has_no_see_all_button() -> None:
+    campaign = make_campaign(name="Open day")
+    digest = Digest("c:x", campaign, None, {"reply": 1}, [_text(_inbound("reply", "Thanks!"))])
+    text = checked_message(digest_message(digest))
+    assert "See all" not in text and "[Reply]" in text and "1 reply" in text
 
 
 def test_the_checking_view() -> None:
@@ -305,6 +336,20 @@ def test_the_reply_modal_quotes_the_text_and_names_the_number_it_goes_from() -> 
     text = checked(view)
     matches_snapshot("reply_modal", text)
     assert "+14155550100" in str(view["blocks"])
+    assert view["submit"]["text"] == "Send" and "already" not in text
+
+
+def test_the_reply_modal_warns_first_when_someone_answered_and_shows_the_conversation() -> None:
+    earlier = _inbound("reply", "Is it on Saturday?", id=40, received_at=START - timedelta(hours=1))
+    answered_before = Answer("slack:U0CAROL", START - timedelta(minutes=50), "Yes, 9 to 5.", "done")
+    asked = _inbound("reply", "What time?")
+    view = reply_modal(asked, Metadata(extra={"i": "41"}), [earlier, answered_before, asked, BOB],
+                       [BOB])  # fmt: skip
+    text = checked(view)
+    matches_snapshot("reply_modal_answered", text)
+    assert text.index("answered this text already") < text.index("What time?")
+    assert view["submit"]["text"] == "Send anyway"
+    assert "Is it on Saturday?" in text and "Yes, 9 to 5." in text
 
 
 @pytest.mark.parametrize(

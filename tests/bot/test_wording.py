@@ -20,7 +20,7 @@ from bot.blocks.approval import approval_answered, approval_request, request_out
 from bot.blocks.compose import Metadata, checking_view, compose_view
 from bot.blocks.conversation import reply_modal, reply_status_message
 from bot.blocks.home import home_view
-from bot.blocks.inbound import InboundContext, inbound_message
+from bot.blocks.inbound import digest_message, digest_modal
 from bot.blocks.library import (
     contacts_message,
     import_form_view,
@@ -49,6 +49,7 @@ from campaigns.service.preview import WaitGroup
 from campaigns.service.queries import REPORT_GROUPS, StatusPage
 from campaigns.service.report import FREQUENCY_CAP_REASON, UNKNOWN_OUTCOME_REASON
 from campaigns.service.spend import Spend
+from campaigns.service.texts_digest import Answer, Digest, DigestText
 from campaigns.status import CampaignStatus, Counts, RecipientStatus
 from campaigns.templates import compile_template
 from tests.bot.test_blocks import START, make_campaign, make_report
@@ -166,17 +167,27 @@ def messages() -> list[tuple[str, dict[str, Any]]]:
     out.append(("home, may not", home_view(views, who_may="<@U0BOB>")))
     out.append(("list", campaign_list(views, more=True)))
     out.append(("help", help_message("`/sms frobnicate` is not a command.")))
-    for meaning in ("opt_out", "opt_in", "help", "reply"):
-        inbound = _inbound(meaning, "Stop texting me", keyword="STOP")
-        out.append(
-            (
-                f"inbound {meaning}",
-                inbound_message(
-                    inbound, InboundContext("Flu jabs", waiting=1, variables={"first_name": "Ana"})
-                ),
-            )
+    answer = Answer("slack:U0BOB", START, "See you at 3", "delivered")
+    texts = [
+        DigestText(
+            _inbound(meaning, "Stop texting me", keyword="STOP"),
+            variables={"first_name": "Ana"},
+            answers=[answer] if meaning == "reply" else [],
+            opted_out=meaning == "opt_out",
+            waiting=1,
         )
-    out.append(("reply modal", reply_modal(_inbound("reply", "What time?"), Metadata())))
+        for meaning in ("opt_out", "opt_in", "help", "reply")
+    ]
+    digest = Digest("d", make_campaign(), None, {"opt_out": 1, "reply": 1}, texts, unanswered=1)
+    out.append(("digest", digest_message(digest)))
+    out.append(("digest modal", digest_modal(digest)))
+    out.append(("digest, no campaign", digest_message(Digest("d", None, START.date(), {}, texts))))
+    out.append(
+        (
+            "reply modal",
+            reply_modal(_inbound("reply", "What time?"), Metadata(), [answer], [answer]),
+        )
+    )
     out.append(("compose", compose_view(SENDERS, Metadata(channel="C0CAMPAIGNS"))))
     out.append(("checking", checking_view(Metadata(), "Checking the file (2.4 MB)…")))
     out.append(("test", test_send.test_view(Metadata(), "+447700900001")))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from campaigns.errors import StateError
-from campaigns.keywords import Meaning, Understood, understand
+from campaigns.keywords import Meaning, Understood, asks_to_stop, understand
 from campaigns.models import Campaign, InboundMessage, OptOutEvent, Recipient
 from campaigns.service import Context, create_campaign, opted_out_among
 from campaigns.service.inbound import (
@@ -153,3 +153,25 @@ async def test_extra_keywords_come_from_the_setting(ctx: Context, clock: Clock) 
     french = Context(ctx.db, make_settings(EXTRA_OPT_OUT_KEYWORDS="ARRET, ARRÊT"), clock)
     await record_inbound(french, sms("SM1", "arrêt"))
     assert await opted_out_among(ctx, [FIRST]) == {FIRST}
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["please stop texting me", "Unsubscribe me", "remove me from this list", "Stop please",
+     "STOP NOW!", "pls stop", "Take me off your list", "how do I opt out?", "No more texts thanks",
+     "Don’t text me again", "do not contact me", "Please remove my number from your list",
+     "stop sending me these", "leave me alone"],
+)  # fmt: skip
+def test_a_reply_asking_in_words_not_to_be_texted_is_flagged(body: str) -> None:
+    assert understand(body).meaning is Meaning.REPLY  # a person decides: not a keyword
+    assert asks_to_stop(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["don't stop texting me", "stop by tomorrow", "I will stop by at 3", "What time?",
+     "Please don't stop the reminders", "Can I stop by the clinic?", "Thanks, see you",
+     "Never stop texting me", "Is the bus stop near you?", "I can't come, please cancel my slot"],
+)  # fmt: skip
+def test_a_reply_that_only_mentions_stopping_is_not_flagged(body: str) -> None:
+    assert not asks_to_stop(body)

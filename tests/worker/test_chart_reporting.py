@@ -1,5 +1,5 @@
-"""The delivery chart in the campaign's Slack thread: once when sending ends, once more when the
-summary becomes final, never a third time, and never at the cost of the summary. The real
+"""The delivery chart in the campaign's Slack thread: once, when the summary becomes final, never
+a second time, and never at the cost of the summary. The real
 slack_sdk client's files_upload_v2 against the Slack stand-in, the real database and Redis."""
 
 from __future__ import annotations
@@ -67,31 +67,28 @@ def assert_a_real_chart(png: bytes) -> None:
     assert image.size == (600, 300)
 
 
-async def test_a_chart_when_sending_ends_and_one_more_when_the_summary_is_final(
+async def test_one_chart_when_the_summary_is_final_and_none_before(
     ctx: Context, clock: Clock, redis: Redis, slack: SlackSandbox
 ) -> None:
     campaign_id, waiting = await sent_and_finished(ctx, clock)
     report = charting(ctx, redis)
     await report.started(campaign_id)
     assert await report.finished(campaign_id) is False
-    [first] = uploads(slack)
-    assert await chart_ids(ctx, campaign_id) == (first, None)
-    assert await report.refresh_summary(campaign_id) is False  # still waiting: no new chart
-    assert uploads(slack) == [first]
+    assert uploads(slack) == []  # receipts still arriving: the picture would change
+    assert await report.refresh_summary(campaign_id) is False
+    assert uploads(slack) == []
 
     await receipts(ctx, waiting, RecipientStatus.DELIVERED)
     assert await report.refresh_summary(campaign_id) is True
     assert await report.refresh_summary(campaign_id) is True  # final already: nothing more
     assert await report.refresh_summary(campaign_id, final=True) is True
-    first_again, final = uploads(slack)
-    assert first_again == first
-    assert await chart_ids(ctx, campaign_id) == (first, final)
-    assert await thread_files(ctx, slack, campaign_id) == [first, final]  # under the summary
-    for file_id in (first, final):
-        assert_a_real_chart(slack.files[file_id].content)
-        assert slack.files[file_id].mimetype == "image/png"
+    [final] = uploads(slack)
+    assert await chart_ids(ctx, campaign_id) == (None, final)
+    assert await thread_files(ctx, slack, campaign_id) == [final]  # under the summary
+    assert_a_real_chart(slack.files[final].content)
+    assert slack.files[final].mimetype == "image/png"
     transcript = slack.transcript(CAMPAIGNS)
-    assert "Delivery over time (when sending ended; receipts are still arriving)." in transcript
+    assert "when sending ended" not in transcript
     assert "Delivery over time (final)." in transcript
     assert f"[file: {campaign_id}-delivery-final.png]" in transcript
 
@@ -116,13 +113,13 @@ async def test_two_workers_and_a_restart_post_each_chart_once(
     campaign_id, waiting = await sent_and_finished(ctx, clock)
     await charting(ctx, redis).started(campaign_id)
     await asyncio.gather(*(charting(ctx, redis).finished(campaign_id) for _ in range(3)))
-    assert len(uploads(slack)) == 1
+    assert uploads(slack) == []
     await receipts(ctx, waiting, RecipientStatus.DELIVERED)
     # Two processes refresh at once, then a restarted one (a new Reporter, nothing in memory).
     await asyncio.gather(*(charting(ctx, redis).refresh_summary(campaign_id) for _ in range(2)))
     await charting(ctx, redis).refresh_summary(campaign_id)
     await charting(ctx, redis).finished(campaign_id)
-    assert len(uploads(slack)) == 2
+    assert len(uploads(slack)) == 1
 
 
 async def test_a_chart_that_fails_never_stops_the_summary(
@@ -139,12 +136,12 @@ async def test_a_chart_that_fails_never_stops_the_summary(
     assert "*Summary of March promotion*" in transcript
     assert "Final: every delivery receipt Textcast will wait for is in." in transcript
     failures = [r.getMessage() for r in caplog.records if "delivery chart" in r.getMessage()]
-    assert len(failures) == 2, failures  # once each, and not tried again
+    assert len(failures) == 1, failures  # once, and not tried again
     assert "could not start '/nonexistent/python3'" in failures[0]
-    # Tried once each, then left: a working renderer later posts nothing either.
+    # Tried once, then left: a working renderer later posts nothing either.
     await charting(ctx, redis).refresh_summary(campaign_id)
     assert uploads(slack) == []
-    assert await chart_ids(ctx, campaign_id) == ("", "")
+    assert await chart_ids(ctx, campaign_id) == (None, "")
 
 
 class Recording(ChartRenderer):
@@ -164,18 +161,20 @@ async def test_the_chart_shows_the_creators_clock_or_says_it_is_utc(
 ) -> None:
     slack.workspace.users[ALICE].tz = "America/Los_Angeles"  # she created it (slack:U0ALICE)
     campaign_id, waiting = await sent_and_finished(ctx, clock)
+    await receipts(ctx, waiting, RecipientStatus.DELIVERED)  # the one chart comes when final
     drawn = Recording()
     await charting(ctx, redis, drawn).finished(campaign_id)
     [payload] = drawn.payloads
     assert payload["zone"] == "America/Los_Angeles"
     assert payload["zone_label"] == "time in America/Los_Angeles"
-    assert payload["subtitle"].endswith("America/Los_Angeles · receipts still arriving")
+    assert "America/Los_Angeles" in payload["subtitle"]
     assert [c.args["user"] for c in slack.calls("users.info")] == [ALICE]
 
     # A creator Slack no longer knows (users.info fails): UTC, and the chart says so.
     del slack.workspace.users[ALICE]
+    other, waiting = await sent_and_finished(ctx, clock)
     await receipts(ctx, waiting, RecipientStatus.DELIVERED)
-    await charting(ctx, redis, drawn).refresh_summary(campaign_id, final=True)
+    await charting(ctx, redis, drawn).refresh_summary(other, final=True)
     final = drawn.payloads[-1]
     assert final["zone"] == "UTC" and final["zone_label"] == UNKNOWN_ZONE
 
@@ -183,7 +182,7 @@ async def test_the_chart_shows_the_creators_clock_or_says_it_is_utc(
 async def test_a_real_worker_posts_the_chart_in_the_progress_thread(db: Database) -> None:
     async with running_stack(db, callbacks=True, slack=True) as stack:
         assert stack.slack is not None
-        # Receipts come a few seconds after sending ends: the first chart, then the final one.
+        # Receipts come a few seconds after sending ends: one chart, once they are in.
         stack.twilio.sandbox.set_carrier(step_delay=1.5)
         stack.twilio.sandbox.fail_recipient("+447400000004", code=30003)
         await stack.start_worker()
@@ -195,14 +194,14 @@ async def test_a_real_worker_posts_the_chart_in_the_progress_thread(db: Database
             while not (await chart_ids(stack.ctx, cid))[1]:
                 await asyncio.sleep(0.2)
         first, final = await chart_ids(stack.ctx, cid)
-        assert first and final and first != final
+        assert first is None and final
         campaign = (await get_campaign(stack.ctx, cid, recipients_limit=1)).view.campaign
         channel = stack.settings.SLACK_NOTIFY_CHANNEL
         thread = stack.slack.thread(channel, campaign.progress_message_ts or "")
-        assert [f for message in thread for f in message.files] == [first, final]
+        assert [f for message in thread for f in message.files] == [final]
         assert "Final" in stack.slack.transcript(channel)
         async with aiohttp.ClientSession() as http:
-            for file_id in (first, final):
+            for file_id in (final,):
                 url = stack.slack.file_object(file_id)["url_private_download"]
                 headers = {"Authorization": f"Bearer {BOT_TOKEN}"}
                 async with http.get(url, headers=headers) as response:

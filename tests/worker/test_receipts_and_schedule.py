@@ -201,8 +201,10 @@ async def test_the_channel_sees_progress_then_a_summary_that_follows_late_receip
             ):
                 await asyncio.sleep(0.2)
         print(transcript)
-        top_level = stack.slack.messages(channel)
+        top_level = [m for m in stack.slack.messages(channel) if not m.is_reply]
         assert len(top_level) == 1, "one progress message, updated in place"
+        [summary] = [m for m in stack.slack.messages(channel) if m.is_reply]
+        assert summary.reply_broadcast  # the summary in its thread, also sent to the channel
         assert "Spring reminders" in transcript and "Done" in transcript
         assert "30003" in transcript and "switched off" in transcript
         assert "12 messages sent ·" in transcript

@@ -20,7 +20,7 @@ from campaigns.recipients import check_recipient_list
 from campaigns.service import NewCampaign, create_campaign, get_campaign, opted_out_among
 from campaigns.service.claims import OPTED_OUT
 from campaigns.service.inbound import IncomingSms, record_inbound
-from sandbox.slack import ALICE, CAMPAIGNS, SIGNING_SECRET, requests
+from sandbox.slack import ALICE, BOB, CAMPAIGNS, SIGNING_SECRET, requests
 from sandbox.twilio.handsets import inbound_params
 from tests.worker.stack import Stack, running_stack
 
@@ -44,6 +44,13 @@ async def inbound_rows(stack: Stack) -> int:
     async with stack.ctx.db.read() as session:
         query = select(func.count()).select_from(InboundMessage)
         return (await session.execute(query)).scalar_one()
+
+
+def digests(stack: Stack, ts: str, containing: str = "") -> list[Any]:
+    """The digests of texts in the thread at `ts` (one, once a text came)."""
+    assert stack.slack is not None
+    return [m for m in stack.slack.thread(CAMPAIGNS, ts)
+            if "Texts back" in m.text and containing in str(m.blocks)]  # fmt: skip
 
 
 def thread_texts(stack: Stack, ts: str) -> list[str]:
@@ -107,21 +114,24 @@ async def test_a_stop_mid_campaign_stops_the_number_and_its_notice_cancels_what_
         assert not sandbox.messages(to=LENA)  # Textcast stopped it; Twilio never saw a request
         assert await opted_out_among(stack.ctx, [SARAH, LENA]) == {SARAH, LENA}
 
-        # Sarah's notice is in the thread of the campaign she answered, with the count.
+        # Sarah's STOP is in the digest in the thread of the campaign she answered, with what
+        # still waits for her number and a button to cancel it.
         ts = await progress_ts(stack, running)
-        notices = await until(lambda: _async([t for t in thread_texts(stack, ts) if NOTICE in t]))
-        assert "+44*******001" in notices[0] and SARAH not in notices[0]
-        assert "1 message to this number still waits" in notices[0]
-        [notice] = [m for m in stack.slack.thread(CAMPAIGNS, ts)
-                    if NOTICE in str(m.blocks) and "+44*******001" in m.text]  # fmt: skip
+        [digest] = await until(lambda: _async(digests(stack, ts, "2 opted out")))
+        assert "+44*******001" in str(digest.blocks) and SARAH not in str(digest.blocks)
+        assert "*Lena* +44*******009" in str(digest.blocks)
+        assert "1 message to this number still waits" in str(digest.blocks)
         click = requests.block_actions(
-            SIGNING_SECRET, CANCEL_WAITING, message=notice, sandbox_url=stack.slack.url
+            SIGNING_SECRET, CANCEL_WAITING, message=digest, sandbox_url=stack.slack.url
         )
         answer = await stack.web.post("/slack/events", data=click.body, headers=click.headers)
         assert answer.status == 200
-        # Slack is answered first (ack), the button's work follows: its notice says when done.
-        await until(lambda: _async(any("cancelled 1 waiting message" in str(m.blocks)
-                                       for m in stack.slack.thread(CAMPAIGNS, ts))))  # fmt: skip
+        # Slack is answered first (ack), the button's work follows: the person is told, and the
+        # digest loses the button.
+        await until(lambda: _async(any("cancelled 1 waiting message" in m.text
+                                       for m in stack.slack.ephemeral(CAMPAIGNS, ALICE))))  # fmt: skip
+        await until(lambda: _async(not any("Cancel those" in str(m.blocks)
+                                           for m in digests(stack, ts))))  # fmt: skip
         scheduled = await get_campaign(stack.ctx, waiting, recipients_limit=10)
         assert {r.phone: r.status for r in scheduled.recipients} == {
             SARAH: "cancelled",
@@ -133,6 +143,7 @@ async def test_a_stop_mid_campaign_stops_the_number_and_its_notice_cancels_what_
         await sandbox.reply(SARAH, ONE, "start")
         await until(lambda: _async(not _opted_out_sync(stack, SARAH)))
         await until(lambda: _async(any("opted back in" in t for t in thread_texts(stack, ts))))
+        assert len(digests(stack, ts)) == 1  # one message for every text, edited in place
         again = await stack.create(name="Again", message_template="Hello again",
                                    recipients=[person(SARAH, "Sarah")], from_number=ONE)  # fmt: skip
         await stack.until_finished(again, timeout=20)
@@ -144,9 +155,9 @@ async def slack_post(stack: Stack, request: requests.SlackRequest) -> None:
     assert response.status == 200, await response.text()
 
 
-def _top(stack: Stack, callback_id: str) -> dict[str, Any] | None:
+def _top(stack: Stack, callback_id: str, user: str = ALICE) -> dict[str, Any] | None:
     assert stack.slack is not None
-    views = stack.slack.modal_stack(ALICE)
+    views = stack.slack.modal_stack(user)
     return views[-1] if views and views[-1]["callback_id"] == callback_id else None
 
 
@@ -173,8 +184,8 @@ async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: D
         reply = await sandbox.reply(SARAH, ONE, "What time does it start?")
         assert reply.webhook is not None and reply.webhook.status == 200
         assert "<Response></Response>" in reply.webhook.body  # empty TwiML: no auto-answer
-        posted = await until(lambda: _async([t for t in thread_texts(stack, ts) if "Reply" in t]))
-        assert "What time does it start?" in posted[0] and "first_name: Sarah" in posted[0]
+        [posted] = await until(lambda: _async(digests(stack, ts, "What time does it start?")))
+        assert "*Sarah* +44*******001" in str(posted.blocks) and SARAH not in str(posted.blocks)
 
         detail = await stack.web.get(f"/v1/sms/campaigns/{cid}", headers=stack.auth)
         [text] = (await detail.json())["replies"]
@@ -188,7 +199,7 @@ async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: D
                                        for t in thread_texts(stack, ts))), timeout=40)  # fmt: skip
 
         # Answered from Slack: the Reply button, the modal, Send (twice: a double click).
-        [shown] = [m for m in stack.slack.thread(CAMPAIGNS, ts) if "Reply from" in m.text]
+        [shown] = digests(stack, ts)
         await slack_post(stack, requests.block_actions(
             SIGNING_SECRET, REPLY_TO_TEXT, message=shown, sandbox_url=stack.slack.url))  # fmt: skip
         modal = await until(lambda: _async(_top(stack, REPLY_VIEW)))
@@ -206,6 +217,16 @@ async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: D
         assert [m.body for m in sandbox.messages(to=SARAH)].count("Doors open at 9.") == 1
         assert [m.from_ for m in sandbox.messages(to=SARAH)][-1] == ONE
         assert len([t for t in thread_texts(stack, ts) if "Doors open at 9." in t]) == 1
+        # The digest says who answered; a second person opening Reply is warned first, and
+        # sees the conversation so far.
+        [shown] = await until(lambda: _async(digests(stack, ts, "Answered by <@U0ALICE>")))
+        await slack_post(stack, requests.block_actions(
+            SIGNING_SECRET, REPLY_TO_TEXT, message=shown, user_id=BOB,
+            sandbox_url=stack.slack.url))  # fmt: skip
+        second = await until(lambda: _async(_top(stack, REPLY_VIEW, BOB)))
+        warning = str(second["blocks"][0])
+        assert "<@U0ALICE> answered this text already" in warning and "Doors open at 9." in warning
+        assert second["submit"]["text"] == "Send anyway"
         listed = await stack.web.get("/v1/sms/campaigns", headers=stack.auth)
         assert [c["name"] for c in (await listed.json())["campaigns"]] == ["Open day"]
 
@@ -215,7 +236,7 @@ async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: D
         assert again.status == 200
         await asyncio.sleep(1.5)  # a sweep and a job's worth of time
         assert await inbound_rows(stack) == 1
-        assert len([t for t in thread_texts(stack, ts) if "Reply" in t]) == 1
+        assert len(digests(stack, ts)) == 1 and "1 reply" in str(digests(stack, ts)[0].blocks)
 
         # A forged request (signed with another token) is refused and records nothing.
         forged = await stack.web.post(
@@ -230,7 +251,7 @@ async def test_replies_land_in_the_thread_once_and_forged_ones_are_refused(db: D
         # HELP is answered with the help text; the team sees who asked.
         helped = await sandbox.reply(JAMES, ONE, "help")
         assert helped.webhook is not None and "Reply STOP to stop" in helped.webhook.body
-        await until(lambda: _async(any("asked for help" in t for t in thread_texts(stack, ts))))
+        await until(lambda: _async(any("Asked for help" in t for t in thread_texts(stack, ts))))
 
 
 async def test_without_a_public_url_replies_and_stops_are_fetched_by_polling(db: Database) -> None:
@@ -320,7 +341,8 @@ async def test_a_text_whose_hand_off_was_lost_is_posted_by_the_sweep(db: Databas
         await stack.start_worker()
         [posted] = await until(lambda: _async(
             [m for m in stack.slack.messages(CAMPAIGNS) if "Sunday" in str(m.blocks)]))  # fmt: skip
-        assert "+447400000077" in str(posted.blocks)  # top level: it answers no campaign
+        assert "+44*******077" in str(posted.blocks)  # top level: it answers no campaign
+        assert "Texts that answer no campaign" in posted.text
         await asyncio.sleep(1.5)  # more sweeps: posted once
         assert len([m for m in stack.slack.messages(CAMPAIGNS) if "Sunday" in str(m.blocks)]) == 1
 
@@ -357,7 +379,14 @@ async def test_a_reply_to_a_campaign_made_in_slack_mentions_its_creator(db: Data
 
         await sandbox.reply(SARAH, ONE, "Can I bring my son?")
         await sandbox.reply(JAMES, ONE, "STOP")
-        replies = await until(lambda: _async([t for t in thread_texts(stack, ts) if "Reply" in t]))
-        assert replies[0].startswith(f"<@{ALICE}> Reply from")
-        stops = await until(lambda: _async([t for t in thread_texts(stack, ts) if NOTICE in t]))
-        assert "<@" not in stops[0]
+        [digest] = await until(lambda: _async(digests(stack, ts, "1 opted out")))
+        assert digest.text.startswith(f"<@{ALICE}> Texts back to Open day")
+        assert "1 waits for an answer" in str(digest.blocks)
+        # Answered: nothing waits, nobody is mentioned.
+        await slack_post(stack, requests.block_actions(
+            SIGNING_SECRET, REPLY_TO_TEXT, message=digest, sandbox_url=stack.slack.url))  # fmt: skip
+        modal = await until(lambda: _async(_top(stack, REPLY_VIEW)))
+        await slack_post(stack, requests.view_submission(
+            SIGNING_SECRET, modal, {"reply": "Of course."}, sandbox_url=stack.slack.url))  # fmt: skip
+        [digest] = await until(lambda: _async(digests(stack, ts, "Answered by")))
+        assert "<@" not in digest.text and "for an answer" not in str(digest.blocks)

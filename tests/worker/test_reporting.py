@@ -316,7 +316,7 @@ Textcast [APP]:
   ▓▓▓▓▓▓▓▓▓▓ 100%
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
-  ↳ Textcast [APP]:
+  ↳ Textcast [APP] (also sent to the channel):
       @Alice Smith *Summary of March promotion*
       5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
 
@@ -330,6 +330,20 @@ Textcast [APP]:
       8 messages sent · estimated cost 0.0632 USD
       Took 3 min 20 s
       Still waiting for 2 delivery receipts: this summary updates as they arrive.
+Textcast [APP] (replied to a thread):
+  @Alice Smith *Summary of March promotion*
+  5 delivered · 5 failed · 0 pending · 0 cancelled, of 10
+
+  *Why messages failed*
+  • 21211: Invalid 'To' Phone Number (1 message)
+  • 30003: The phone is switched off or out of signal. (1 message)
+  • No delivery receipt yet (2 messages)
+
+  1 recipient had opted out (STOP) and was not sent to.
+
+  8 segments sent · estimated cost 0.0632 USD
+  Took 3 min 20 s
+  Still waiting for 2 delivery receipts: this summary updates as they arrive.
 """
 
 SETTLED_TRANSCRIPT = """\
@@ -343,7 +357,7 @@ Textcast [APP] (edited):
   ▓▓▓▓▓▓▓▓▓▓ 100%
   Created in Slack by @Alice Smith · from +14155550100 · smsc_…
   [View report] [Export CSV]
-  ↳ Textcast [APP] (edited):
+  ↳ Textcast [APP] (edited) (also sent to the channel):
       @Alice Smith *Summary of March promotion*
       7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
 
@@ -356,6 +370,19 @@ Textcast [APP] (edited):
       8 messages sent · estimated cost 0.0632 USD
       Took 3 min 20 s
       Final: every delivery receipt Textcast will wait for is in.
+Textcast [APP] (edited) (replied to a thread):
+  @Alice Smith *Summary of March promotion*
+  7 delivered · 3 failed · 0 pending · 0 cancelled, of 10
+
+  *Why messages failed*
+  • 21211: Invalid 'To' Phone Number (1 message)
+  • 30003: The phone is switched off or out of signal. (1 message)
+
+  1 recipient had opted out (STOP) and was not sent to.
+
+  8 segments sent · estimated cost 0.0632 USD
+  Took 3 min 20 s
+  Final: every delivery receipt Textcast will wait for is in.
 """
 
 
@@ -369,6 +396,7 @@ async def test_summary_in_the_thread_updated_until_receipts_settle(
     campaign = (await get_campaign(ctx, campaign_id, recipients_limit=1)).view.campaign
     [summary] = slack.thread(CAMPAIGNS, campaign.progress_message_ts or "")
     assert summary.ts == campaign.summary_message_ts
+    assert summary.reply_broadcast  # the outcome is shown in the channel too
     assert without_ids(slack.transcript(CAMPAIGNS)) == WAITING_TRANSCRIPT
 
     await receipts(ctx, waiting[:1], RecipientStatus.DELIVERED)

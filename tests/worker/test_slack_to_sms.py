@@ -90,9 +90,10 @@ async def test_sms_new_with_a_csv_upload_sends_and_reports_in_the_thread(db: Dat
             "Hi Person 3, flu jabs are open. Reply STOP to opt out"
         }
         campaign = (await get_campaign(stack.ctx, campaign_id)).view.campaign
-        [progress] = slack.messages(CAMPAIGNS)
+        progress = slack.messages(CAMPAIGNS)[0]  # then the summary, also sent to the channel
         assert campaign.progress_message_ts == progress.ts
         [summary] = await until(lambda: slack.thread(CAMPAIGNS, progress.ts), timeout=15)
+        assert summary.reply_broadcast and slack.messages(CAMPAIGNS)[1:] == [summary]
         # Posted, then recorded: read the campaign again once the worker wrote where it is.
         async with asyncio.timeout(5):
             while (await get_campaign(stack.ctx, campaign_id)).view.campaign.summary_message_ts \
