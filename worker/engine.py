@@ -46,11 +46,15 @@ from campaigns.service.frequency import NOT_COUNTED, over_frequency_cap
 from campaigns.service.in_effect import STATE_VALIDITY
 from campaigns.service.sending import (
     FailureWindow,
+    Receipts,
+    ReceiptWindow,
     finish_if_complete,
     pause_campaign,
+    receipts_so_far,
     sleep_until,
     waiting_for_hours,
 )
+from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
@@ -75,6 +79,11 @@ WATCH_SECONDS = 0.1
 HOURS_MARGIN = 0.2
 FLUSH_SECONDS = 0.1
 SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
+RECEIPTS_SECONDS = 1.0  # how often the loop counts the delivery receipts that came back
+# Texts filtered as spam that pause a campaign on their own when they are over
+# AUTO_PAUSE_FILTERED_RATE of the last receipts: fewer is a stray filtering, not the carriers
+# blocking the campaign (with many texts not delivered, they still say why it paused).
+FILTERED_BURST = 5
 MAX_ATTEMPTS = 8  # requests Twilio refuses for now (429) before the recipient fails
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -158,7 +167,8 @@ class Driver:
         self._background: list[asyncio.Task[None]] = []
         self._dispatchers: list[asyncio.Task[None]] = []
         self._settling: asyncio.Task[None] | None = None
-        self._stop_settling = asyncio.Event()  # set: stop after the current pass
+        self._receipts: asyncio.Task[None] | None = None
+        self._stop_settling = asyncio.Event()  # set: stop after the current pass (receipts too)
         self._ticking: asyncio.Task[None] | None = None
         self._send_until = 0.0
         self._state_read_at = -math.inf  # loop time a read that found it running began
@@ -186,6 +196,7 @@ class Driver:
         for job in (self._watch_state, self._flush_forever, self._keep_leases):
             self._background.append(asyncio.create_task(job()))
         self._settling = asyncio.create_task(self._settle())
+        self._receipts = asyncio.create_task(self._watch_receipts())
         # Posting the progress message is a Slack round trip (more if Slack says 429): the first
         # messages do not wait for it.
         self._ticking = asyncio.create_task(self.rt.reporter.started(self.cid))
@@ -717,6 +728,28 @@ class Driver:
             "Twilio. Check the errors below, then resume or cancel."
         )
 
+    async def _watch_receipts(self) -> None:
+        """Pause when the carriers stop delivering what Twilio took: receipts come back late
+        (seconds to minutes), from a status callback or the status poll, so they are counted
+        from the database. Judged on what came back since this loop began."""
+        window = ReceiptWindow(self.rt.settings.AUTO_PAUSE_RECEIPTS)
+        while not self._stop_settling.is_set() and not self.stopping:
+            try:
+                reason = _receipt_trouble(
+                    window.add(await receipts_so_far(self.rt.ctx, self.cid)), self.rt.settings
+                )
+            except Exception as error:
+                log.warning("campaign %s: could not count its receipts: %r", self.cid, error)
+                reason = None
+            if reason is not None and not self.stopping:
+                self.stopping = CampaignStatus.PAUSED
+                self._wake.set()
+                await self._pause(reason)
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECEIPTS_SECONDS):
+                    await self._stop_settling.wait()
+
     async def _pause(self, reason: str) -> None:
         try:
             await pause_campaign(self.rt.ctx, self.cid, reason)
@@ -875,12 +908,14 @@ class Driver:
         self.unsent += [work.id for work in unsent]
         await self._last_write("give back unsent claims", self._release)
         await self._last_write("record results", self._flush)
-        if self._settling is not None:  # a lookup pass under way finishes, up to a point
+        for task in (self._settling, self._receipts):
+            if task is None:  # a lookup pass or a pause under way finishes, up to a point
+                continue
             try:
                 async with asyncio.timeout(10):
-                    await self._settling
+                    await task
             except TimeoutError:
-                self._settling.cancel()
+                task.cancel()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -908,6 +943,36 @@ class Driver:
                               "lookups settle them", self.cid, what, error)  # fmt: skip
                     return
                 await asyncio.sleep(min(ERROR_BACKOFF_CAP, 0.1 * 2**attempt))
+
+
+def _receipt_trouble(window: Receipts, settings: Settings) -> str | None:
+    """Why the campaign should pause, from the receipts of `window`, in plain words; None if
+    too few came back to judge, or if the carriers deliver well enough."""
+    if window.total < max(1, settings.AUTO_PAUSE_RECEIPTS // 2):
+        return None
+    spam = window.filtered > settings.AUTO_PAUSE_FILTERED_RATE * window.total
+    lost = window.undelivered > settings.AUTO_PAUSE_UNDELIVERED_RATE * window.total
+    if not lost and not (spam and window.filtered >= FILTERED_BURST):
+        return None
+    if spam:
+        also = (
+            f", and {window.undelivered} in all did not reach the phone"
+            if window.undelivered > window.filtered
+            else ""
+        )
+        return (
+            f"Carriers are blocking these texts as spam: {window.filtered} of the last "
+            f"{window.total} were filtered out{also}. Sending more can get the sending number "
+            "blocked. Check that the number is registered for business texting and that the "
+            "message reads like one from you (who you are, no shortened links), then resume "
+            "or cancel."
+        )
+    some_spam = f", {window.filtered} of them filtered as spam" if window.filtered else ""
+    return (
+        f"Many of these texts are not reaching phones: {window.undelivered} of the last "
+        f"{window.total} came back not delivered{some_spam}. Check the reasons in the report, "
+        "then resume or cancel."
+    )
 
 
 def _send_by(claim: Claimed, claimed: float) -> float:

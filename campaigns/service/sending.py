@@ -6,14 +6,16 @@ What a send loop may do with each recipient (claims, leases, results, lookups) i
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
+from campaigns.delivery_errors import FILTERED_AS_SPAM
 from campaigns.errors import StateError
 from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME, unsettled_count
@@ -294,3 +296,65 @@ class FailureWindow:
 
     def full(self) -> bool:
         return len(self.outcomes) >= self.size
+
+
+@dataclass(frozen=True, slots=True)
+class Receipts:
+    """A campaign's messages Twilio took that have come back final (a delivery receipt, or a
+    lookup that found the same), counted so far or over a window."""
+
+    total: int = 0
+    undelivered: int = 0  # not delivered: undelivered, or failed after Twilio took it
+    filtered: int = 0  # of those, filtered by a carrier as spam
+
+    def __sub__(self, other: Receipts) -> Receipts:
+        return Receipts(
+            self.total - other.total,
+            self.undelivered - other.undelivered,
+            self.filtered - other.filtered,
+        )
+
+
+async def receipts_so_far(ctx: Context, campaign_id: str) -> Receipts:
+    """Every final receipt of the campaign's messages until now, whoever applied it (a status
+    callback in the web process, the worker's status poll or a lookup)."""
+    came_back = or_(
+        Recipient.status.in_([RecipientStatus.DELIVERED, RecipientStatus.UNDELIVERED]),
+        # Failed with a SID: Twilio took it, then reported it failed. Without one it never left.
+        and_(Recipient.status == RecipientStatus.FAILED, Recipient.twilio_sid.is_not(None)),
+    )
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(
+                Recipient.status,
+                func.count(),
+                func.count(case((Recipient.error_code == FILTERED_AS_SPAM, 1))),
+            )
+            .where(Recipient.campaign_id == campaign_id, came_back)
+            .group_by(Recipient.status)
+        )
+        total = undelivered = filtered = 0
+        for status, count, spam in rows:
+            total += count
+            if status != RecipientStatus.DELIVERED:
+                undelivered += count
+                filtered += spam
+    return Receipts(total, undelivered, filtered)
+
+
+@dataclass(slots=True)
+class ReceiptWindow:
+    """The last `size` or so receipts, from running counts taken now and then, for auto-pause
+    when carriers stop delivering. The first count is where the window starts: receipts from
+    before (before a person resumed the campaign, say) are not judged again."""
+
+    size: int
+    counts: deque[Receipts] = field(default_factory=deque)  # running counts, oldest first
+
+    def add(self, count: Receipts) -> Receipts:
+        """Take the running count now; the receipts since the latest earlier count that leaves
+        at least `size` of them (since the first, while fewer have come in)."""
+        self.counts.append(count)
+        while len(self.counts) > 1 and count.total - self.counts[1].total >= self.size:
+            self.counts.popleft()
+        return count - self.counts[0]

@@ -1,0 +1,122 @@
+"""Auto-pause on delivery receipts: when the carriers stop delivering what Twilio took (filtered
+as spam, or not delivered), the campaign pauses and says why, instead of running to the end.
+
+A real arq worker against the Twilio stand-in, whose carrier ends messages undelivered with the
+codes Twilio documents (30007: filtered as spam); receipts come by signed status callback, or
+by the worker's status poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from campaigns.db import Database
+from campaigns.service import get_campaign
+from campaigns.service.sending import Receipts, ReceiptWindow
+from tests.conftest import make_settings
+from tests.worker.stack import Stack, people, running_stack
+from worker.engine import _receipt_trouble
+
+ONE = "+14155550100"
+
+
+def fail_like_a_filtered_list(stack: Stack, count: int) -> None:
+    """Of every 600 numbers 430 come back undelivered, 74 of those filtered as spam (30007):
+    the list from the field report, in a shuffled order."""
+    codes: list[int | None] = [30007] * 74 + [30003] * 200 + [30006] * 156 + [None] * 170
+    random.Random(7).shuffle(codes)
+    for person in people(count):
+        code = codes[int(person["variables"]["n"]) % 600]
+        if code is not None:
+            stack.twilio.sandbox.fail_recipient(person["phone"], code=code)
+
+
+async def until_status(stack: Stack, cid: str, status: str, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while (await get_campaign(stack.ctx, cid)).view.campaign.status != status:
+            await asyncio.sleep(0.1)
+
+
+async def test_carriers_filtering_as_spam_pause_the_campaign_and_say_so(db: Database) -> None:
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True) as stack:
+        assert stack.slack is not None
+        fail_like_a_filtered_list(stack, 600)
+        await stack.start_worker()
+        cid = await stack.create(
+            name="Flu clinic", message_template="Hi {{n}}, flu jabs this week",
+            recipients=people(600), from_number=ONE,
+        )  # fmt: skip
+        await until_status(stack, cid, "paused", timeout=20)
+        campaign = (await get_campaign(stack.ctx, cid)).view.campaign
+        reason = campaign.pause_reason or ""
+        assert reason.startswith("Carriers are blocking these texts as spam: "), reason
+        assert "were filtered out, and " in reason and "in all did not reach the phone" in reason
+        assert "then resume or cancel" in reason
+        await asyncio.sleep(1)  # what was in flight lands; nothing more leaves
+        sent = len(stack.twilio.sandbox.messages())
+        assert sent < 400, f"it kept sending while carriers filtered it ({sent} of 600)"
+        await asyncio.sleep(1)
+        assert len(stack.twilio.sandbox.messages()) == sent
+        channel = stack.settings.SLACK_NOTIFY_CHANNEL
+        async with asyncio.timeout(10):
+            while "Carriers are blocking" not in (transcript := stack.slack.transcript(channel)):
+                await asyncio.sleep(0.1)
+        print(transcript)
+        assert "is paused" in transcript and "Resume" in transcript
+
+
+async def test_texts_not_delivered_pause_the_campaign_with_receipts_from_the_status_poll(
+    db: Database,
+) -> None:
+    """No status callbacks (no PUBLIC_BASE_URL): the worker asks Twilio, and what it learns
+    pauses the campaign just the same. Most numbers are switched off (30003); none is spam."""
+    async with running_stack(db, senders={ONE: 10.0}, AUTO_PAUSE_RECEIPTS=40) as stack:
+        for i, person in enumerate(people(400)):
+            if i % 3:
+                stack.twilio.sandbox.fail_recipient(person["phone"], code=30003)
+        await stack.start_worker()
+        cid = await stack.create(
+            name="Recall", message_template="Hi {{n}}", recipients=people(400), from_number=ONE
+        )
+        await until_status(stack, cid, "paused", timeout=35)
+        reason = (await get_campaign(stack.ctx, cid)).view.campaign.pause_reason or ""
+        assert reason.startswith("Many of these texts are not reaching phones: "), reason
+        assert len(stack.twilio.sandbox.messages()) < 400
+
+
+async def test_a_few_undelivered_and_one_filtered_do_not_pause(db: Database) -> None:
+    """An ordinary list: 1 in 10 switched off, one text filtered. It runs to the end."""
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True) as stack:
+        for i, person in enumerate(people(300)):
+            if i % 10 == 3:
+                stack.twilio.sandbox.fail_recipient(person["phone"], code=30003)
+        stack.twilio.sandbox.fail_recipient(people(1, start=120)[0]["phone"], code=30007)
+        await stack.start_worker()
+        cid = await stack.create(
+            name="Ordinary", message_template="Hi {{n}}", recipients=people(300), from_number=ONE
+        )
+        await stack.until_finished(cid, timeout=30)
+        assert (await get_campaign(stack.ctx, cid)).view.campaign.status == "done"
+        assert len(stack.twilio.sandbox.messages()) == 300
+
+
+def test_the_window_holds_the_last_receipts_since_it_began() -> None:
+    window = ReceiptWindow(size=100)
+    assert window.add(Receipts(500, 400, 100)) == Receipts()  # before: not judged again
+    assert window.add(Receipts(560, 410, 100)) == Receipts(60, 10, 0)
+    assert window.add(Receipts(620, 480, 110)) == Receipts(120, 80, 10)
+    # The oldest count that still leaves 100 receipts: 560, not 500.
+    assert window.add(Receipts(700, 500, 120)) == Receipts(140, 90, 20)
+
+
+def test_what_pauses_and_what_is_said() -> None:
+    settings = make_settings()  # 100 receipts, judged from 50; 25% not delivered; 5% spam
+    assert _receipt_trouble(Receipts(49, 49, 49), settings) is None  # too few to judge
+    assert _receipt_trouble(Receipts(100, 25, 4), settings) is None  # an ordinary list
+    burst = _receipt_trouble(Receipts(100, 20, 6), settings) or ""
+    assert burst.startswith("Carriers are blocking these texts as spam: 6 of the last 100 were ")
+    assert _receipt_trouble(Receipts(60, 4, 4), settings) is None  # a stray few: not a burst
+    lost = _receipt_trouble(Receipts(120, 40, 2), settings) or ""
+    assert lost.startswith("Many of these texts are not reaching phones: 40 of the last 120 came "
+                           "back not delivered, 2 of them filtered as spam.")  # fmt: skip
