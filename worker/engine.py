@@ -29,6 +29,7 @@ from sqlalchemy import select
 from campaigns.frequency import FREQUENCY_CAP
 from campaigns.models import Campaign
 from campaigns.privacy import mask
+from campaigns.recipients.destinations import Destinations
 from campaigns.senders import SenderMode, sticky_sender
 from campaigns.service import opted_out_among, record_opt_out
 from campaigns.service.claims import (
@@ -42,6 +43,7 @@ from campaigns.service.claims import (
     release_claims,
     renew_claims,
 )
+from campaigns.service.common import checked_destinations
 from campaigns.service.frequency import NOT_COUNTED, over_frequency_cap
 from campaigns.service.in_effect import STATE_VALIDITY
 from campaigns.service.sending import (
@@ -123,6 +125,7 @@ class Driver:
     pool: list[tuple[str, float]] = field(init=False)
     weights: list[tuple[str, int]] = field(init=False)  # the pool as preferred_senders takes it
     window: FailureWindow = field(init=False)
+    recheck: Destinations | None = field(init=False)  # what new claims are checked against
     settler: Settler = field(init=False)
     stopping: CampaignStatus | None = None
     # Every recipient held and not yet settled here, and where it is: waiting for a slot
@@ -160,6 +163,7 @@ class Driver:
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
+        self.recheck = self._destinations_to_recheck()
         self.settler = Settler(self.rt, self.campaign)
         self._wake = asyncio.Event()
         self._lane_filled: dict[str, asyncio.Event] = {}
@@ -392,13 +396,23 @@ class Driver:
             if w.claim.phone not in opted_out and w.id not in capped and w.id not in refused
         )  # fmt: skip
 
-    def _refused_destinations(self, fresh: list[Work]) -> dict[int, str]:
-        """New claims whose numbers the workspace may not text (premium-rate, satellite, a country
-        outside ALLOWED_COUNTRIES): refused when the list was read, and again here for campaigns
-        stored before, or before the setting changed. A reply answers whoever texted in."""
+    def _destinations_to_recheck(self) -> Destinations | None:
+        """What new claims are checked against, once each; None when none needs it. A list is
+        checked when read (premium-rate, satellite, a country outside ALLOWED_COUNTRIES), and
+        stored with what it was checked against: only a campaign stored before destinations
+        were checked, or whose countries were narrowed since, has each number checked again.
+        Decided once per loop, off the per-message path. A reply answers whoever texted in."""
         if self.campaign.source in NOT_COUNTED:
+            return None
+        now = self.rt.settings.destinations
+        checked = checked_destinations(self.campaign.import_report or {})
+        return None if checked is not None and now.covers(checked) else now
+
+    def _refused_destinations(self, fresh: list[Work]) -> dict[int, str]:
+        """New claims whose numbers the workspace may not text now (see _destinations_to_recheck)."""
+        destinations = self.recheck
+        if destinations is None:
             return {}
-        destinations = self.rt.settings.destinations
         refused: dict[int, str] = {}
         for work in fresh:
             reason = destinations.refusal_for(work.claim.phone)
