@@ -52,7 +52,7 @@ from campaigns.service.sending import (
     ReceiptWindow,
     finish_if_complete,
     pause_campaign,
-    receipts_so_far,
+    receipts_among,
     sleep_until,
     waiting_for_hours,
 )
@@ -125,6 +125,7 @@ class Driver:
     pool: list[tuple[str, float]] = field(init=False)
     weights: list[tuple[str, int]] = field(init=False)  # the pool as preferred_senders takes it
     window: FailureWindow = field(init=False)
+    receipts: ReceiptWindow = field(init=False)  # the carriers' receipts of what it sent
     recheck: Destinations | None = field(init=False)  # what new claims are checked against
     settler: Settler = field(init=False)
     stopping: CampaignStatus | None = None
@@ -163,6 +164,7 @@ class Driver:
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
+        self.receipts = ReceiptWindow(settings.AUTO_PAUSE_RECEIPTS)
         self.recheck = self._destinations_to_recheck()
         self.settler = Settler(self.rt, self.campaign)
         self._wake = asyncio.Event()
@@ -624,6 +626,7 @@ class Driver:
                            segments=attempt.segments),
             )  # fmt: skip
             self.window.add(False)
+            self.receipts.sent(work.id)
         elif attempt.kind is Kind.REFUSED:
             await self._refused(work, sender, attempt)
         elif attempt.kind is Kind.ACCOUNT:
@@ -743,18 +746,16 @@ class Driver:
         )
 
     async def _watch_receipts(self) -> None:
-        """Pause when the carriers stop delivering what Twilio took: receipts come back late
-        (seconds to minutes), from a status callback or the status poll, so they are counted
-        from the database. Judged on what came back since this loop began."""
-        window = ReceiptWindow(self.rt.settings.AUTO_PAUSE_RECEIPTS)
+        """Pause when the carriers stop delivering what Twilio took from this loop: receipts
+        come back late (seconds to minutes), by a status callback or the status poll, so they
+        are read from the database, for the messages still waiting for one."""
         while not self._stop_settling.is_set() and not self.stopping:
+            window = self.receipts
             try:
-                reason = _receipt_trouble(
-                    window.add(await receipts_so_far(self.rt.ctx, self.cid)), self.rt.settings
-                )
+                window.came_back(await receipts_among(self.rt.ctx, list(window.waiting)))
             except Exception as error:
-                log.warning("campaign %s: could not count its receipts: %r", self.cid, error)
-                reason = None
+                log.warning("campaign %s: could not read its receipts: %r", self.cid, error)
+            reason = _receipt_trouble(window.counts(), self.rt.settings)
             if reason is not None and not self.stopping:
                 self.stopping = CampaignStatus.PAUSED
                 self._wake.set()

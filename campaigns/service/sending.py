@@ -7,11 +7,12 @@ What a send loop may do with each recipient (claims, leases, results, lookups) i
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, any_, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
@@ -298,63 +299,80 @@ class FailureWindow:
         return len(self.outcomes) >= self.size
 
 
-@dataclass(frozen=True, slots=True)
-class Receipts:
-    """A campaign's messages Twilio took that have come back final (a delivery receipt, or a
-    lookup that found the same), counted so far or over a window."""
+class Receipt(StrEnum):
+    """What came back about a message Twilio took: a final status, as a carrier reported it."""
 
-    total: int = 0
-    undelivered: int = 0  # not delivered: undelivered, or failed after Twilio took it
-    filtered: int = 0  # of those, filtered by a carrier as spam
-
-    def __sub__(self, other: Receipts) -> Receipts:
-        return Receipts(
-            self.total - other.total,
-            self.undelivered - other.undelivered,
-            self.filtered - other.filtered,
-        )
+    DELIVERED = "delivered"
+    NOT_DELIVERED = "not_delivered"  # undelivered, or failed after Twilio took it
+    FILTERED = "filtered"  # not delivered: a carrier filtered it as spam
 
 
-async def receipts_so_far(ctx: Context, campaign_id: str) -> Receipts:
-    """Every final receipt of the campaign's messages until now, whoever applied it (a status
-    callback in the web process, the worker's status poll or a lookup)."""
-    came_back = or_(
-        Recipient.status.in_([RecipientStatus.DELIVERED, RecipientStatus.UNDELIVERED]),
-        # Failed with a SID: Twilio took it, then reported it failed. Without one it never left.
-        and_(Recipient.status == RecipientStatus.FAILED, Recipient.twilio_sid.is_not(None)),
-    )
+async def receipts_among(ctx: Context, recipient_ids: Collection[int]) -> dict[int, Receipt]:
+    """The final receipts that have come back so far for these messages (recipients whose
+    message Twilio took), whoever applied them: a status callback in the web process, the
+    worker's status poll, or a lookup. Those still without one are left out."""
+    if not recipient_ids:
+        return {}
     async with ctx.db.read() as session:
         rows = await session.execute(
-            select(
-                Recipient.status,
-                func.count(),
-                func.count(case((Recipient.error_code == FILTERED_AS_SPAM, 1))),
+            select(Recipient.id, Recipient.status, Recipient.error_code).where(
+                _id_among(ctx, recipient_ids),
+                Recipient.twilio_sid.is_not(None),
+                Recipient.status.in_(
+                    [RecipientStatus.DELIVERED, RecipientStatus.UNDELIVERED, RecipientStatus.FAILED]
+                ),
             )
-            .where(Recipient.campaign_id == campaign_id, came_back)
-            .group_by(Recipient.status)
         )
-        total = undelivered = filtered = 0
-        for status, count, spam in rows:
-            total += count
-            if status != RecipientStatus.DELIVERED:
-                undelivered += count
-                filtered += spam
-    return Receipts(total, undelivered, filtered)
+        return {
+            rid: Receipt.DELIVERED if status == RecipientStatus.DELIVERED
+            else Receipt.FILTERED if code == FILTERED_AS_SPAM
+            else Receipt.NOT_DELIVERED
+            for rid, status, code in rows
+        }  # fmt: skip
+
+
+def _id_among(ctx: Context, recipient_ids: Collection[int]) -> ColumnElement[bool]:
+    if ctx.db.dialect == "postgresql":  # one array parameter: no statement of 1,000 to prepare
+        return Recipient.id == any_(cast(list(recipient_ids), ARRAY(BigInteger)))
+    return Recipient.id.in_(list(recipient_ids))
+
+
+@dataclass(frozen=True, slots=True)
+class Receipts:
+    """Counts of receipts: how many came back, how many not delivered, how many of those were
+    filtered as spam."""
+
+    total: int = 0
+    undelivered: int = 0
+    filtered: int = 0
 
 
 @dataclass(slots=True)
 class ReceiptWindow:
-    """The last `size` or so receipts, from running counts taken now and then, for auto-pause
-    when carriers stop delivering. The first count is where the window starts: receipts from
-    before (before a person resumed the campaign, say) are not judged again."""
+    """The last `size` receipts of the messages one send loop had Twilio take, for auto-pause
+    when carriers stop delivering. Only its own messages: after a resume, the receipts of what
+    was sent before are not judged again. At most `most_waiting` messages are followed at once
+    (a sample, when receipts are slow and sending fast), so each look is a bounded read."""
 
     size: int
-    counts: deque[Receipts] = field(default_factory=deque)  # running counts, oldest first
+    most_waiting: int = 500
+    waiting: set[int] = field(default_factory=set)  # taken by Twilio, no final receipt seen yet
+    last: deque[Receipt] = field(init=False)
 
-    def add(self, count: Receipts) -> Receipts:
-        """Take the running count now; the receipts since the latest earlier count that leaves
-        at least `size` of them (since the first, while fewer have come in)."""
-        self.counts.append(count)
-        while len(self.counts) > 1 and count.total - self.counts[1].total >= self.size:
-            self.counts.popleft()
-        return count - self.counts[0]
+    def __post_init__(self) -> None:
+        self.last = deque(maxlen=self.size)
+
+    def sent(self, recipient_id: int) -> None:
+        if len(self.waiting) < self.most_waiting:
+            self.waiting.add(recipient_id)
+
+    def came_back(self, receipts: dict[int, Receipt]) -> None:
+        for recipient_id, receipt in receipts.items():
+            if recipient_id in self.waiting:
+                self.waiting.discard(recipient_id)
+                self.last.append(receipt)
+
+    def counts(self) -> Receipts:
+        filtered = sum(receipt is Receipt.FILTERED for receipt in self.last)
+        delivered = sum(receipt is Receipt.DELIVERED for receipt in self.last)
+        return Receipts(len(self.last), len(self.last) - delivered, filtered)
