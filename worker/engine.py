@@ -626,7 +626,7 @@ class Driver:
                            segments=attempt.segments),
             )  # fmt: skip
             self.window.add(False)
-            self.receipts.sent(work.id)
+            self.receipts.sent(work.id, self._loop.time())
         elif attempt.kind is Kind.REFUSED:
             await self._refused(work, sender, attempt)
         elif attempt.kind is Kind.ACCOUNT:
@@ -752,7 +752,8 @@ class Driver:
         while not self._stop_settling.is_set() and not self.stopping:
             window = self.receipts
             try:
-                window.came_back(await receipts_among(self.rt.ctx, list(window.waiting)))
+                receipts = await receipts_among(self.rt.ctx, list(window.waiting))
+                window.came_back(receipts, self._loop.time())
             except Exception as error:
                 log.warning("campaign %s: could not read its receipts: %r", self.cid, error)
             reason = _receipt_trouble(window.counts(), self.rt.settings)

@@ -352,25 +352,30 @@ class ReceiptWindow:
     """The last `size` receipts of the messages one send loop had Twilio take, for auto-pause
     when carriers stop delivering. Only its own messages: after a resume, the receipts of what
     was sent before are not judged again. At most `most_waiting` messages are followed at once
-    (a sample, when receipts are slow and sending fast), so each look is a bounded read."""
+    (a sample, when receipts are slow and sending fast), so each look is a bounded read; one
+    without a receipt after `longest_wait` seconds is no longer followed (some networks never
+    send one), so it does not hold a place."""
 
     size: int
     most_waiting: int = 500
-    waiting: set[int] = field(default_factory=set)  # taken by Twilio, no final receipt seen yet
+    longest_wait: float = 900.0  # the status poll asks 5 s, 15 s, 1 min and 5 min after sending
+    waiting: dict[int, float] = field(default_factory=dict)  # recipient id -> when it was sent
     last: deque[Receipt] = field(init=False)
 
     def __post_init__(self) -> None:
         self.last = deque(maxlen=self.size)
 
-    def sent(self, recipient_id: int) -> None:
+    def sent(self, recipient_id: int, at: float) -> None:
         if len(self.waiting) < self.most_waiting:
-            self.waiting.add(recipient_id)
+            self.waiting[recipient_id] = at
 
-    def came_back(self, receipts: dict[int, Receipt]) -> None:
+    def came_back(self, receipts: dict[int, Receipt], now: float) -> None:
         for recipient_id, receipt in receipts.items():
-            if recipient_id in self.waiting:
-                self.waiting.discard(recipient_id)
+            if self.waiting.pop(recipient_id, None) is not None:
                 self.last.append(receipt)
+        too_old = now - self.longest_wait
+        for recipient_id in [rid for rid, at in self.waiting.items() if at < too_old]:
+            del self.waiting[recipient_id]
 
     def counts(self) -> Receipts:
         filtered = sum(receipt is Receipt.FILTERED for receipt in self.last)

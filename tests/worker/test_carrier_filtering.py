@@ -134,17 +134,20 @@ async def test_a_few_undelivered_and_one_filtered_do_not_pause(db: Database) -> 
 
 
 def test_the_window_holds_the_last_receipts_of_what_the_loop_sent() -> None:
-    window = ReceiptWindow(size=4, most_waiting=5)
+    window = ReceiptWindow(size=4, most_waiting=5, longest_wait=60)
     for recipient_id in range(1, 8):
-        window.sent(recipient_id)
-    assert window.waiting == {1, 2, 3, 4, 5}  # a sample, when receipts are slow to come
+        window.sent(recipient_id, at=float(recipient_id))
+    assert set(window.waiting) == {1, 2, 3, 4, 5}  # a sample, when receipts are slow to come
     # 99 is not this loop's: sent before a resume, or by another loop.
-    window.came_back({1: DELIVERED, 2: FILTERED, 99: NOT_DELIVERED})
+    window.came_back({1: DELIVERED, 2: FILTERED, 99: NOT_DELIVERED}, now=10)
     assert window.counts() == Receipts(2, 1, 1)
-    window.came_back({3: DELIVERED, 4: DELIVERED, 5: NOT_DELIVERED})
-    assert window.counts() == Receipts(4, 2, 1)  # the last 4: 2 to 5
-    window.sent(8)
-    assert window.waiting == {8}
+    window.came_back({3: DELIVERED, 4: DELIVERED}, now=10)
+    window.sent(8, at=20)
+    assert set(window.waiting) == {5, 8}
+    window.came_back({}, now=66)  # 5 has waited over a minute: some networks never answer
+    assert set(window.waiting) == {8}
+    window.came_back({5: NOT_DELIVERED, 8: NOT_DELIVERED}, now=67)
+    assert window.counts() == Receipts(4, 2, 1)  # the last 4: 2, 3, 4 and 8
 
 
 def test_what_pauses_and_what_is_said() -> None:
