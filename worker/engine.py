@@ -81,7 +81,7 @@ WATCH_SECONDS = 0.1
 HOURS_MARGIN = 0.2
 FLUSH_SECONDS = 0.1
 SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
-RECEIPTS_SECONDS = 1.0  # how often the loop counts the delivery receipts that came back
+RECEIPTS_SECONDS = 1.0  # how often the loop reads which of its messages have a receipt now
 # Texts filtered as spam that pause a campaign on their own when they are over
 # AUTO_PAUSE_FILTERED_RATE of the last receipts: fewer is a stray filtering, not the carriers
 # blocking the campaign (with many texts not delivered, they still say why it paused).
