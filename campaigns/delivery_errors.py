@@ -12,6 +12,8 @@ from enum import StrEnum
 
 # Twilio answers a send to a number that texted STOP with this code; it is an opt-out, too.
 OPTED_OUT = 21610
+# A carrier filtered the message as spam: more of the same can get the sending number blocked.
+FILTERED_AS_SPAM = 30007
 
 REASONS: Mapping[int, str] = {
     # Refused when the message was created: nothing was sent.
@@ -36,7 +38,7 @@ REASONS: Mapping[int, str] = {
     30004: "The message was blocked: the person or their network does not accept it.",
     30005: "The number does not exist or is no longer in use.",
     30006: "The number is a landline, or its network cannot receive texts.",
-    30007: "The phone network filtered the message as spam.",
+    FILTERED_AS_SPAM: "The phone network filtered the message as spam.",
     30008: "The phone network could not deliver the message and gave no reason.",
     30011: "This phone cannot receive pictures (MMS), or has them turned off.",
     30019: "The picture is larger than this phone network accepts.",

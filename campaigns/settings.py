@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     # Pause when more than this share of the last AUTO_PAUSE_WINDOW submissions failed.
     AUTO_PAUSE_WINDOW: int = Field(default=50, ge=5)
     AUTO_PAUSE_FAILURE_RATE: float = Field(default=0.5, gt=0, le=1)
+    # And when the carriers stop delivering: over the last AUTO_PAUSE_RECEIPTS delivery receipts
+    # (judged once half of them have come in), more than this share came back not delivered, or
+    # more than this share (and at least 5) was filtered as spam (error 30007).
+    AUTO_PAUSE_RECEIPTS: int = Field(default=100, ge=10)
+    AUTO_PAUSE_UNDELIVERED_RATE: float = Field(default=0.25, gt=0, le=1)
+    AUTO_PAUSE_FILTERED_RATE: float = Field(default=0.05, gt=0, le=1)
     # The lease of a send loop's claim on a recipient: renewed every third of this while the
     # loop holds it. A claim not renewed for this long (its worker died or stalled) is taken
     # from it and checked with Twilio, never simply resent.

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from campaigns.frequency import FREQUENCY_CAP
 from campaigns.models import Campaign
 from campaigns.privacy import mask
+from campaigns.recipients.destinations import Destinations
 from campaigns.senders import SenderMode, sticky_sender
 from campaigns.service import opted_out_among, record_opt_out
 from campaigns.service.claims import (
@@ -42,15 +43,20 @@ from campaigns.service.claims import (
     release_claims,
     renew_claims,
 )
+from campaigns.service.common import checked_destinations
 from campaigns.service.frequency import NOT_COUNTED, over_frequency_cap
 from campaigns.service.in_effect import STATE_VALIDITY
 from campaigns.service.sending import (
     FailureWindow,
+    Receipts,
+    ReceiptWindow,
     finish_if_complete,
     pause_campaign,
+    receipts_among,
     sleep_until,
     waiting_for_hours,
 )
+from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
@@ -75,6 +81,11 @@ WATCH_SECONDS = 0.1
 HOURS_MARGIN = 0.2
 FLUSH_SECONDS = 0.1
 SETTLE_SECONDS = 1.0  # how often the loop looks for lookups that are due
+RECEIPTS_SECONDS = 1.0  # how often the loop reads which of its messages have a receipt now
+# Texts filtered as spam that pause a campaign on their own when they are over
+# AUTO_PAUSE_FILTERED_RATE of the last receipts: fewer is a stray filtering, not the carriers
+# blocking the campaign (with many texts not delivered, they still say why it paused).
+FILTERED_BURST = 5
 MAX_ATTEMPTS = 8  # requests Twilio refuses for now (429) before the recipient fails
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -114,6 +125,8 @@ class Driver:
     pool: list[tuple[str, float]] = field(init=False)
     weights: list[tuple[str, int]] = field(init=False)  # the pool as preferred_senders takes it
     window: FailureWindow = field(init=False)
+    receipts: ReceiptWindow = field(init=False)  # the carriers' receipts of what it sent
+    recheck: Destinations | None = field(init=False)  # what new claims are checked against
     settler: Settler = field(init=False)
     stopping: CampaignStatus | None = None
     # Every recipient held and not yet settled here, and where it is: waiting for a slot
@@ -151,6 +164,8 @@ class Driver:
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
+        self.receipts = ReceiptWindow(settings.AUTO_PAUSE_RECEIPTS)
+        self.recheck = self._destinations_to_recheck()
         self.settler = Settler(self.rt, self.campaign)
         self._wake = asyncio.Event()
         self._lane_filled: dict[str, asyncio.Event] = {}
@@ -158,7 +173,8 @@ class Driver:
         self._background: list[asyncio.Task[None]] = []
         self._dispatchers: list[asyncio.Task[None]] = []
         self._settling: asyncio.Task[None] | None = None
-        self._stop_settling = asyncio.Event()  # set: stop after the current pass
+        self._receipts: asyncio.Task[None] | None = None
+        self._stop_settling = asyncio.Event()  # set: stop after the current pass (receipts too)
         self._ticking: asyncio.Task[None] | None = None
         self._send_until = 0.0
         self._state_read_at = -math.inf  # loop time a read that found it running began
@@ -186,6 +202,7 @@ class Driver:
         for job in (self._watch_state, self._flush_forever, self._keep_leases):
             self._background.append(asyncio.create_task(job()))
         self._settling = asyncio.create_task(self._settle())
+        self._receipts = asyncio.create_task(self._watch_receipts())
         # Posting the progress message is a Slack round trip (more if Slack says 429): the first
         # messages do not wait for it.
         self._ticking = asyncio.create_task(self.rt.reporter.started(self.cid))
@@ -381,13 +398,23 @@ class Driver:
             if w.claim.phone not in opted_out and w.id not in capped and w.id not in refused
         )  # fmt: skip
 
-    def _refused_destinations(self, fresh: list[Work]) -> dict[int, str]:
-        """New claims whose numbers the workspace may not text (premium-rate, satellite, a country
-        outside ALLOWED_COUNTRIES): refused when the list was read, and again here for campaigns
-        stored before, or before the setting changed. A reply answers whoever texted in."""
+    def _destinations_to_recheck(self) -> Destinations | None:
+        """What new claims are checked against, once each; None when none needs it. A list is
+        checked when read (premium-rate, satellite, a country outside ALLOWED_COUNTRIES), and
+        stored with what it was checked against: only a campaign stored before destinations
+        were checked, or whose countries were narrowed since, has each number checked again.
+        Decided once per loop, off the per-message path. A reply answers whoever texted in."""
         if self.campaign.source in NOT_COUNTED:
+            return None
+        now = self.rt.settings.destinations
+        checked = checked_destinations(self.campaign.import_report or {})
+        return None if checked is not None and now.covers(checked) else now
+
+    def _refused_destinations(self, fresh: list[Work]) -> dict[int, str]:
+        """New claims whose numbers the workspace may not text now (see _destinations_to_recheck)."""
+        destinations = self.recheck
+        if destinations is None:
             return {}
-        destinations = self.rt.settings.destinations
         refused: dict[int, str] = {}
         for work in fresh:
             reason = destinations.refusal_for(work.claim.phone)
@@ -600,6 +627,7 @@ class Driver:
                            segments=attempt.segments),
             )  # fmt: skip
             self.window.add(False)
+            self.receipts.sent(work.id, self._loop.time())
         elif attempt.kind is Kind.REFUSED:
             await self._refused(work, sender, attempt)
         elif attempt.kind is Kind.ACCOUNT:
@@ -717,6 +745,27 @@ class Driver:
             f"{share}% of the last {self.window.size} messages failed or got no answer from "
             "Twilio. Check the errors below, then resume or cancel."
         )
+
+    async def _watch_receipts(self) -> None:
+        """Pause when the carriers stop delivering what Twilio took from this loop: receipts
+        come back late (seconds to minutes), by a status callback or the status poll, so they
+        are read from the database, for the messages still waiting for one."""
+        while not self._stop_settling.is_set() and not self.stopping:
+            window = self.receipts
+            try:
+                receipts = await receipts_among(self.rt.ctx, list(window.waiting))
+                window.came_back(receipts, self._loop.time())
+            except Exception as error:
+                log.warning("campaign %s: could not read its receipts: %r", self.cid, error)
+            reason = _receipt_trouble(window.counts(), self.rt.settings)
+            if reason is not None and not self.stopping:
+                self.stopping = CampaignStatus.PAUSED
+                self._wake.set()
+                await self._pause(reason)
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECEIPTS_SECONDS):
+                    await self._stop_settling.wait()
 
     async def _pause(self, reason: str) -> None:
         try:
@@ -876,12 +925,14 @@ class Driver:
         self.unsent += [work.id for work in unsent]
         await self._last_write("give back unsent claims", self._release)
         await self._last_write("record results", self._flush)
-        if self._settling is not None:  # a lookup pass under way finishes, up to a point
+        for task in (self._settling, self._receipts):
+            if task is None:  # a lookup pass or a pause under way finishes, up to a point
+                continue
             try:
                 async with asyncio.timeout(10):
-                    await self._settling
+                    await task
             except TimeoutError:
-                self._settling.cancel()
+                task.cancel()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -909,6 +960,36 @@ class Driver:
                               "lookups settle them", self.cid, what, error)  # fmt: skip
                     return
                 await asyncio.sleep(min(ERROR_BACKOFF_CAP, 0.1 * 2**attempt))
+
+
+def _receipt_trouble(window: Receipts, settings: Settings) -> str | None:
+    """Why the campaign should pause, from the receipts of `window`, in plain words; None if
+    too few came back to judge, or if the carriers deliver well enough."""
+    if window.total < max(1, settings.AUTO_PAUSE_RECEIPTS // 2):
+        return None
+    spam = window.filtered > settings.AUTO_PAUSE_FILTERED_RATE * window.total
+    lost = window.undelivered > settings.AUTO_PAUSE_UNDELIVERED_RATE * window.total
+    if not lost and not (spam and window.filtered >= FILTERED_BURST):
+        return None
+    if spam:
+        also = (
+            f", and {window.undelivered} in all did not reach the phone"
+            if window.undelivered > window.filtered
+            else ""
+        )
+        return (
+            f"Carriers are blocking these texts as spam: {window.filtered} of the last "
+            f"{window.total} were filtered out{also}. Sending more can get the sending number "
+            "blocked. Check that the number is registered for business texting and that the "
+            "message reads like one from you (who you are, no shortened links), then resume "
+            "or cancel."
+        )
+    some_spam = f", {window.filtered} of them filtered as spam" if window.filtered else ""
+    return (
+        f"Many of these texts are not reaching phones: {window.undelivered} of the last "
+        f"{window.total} came back not delivered{some_spam}. Check the reasons in the report, "
+        "then resume or cancel."
+    )
 
 
 def _send_by(claim: Claimed, claimed: float) -> float:

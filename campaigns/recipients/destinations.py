@@ -8,8 +8,9 @@ wrong way. Each refusal is said so that whoever pasted the list understands it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -47,6 +48,21 @@ class Destinations:
     def refusal_for(self, phone: str) -> str | None:
         """The same for a number stored in E.164 (a campaign's, a contact's)."""
         return self.refusal(normalise(phone, None))
+
+    def covers(self, checked: Destinations) -> bool:
+        """Whether every number `checked` lets through may be texted here too: a list checked
+        against it needs no second look against these."""
+        if self.countries is None:
+            return True
+        return checked.countries is not None and checked.countries <= self.countries
+
+    def to_json(self) -> dict[str, Any]:
+        return {"countries": None if self.countries is None else sorted(self.countries)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Destinations:
+        countries = data["countries"]
+        return cls(None if countries is None else frozenset(countries))
 
     def describe(self) -> str:
         """ "the United States and Canada"; "any country" without a limit."""

@@ -49,6 +49,9 @@ class ImportReport:
     encoding: str  # "utf-8", "utf-16", "cp1252"
     warnings: list[str] = field(default_factory=list)  # plain sentences
     read_abroad: list[ReadAbroad] = field(default_factory=list)  # of the recipients kept
+    # What every recipient was checked against when read (None: not checked), so that sending
+    # need not check each number again unless the workspace's destinations were narrowed since.
+    destinations: Destinations | None = None
 
     def to_json(self, sample: int = 5) -> dict[str, Any]:
         return {
@@ -144,6 +147,7 @@ class Collector:
             encoding=encoding,
             warnings=warnings,
             read_abroad=self.read_abroad,
+            destinations=self._destinations,
         )
 
     def _nothing_valid(self) -> str:

@@ -20,6 +20,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.recipients import Recipient as ParsedRecipient
+from campaigns.recipients.destinations import Destinations
 from campaigns.send_hours import ANY, parse_send_hours
 from campaigns.status import Counts, RecipientStatus
 from campaigns.templates import Template, compile_template
@@ -27,6 +28,7 @@ from campaigns.text import check_text, check_texts
 
 INSERT_CHUNK = 5_000
 MAX_STORED_INVALID = 1_000  # the preview shows a few; the rest are counted
+CHECKED_DESTINATIONS = "checked_destinations"  # in a campaign's import_report
 
 
 POSSIBLE_ID = re.compile(r"[a-z0-9_]{1,32}")  # campaigns.id is String(32); ids.py makes them
@@ -183,7 +185,16 @@ def import_summary(report: ImportReport) -> dict[str, Any]:
     data["invalid"] = data["invalid"][:MAX_STORED_INVALID]
     data["read_abroad_count"] = len(report.read_abroad)
     data["read_abroad"] = data["read_abroad"][:MAX_STORED_INVALID]
+    if report.destinations is not None:
+        data[CHECKED_DESTINATIONS] = report.destinations.to_json()
     return data
+
+
+def checked_destinations(import_report: dict[str, Any]) -> Destinations | None:
+    """What a stored campaign's recipients were checked against when read; None if they were
+    not (a list stored before destinations were checked, or read without them)."""
+    data = import_report.get(CHECKED_DESTINATIONS)
+    return None if data is None else Destinations.from_json(data)
 
 
 async def insert_recipients(

@@ -474,11 +474,13 @@ async def group_recipients(ctx: Context, group_id: int | str) -> ImportReport:
             for row, (phone, variables) in enumerate(rows, start=1)
         ]
     # Contacts saved before ALLOWED_COUNTRIES changed (or before destinations were checked).
-    recipients, refused = await off_loop(refused_among, recipients, ctx.settings.destinations)
+    destinations = ctx.settings.destinations
+    recipients, refused = await off_loop(refused_among, recipients, destinations)
     names = list(dict.fromkeys(name for r in recipients for name in r.variables))
     warnings = [] if recipients or refused else [f"The group “{group.name}” has no contacts."]
     return ImportReport(recipients=recipients, invalid=refused, duplicates=0, variables=names,
-                        phone_column=None, encoding="utf-8", warnings=warnings)  # fmt: skip
+                        phone_column=None, encoding="utf-8", warnings=warnings,
+                        destinations=destinations)  # fmt: skip
 
 
 async def delete_contact_group(ctx: Context, group_id: int | str, actor: str) -> GroupSummary:

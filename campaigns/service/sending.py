@@ -6,14 +6,17 @@ What a send loop may do with each recipient (claims, leases, results, lookups) i
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, any_, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
+from campaigns.delivery_errors import FILTERED_AS_SPAM
 from campaigns.errors import StateError
 from campaigns.models import Campaign, Recipient
 from campaigns.service.claims import OPTED_OUT, UNKNOWN_OUTCOME, unsettled_count
@@ -297,3 +300,87 @@ class FailureWindow:
 
     def full(self) -> bool:
         return len(self.outcomes) >= self.size
+
+
+class Receipt(StrEnum):
+    """What came back about a message Twilio took: a final status, as a carrier reported it."""
+
+    DELIVERED = "delivered"
+    NOT_DELIVERED = "not_delivered"  # undelivered, or failed after Twilio took it
+    FILTERED = "filtered"  # not delivered: a carrier filtered it as spam
+
+
+async def receipts_among(ctx: Context, recipient_ids: Collection[int]) -> dict[int, Receipt]:
+    """The final receipts that have come back so far for these messages (recipients whose
+    message Twilio took), whoever applied them: a status callback in the web process, the
+    worker's status poll, or a lookup. Those still without one are left out."""
+    if not recipient_ids:
+        return {}
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(Recipient.id, Recipient.status, Recipient.error_code).where(
+                _id_among(ctx, recipient_ids),
+                Recipient.twilio_sid.is_not(None),
+                Recipient.status.in_(
+                    [RecipientStatus.DELIVERED, RecipientStatus.UNDELIVERED, RecipientStatus.FAILED]
+                ),
+            )
+        )
+        return {
+            rid: Receipt.DELIVERED if status == RecipientStatus.DELIVERED
+            else Receipt.FILTERED if code == FILTERED_AS_SPAM
+            else Receipt.NOT_DELIVERED
+            for rid, status, code in rows
+        }  # fmt: skip
+
+
+def _id_among(ctx: Context, recipient_ids: Collection[int]) -> ColumnElement[bool]:
+    if ctx.db.dialect == "postgresql":  # one array parameter: no statement of 1,000 to prepare
+        return Recipient.id == any_(cast(list(recipient_ids), ARRAY(BigInteger)))
+    return Recipient.id.in_(list(recipient_ids))
+
+
+@dataclass(frozen=True, slots=True)
+class Receipts:
+    """Counts of receipts: how many came back, how many not delivered, how many of those were
+    filtered as spam."""
+
+    total: int = 0
+    undelivered: int = 0
+    filtered: int = 0
+
+
+@dataclass(slots=True)
+class ReceiptWindow:
+    """The last `size` receipts of the messages one send loop had Twilio take, for auto-pause
+    when carriers stop delivering. Only its own messages: after a resume, the receipts of what
+    was sent before are not judged again. At most `most_waiting` messages are followed at once
+    (a sample, when receipts are slow and sending fast), so each look is a bounded read; one
+    without a receipt after `longest_wait` seconds is no longer followed (some networks never
+    send one), so it does not hold a place."""
+
+    size: int
+    most_waiting: int = 500
+    longest_wait: float = 900.0  # the status poll asks 5 s, 15 s, 1 min and 5 min after sending
+    waiting: dict[int, float] = field(default_factory=dict)  # recipient id -> when it was sent
+    last: deque[Receipt] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.last = deque(maxlen=self.size)
+
+    def sent(self, recipient_id: int, at: float) -> None:
+        if len(self.waiting) < self.most_waiting:
+            self.waiting[recipient_id] = at
+
+    def came_back(self, receipts: dict[int, Receipt], now: float) -> None:
+        for recipient_id, receipt in receipts.items():
+            if self.waiting.pop(recipient_id, None) is not None:
+                self.last.append(receipt)
+        too_old = now - self.longest_wait
+        for recipient_id in [rid for rid, at in self.waiting.items() if at < too_old]:
+            del self.waiting[recipient_id]
+
+    def counts(self) -> Receipts:
+        filtered = sum(receipt is Receipt.FILTERED for receipt in self.last)
+        delivered = sum(receipt is Receipt.DELIVERED for receipt in self.last)
+        return Receipts(len(self.last), len(self.last) - delivered, filtered)

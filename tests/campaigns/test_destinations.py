@@ -19,6 +19,7 @@ from campaigns.recipients.destinations import (
     Destinations,
 )
 from campaigns.recipients.phones import classify
+from campaigns.service.common import checked_destinations, import_summary
 from campaigns.settings import SettingsError, load_settings
 from tests.conftest import make_settings
 
@@ -203,3 +204,16 @@ def test_classify_agrees_with_phonenumbers() -> None:
             assert kind is not None and (kind.region, kind.type) == expected, number
         else:
             assert kind is None, number
+
+
+def test_a_list_keeps_what_it_was_checked_against_so_sending_need_not_check_each_number() -> None:
+    checked = import_summary(check_recipient_list([{"phone": "+14155550123"}], "US", US_AND_GB))
+    assert checked_destinations(checked) == US_AND_GB
+    assert (
+        checked_destinations(import_summary(check_recipient_list(["+14155550123"], "US"))) is None
+    )
+    # Sending checks each number again only where the workspace's destinations are narrower now.
+    assert US_AND_GB.covers(US_ONLY) and US_AND_GB.covers(US_AND_GB)
+    assert not US_ONLY.covers(US_AND_GB)
+    assert ANYWHERE.covers(US_ONLY) and ANYWHERE.covers(ANYWHERE)
+    assert not US_AND_GB.covers(ANYWHERE)

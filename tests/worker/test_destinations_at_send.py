@@ -4,10 +4,14 @@ arq worker, the twilio SDK against the stand-in."""
 
 from __future__ import annotations
 
+import asyncio
+
 from campaigns.db import Database
 from campaigns.recipients import check_recipient_list
 from campaigns.service import NewCampaign, create_campaign, get_campaign
+from tests.conftest import make_settings
 from tests.worker.stack import running_stack
+from worker.main import create_worker
 
 ONE = "+14155550100"
 PREMIUM_RATE = "a premium-rate number: calls and texts to it cost extra"
@@ -35,3 +39,28 @@ async def test_a_stored_campaign_does_not_text_numbers_refused_now(db: Database)
         assert outcome[SARAH][0] != "failed"
         sent_to = {m.to for m in stack.twilio.sandbox.messages()}
         assert sent_to == {SARAH}
+
+
+async def test_a_list_checked_when_read_is_checked_again_once_the_countries_are_narrowed(
+    db: Database,
+) -> None:
+    """The list was read (over the API) when France was allowed; the worker starts with the UK
+    only: the stored check no longer covers it, and each number is checked again."""
+    async with running_stack(db, senders={ONE: 20.0}, ALLOWED_COUNTRIES="GB,FR") as stack:
+        cid = await stack.create(
+            name="Read with France", message_template="See you soon",
+            recipients=[{"phone": SARAH}, {"phone": PARIS}], from_number=ONE,
+        )  # fmt: skip
+        narrowed = make_settings(**{**stack.env, "ALLOWED_COUNTRIES": "GB"})
+        worker = create_worker(narrowed, handle_signals=False)
+        stack.workers.append((worker, asyncio.create_task(worker.async_run())))
+        await stack.until_finished(cid)
+        detail = await get_campaign(stack.ctx, cid, recipients_limit=10)
+        stored = detail.view.campaign.import_report["checked_destinations"]
+        assert stored == {"countries": ["FR", "GB"]}
+        outcome = {r.phone: (r.status, r.error_reason) for r in detail.recipients}
+        assert outcome[PARIS] == (
+            "failed",
+            "not sent: in France (+33): this workspace only texts the United Kingdom",
+        )
+        assert {m.to for m in stack.twilio.sandbox.messages()} == {SARAH}
