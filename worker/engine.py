@@ -288,8 +288,19 @@ class Driver:
         return True
 
     async def _status(self) -> str | None:
+        """The campaign's status; None when it is gone, or at a version other than this loop's
+        (edited while it waited for sending hours: a loop of the new version sends it)."""
         async with self.rt.ctx.db.read() as session:
-            return await session.scalar(select(Campaign.status).where(Campaign.id == self.cid))
+            row = (
+                await session.execute(
+                    select(Campaign.status, Campaign.version).where(Campaign.id == self.cid)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        if row.status == CampaignStatus.RUNNING and row.version != self.campaign.version:
+            return CampaignStatus.SCHEDULED  # stop: not this loop's to send any more
+        return str(row.status)
 
     def _may_send(self) -> bool:
         """Whether this loop's claims are surely still its own for a while, and nothing that
@@ -333,8 +344,9 @@ class Driver:
         loop = asyncio.get_running_loop()
         started = loop.time()
         claimed = await claim_batch(
-            self.rt.ctx, self.cid, self._batch_size(), token=self.token, lease=self.lease
-        )
+            self.rt.ctx, self.cid, self._batch_size(), token=self.token, lease=self.lease,
+            version=self.campaign.version,
+        )  # fmt: skip
         self.exhausted = not claimed
         if not claimed:
             self.exhausted_until = loop.time() + STATE_CHECK_SECONDS
