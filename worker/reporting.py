@@ -387,7 +387,10 @@ class Reporter:
         rate = max(report.submitted - int(count_text), 0) / elapsed
         if rate <= 0:
             return rate, None
-        return rate, timedelta(seconds=report.unsent / rate)
+        # The time left to send what may go now: those waiting for their sending hours go
+        # when those open (the message says when), not at this rate.
+        sendable = max(report.unsent - report.counts.waiting, 0)
+        return rate, timedelta(seconds=sendable / rate)
 
     # -- failures
 

@@ -10,6 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -35,8 +36,9 @@ from campaigns.service.claims import (
 )
 from campaigns.service.sending import finish_if_complete, pause_campaign, start_campaign
 from campaigns.settings import Settings
-from campaigns.status import CampaignStatus, RecipientStatus
+from campaigns.status import CampaignStatus, Counts, RecipientStatus
 from sandbox.slack import CAMPAIGNS, RANDOM, SlackSandbox
+from tests.bot.test_blocks import make_report
 from tests.conftest import Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 from worker.reporting import Reporter
@@ -215,6 +217,21 @@ async def test_progress_is_posted_once_then_updated_in_place_at_most_once_an_int
     assert shown.ts == ts and shown.edited
     text = "\n".join(slack.transcript(CAMPAIGNS).splitlines())
     assert "*Sending*" in text and "messages a" in text and "left" in text
+
+
+async def test_the_time_left_counts_only_what_may_go_now(
+    ctx: Context, redis: Redis, slack: SlackSandbox
+) -> None:
+    """50 not sent yet, 40 of them waiting for their sending hours: the time left is the other
+    10's at the measured rate, however long the 40 wait (before: all 50 at that rate)."""
+    waiting = Counts(total=100, delivered=40, pending=60, waiting=40)
+    before = make_report(counts=waiting, submitted=40, unsent=60)
+    report = reporter(ctx, redis)
+    assert await report._pace(before) == (None, None)  # the first sample
+    await asyncio.sleep(0.5)
+    rate, eta = await report._pace(replace(before, submitted=50, unsent=50))
+    assert rate is not None and eta is not None
+    assert abs(eta.total_seconds() - 10 / rate) < 0.01, (rate, eta)
 
 
 async def test_a_forced_tick_updates_at_once_and_starts_a_new_interval(
