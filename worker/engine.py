@@ -266,6 +266,9 @@ class Driver:
             return True
         if await self._asleep_until_hours():
             return True
+        # Napping through a short wait for sending hours: the progress message says it waits
+        # (at most once an interval, like any tick).
+        self._tick_in_background()
         await asyncio.sleep(STATE_CHECK_SECONDS)
         return False
 
@@ -285,6 +288,7 @@ class Driver:
         log.info("campaign %s: %d recipients wait for their sending hours; asleep until %s",
                  self.cid, waiting.count, f"{waiting.next_release:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
         await self.rt.reporter.tick(self.cid, force=True)
+        await self.rt.reporter.homes()  # listed as waiting, not as sending
         return True
 
     async def _status(self) -> str | None:

@@ -231,13 +231,19 @@ async def test_an_edit_while_the_loop_naps_through_a_short_wait_never_sends_the_
     """A short wait: the send loop stays, napping, with the old message compiled. The edit
     lands under the campaign's lock; that loop claims nothing for the old version and stops,
     and a loop of the new version sends."""
-    hours, _ = window_opening_in(2.5)
-    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=1) as stack:
+    hours, _ = window_opening_in(3.5)
+    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=1,
+                             slack=True) as stack:  # fmt: skip
+        assert stack.slack is not None
         await stack.start_worker()
         cid = await stack.create(name="Reminder", message_template="Old {{first_name}}",
                                  recipients=LONDONERS, from_number=ONE)  # fmt: skip
         await until_waiting(db, cid, 2)
-        assert await wake_at(db, cid) is None  # napping, not asleep
+        # Napping, not asleep; the progress message says it waits all the same.
+        async with asyncio.timeout(2):
+            while "Waiting for sending hours" not in stack.slack.transcript(CAMPAIGNS):
+                await asyncio.sleep(0.05)
+        assert await wake_at(db, cid) is None
         status, edited = await patch(stack, cid, {"message_template": "New {{first_name}}"})
         assert status == 200, edited
         await stack.until_finished(cid, timeout=25)
