@@ -33,6 +33,7 @@ from bot.blocks.home import home_view
 from bot.blocks.inbound import InboundContext, inbound_message
 from bot.blocks.preview import preview_view
 from bot.blocks.progress import progress_message
+from bot.blocks.report import report_view
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
@@ -343,6 +344,8 @@ def test_while_sending_messages_without_a_receipt_await_it_and_are_not_failed() 
     )
     home = checked(home_view([CampaignView(make_campaign(), counts)]), surface="home")
     assert "5 delivered, 25 awaiting receipt, 1 failed, 70 pending of 100" in home
+    shown = checked(report_view(report, [], None, page=1))
+    assert "*Awaiting receipt*\n25" in shown and "*Failed*\n1" in shown, shown
     # Once final, the seed's counts: a `sent` never confirmed is failed, and says why.
     done = make_campaign(status=CampaignStatus.DONE)
     final = make_report(done, counts=counts, awaiting_receipt=25, no_receipt=20)
