@@ -231,8 +231,9 @@ async def test_an_edit_while_the_loop_naps_through_a_short_wait_never_sends_the_
     """A short wait: the send loop stays, napping, with the old message compiled. The edit
     lands under the campaign's lock; that loop claims nothing for the old version and stops,
     and a loop of the new version sends."""
-    hours, _ = window_opening_in(3.5)
-    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=1,
+    # Opens in 4 to 5 s; a loop sleeps only for a wait of 4 sweeps (8 s) or more: it naps.
+    hours, _ = window_opening_in(4)
+    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=2,
                              slack=True) as stack:  # fmt: skip
         assert stack.slack is not None
         await stack.start_worker()
