@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -125,11 +125,26 @@ class Counts:
     # Of the pending: those waiting for their sending hours, and the soonest of them (UTC).
     waiting: int = 0
     next_release: datetime | None = None
+    next_release_zone: str | None = None  # a zone the soonest of them are in
+    # Handed to Twilio (they have a SID) with no final status yet: `queued` (counted pending)
+    # and `sent` (counted failed). Until the campaign's receipts are final these are shown as
+    # awaiting a receipt, neither failed nor waiting to go.
+    awaiting_receipt: int = 0
+    sent_no_receipt: int = 0  # of them: `sent`
+    submitted: int = 0  # handed to Twilio, whatever became of them: 0 until a text has left
 
     @classmethod
-    def from_statuses(cls, by_status: Mapping[str, int]) -> Counts:
+    def from_statuses(
+        cls, by_status: Mapping[str, int], *, queued_with_sid: int = 0, submitted: int = 0
+    ) -> Counts:
+        """`queued_with_sid`: of the `queued`, those Twilio has taken (they have a SID);
+        `submitted`: every recipient with a SID."""
         get = by_status.get
+        sent = get(RecipientStatus.SENT, 0)
         return cls(
+            awaiting_receipt=queued_with_sid + sent,
+            sent_no_receipt=sent,
+            submitted=submitted,
             total=sum(by_status.values()),
             delivered=get(RecipientStatus.DELIVERED, 0),
             failed=get(RecipientStatus.FAILED, 0)
@@ -137,6 +152,16 @@ class Counts:
             + get(RecipientStatus.SENT, 0),
             pending=get(RecipientStatus.PENDING, 0) + get(RecipientStatus.QUEUED, 0),
             cancelled=get(RecipientStatus.CANCELLED, 0),
+        )
+
+    def while_sending(self) -> Counts:
+        """The counts as shown before the receipts are final: what awaits a receipt is neither
+        failed (`sent`) nor pending (`queued` with a SID). The seed's counts (above) stay what
+        the API reports and what a final summary shows."""
+        return replace(
+            self,
+            failed=max(0, self.failed - self.sent_no_receipt),
+            pending=max(0, self.pending - (self.awaiting_receipt - self.sent_no_receipt)),
         )
 
 

@@ -283,6 +283,9 @@ class Driver:
             return True
         if await self._asleep_until_hours():
             return True
+        # Napping through a short wait for sending hours: the progress message says it waits
+        # (at most once an interval, like any tick).
+        self._tick_in_background()
         await asyncio.sleep(STATE_CHECK_SECONDS)
         return False
 
@@ -302,11 +305,23 @@ class Driver:
         log.info("campaign %s: %d recipients wait for their sending hours; asleep until %s",
                  self.cid, waiting.count, f"{waiting.next_release:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
         await self.rt.reporter.tick(self.cid, force=True)
+        await self.rt.reporter.homes()  # listed as waiting, not as sending
         return True
 
     async def _status(self) -> str | None:
+        """The campaign's status; None when it is gone, or at a version other than this loop's
+        (edited while it waited for sending hours: a loop of the new version sends it)."""
         async with self.rt.ctx.db.read() as session:
-            return await session.scalar(select(Campaign.status).where(Campaign.id == self.cid))
+            row = (
+                await session.execute(
+                    select(Campaign.status, Campaign.version).where(Campaign.id == self.cid)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        if row.status == CampaignStatus.RUNNING and row.version != self.campaign.version:
+            return CampaignStatus.SCHEDULED  # stop: not this loop's to send any more
+        return str(row.status)
 
     def _may_send(self) -> bool:
         """Whether this loop's claims are surely still its own for a while, and nothing that
@@ -350,8 +365,9 @@ class Driver:
         loop = asyncio.get_running_loop()
         started = loop.time()
         claimed = await claim_batch(
-            self.rt.ctx, self.cid, self._batch_size(), token=self.token, lease=self.lease
-        )
+            self.rt.ctx, self.cid, self._batch_size(), token=self.token, lease=self.lease,
+            version=self.campaign.version,
+        )  # fmt: skip
         self.exhausted = not claimed
         if not claimed:
             self.exhausted_until = loop.time() + STATE_CHECK_SECONDS

@@ -210,7 +210,8 @@ class Reporter:
             return False
         # Separately: a progress message Slack will not update must not hold the summary back.
         async with self._reporting("update the progress message of", campaign_id):
-            await self._update_progress(report)
+            # Its counts say what the summary says: final once the wait for receipts is over.
+            await self._update_progress(report, final=report.settled or final)
         async with self._reporting("post or update the summary of", campaign_id):
             await self._summary(report, settled=report.settled or final)
         # After the summary, and apart from it: a chart that fails never holds the summary back.
@@ -256,12 +257,12 @@ class Reporter:
                 return None  # it gave up: its error is in its log
         return None
 
-    async def _update_progress(self, report: CampaignReport) -> None:
+    async def _update_progress(self, report: CampaignReport, *, final: bool | None = None) -> None:
         where = await self._progress_message(report)
         if where is None or where.posted_now:
             return
         rate, eta = await self._pace(report)
-        await self._edit(where.channel, where.ts, _progress(report, rate, eta))
+        await self._edit(where.channel, where.ts, _progress(report, rate, eta, final=final))
 
     async def _summary(self, report: CampaignReport, *, settled: bool) -> None:
         campaign = report.campaign
@@ -424,7 +425,10 @@ class Reporter:
         rate = max(report.submitted - int(count_text), 0) / elapsed
         if rate <= 0:
             return rate, None
-        return rate, timedelta(seconds=report.unsent / rate)
+        # The time left to send what may go now: those waiting for their sending hours go
+        # when those open (the message says when), not at this rate.
+        sendable = max(report.unsent - report.counts.waiting, 0)
+        return rate, timedelta(seconds=sendable / rate)
 
     # -- failures
 
@@ -454,11 +458,13 @@ class Reporter:
             log.exception("could not %s campaign %s", what, campaign_id)
 
 
-def _progress(report: CampaignReport, rate: float | None, eta: timedelta | None) -> dict[str, Any]:
+def _progress(
+    report: CampaignReport, rate: float | None, eta: timedelta | None, *, final: bool | None = None
+) -> dict[str, Any]:
     """The campaign's progress message; an answer typed in Slack shows as the answer instead."""
     if report.campaign.source == REPLY:
         return reply_status_message(report)
-    return progress_message(report, rate=rate, eta=eta)
+    return progress_message(report, rate=rate, eta=eta, final=final)
 
 
 def _chart_text(last: TimelinePoint, *, final: bool) -> str:

@@ -41,6 +41,7 @@ class Reporting(Protocol):
     async def late(self, campaign_id: str) -> None: ...
     async def changed(self, campaign_id: str, change: dict[str, Any] | None = None) -> None: ...
     async def ask_approval(self, campaign_id: str, version: int) -> str: ...
+    async def homes(self) -> None: ...
 
 
 class NoReporting:
@@ -69,6 +70,9 @@ class NoReporting:
 
     async def ask_approval(self, campaign_id: str, version: int) -> str:
         return "no Slack"
+
+    async def homes(self) -> None:
+        return None
 
 
 @dataclass

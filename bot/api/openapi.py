@@ -66,6 +66,15 @@ CAMPAIGN_PROPERTIES: dict[str, Any] = {
     "failed_count": {"type": "integer", "minimum": 0, "description": "failed + undelivered + sent"},
     "pending_count": {"type": "integer", "minimum": 0, "description": "pending + queued"},
     "cancelled_count": {"type": "integer", "minimum": 0},
+    "awaiting_receipt_count": {
+        "type": "integer",
+        "minimum": 0,
+        "description": (
+            "handed to Twilio with no final status yet (queued there, or sent without a "
+            "delivery receipt); already within pending_count and failed_count, which keep "
+            "their definitions"
+        ),
+    },
     "segments": {"type": "integer", "minimum": 0},
     "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2", "mixed"]},
     "estimated_cost": {"type": "number", "minimum": 0},

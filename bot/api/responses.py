@@ -53,6 +53,7 @@ def campaign_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
         "failed_count": counts.failed,
         "pending_count": counts.pending,
         "cancelled_count": counts.cancelled,
+        "awaiting_receipt_count": counts.awaiting_receipt,
         "segments": stats.total_segments,
         "encoding": stats.encoding,
         "estimated_cost": _money(stats.cost(settings.PRICE_PER_SEGMENT, settings.PRICE_PER_MMS)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks.progress import STATUS_LABELS
+from bot.blocks.progress import STATUS_LABELS, waiting_line, waits_for_hours
 from bot.blocks.text import context, escape, local_time, message, section
 from campaigns.service import CampaignView
 from campaigns.status import CampaignStatus
@@ -44,11 +44,21 @@ def campaign_line(item: CampaignView, *, with_id: bool = True) -> str:
     when = ""
     if campaign.status == CampaignStatus.SCHEDULED and campaign.scheduled_at:
         when = f" for {local_time(campaign.scheduled_at)}"
+    shown = counts.while_sending()  # what awaits a receipt is neither failed nor pending
+    if waiting_for_hours(item):
+        label, when = waiting_line(counts, first=counts.submitted == 0).replace("*", ""), ""
+    awaiting = f"{shown.awaiting_receipt:,} awaiting receipt, " if shown.awaiting_receipt else ""
     return (
-        f"*{escape(campaign.name)}* · {label}{when} · {counts.delivered:,} delivered, "
-        f"{counts.failed:,} failed, {counts.pending:,} pending of {counts.total:,}"
+        f"*{escape(campaign.name)}* · {label}{when} · {shown.delivered:,} delivered, "
+        f"{awaiting}{shown.failed:,} failed, {shown.pending:,} pending of {shown.total:,}"
         + (f" · `{campaign.id}`" if with_id else "")
     )
+
+
+def waiting_for_hours(item: CampaignView) -> bool:
+    """Running, with nothing to send until some recipient's sending hours open."""
+    unsent = item.counts.while_sending().pending
+    return waits_for_hours(item.campaign, item.counts, unsent)
 
 
 def campaign_list(items: list[CampaignView], more: bool) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks.answers import campaign_line
+from bot.blocks.answers import campaign_line, waiting_for_hours
 from bot.blocks.compose import plain
 from bot.blocks.text import context, header, plural, section
 from campaigns.service import CampaignView
@@ -19,9 +19,12 @@ MAX_BLOCKS = 100  # Slack's limit for a Home tab
 
 def home_view(campaigns: list[CampaignView], *, who_may: str | None = None) -> dict[str, Any]:
     """`who_may`: None when the person may create and cancel; else who may, to be asked."""
+    # A campaign waiting for its recipients' sending hours is not sending: it is listed with
+    # those that will, saying when its first texts go.
+    waiting = [c for c in campaigns if waiting_for_hours(c)]
     active = [c for c in campaigns if c.campaign.status in (CampaignStatus.RUNNING,
-                                                            CampaignStatus.PAUSED)]  # fmt: skip
-    scheduled = [c for c in campaigns if c.campaign.status == CampaignStatus.SCHEDULED]
+              CampaignStatus.PAUSED) and c not in waiting]  # fmt: skip
+    scheduled = [c for c in campaigns if c.campaign.status == CampaignStatus.SCHEDULED] + waiting
     recent = [c for c in campaigns if c.campaign.status in FINISHED][:RECENT]
     blocks: list[dict[str, Any]] = [header("Textcast: SMS campaigns")]
     if who_may is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.blocks.actions import EDIT_CAMPAIGN, EXPORT_CSV, PROGRESS_CANCEL, VIEW_REPORT
 from bot.blocks.text import (
@@ -19,8 +21,9 @@ from bot.blocks.text import (
     section,
     senders,
 )
+from campaigns.models import Campaign
 from campaigns.service.report import CampaignReport
-from campaigns.status import CANCELLABLE, CampaignStatus
+from campaigns.status import CANCELLABLE, FINISHED, CampaignStatus, Counts
 
 BAR_CELLS = 10
 FULL, EMPTY = "▓", "░"
@@ -62,9 +65,48 @@ def time_left(eta: timedelta) -> str:
     return f"about {duration(eta)} left"
 
 
+def zone_city(zone: str) -> str:
+    """'America/Los_Angeles' as people say it: 'Los Angeles'."""
+    return zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def release_words(counts: Counts) -> str:
+    """When the first waiting recipients are texted: in each reader's own zone (Slack formats
+    it), and the recipients' local time: 'today at 16:00 (08:00 in Los Angeles)'."""
+    at = counts.next_release
+    if at is None:
+        return "when their sending hours open"
+    words = local_time(at)
+    zone = counts.next_release_zone
+    if zone:
+        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+        words += f" ({local:%H:%M} in {zone_city(zone)})"
+    return words
+
+
+def waits_for_hours(campaign: Campaign, counts: Counts, unsent: int) -> bool:
+    """Running, and everything not yet sent waits for its sending hours: not sending now."""
+    return (
+        campaign.status == CampaignStatus.RUNNING
+        and counts.waiting > 0
+        and counts.next_release is not None
+        and unsent <= counts.waiting
+    )
+
+
+def waiting_line(counts: Counts, *, first: bool) -> str:
+    """'*Waiting for sending hours*: first texts today at 16:00 (08:00 in Los Angeles)'."""
+    return f"*{WAITING}*: {'first' if first else 'next'} texts {release_words(counts)}"
+
+
+WAITING = "Waiting for sending hours"
+
+
 def status_line(report: CampaignReport) -> str:
     campaign = report.campaign
     label = f"*{STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)}*"
+    if waits_for_hours(campaign, report.counts, report.unsent):
+        return waiting_line(report.counts, first=report.submitted == 0)
     if campaign.status == CampaignStatus.SCHEDULED and campaign.scheduled_at:
         return f"{label} for {local_time(campaign.scheduled_at)}"
     if campaign.status == CampaignStatus.CANCELLED:
@@ -74,12 +116,43 @@ def status_line(report: CampaignReport) -> str:
     return label
 
 
-def counts_line(report: CampaignReport) -> str:
-    counts = report.counts
+def shown_counts(report: CampaignReport, *, final: bool) -> Counts:
+    """The counts as people see them: until the receipts are final, a message handed to Twilio
+    without one awaits its receipt (neither failed nor pending); once final, the seed's counts,
+    where a `sent` never confirmed is failed."""
+    if final:
+        return replace(report.counts, awaiting_receipt=0, sent_no_receipt=0)
+    return report.counts.while_sending()
+
+
+def counts_line(report: CampaignReport, *, final: bool) -> str:
+    counts = shown_counts(report, final=final)
+    return counts_words(counts) + f", of {counts.total:,}"
+
+
+def counts_words(counts: Counts, separator: str = " · ") -> str:
+    words = [f"{counts.delivered:,} delivered"]
+    if counts.awaiting_receipt:
+        words.append(f"{counts.awaiting_receipt:,} awaiting receipt")
+    words += [
+        f"{counts.failed:,} failed",
+        f"{counts.pending:,} pending",
+        f"{counts.cancelled:,} cancelled",
+    ]
+    return separator.join(words)
+
+
+def _short_counts(counts: Counts) -> str:
+    awaiting = f"{counts.awaiting_receipt:,} awaiting receipt, " if counts.awaiting_receipt else ""
     return (
-        f"{counts.delivered:,} delivered · {counts.failed:,} failed · "
-        f"{counts.pending:,} pending · {counts.cancelled:,} cancelled, of {counts.total:,}"
+        f"{counts.delivered:,} delivered, {awaiting}{counts.failed:,} failed, "
+        f"{counts.pending:,} pending"
     )
+
+
+def receipts_final(report: CampaignReport) -> bool:
+    """Whether the counts are final: the campaign is over and no receipt is awaited."""
+    return report.campaign.status in FINISHED and report.settled
 
 
 def went_out(report: CampaignReport) -> int:
@@ -92,29 +165,37 @@ def went_out(report: CampaignReport) -> int:
 
 
 def progress_message(
-    report: CampaignReport, *, rate: float | None, eta: timedelta | None
+    report: CampaignReport,
+    *,
+    rate: float | None,
+    eta: timedelta | None,
+    final: bool | None = None,
 ) -> dict[str, Any]:
     """`rate` is messages handed to Twilio per second, `eta` the time left to send the rest;
-    both are shown only while the campaign sends."""
+    both are shown only while the campaign sends. `final`: the receipts are final (by default:
+    the campaign is over and none is awaited); until then those awaited are shown as such."""
     campaign = report.campaign
-    counts = report.counts
+    final = receipts_final(report) if final is None else final
+    counts = shown_counts(report, final=final)
     done = went_out(report)
+    waiting = waits_for_hours(campaign, report.counts, report.unsent)
     lines = [
         status_line(report),
         f"{done:,} of {counts.total:,} handled ({percent(done, counts.total)}%)",
-        counts_line(report),
+        counts_line(report, final=final),
     ]
-    if campaign.status == CampaignStatus.RUNNING:
+    if campaign.status == CampaignStatus.RUNNING and not waiting:
         pace = [send_rate(rate)] if rate is not None else []
         if eta is not None and report.unsent:
             pace.append(time_left(eta))
         if pace:
             joined = " · ".join(pace)
             lines.append(joined[:1].upper() + joined[1:])
-    if counts.waiting and counts.next_release and campaign.status == CampaignStatus.RUNNING:
+    if counts.waiting and counts.next_release and not waiting \
+            and campaign.status == CampaignStatus.RUNNING:  # fmt: skip
         lines.append(
             f":clock8: {plural(counts.waiting, 'waits', 'wait')} for their sending hours in "
-            f"their own time zones; the first go {local_time(counts.next_release)}"
+            f"their own time zones; the first go {release_words(counts)}"
         )
     if report.uncertain:
         lines.append(
@@ -129,11 +210,11 @@ def progress_message(
     ):
         lines.append(f"Took {duration(report.duration)}")
     about = f"{origin(campaign)} · {senders(campaign)} · {campaign.id}"
-    label = STATUS_LABELS.get(CampaignStatus(campaign.status), campaign.status)
+    label = WAITING if waiting else STATUS_LABELS.get(CampaignStatus(campaign.status),
+                                                       campaign.status)  # fmt: skip
     fallback = (
         f"{escape(campaign.name)}: {label.lower()}, {percent(done, counts.total)}% "
-        f"({counts.delivered:,} delivered, {counts.failed:,} failed, "
-        f"{counts.pending:,} pending of {counts.total:,})"
+        f"({_short_counts(counts)} of {counts.total:,})"
     )
     # The words first and the bar after them, in a context of its own: a screen reader reads
     # "60 of 100 handled" before it spells out ten squares.
@@ -142,8 +223,16 @@ def progress_message(
     if campaign.status != CampaignStatus.DRAFT:
         blocks.append(progress_buttons(campaign.id, cancellable=campaign.status in CANCELLABLE,
                                        unsent=report.unsent,
-                                       editable=campaign.status == CampaignStatus.SCHEDULED))  # fmt: skip
+                                       editable=editable(report)))  # fmt: skip
     return message(fallback, blocks)
+
+
+def editable(report: CampaignReport) -> bool:
+    """Scheduled, or waiting for its sending hours before its first text left."""
+    campaign = report.campaign
+    if campaign.status == CampaignStatus.SCHEDULED:
+        return True
+    return waits_for_hours(campaign, report.counts, report.unsent) and report.submitted == 0
 
 
 def progress_buttons(

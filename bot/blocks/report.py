@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.compose import Metadata, plain
+from bot.blocks.progress import receipts_final, shown_counts
 from bot.blocks.summary import sent_size
 from bot.blocks.text import context, escape, header, money, plural, section
 from campaigns.models import Recipient
@@ -32,11 +33,14 @@ GROUP_TITLES = {
 
 
 def report_view(report: CampaignReport, shown: StatusPage, *, page: int) -> dict[str, Any]:
-    campaign, counts = report.campaign, report.counts
+    campaign = report.campaign
+    counts = shown_counts(report, final=receipts_final(report))  # awaiting a receipt: not failed
     fields = [
         ("Delivered", counts.delivered), ("Failed", counts.failed),
         ("Pending", counts.pending), ("Cancelled", counts.cancelled),
     ]  # fmt: skip
+    if counts.awaiting_receipt:
+        fields.insert(1, ("Awaiting receipt", counts.awaiting_receipt))
     blocks: list[dict[str, Any]] = [
         header(campaign.name),
         {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.people import for_creator
-from bot.blocks.progress import counts_line
+from bot.blocks.progress import counts_line, shown_counts
 from bot.blocks.text import context, duration, escape, message, money, plural, section
 from campaigns.service.report import CampaignReport
 
@@ -28,22 +28,21 @@ def failure_lines(report: CampaignReport, *, settled: bool) -> list[str]:
             f"• and {len(rest):,} more error codes ({plural(messages, 'message')}): "
             "the API lists every recipient with its error"
         )
-    # `sent` without a receipt counts as failed; until receipts settle it may still arrive.
+    # `sent` without a receipt counts as failed once final; until then its receipt may still
+    # arrive, and it is counted as awaiting one (counts_line), not as a failure.
     no_receipt = report.no_receipt
     if no_receipt and settled:
         lines.append(
             f"• No delivery receipt from the phone network ({plural(no_receipt, 'message')})"
         )
-    elif no_receipt:
-        lines.append(f"• No delivery receipt yet ({plural(no_receipt, 'message')})")
     return lines
 
 
 def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
     """`settled`: stop waiting for receipts (none is awaited, or the wait is over)."""
     campaign = report.campaign
-    counts = report.counts
-    lines = [for_creator(campaign, f"*Summary of {escape(campaign.name)}*"), counts_line(report)]
+    lines = [for_creator(campaign, f"*Summary of {escape(campaign.name)}*"),
+             counts_line(report, final=settled)]  # fmt: skip
     failures = failure_lines(report, settled=settled)
     if failures:
         lines += ["", "*Why messages failed*", *failures]
@@ -71,9 +70,11 @@ def summary_message(report: CampaignReport, *, settled: bool) -> dict[str, Any]:
             f"Still waiting for {plural(report.awaiting_receipt, 'delivery receipt')}: "
             "this summary updates as they arrive."
         )
+    counts = shown_counts(report, final=settled)
+    awaiting = f"{counts.awaiting_receipt:,} awaiting receipt, " if counts.awaiting_receipt else ""
     fallback = for_creator(campaign,
-        f"Summary of {escape(campaign.name)}: {counts.delivered:,} delivered, {counts.failed:,} failed, "
-        f"{counts.cancelled:,} cancelled of {counts.total:,}"
+        f"Summary of {escape(campaign.name)}: {counts.delivered:,} delivered, {awaiting}"
+        f"{counts.failed:,} failed, {counts.cancelled:,} cancelled of {counts.total:,}"
     )  # fmt: skip
     return message(fallback, [section("\n".join(lines)), context(note)])
 

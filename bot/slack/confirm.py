@@ -23,8 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.changes import fields_changed
 from bot.blocks.compose import Metadata, notice_view
 from bot.blocks.preview import CONFIRM, CONFIRM_ANYWAY, preview_view
-from bot.blocks.progress import progress_message
-from bot.blocks.text import local_time
+from bot.blocks.progress import progress_message, zone_city
+from bot.blocks.text import local_time, plural
 from bot.jobs import enqueue_confirmed
 from bot.runtime import Runtime
 from bot.slack.compose import BASED_ON, EDITING, SAMPLES
@@ -38,6 +38,7 @@ from campaigns.service import (
     launch_campaign,
     preview_campaign,
 )
+from campaigns.service.preview import HoursWait, WaitGroup, waiting_now
 from campaigns.service.revision import apply_draft
 from campaigns.service.sending import set_progress_message
 from campaigns.status import CampaignStatus, status_said
@@ -111,7 +112,15 @@ async def _confirm(
     started = launched.campaign
     await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, started)
     await show_change(runtime, client, started.id)
-    return _launched_view(started.status, started.name, channel, started.scheduled_at)
+    return _launched_view(started.status, started.name, channel, started.scheduled_at,
+                          wait=await _hours_wait(runtime, started.id, started.status))  # fmt: skip
+
+
+async def _hours_wait(runtime: Runtime, campaign_id: str, status: str) -> HoursWait | None:
+    """Who waits for their sending hours, for a campaign that starts now."""
+    if status != CampaignStatus.RUNNING:
+        return None
+    return await waiting_now(runtime.ctx, campaign_id)
 
 
 async def _refuse_gaps(runtime: Runtime, metadata: Metadata, *, anyway: bool) -> None:
@@ -138,7 +147,8 @@ async def _apply_edit(
     await announce(runtime, client, campaign, f"slack:{user_id}",
                    changed=fields_changed(before, campaign))  # fmt: skip
     view = _launched_view(campaign.status, campaign.name, campaign.channel_id,
-                          campaign.scheduled_at)  # fmt: skip
+                          campaign.scheduled_at,
+                          wait=await _hours_wait(runtime, campaign.id, campaign.status))  # fmt: skip
     view["title"]["text"] = "Changes saved"
     return view
 
@@ -160,11 +170,31 @@ async def _post_progress(client: AsyncWebClient, channel: str, content: dict[str
 
 
 def _launched_view(
-    status: str, name: str, channel: str | None, send_at: Any, *, again: bool = False
+    status: str,
+    name: str,
+    channel: str | None,
+    send_at: Any,
+    *,
+    again: bool = False,
+    wait: HoursWait | None = None,
 ) -> dict[str, Any]:
     where = f" Its progress message is in <#{channel}>." if channel else ""
+    first = wait.groups[0] if wait and wait.groups else None
     if status == CampaignStatus.SCHEDULED and send_at is not None:
         title, text = "Scheduled", f"*{name}* is scheduled for {local_time(send_at)}."
+    elif status == CampaignStatus.RUNNING and wait and first and wait.everyone:
+        title = "Waiting for hours"
+        text = (
+            f"*{name}* is waiting for sending hours: first texts {_release(first)}. "
+            "Nothing is sent before then, and you can still edit it until the first text leaves."
+        )
+    elif status == CampaignStatus.RUNNING and wait and first:
+        title = "Sending"
+        text = (
+            f"*{name}* is sending now. {plural(wait.waiting, 'recipient')} "
+            f"{'waits' if wait.waiting == 1 else 'wait'} for their sending hours: the first "
+            f"{_release(first)}."
+        )
     elif status == CampaignStatus.RUNNING:
         title, text = "Sending", f"*{name}* is sending now."
     elif status == CampaignStatus.AWAITING_APPROVAL:
@@ -180,6 +210,12 @@ def _launched_view(
     if again:
         text = "This campaign was already confirmed. " + text
     return notice_view(title, text + where)
+
+
+def _release(group: WaitGroup) -> str:
+    """'today at 16:00 (08:00 in Los Angeles)': the reader's time, then the recipients'."""
+    city = zone_city(group.zone.split(" ")[0])  # "Europe/London and 2 other zones"
+    return f"{local_time(group.release)} ({group.local} in {city})"
 
 
 async def _preview_with(runtime: Runtime, metadata: Metadata, problem: str) -> dict[str, Any]:

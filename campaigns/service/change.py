@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import audit
@@ -139,12 +139,17 @@ async def edit_confirmed_campaign(
     changed (nothing: no new version)."""
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
-        if campaign.status not in CONFIRMED_EDITABLE:
+        waiting = await waits_before_first_text(ctx, session, campaign)
+        if campaign.status not in CONFIRMED_EDITABLE and not waiting:
             raise _refuse_edit(campaign)
         _check_version(campaign, changes.expected_version)
+        if waiting:
+            campaign.scheduled_at = None  # it runs: at once, unless the edit gives it a time
         changed = await _apply(ctx, session, campaign, changes)
         if "media" in changed:  # every upload it names is stored, and within 5 MB in all
             await attach_media(session, campaign, changes.uploads, actor)
+        if changed and waiting:
+            await restart_after_edit(session, campaign, hours_changed="send_hours" in changed)
         if changed:
             campaign.version += 1
             campaign.updated_at = ctx.now()
@@ -157,6 +162,49 @@ async def edit_confirmed_campaign(
 
 
 CONFIRMED_EDITABLE = frozenset({CampaignStatus.SCHEDULED, CampaignStatus.AWAITING_APPROVAL})
+
+
+async def waits_before_first_text(ctx: Context, session: AsyncSession, campaign: Campaign) -> bool:
+    """Whether a running campaign may still be edited: no text has left (none was handed to
+    Twilio, none is claimed to be), and every recipient not yet done waits for their sending
+    hours, so no send loop is about to take one. Read under the campaign's row lock, which a
+    claim takes too (claims.claim_batch): a claim is either seen here, or comes after the edit
+    and finds the campaign at its new version, which no loop of the old one claims for."""
+    if campaign.status != CampaignStatus.RUNNING:
+        return False
+    clock = await ctx.db.now(session)
+    due = (Recipient.status == RecipientStatus.PENDING) & (
+        Recipient.not_before.is_(None) | (Recipient.not_before <= clock)
+    )
+    waiting = (Recipient.status == RecipientStatus.PENDING) & (Recipient.not_before > clock)
+    busy, held = (
+        await session.execute(
+            select(
+                func.count(case((Recipient.twilio_sid.is_not(None)
+                                 | (Recipient.status == RecipientStatus.QUEUED) | due, 1))),
+                func.count(case((waiting, 1))),
+            ).where(Recipient.campaign_id == campaign.id)
+        )
+    ).one()  # fmt: skip
+    return busy == 0 and held > 0
+
+
+async def restart_after_edit(
+    session: AsyncSession, campaign: Campaign, *, hours_changed: bool
+) -> None:
+    """A campaign edited while it waited for sending hours: its new version is started afresh
+    (the caller queues its start job), so it is not left asleep on the old one's wake time;
+    new sending hours are judged again for every recipient, by the next claim."""
+    campaign.wake_at = None
+    if hours_changed:
+        await session.execute(
+            update(Recipient)
+            .where(
+                Recipient.campaign_id == campaign.id,
+                Recipient.status == RecipientStatus.PENDING,
+            )
+            .values(not_before=None)
+        )
 
 
 async def _apply(

@@ -173,17 +173,25 @@ async def _claimable(
 
 
 async def claim_batch(
-    ctx: Context, campaign_id: str, limit: int, *, token: str, lease: float
-) -> list[Claimed]:
+    ctx: Context, campaign_id: str, limit: int, *, token: str, lease: float,
+    version: int | None = None,
+) -> list[Claimed]:  # fmt: skip
     """Claim up to `limit` pending recipients of a running campaign that are inside their
-    sending hours, in input order."""
+    sending hours, in input order. `version`: the campaign's version the loop sends (its
+    message, its senders); none is claimed for another, such as one edited meanwhile while
+    it waited for its recipients' sending hours (change.waits_before_first_text)."""
     async with ctx.db.transaction() as session:
-        campaign = (
-            await session.execute(
-                select(Campaign.status, Campaign.send_hours).where(Campaign.id == campaign_id)
-            )
-        ).one_or_none()
+        # The row is locked first (claims of one campaign took turns on it already, through
+        # the heartbeat below), so an edit made under its lock is seen, never raced.
+        query = select(Campaign.status, Campaign.send_hours, Campaign.version).where(
+            Campaign.id == campaign_id
+        )
+        if ctx.db.dialect == "postgresql":
+            query = query.with_for_update()
+        campaign = (await session.execute(query)).one_or_none()
         if campaign is None or campaign.status != CampaignStatus.RUNNING:
+            return []
+        if version is not None and campaign.version != version:
             return []
         now = await ctx.db.now(session)
         await _touch(session, campaign_id, now)

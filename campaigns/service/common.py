@@ -21,7 +21,7 @@ from campaigns.offload import off_loop
 from campaigns.recipients import ImportReport
 from campaigns.recipients import Recipient as ParsedRecipient
 from campaigns.recipients.destinations import Destinations
-from campaigns.send_hours import ANY, parse_send_hours
+from campaigns.send_hours import ANY, main_zone, parse_send_hours, zones_for
 from campaigns.status import Counts, RecipientStatus
 from campaigns.templates import Template, compile_template
 from campaigns.text import check_text, check_texts
@@ -55,14 +55,29 @@ async def counts_for(session: AsyncSession, campaign_ids: Sequence[str]) -> dict
     if not campaign_ids:
         return {}
     rows = await session.execute(
-        select(Recipient.campaign_id, Recipient.status, func.count())
+        select(
+            Recipient.campaign_id,
+            Recipient.status,
+            func.count(),
+            func.count(Recipient.twilio_sid),  # handed to Twilio
+        )
         .where(Recipient.campaign_id.in_(campaign_ids))
         .group_by(Recipient.campaign_id, Recipient.status)
     )
     by_campaign: dict[str, dict[str, int]] = defaultdict(dict)
-    for campaign_id, status, count in rows:
+    queued_with_sid: dict[str, int] = defaultdict(int)
+    submitted: dict[str, int] = defaultdict(int)
+    for campaign_id, status, count, with_sid in rows:
         by_campaign[campaign_id][status] = count
-    counts = {cid: Counts.from_statuses(by_campaign.get(cid, {})) for cid in campaign_ids}
+        submitted[campaign_id] += with_sid
+        if status == RecipientStatus.QUEUED:
+            queued_with_sid[campaign_id] = with_sid
+    counts = {
+        cid: Counts.from_statuses(
+            by_campaign.get(cid, {}), queued_with_sid=queued_with_sid[cid], submitted=submitted[cid]
+        )
+        for cid in campaign_ids
+    }
     if not any(n.pending for n in counts.values()):
         return counts
     waiting = await session.execute(
@@ -74,9 +89,36 @@ async def counts_for(session: AsyncSession, campaign_ids: Sequence[str]) -> dict
         )
         .group_by(Recipient.campaign_id)
     )
-    for campaign_id, count, release in waiting:
-        counts[campaign_id] = replace(counts[campaign_id], waiting=count, next_release=release)
+    for campaign_id, count, release in waiting.all():
+        zone = await _zone_released_at(session, campaign_id, release)
+        counts[campaign_id] = replace(
+            counts[campaign_id], waiting=count, next_release=release, next_release_zone=zone
+        )
     return counts
+
+
+async def _zone_released_at(
+    session: AsyncSession, campaign_id: str, release: datetime | None
+) -> str | None:
+    """The zone of one of the recipients released first, for "08:00 in Los Angeles". One row
+    by the (campaign_id, status) index, for the few campaigns that have someone waiting."""
+    if release is None:
+        return None
+    first = (
+        await session.execute(
+            select(Recipient.phone, Recipient.variables)
+            .where(
+                Recipient.campaign_id == campaign_id,
+                Recipient.status == RecipientStatus.PENDING,
+                Recipient.not_before == release,
+            )
+            .limit(1)
+        )
+    ).first()
+    if first is None:
+        return None
+    zones = zones_for(first.phone, first.variables)
+    return main_zone(zones) if zones else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,34 @@ async def waiting_at(
     return _merged(groups)
 
 
+@dataclass(frozen=True, slots=True)
+class HoursWait:
+    """Of a campaign's recipients, who wait for their sending hours if it sends now."""
+
+    total: int
+    groups: tuple[WaitGroup, ...]  # soonest first
+
+    @property
+    def waiting(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    @property
+    def everyone(self) -> bool:
+        """Nobody can be texted yet: the campaign waits, it does not send."""
+        return self.total > 0 and self.waiting >= self.total
+
+
+async def waiting_now(ctx: Context, campaign_id: str) -> HoursWait:
+    """For the confirmation: who waits for their sending hours as the campaign starts (the
+    send loop marks them itself a moment later)."""
+    async with ctx.db.read() as session:
+        campaign = await load_campaign(session, campaign_id)
+        total = (await counts_for(session, [campaign_id]))[campaign_id].total
+        hours = effective_hours(campaign.send_hours, ctx.settings.SEND_HOURS)
+        groups = await waiting_at(session, campaign, hours, ctx.now())
+    return HoursWait(total, groups)
+
+
 def waiting_among(
     recipients: Sequence[ParsedRecipient], hours: SendHours | None, at: datetime
 ) -> tuple[WaitGroup, ...]:

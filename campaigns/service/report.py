@@ -7,7 +7,7 @@ A handful of aggregate queries over the (campaign_id, status) index, so the repo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
@@ -47,7 +47,9 @@ class CampaignReport:
     no_receipt: int  # `sent`: the carrier has it, no receipt (yet); counted as failed
     started_at: datetime | None
     finished_at: datetime | None
-    duration: timedelta | None  # started to finished, or to now while it runs
+    # The first text's leaving to finished, or to now while it runs: sending time, not the
+    # wait for sending hours before it (None until a text has left).
+    duration: timedelta | None
     # Claimed, Twilio's answer lost: waiting for a lookup to tell whether it was sent
     uncertain: int = 0
     # Texts recipients sent back to this campaign: replies, and opt-outs by text (STOP)
@@ -113,6 +115,7 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
         func.coalesce(func.sum(case((unsent, 1), else_=0)), 0),
         func.coalesce(func.sum(case((Recipient.status == RecipientStatus.SENT, 1), else_=0)), 0),
         func.coalesce(func.sum(case((unsure, 1), else_=0)), 0),
+        func.min(case((has_sid, Recipient.sent_at))),
     ).where(Recipient.campaign_id == campaign_id)
     # Grouped by its label: PostgreSQL would not match a repeated expression's bound parameter.
     opt_out = (func.coalesce(Recipient.error_reason, "") == OPTED_OUT).label("opted_out")
@@ -124,7 +127,7 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
     async with ctx.db.read() as session:
         campaign = await load_campaign(session, campaign_id)
         counts = (await counts_for(session, [campaign_id]))[campaign_id]
-        submitted, segments, awaiting, not_sent, sent, uncertain = (
+        submitted, segments, awaiting, not_sent, sent, uncertain, first_sent = (
             await session.execute(sending)
         ).one()
         failed_rows = (await session.execute(failed)).all()
@@ -161,8 +164,20 @@ async def campaign_report(ctx: Context, campaign_id: str) -> CampaignReport:
         no_receipt=int(sent),
         started_at=started,
         finished_at=finished,
-        duration=max(end - started, timedelta(0)) if started else None,
+        duration=_sending_time(first_sent, end),
         uncertain=int(uncertain),
         replies=answers.get(Meaning.REPLY, 0),
         stopped_by_text=answers.get(Meaning.OPT_OUT, 0),
     )
+
+
+def _sending_time(first_sent: datetime | str | None, end: datetime) -> timedelta | None:
+    """From the first text leaving: a campaign that waited hours for its recipients' sending
+    hours took the minutes it sent for, not the night before."""
+    if first_sent is None:
+        return None
+    if isinstance(first_sent, str):  # SQLite's MIN over a CASE loses the column's type
+        first_sent = datetime.fromisoformat(first_sent)
+    if first_sent.tzinfo is None:
+        first_sent = first_sent.replace(tzinfo=UTC)
+    return max(end - first_sent, timedelta(0))

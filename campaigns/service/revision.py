@@ -18,6 +18,11 @@ from campaigns.ids import new_campaign_id
 from campaigns.models import Campaign, Recipient
 from campaigns.schedule import check_send_time
 from campaigns.service.approval import decide_again, note_change
+from campaigns.service.change import (
+    CONFIRMED_EDITABLE,
+    restart_after_edit,
+    waits_before_first_text,
+)
 from campaigns.service.common import CampaignView, counts_for, load_campaign
 from campaigns.service.context import Context
 from campaigns.status import CampaignStatus, RecipientStatus, status_said
@@ -32,13 +37,16 @@ async def draft_of(ctx: Context, campaign_id: str, actor: str) -> tuple[Campaign
     """A draft copy of a scheduled campaign, and the version the edit is based on."""
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id)
-        if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.AWAITING_APPROVAL):
+        waiting = await waits_before_first_text(ctx, session, campaign)
+        if campaign.status not in CONFIRMED_EDITABLE and not waiting:
             raise StateError(_not_editable(campaign))
         now = ctx.now()
         draft = Campaign(
             id=new_campaign_id(), status=CampaignStatus.DRAFT, version=1, created_by=actor,
             changed_by=[actor], created_at=now, updated_at=now, **{name: getattr(campaign, name) for name in COPIED},
         )  # fmt: skip
+        if waiting:
+            draft.scheduled_at = None  # it sends as soon as its recipients' hours open
         session.add(draft)
         await session.flush()
         columns = [getattr(Recipient, c) for c in RECIPIENT_COLUMNS]
@@ -61,7 +69,8 @@ async def apply_draft(
     async with ctx.db.transaction() as session:
         campaign = await load_campaign(session, campaign_id, for_update=True)
         draft = await load_campaign(session, draft_id, for_update=True)
-        if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.AWAITING_APPROVAL):
+        waiting = await waits_before_first_text(ctx, session, campaign)
+        if campaign.status not in CONFIRMED_EDITABLE and not waiting:
             raise StateError(_not_editable(campaign) + " Your changes were not applied.")
         if campaign.version != based_on:
             raise StateError(
@@ -89,6 +98,8 @@ async def apply_draft(
         )  # fmt: skip
         await session.delete(draft)
         await session.flush()
+        if waiting:
+            await restart_after_edit(session, campaign, hours_changed=True)
         for who in makers:
             note_change(campaign, who)
         await decide_again(ctx, session, campaign)

@@ -239,7 +239,16 @@ def test_names_people_typed_are_escaped_and_the_header_is_clipped() -> None:
 def test_summary_groups_failures_and_waits_for_receipts() -> None:
     report = make_report(
         make_campaign(status=CampaignStatus.DONE, finished_at=START + timedelta(minutes=3)),
-        counts=Counts(total=100, delivered=90, failed=6, pending=2, cancelled=2),
+        # 2 `sent` without a receipt (in failed) and 2 `queued` at Twilio (in pending)
+        counts=Counts(
+            total=100,
+            delivered=90,
+            failed=6,
+            pending=2,
+            cancelled=2,
+            awaiting_receipt=4,
+            sent_no_receipt=2,
+        ),
         failures=(
             FailureGroup(30003, "Unreachable destination handset", 3),
             FailureGroup(21211, "Invalid 'To' phone number", 1),
@@ -253,14 +262,14 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
         duration=timedelta(minutes=3, seconds=20),
     )
     lines = valid(summary_message(report, settled=False))
+    # Before it is final, what awaits a receipt is neither failed nor listed as a failure.
     assert lines == [
         "@U0ALICE *Summary of March promotion*",
-        "90 delivered · 6 failed · 2 pending · 2 cancelled, of 100",
+        "90 delivered · 4 awaiting receipt · 4 failed · 0 pending · 2 cancelled, of 100",
         "",
         "*Why messages failed*",
         "• 30003: Unreachable destination handset (3 messages)",
         "• 21211: Invalid 'To' phone number (1 message)",
-        "• No delivery receipt yet (2 messages)",
         "",
         "1 recipient had opted out (STOP) and was not sent to.",
         "",
@@ -269,6 +278,7 @@ def test_summary_groups_failures_and_waits_for_receipts() -> None:
         "Still waiting for 4 delivery receipts: this summary updates as they arrive.",
     ]
     settled = valid(summary_message(report, settled=True))
+    assert settled[1] == "90 delivered · 6 failed · 2 pending · 2 cancelled, of 100"
     assert "• No delivery receipt from the phone network (2 messages)" in settled
     assert settled[-1] == "Final: every delivery receipt Textcast will wait for is in."
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,7 +16,7 @@ from bot.blocks.report import REPORT, REPORT_PAGE
 from bot.jobs import queue_name
 from bot.slack.permissions import who_may
 from campaigns.service import StatusUpdate, apply_status_update, get_campaign
-from campaigns.service.claims import OPTED_OUT
+from campaigns.service.claims import OPTED_OUT, claim_batch
 from campaigns.service.optouts import record_opt_in, record_opt_out
 from campaigns.settings import Settings
 from campaigns.status import CampaignStatus, RecipientStatus
@@ -297,3 +298,54 @@ async def test_edit_refuses_a_running_campaign_and_says_why(web: Api, slack: Sla
     await sms(web, slack, f"edit {campaign_id}")
     [answer] = await until(lambda: slack.ephemeral(CAMPAIGNS, ALICE))
     assert "can no longer be edited: it has started sending" in answer.text
+
+
+def _closed_in_london() -> str:
+    """SEND_HOURS that open six hours from now in London (for two hours): closed now."""
+    opens = datetime.now(ZoneInfo("Europe/London")) + timedelta(hours=6)
+    return f"{opens:%H:00}-{opens + timedelta(hours=2):%H:00}"
+
+
+@pytest.mark.parametrize("api_settings", [{"SEND_HOURS": _closed_in_london()}], indirect=True)
+async def test_a_campaign_that_waits_for_its_hours_says_so_at_confirm_and_can_be_edited(
+    web: Api, slack: SlackSandbox
+) -> None:
+    """Confirmed outside its recipients' sending hours it waits, and the confirmation says so;
+    until its first text leaves, /sms edit still changes it through the preview (before: refused
+    as started)."""
+    campaign_id = await confirmed_with(web, slack, "+447400000001\n+447400000002")
+    notice = showing(slack, "sms_notice")()
+    assert notice["title"]["text"] == "Waiting for hours"
+    said = str(notice["blocks"])
+    assert "is waiting for sending hours: first texts" in said and " in London)" in said
+    assert "you can still edit it until the first text leaves" in said
+    slack.close_view(ALICE, everything=True)
+    ctx = web.runtime.ctx
+    # A send loop looks at it: both wait for their hours (marked, none taken, nothing sent).
+    assert await claim_batch(ctx, campaign_id, 10, token="t" * 32, lease=30) == []
+    version = (await get_campaign(ctx, campaign_id)).view.campaign.version
+
+    await sms(web, slack, f"edit {campaign_id}")
+    form = await until(showing(slack, "sms_compose"))
+    assert form["title"]["text"] == "Edit campaign"
+    await submit(web, slack, form, {"message": "Changed text"})
+    preview = await until(showing(slack, "sms_preview"))
+    await click(web, slack, preview, "preview_confirm")
+    done = await until(showing(slack, "sms_notice"))
+    assert done["title"]["text"] == "Changes saved", done
+    assert "is waiting for sending hours" in str(done["blocks"])
+    edited = (await get_campaign(ctx, campaign_id)).view.campaign
+    assert edited.message_template == "Changed text" and edited.version == version + 1
+    assert edited.status == CampaignStatus.RUNNING and edited.wake_at is None
+    jobs = await web.runtime.redis.zrange(queue_name(web.runtime.settings.REDIS_NAMESPACE), 0, -1)
+    assert any(f"{campaign_id}:v{version + 1}".encode() in job for job in jobs)
+
+
+async def confirmed_with(web: Api, slack: SlackSandbox, paste: str) -> str:
+    await sms(web, slack, "new")
+    compose = await until(showing(slack, "sms_compose"))
+    await submit(web, slack, compose, filled(paste=paste))
+    preview = await until(showing(slack, "sms_preview"))
+    await click(web, slack, preview, "preview_confirm")
+    await until(showing(slack, "sms_notice"))
+    return str(preview["blocks"][-1]["elements"][0]["value"])

@@ -32,9 +32,12 @@ from bot.blocks.conversation import reply_modal, reply_status_message
 from bot.blocks.home import home_view
 from bot.blocks.inbound import digest_message, digest_modal
 from bot.blocks.preview import CONFIRM, CONFIRM_ANYWAY, preview_view
+from bot.blocks.progress import progress_message
+from bot.blocks.report import report_view
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
+from campaigns.service.queries import StatusPage
 from campaigns.service.recent import RecentlyTexted
 from campaigns.service.texts_digest import Answer, Digest, DigestText
 from campaigns.status import CampaignStatus, Counts
@@ -366,3 +369,90 @@ def test_an_answer_in_the_thread_says_what_became_of_it(
                              created_by="slack:U0ALICE")  # fmt: skip
     lines = valid(reply_status_message(make_report(campaign, **overrides)))
     assert shown in "\n".join(lines) and "Doors open at 9." in "\n".join(lines)
+
+
+# -- a campaign that waits for its recipients' sending hours (issue 22, point 8)
+
+OPENS = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 08:00 in Los Angeles
+
+
+def _waiting_counts() -> Counts:
+    # 48 recipients in California: 1 had opted out (failed without a text), 47 wait for 08:00.
+    return Counts(total=48, failed=1, pending=47, waiting=47, next_release=OPENS,
+                  next_release_zone="America/Los_Angeles")  # fmt: skip
+
+
+def test_a_campaign_waiting_for_its_sending_hours_says_so_everywhere() -> None:
+    """The progress message, App Home and the confirmation after Confirm, on a fixed clock: it
+    is waiting, not sending; when the first texts go, in the reader's time and the recipients'
+    own; and it can still be edited."""
+    from bot.slack.confirm import _launched_view
+    from campaigns.service.preview import HoursWait, WaitGroup
+
+    campaign = make_campaign(name="Flu jabs", started_at=START)
+    report = make_report(campaign, counts=_waiting_counts(), submitted=0, unsent=47,
+                         segments_sent=0, awaiting_receipt=0, duration=None)  # fmt: skip
+    progress = progress_message(report, rate=0.0, eta=None)
+    home = home_view([CampaignView(campaign, _waiting_counts())])
+    # At Confirm every recipient waits (the opted-out one too, till the loop finds them out).
+    wait = HoursWait(48, (WaitGroup(48, OPENS, "America/Los_Angeles", "08:00"),))
+    confirmed = _launched_view(CampaignStatus.RUNNING, "Flu jabs", "C0CAMPAIGNS", None, wait=wait)
+    transcript = "\n".join([
+        "== The progress message in #campaigns ==", *valid(progress),
+        f"(notification: {progress['text']})",
+        "", "== App Home ==", checked(home, surface="home"),
+        "", f"== After Confirm: {confirmed['title']['text']} ==", checked(confirmed),
+    ])  # fmt: skip
+    matches_snapshot("waiting_for_hours", transcript)
+    assert "*Waiting for sending hours*: first texts" in transcript
+    assert "(08:00 in Los Angeles)" in transcript
+    assert "[Edit]" in transcript  # nothing has left: it can still be changed
+    assert "messages a minute" not in transcript  # no rate while nothing can be sent
+    assert "Sending now\nNothing is sending." in transcript.replace("# ", "")
+
+
+def test_once_a_text_has_left_a_waiting_campaign_says_next_texts_and_cannot_be_edited() -> None:
+    counts = Counts(total=48, delivered=10, pending=38, waiting=38, next_release=OPENS,
+                    next_release_zone="America/Los_Angeles")  # fmt: skip
+    report = make_report(make_campaign(), counts=counts, submitted=10, unsent=38)
+    lines = valid(progress_message(report, rate=None, eta=None))
+    assert lines[1] == (
+        "*Waiting for sending hours*: next texts Mon 23 Nov 2026, 16:00 UTC (08:00 in Los Angeles)"
+    )
+    assert "[Edit]" not in lines[-1]
+
+
+def test_while_some_send_and_others_wait_it_is_sending_and_says_who_waits() -> None:
+    counts = Counts(total=48, delivered=10, pending=38, waiting=20, next_release=OPENS,
+                    next_release_zone="America/Los_Angeles")  # fmt: skip
+    report = make_report(make_campaign(), counts=counts, submitted=10, unsent=38)
+    lines = valid(progress_message(report, rate=None, eta=None))
+    assert lines[1] == "*Sending*"
+    assert (
+        ":clock8: 20 wait for their sending hours in their own time zones; the first go "
+        "Mon 23 Nov 2026, 16:00 UTC (08:00 in Los Angeles)"
+    ) in lines
+
+
+# -- awaiting a receipt is not failed (issue 22, point 9)
+
+
+def test_while_sending_messages_without_a_receipt_await_it_and_are_not_failed() -> None:
+    # 30 handed to Twilio: 5 delivered, 20 `sent` with no receipt yet, 5 still queued there.
+    counts = Counts(total=100, delivered=5, failed=21, pending=75, awaiting_receipt=25,
+                    sent_no_receipt=20)  # fmt: skip
+    report = make_report(make_campaign(), counts=counts, awaiting_receipt=25, no_receipt=20)
+    lines = valid(progress_message(report, rate=None, eta=None))
+    assert (
+        lines[3]
+        == "5 delivered · 25 awaiting receipt · 1 failed · 70 pending · 0 cancelled, of 100"
+    )
+    home = checked(home_view([CampaignView(make_campaign(), counts)]), surface="home")
+    assert "5 delivered, 25 awaiting receipt, 1 failed, 70 pending of 100" in home
+    shown = checked(report_view(report, StatusPage([], None), page=1))
+    assert "*Awaiting receipt*\n25" in shown and "*Failed*\n1" in shown, shown
+    # Once final, the seed's counts: a `sent` never confirmed is failed, and says why.
+    done = make_campaign(status=CampaignStatus.DONE)
+    final = make_report(done, counts=counts, awaiting_receipt=25, no_receipt=20)
+    lines = valid(progress_message(final, rate=None, eta=None, final=True))
+    assert lines[3] == "5 delivered · 21 failed · 75 pending · 0 cancelled, of 100"

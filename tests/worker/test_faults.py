@@ -74,7 +74,14 @@ async def test_opted_out_numbers_fail_at_send_time_and_21610_records_an_opt_out(
         assert by_phone["+447400000002"].error_code == 21610
         assert await opted_out_among(stack.ctx, ["+447400000002"]) == {"+447400000002"}
         assert stack.twilio.sandbox.count_for("+447400000001") == 0
-        assert detail.view.counts == Counts(total=4, failed=2, pending=2)  # two await receipts
+        assert detail.view.counts == Counts(  # two await receipts
+            total=4, failed=2, pending=2, awaiting_receipt=2, submitted=2
+        )
+        # The API keeps the seed's counts and says how many of them await a receipt.
+        answer = await stack.web.get(f"/v1/sms/campaigns/{cid}", headers=stack.auth)
+        shown = await answer.json()
+        assert (shown["failed_count"], shown["pending_count"]) == (2, 2)
+        assert shown["awaiting_receipt_count"] == 2
 
 
 async def test_a_scheduled_campaign_starts_at_its_time(db: Database, clock) -> None:  # type: ignore[no-untyped-def]

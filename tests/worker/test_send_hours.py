@@ -8,6 +8,7 @@ so inside it already) is texted at once.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from sqlalchemy import select
 from campaigns.db import Database
 from campaigns.models import Campaign, Recipient
 from campaigns.send_hours import parse_send_hours
-from campaigns.service import get_campaign
+from campaigns.service import campaign_report, get_campaign
+from sandbox.slack import CAMPAIGNS
 from tests.worker.stack import Stack, people, running_stack
 
 ONE = "+14155550100"
@@ -152,3 +154,137 @@ async def test_a_message_whose_hours_close_while_twilio_says_429_waits_for_the_n
         assert unsent, "everyone was sent before the close: the test proves nothing"
         assert {(r.status, r.not_before) for r in unsent} == {("pending", opening)}
         assert len(sandbox.messages()) + len(unsent) == 40
+
+
+# -- waiting is not sending (issue 22, point 8)
+
+LONDONERS = [
+    {"phone": "+447400000011", "variables": {"first_name": "Sarah"}},
+    {"phone": "+447400000012", "variables": {"first_name": "James"}},
+]
+
+
+async def until_waiting(db: Database, campaign_id: str, count: int) -> None:
+    """Until the send loop has found `count` recipients outside their hours, and marked them."""
+    async with asyncio.timeout(10):
+        while True:
+            async with db.read() as session:
+                marked = (
+                    await session.execute(
+                        select(Recipient.not_before).where(
+                            Recipient.campaign_id == campaign_id,
+                            Recipient.not_before.is_not(None),
+                        )
+                    )
+                ).all()
+            if len(marked) >= count:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def patch(stack: Stack, campaign_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+    answer = await stack.web.patch(f"/v1/sms/campaigns/{campaign_id}", json=body,
+                                   headers=stack.auth)  # fmt: skip
+    return answer.status, await answer.json()
+
+
+# What the channel shows while everyone waits, as the stand-in renders it (the times vary with
+# the hour the test runs at: they are replaced, as are the ids).
+ASLEEP_TRANSCRIPT = """\
+#campaigns
+Textcast [APP]:
+  # Reminder
+  *Waiting for sending hours*: first texts <date>, <time> UTC (<time> in London)
+  ░░░░░░░░░░ 0% (0 of 2 handled)
+  0 delivered · 0 failed · 2 pending · 0 cancelled, of 2
+  Created over the API by API key key_… · from +14155550100 · smsc_…
+  [View report] [Export CSV] [Edit] [Cancel]
+"""
+
+
+def without_times(transcript: str) -> str:
+    text = re.sub(r"\b(smsc|key)_\w+", r"\1_…", transcript)
+    text = re.sub(r"\w{3} \d{2} \w{3} \d{4}, \d{2}:\d{2} UTC", "<date>, <time> UTC", text)
+    text = re.sub(r"\(\d{2}:\d{2} in ", "(<time> in ", text)
+    return text.replace("Textcast [APP] (edited):", "Textcast [APP]:")
+
+
+async def test_a_campaign_asleep_until_its_hours_says_it_waits_and_its_edit_is_what_goes(
+    db: Database,
+) -> None:
+    """Everyone waits (a long wait: the loop ends, the sweep wakes it). The progress message says
+    it is waiting, not sending, and when the first texts go in London; an edit is taken until
+    the first text leaves, and what goes out is the edited message; the time it took counts
+    from the first text, not the wait."""
+    hours, opens = window_opening_in(6)
+    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=1,
+                             slack=True) as stack:  # fmt: skip
+        assert stack.slack is not None
+        await stack.start_worker()
+        cid = await stack.create(name="Reminder", message_template="Hi {{first_name}}",
+                                 recipients=LONDONERS, from_number=ONE)  # fmt: skip
+        async with asyncio.timeout(10):
+            while await wake_at(db, cid) is None:
+                await asyncio.sleep(0.05)
+        [progress] = stack.slack.messages(CAMPAIGNS)
+        async with asyncio.timeout(5):
+            while "Waiting for sending hours" not in stack.slack.transcript(CAMPAIGNS):
+                await asyncio.sleep(0.05)
+        shown = stack.slack.transcript(CAMPAIGNS)
+        local = datetime.fromtimestamp(opens, ZoneInfo("Europe/London"))
+        assert "*Waiting for sending hours*: first texts " in shown
+        assert f"({local:%H:%M} in London)" in shown
+        assert "[Edit]" in shown
+        assert without_times(shown) == ASLEEP_TRANSCRIPT
+        status, edited = await patch(stack, cid, {"message_template": "Hello {{first_name}}!"})
+        assert status == 200, edited
+        assert edited["changed"] == ["message"] and edited["status"] == "running"
+        await stack.until_finished(cid, timeout=25)
+        sandbox = stack.twilio.sandbox
+        assert sorted(m.body for m in sandbox.messages()) == ["Hello James!", "Hello Sarah!"]
+        assert all(m.created_wall >= opens - 0.5 for m in sandbox.messages())
+        report = await campaign_report(stack.ctx, cid)
+        assert report.duration is not None and report.duration.total_seconds() < 3, report
+        assert progress.ts == stack.slack.messages(CAMPAIGNS)[0].ts
+
+
+async def test_an_edit_while_the_loop_naps_through_a_short_wait_never_sends_the_old_text(
+    db: Database,
+) -> None:
+    """A short wait: the send loop stays, napping, with the old message compiled. The edit
+    lands under the campaign's lock; that loop claims nothing for the old version and stops,
+    and a loop of the new version sends."""
+    # Opens in 4 to 5 s; a loop sleeps only for a wait of 4 sweeps (8 s) or more: it naps.
+    hours, _ = window_opening_in(4)
+    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=2,
+                             slack=True) as stack:  # fmt: skip
+        assert stack.slack is not None
+        await stack.start_worker()
+        cid = await stack.create(name="Reminder", message_template="Old {{first_name}}",
+                                 recipients=LONDONERS, from_number=ONE)  # fmt: skip
+        await until_waiting(db, cid, 2)
+        # Napping, not asleep; the progress message says it waits all the same.
+        async with asyncio.timeout(2):
+            while "Waiting for sending hours" not in stack.slack.transcript(CAMPAIGNS):
+                await asyncio.sleep(0.05)
+        assert await wake_at(db, cid) is None
+        status, edited = await patch(stack, cid, {"message_template": "New {{first_name}}"})
+        assert status == 200, edited
+        await stack.until_finished(cid, timeout=25)
+        bodies = sorted(m.body for m in stack.twilio.sandbox.messages())
+        assert bodies == ["New James", "New Sarah"]
+
+
+async def test_once_a_text_has_left_the_campaign_can_no_longer_be_edited(db: Database) -> None:
+    hours, _ = window_opening_in(30)
+    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours) as stack:
+        await stack.start_worker()
+        cid = await stack.create(name="Reminder", message_template="Hi {{first_name}}",
+                                 recipients=recipients(), from_number=ONE)  # fmt: skip
+        async with asyncio.timeout(10):
+            while not stack.twilio.sandbox.messages(to=PARISIAN):
+                await asyncio.sleep(0.05)
+        await until_waiting(db, cid, 1)
+        status, answer = await patch(stack, cid, {"message_template": "Changed"})
+        assert status == 409, answer
+        assert "started sending" in answer["error"]["message"]
