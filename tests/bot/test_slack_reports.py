@@ -344,7 +344,7 @@ async def test_a_campaign_that_waits_for_its_hours_says_so_at_confirm_and_can_be
 async def confirmed_with(web: Api, slack: SlackSandbox, paste: str) -> str:
     await sms(web, slack, "new")
     compose = await until(showing(slack, "sms_compose"))
-    await submit(web, slack, compose, filled(paste=paste))
+    await submit(web, slack, compose, filled(paste=paste, message=PLAIN))
     preview = await until(showing(slack, "sms_preview"))
     await click(web, slack, preview, "preview_confirm")
     await until(showing(slack, "sms_notice"))

@@ -195,8 +195,9 @@ ASLEEP_TRANSCRIPT = """\
 Textcast [APP]:
   # Reminder
   *Waiting for sending hours*: first texts <date>, <time> UTC (<time> in London)
-  ░░░░░░░░░░ 0% (0 of 2 handled)
+  0 of 2 handled (0%)
   0 delivered · 0 failed · 2 pending · 0 cancelled, of 2
+  ░░░░░░░░░░ 0%
   Created over the API by API key key_… · from +14155550100 · smsc_…
   [View report] [Export CSV] [Edit] [Cancel]
 """
