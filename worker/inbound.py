@@ -18,18 +18,23 @@ from typing import Any
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.inbound import digest_message
+from bot.blocks.inbound import digest_message, replies_waiting
+from bot.blocks.people import slack_user
 from bot.jobs import digest_every, enqueue_digest, enqueue_inbound
+from campaigns.keywords import Meaning
 from campaigns.privacy import mask
 from campaigns.service.inbound import get_inbound, mark_handled, pending_inbound
 from campaigns.service.status_news import status_news_key
-from campaigns.service.texts_digest import digest_key, mark_shown, read_digest
+from campaigns.service.texts_digest import Digest, digest_key, mark_shown, read_digest
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 UNHANDLED_AFTER = timedelta(seconds=30)  # a text not handled by then lost its job
 LOCK_SECONDS = 30  # longer than a post with its retries takes
 GONE = frozenset({"message_not_found", "cant_update_message"})
+# The creator is told in their direct messages of new replies waiting for an answer at most once
+# in this long per campaign (the digest's first post mentions them, and counts for it).
+NUDGE_SECONDS = 600
 
 
 async def handle_inbound(rt: WorkerRuntime, inbound_id: int) -> str:
@@ -81,6 +86,8 @@ async def refresh_digest(rt: WorkerRuntime, key: str) -> str:
                         mask(digest.latest[0].message.phone) if digest.latest else "-")  # fmt: skip
             return "not posted"
         await mark_shown(rt.ctx, digest.unhandled, *where)
+        if campaign is not None:
+            await _tell_creator(rt, slack, digest, channel, posted=where != digest.where)
         if campaign is not None:  # its summary counts replies and opt-outs
             await rt.redis.sadd(status_news_key(rt.settings), campaign.id)
         return "posted" if digest.where is None else "updated"
@@ -89,6 +96,41 @@ async def refresh_digest(rt: WorkerRuntime, key: str) -> str:
             await rt.redis.delete(lock)
         except RedisError:  # it expires by itself
             pass
+
+
+async def _tell_creator(
+    rt: WorkerRuntime, slack: Any, digest: Digest, channel: str, *, posted: bool
+) -> None:
+    """New replies that wait for an answer are told to the campaign's creator: a posted digest
+    mentions them (Slack notifies them of it); an edited one notifies nobody, so they are told
+    in their direct messages, at most once every NUDGE_SECONDS a campaign."""
+    campaign = digest.campaign
+    user = slack_user(campaign.created_by) if campaign is not None else None
+    if campaign is None or user is None or not digest.unanswered or not _new_question(digest):
+        return
+    try:
+        first = await rt.redis.set(f"{rt.namespace}:reply-nudge:{campaign.id}", "1", nx=True,
+                                   ex=NUDGE_SECONDS)  # fmt: skip
+    except RedisError:
+        return  # not told twice for want of Redis: the digest shows what waits
+    if not first or posted:
+        return
+    try:
+        await slack.chat_postMessage(channel=user, **replies_waiting(digest, channel))
+    except SlackApiError as error:
+        log.warning("could not tell the creator of %s of replies: %s", campaign.id,
+                    error.response.get("error"))  # fmt: skip
+
+
+def _new_question(digest: Digest) -> bool:
+    """Among the texts this refresh showed for the first time, a reply nobody answered yet from
+    a number that may still be texted."""
+    new = set(digest.unhandled)
+    return any(
+        text.message.id in new and text.message.meaning == Meaning.REPLY
+        and not text.answers and not text.opted_out
+        for text in digest.latest
+    )  # fmt: skip
 
 
 async def _edited(slack: Any, where: tuple[str, str], content: dict[str, Any]) -> bool:

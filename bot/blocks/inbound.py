@@ -22,11 +22,11 @@ from bot.blocks.compose import plain
 from bot.blocks.people import creator
 from bot.blocks.text import actor, clip, context, escape, message, plural, quoted, section
 from campaigns.keywords import Meaning, asks_to_stop
+from campaigns.names import display_name
 from campaigns.privacy import mask
 from campaigns.service.texts_digest import Answer, Digest, DigestText
 
 QUOTED_CHARS = 600  # of a text, in the digest; the whole of it is in the Reply modal
-NAME_KEYS = (("first_name", "last_name"), ("name",), ("full_name",), ("first_name",))
 
 
 def digest_message(digest: Digest) -> dict[str, Any]:
@@ -54,6 +54,18 @@ def digest_message(digest: Digest) -> dict[str, Any]:
     if digest.total > len(digest.latest):
         blocks.append(_see_all(digest))
     return message(fallback, blocks)
+
+
+def replies_waiting(digest: Digest, channel: str) -> dict[str, Any]:
+    """For the creator's direct messages: replies to their campaign wait for an answer. The
+    digest is edited in place, and Slack notifies a mention only in a message as it is posted."""
+    campaign = digest.campaign
+    name = escape(campaign.name) if campaign is not None else "your campaign"
+    count = digest.unanswered
+    text = (f":speech_balloon: {plural(count, 'reply', 'replies')} to *{name}* "
+            f"{'waits' if count == 1 else 'wait'} for an answer: see *Texts back* in its thread "
+            f"in <#{channel}>.")  # fmt: skip
+    return message(text.replace("*", ""), [section(text)])
 
 
 def digest_modal(digest: Digest) -> dict[str, Any]:
@@ -233,12 +245,8 @@ def who_wrote(phone: str, variables: Mapping[str, str]) -> str:
 
 
 def name_of(variables: Mapping[str, str]) -> str | None:
-    lowered = {str(k).strip().lower(): str(v).strip() for k, v in variables.items() if v}
-    for keys in NAME_KEYS:
-        parts = [lowered[k] for k in keys if lowered.get(k)]
-        if len(parts) == len(keys) or (parts and keys == ("first_name", "last_name")):
-            return clip(" ".join(parts), 60)
-    return None
+    name = display_name(variables)
+    return clip(name, 60) if name else None
 
 
 def when(at: datetime) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import worker.inbound
 from bot.blocks.actions import CANCEL_WAITING, REPLY_TO_TEXT
 from bot.blocks.conversation import REPLY_VIEW
 from campaigns.db import Database
@@ -390,3 +391,45 @@ async def test_a_reply_to_a_campaign_made_in_slack_mentions_its_creator(db: Data
             SIGNING_SECRET, modal, {"reply": "Of course."}, sandbox_url=stack.slack.url))  # fmt: skip
         [digest] = await until(lambda: _async(digests(stack, ts, "Answered by")))
         assert "<@" not in digest.text and "for an answer" not in str(digest.blocks)
+
+
+async def test_a_later_reply_is_told_to_the_creator_once_in_their_direct_messages(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest's first post mentions the creator; its edits notify nobody (Slack notifies a
+    mention only as a message is posted). A later reply that waits for an answer is told in the
+    creator's direct messages, and a burst of them once, not once each."""
+    monkeypatch.setattr(worker.inbound, "NUDGE_SECONDS", 4)  # 10 minutes in production
+    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True,
+                             PROGRESS_INTERVAL_SECONDS=0.5) as stack:  # fmt: skip
+        assert stack.slack is not None
+        sandbox = stack.twilio.sandbox
+        sandbox.set_inbound_url(f"{stack.settings.PUBLIC_BASE_URL}/twilio/inbound")
+        await stack.start_worker()
+        people = [person(SARAH, "Sarah"), person(JAMES, "James"), person(AMIR, "Amir"),
+                  person(LENA, "Lena")]  # fmt: skip
+        made = await create_campaign(stack.ctx, NewCampaign(
+            name="Open day", message_template="Hi {{first_name}}",
+            recipients=check_recipient_list(people, "GB"), from_numbers=[ONE], send_at=None,
+            source="slack", consent_confirmed=True, channel_id=CAMPAIGNS), f"slack:{ALICE}")  # fmt: skip
+        cid = made.campaign.id
+        await stack.until_finished(cid, timeout=20)
+        ts = await progress_ts(stack, cid)
+        dm = stack.slack.workspace.dm(ALICE).id
+
+        await sandbox.reply(SARAH, ONE, "Can I bring my son?")
+        [digest] = await until(lambda: _async(digests(stack, ts, "1 waits for an answer")))
+        assert digest.text.startswith(f"<@{ALICE}>")  # the post itself notifies her
+        await sandbox.reply(LENA, ONE, "STOP")  # needs no answer: nobody is told
+        await until(lambda: _async(digests(stack, ts, "1 opted out")))
+        assert stack.slack.messages(dm) == []  # nor for a question just told by the post
+
+        await asyncio.sleep(4)  # the post's mention counts as telling her, for a while
+        await sandbox.reply(JAMES, ONE, "Do I need to book?")
+        [told] = await until(lambda: _async(stack.slack.messages(dm)))
+        assert "2 replies to *Open day* wait for an answer" in str(told.blocks)
+        assert f"<#{CAMPAIGNS}>" in told.text
+        await sandbox.reply(AMIR, ONE, "Is it free?")
+        await until(lambda: _async(digests(stack, ts, "3 wait for an answer")))
+        await asyncio.sleep(0.5)
+        assert len(stack.slack.messages(dm)) == 1  # told once for the burst
