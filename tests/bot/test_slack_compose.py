@@ -615,7 +615,9 @@ async def test_the_preview_counts_and_shows_only_who_will_be_texted(
     samples = [line for line in text.splitlines() if line.startswith("Row ")]
     assert [s.split(" · ")[1] for s in samples] == [sarah, james]  # who will get it
     assert "Hi Stopped" not in text and "Hi Capped" not in text and "Hi Sarah" in text
-    assert "Each message goes as 1 text, 2 in all.\n*Estimated cost: 0.0158 USD*" in text  # 2 x 0.0079
+    assert (
+        "Each message goes as 1 text, 2 in all.\n*Estimated cost: 0.0158 USD*" in text
+    )  # 2 x 0.0079
     button = preview["blocks"][-1]["elements"][0]
     assert button["text"]["text"] == "Confirm: send 2"
     assert button["confirm"]["title"]["text"] == "Send 2 messages?"
