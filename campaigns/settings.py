@@ -207,6 +207,9 @@ class Settings(BaseSettings):
     # would not answer) ends `failed` with `unknown_outcome`, never sent twice.
     UNKNOWN_OUTCOME_LIMIT_SECONDS: float = Field(default=3_600.0, gt=0)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
+    # Log the moment each message request leaves for Twilio, with its sender (logger
+    # worker.departures): how pacing is judged when a carrier says a number went over its rate.
+    LOG_DEPARTURES: bool = False
     # Guardrails. Sending hours, in each recipient's own time zone (`any`: at any hour).
     SEND_HOURS: str = "08:00-21:00"
     # Spend caps, in PRICE_CURRENCY, checked at confirmation (unset: no cap).

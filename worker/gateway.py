@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,11 @@ from campaigns.status import TWILIO_STATUS, RecipientStatus
 from campaigns.templates import Template
 from campaigns.text import text_problem
 from worker.twilio_client import CONNECT_BY
+
+# One line per create as it leaves, with its sender and the wall clock (LOG_DEPARTURES): pacing is
+# judged by when requests leave, not by when a busy receiver noted them.
+DEPARTURES = "worker.departures"
+departures = logging.getLogger(DEPARTURES)
 
 # How far before a claim a message to its number may be dated and still be the one its request
 # made. Twilio dates on its own clock, the claim is on the database's, and the two can be minutes
@@ -174,6 +180,8 @@ class Gateway:
         if message.status_callback:
             form["StatusCallback"] = message.status_callback
         form["ValidityPeriod"] = message.validity_period
+        if departures.isEnabledFor(logging.DEBUG):
+            departures.debug("%s at %.6f", message.sender, time.time())
         try:
             created = await self._api.create_async(
                 method="POST", uri=self._messages_uri, data=form, headers=dict(_CREATE_HEADERS)

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from bot.jobs import job_id, queue_name
 from campaigns.settings import Settings
+from worker.gateway import DEPARTURES
 from worker.jobs import (
     JOB_FUNCTIONS,
     RUNTIME,
@@ -182,4 +183,6 @@ def tune_garbage_collector() -> None:
 
 def run(settings: Settings) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    if settings.LOG_DEPARTURES:
+        logging.getLogger(DEPARTURES).setLevel(logging.DEBUG)
     create_worker(settings, own_process=True).run()

@@ -88,10 +88,12 @@ class Stack:
         `yields_cpu`: the worker runs at a lower priority than this process, where the stand-in
         notes when each request arrives. Real Twilio is never short of CPU because of our
         workers; on this 2-core machine the stand-in can be, and a stand-in that wakes late
-        notes requests that left evenly as if they came together. Pacing is then judged by
-        when requests leave the workers, as it must be: a starved worker only sends later."""
+        notes requests that left evenly as if they came together. Pacing is judged by when
+        requests leave the workers (`departures`), as it must be: a starved worker only sends
+        later."""
         log = log_path.open("ab")
-        env = {**os.environ, **self.env, **(extra_env or {})}
+        # Each create's departure is logged: pacing is judged by it (see `departures`).
+        env = {**os.environ, **self.env, "LOG_DEPARTURES": "true", **(extra_env or {})}
         command = [sys.executable, "-m", "worker"]
         if yields_cpu:
             command = ["nice", "-n", "10", *command]  # exec'd: the same process, signals reach it
@@ -333,3 +335,27 @@ async def _forget_namespace(redis: Redis, namespace: str) -> None:
 def people(count: int, start: int = 0) -> list[dict[str, Any]]:
     """Valid UK mobile numbers (+447400000000 on), enough for any test; they reach only the stand-in."""
     return [{"phone": f"+447400{start + i:06d}", "variables": {"n": str(i)}} for i in range(count)]
+
+
+def departures(logs: list[Path]) -> dict[str, list[float]]:
+    """When each create left a worker process started with LOG_DEPARTURES, by sender as the log
+    shows it (masked, "+14*******100"), from every log: the clock the promise is about."""
+    left: dict[str, list[float]] = {}
+    for log in logs:
+        for line in log.read_text().splitlines():
+            _, found, rest = line.partition(" worker.departures: ")
+            if found:
+                sender, _, at = rest.rpartition(" at ")
+                left.setdefault(sender, []).append(float(at))
+    return left
+
+
+def most_in_a_second(times: list[float]) -> int:
+    """The most of `times` in any window of one second (half-open)."""
+    times = sorted(times)
+    most = first = 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
