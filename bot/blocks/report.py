@@ -93,8 +93,21 @@ def _line(recipient: Recipient) -> str:
     the cut never splits an `&amp;`)."""
     name = display_name(recipient.variables)
     who = f"{name[:NAME]} · " if name else ""
-    line = f"{who}{mask(recipient.phone)} · {recipient.status}{_why(recipient)}"
+    line = f"{who}{mask(recipient.phone)} · {_state(recipient)}{_why(recipient)}"
     return escape(line if len(line) <= LINE else line[: LINE - 1].rstrip() + "…")
+
+
+STATES = {  # a recipient's status in words; the export keeps the stored names
+    "pending": "not sent yet",
+    "sent": "sent, no receipt yet",
+    "undelivered": "not delivered",
+}
+
+
+def _state(recipient: Recipient) -> str:
+    if recipient.status == "queued":  # with Twilio once it has a SID; being handed over before
+        return "sent, no receipt yet" if recipient.twilio_sid else "being sent"
+    return STATES.get(recipient.status, recipient.status)
 
 
 def _why(recipient: Recipient) -> str:

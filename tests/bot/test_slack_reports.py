@@ -74,7 +74,7 @@ async def test_view_report_pages_through_the_recipients(web: Api, slack: SlackSa
     await press(web, slack, VIEW_REPORT)
     report = await until(showing(slack, REPORT))
     text = str(report["blocks"])
-    assert "Recipients 1 to 40" in text and "Person 0 · +44*******000 · pending" in text
+    assert "Recipients 1 to 40" in text and "Person 0 · +44*******000 · not sent yet" in text
     assert "+447400000000" not in text  # masked: the export has the numbers
     await click(web, slack, report, REPORT_PAGE)
     second = await until(lambda: "Recipients 41 to 50" in str(showing(slack, REPORT)() or {}))
