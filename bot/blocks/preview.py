@@ -121,10 +121,19 @@ def _who_and_when(preview: Preview) -> str:
     return (
         f"*{preview.texted:,} will be texted* {senders(campaign)} · {when}\n"
         + skipped_line(preview)
-        + f"Takes about {duration(preview.send_duration)} at "
-        f"{plural(preview.messages_per_second, 'message')} a second{hours}."
+        + _takes(preview, hours)
         + waiting_lines(preview.waiting)
     )
+
+
+def _takes(preview: Preview, hours: str) -> str:
+    """How long the sending takes; with some waiting for their sending hours, the sending
+    alone (the wait is in the lines that follow, with when each group goes)."""
+    rate = f"at {plural(preview.messages_per_second, 'message')} a second{hours}"
+    if not preview.waiting:
+        return f"Takes about {duration(preview.send_duration)} {rate}."
+    return (f"Takes about {duration(preview.sending_time)} of sending {rate}; some wait for "
+            "their hours first:")  # fmt: skip
 
 
 def skipped_line(preview: Preview) -> str:

@@ -64,7 +64,7 @@ class Preview:
     cost: Decimal
     currency: str
     messages_per_second: int
-    send_duration: timedelta  # at the senders' combined rate, counted in segments
+    send_duration: timedelta  # until the last message goes, at the senders' combined rate
     send_at: datetime | None  # None: now
     # With pictures (MMS): recipients outside North America (+1), where carriers may not take
     # them (Twilio sends those from US and Canadian numbers only, and only there in full).
@@ -109,6 +109,13 @@ class Preview:
         if self.approval is not None or self.spend is None:
             return None
         return self.spend.refusal()
+
+    @property
+    def sending_time(self) -> timedelta:
+        """The sending itself, at the senders' combined rate, without any wait for sending
+        hours: what "takes about" means to someone whose list waits until the morning."""
+        segments = max(0, self.stats.total_segments - self.skipped_segments)
+        return timedelta(seconds=segments / max(1, self.messages_per_second))
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from bot.blocks.report import report_view
 from campaigns.messages import MessageStats
 from campaigns.models import InboundMessage
 from campaigns.service import CampaignView, Preview, SampleMessage
+from campaigns.service.preview import HoursWait, WaitGroup
 from campaigns.service.queries import StatusPage
 from campaigns.service.recent import RecentlyTexted
 from campaigns.service.texts_digest import Answer, Digest, DigestText
@@ -387,7 +388,6 @@ def test_a_campaign_waiting_for_its_sending_hours_says_so_everywhere() -> None:
     is waiting, not sending; when the first texts go, in the reader's time and the recipients'
     own; and it can still be edited."""
     from bot.slack.confirm import _launched_view
-    from campaigns.service.preview import HoursWait, WaitGroup
 
     campaign = make_campaign(name="Flu jabs", started_at=START)
     report = make_report(campaign, counts=_waiting_counts(), submitted=0, unsent=47,
@@ -456,3 +456,17 @@ def test_while_sending_messages_without_a_receipt_await_it_and_are_not_failed() 
     final = make_report(done, counts=counts, awaiting_receipt=25, no_receipt=20)
     lines = valid(progress_message(final, rate=None, eta=None, final=True))
     assert lines[3] == "5 delivered · 21 failed · 75 pending · 0 cancelled, of 100"
+
+
+def test_a_preview_whose_list_waits_for_its_hours_counts_the_sending_not_the_wait() -> None:
+    """1,232 texts at 10 a second take about 2 minutes of sending, however long the list waits
+    for 08:00 in Los Angeles (before: "Takes about 7 h 2 min", the wait counted in)."""
+    waits = preview(
+        send_duration=timedelta(hours=7, minutes=2),
+        waiting=(WaitGroup(1_234, OPENS, "America/Los_Angeles", "08:00"),),
+        send_hours="08:00-21:00",
+    )
+    text = "\n".join(checked(preview_view(waits, Metadata())).splitlines())
+    assert "Takes about 2 min 3 s of sending at 10 messages a second" in text
+    assert "7 h" not in text and "some wait for their hours first" in text
+    assert ":clock8: 1,234 wait for 08:00 in America/Los_Angeles" in text
