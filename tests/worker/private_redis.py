@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from tests.worker.stack import free_port
 
 
 @dataclass
@@ -67,15 +68,9 @@ class PrivateRedis:
 
 @asynccontextmanager
 async def private_redis(folder: Path) -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis(_free_port(), folder)
+    server = PrivateRedis(free_port(), folder)
     await server.start()
     try:
         yield server
     finally:
         await server.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import sys
@@ -151,7 +152,7 @@ async def running_stack(
     `service`: a Messaging Service SID (MG...) with all the senders, configured on both sides.
     """
     senders = senders or SENDERS
-    port = _free_port()
+    port = free_port()
     namespace = f"test-{uuid.uuid4().hex[:12]}"
     services = {service: tuple(senders)} if service else {}
     twilio = await twilio_sandbox.start(
@@ -320,10 +321,19 @@ async def new_running_campaign(
     return started.campaign
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_port() -> int:
+    """A port free now, below the kernel's ephemeral range (32768 and up on Linux): a port the
+    kernel hands out could be taken, before the web app binds it, as the local end of any
+    connection this process makes (seen once: EADDRINUSE)."""
+    for _ in range(200):
+        port = random.randint(20_000, 32_000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 async def _forget_namespace(redis: Redis, namespace: str) -> None:
