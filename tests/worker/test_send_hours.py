@@ -227,6 +227,9 @@ async def test_a_campaign_asleep_until_its_hours_says_it_waits_and_its_edit_is_w
         async with asyncio.timeout(10):
             while await wake_at(db, cid) is None:
                 await asyncio.sleep(0.05)
+        async with asyncio.timeout(5):  # posted in the background: it may follow the wake time
+            while not stack.slack.messages(CAMPAIGNS):
+                await asyncio.sleep(0.05)
         [progress] = stack.slack.messages(CAMPAIGNS)
         async with asyncio.timeout(5):
             while "Waiting for sending hours" not in stack.slack.transcript(CAMPAIGNS):
