@@ -266,40 +266,21 @@ class Settings(BaseSettings):
 
     @field_validator("ACCESS_CONTACT", mode="before")
     @classmethod
-    def _slack_person_or_group(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        slack_id = str(value).strip()
-        if not re.fullmatch(r"[UWS][A-Z0-9]{2,30}", slack_id):
-            raise ValueError(
-                f"{value!r} is not a Slack user or user group id: a user's starts with U or W "
-                "(U0123ABCD), a user group's with S (S0123ABCD)"
-            )
-        return slack_id
+    def _slack_person_or_group(cls, value: Any) -> str | None:
+        return _slack_id(value, "[UWS]", "a Slack user or user group id: a user's starts with U "
+                         "or W (U0123ABCD), a user group's with S (S0123ABCD)")  # fmt: skip
 
     @field_validator("APPROVERS_SLACK_USERGROUP", mode="before")
     @classmethod
-    def _slack_group(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        group = str(value).strip()
-        if not re.fullmatch(r"S[A-Z0-9]{2,30}", group):
-            raise ValueError(
-                f"{value!r} is not a Slack user group id: it starts with S, such as S0123ABCD"
-            )
-        return group
+    def _slack_group(cls, value: Any) -> str | None:
+        return _slack_id(value, "S", "a Slack user group id: it starts with S, such as S0123ABCD")
 
     @field_validator("SLACK_ENTERPRISE_ID", mode="before")
     @classmethod
-    def _enterprise(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        enterprise = str(value).strip()
-        if not re.fullmatch(r"E[A-Z0-9]{2,30}", enterprise):
-            raise ValueError(
-                f"{value!r} is not an Enterprise Grid org id: it starts with E, such as E0123ABCD"
-            )
-        return enterprise
+    def _enterprise(cls, value: Any) -> str | None:
+        return _slack_id(
+            value, "E", "an Enterprise Grid org id: it starts with E, such as E0123ABCD"
+        )
 
     @field_validator("DEFAULT_REGION", mode="before")
     @classmethod
@@ -424,3 +405,14 @@ def without_password(url: str) -> str:
     """`postgres://app:hunter2@db/x` -> `postgres://***@db/x`, and no `password=` in the query."""
     url = re.sub(r"//.*@", "//***@", url)
     return re.sub(r"(?i)(password=)[^&;]*", r"\1***", url)
+
+
+def _slack_id(value: Any, first: str, what: str) -> str | None:
+    """A Slack id setting: blank is unset; else its first letter matches `first` (a regex
+    class or letter) and the rest is Slack's upper-case letters and digits."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    slack_id = str(value).strip()
+    if not re.fullmatch(rf"{first}[A-Z0-9]{{2,30}}", slack_id):
+        raise ValueError(f"{value!r} is not {what}")
+    return slack_id
