@@ -31,6 +31,8 @@ from worker.twilio_client import close_twilio_client, create_twilio_client
 
 BASE_URL = os.environ.get("DATABASE_URL") or "sqlite+aiosqlite:///"
 ON_POSTGRES = BASE_URL.startswith("postgresql")
+# The `clock` fixture's time: a Monday morning in London, whatever the real clock says.
+FIXED_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:
@@ -112,7 +114,7 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    return Clock(FIXED_NOW)
 
 
 def make_settings(**overrides: object) -> Settings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +33,7 @@ from sandbox.slack import (
 from sandbox.slack import blocks as block_kit
 from tests.bot.conftest import Api, slack_settings
 from tests.bot.test_slack_compose import PLAIN, at, click, filled, showing, sms, submit, until
-from tests.conftest import Clock, make_settings
+from tests.conftest import FIXED_NOW, Clock, make_settings
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
@@ -301,8 +301,10 @@ async def test_edit_refuses_a_running_campaign_and_says_why(web: Api, slack: Sla
 
 
 def _closed_in_london() -> str:
-    """SEND_HOURS that open six hours from now in London (for two hours): closed now."""
-    opens = datetime.now(ZoneInfo("Europe/London")) + timedelta(hours=6)
+    """SEND_HOURS that open six hours after the tests' fixed clock in London (for two hours):
+    closed at its time. (Not the real clock's: from 02:00 to 03:59 UTC those hours held 09:00,
+    the fixed clock's time, and the campaign was sending.)"""
+    opens = FIXED_NOW.astimezone(ZoneInfo("Europe/London")) + timedelta(hours=6)
     return f"{opens:%H:00}-{opens + timedelta(hours=2):%H:00}"
 
 
