@@ -276,6 +276,7 @@ EDIT_BODY = {
 ETAG = {
     "ETag": {
         "description": "the campaign's version in quotes: send it back as If-Match to edit",
+        "required": True,
         "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     }
 }
@@ -719,7 +720,8 @@ DOCUMENT: dict[str, Any] = {
                             "Created (or, for a repeated Idempotency-Key, the first one)",
                         ),
                         "headers": {
-                            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}
+                            **ETAG,
+                            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}},
                         },
                     },
                     "400": _error("Malformed request"),
@@ -911,9 +913,12 @@ DOCUMENT: dict[str, Any] = {
             "delete": {
                 "operationId": "cancelCampaign",
                 "responses": {
-                    "200": _json(
-                        "CancelledCampaign", "Cancelled; unsent recipients are now cancelled"
-                    ),
+                    "200": {
+                        **_json(
+                            "CancelledCampaign", "Cancelled; unsent recipients are now cancelled"
+                        ),
+                        "headers": ETAG,
+                    },
                     "401": UNAUTHORIZED,
                     "404": _error("No such campaign"),
                     "409": _error("Done, failed or already cancelled: nothing to cancel"),

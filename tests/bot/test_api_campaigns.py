@@ -195,6 +195,31 @@ async def test_an_idempotency_key_returns_the_first_campaign(api: Api) -> None:
     await error_of(await post(api, SEED_BODY, **{"Idempotency-Key": "k" * 256}), 400)
 
 
+async def test_every_answer_about_one_campaign_carries_its_etag(api: Api, clock: Clock) -> None:
+    """The create, its idempotent replay, a read and a cancel: each names the version it shows."""
+    at = (clock.now + timedelta(hours=1)).isoformat()
+    body = {**SEED_BODY, "schedule_type": "schedule", "scheduled_at": at}
+    created = await post(api, body, **{"Idempotency-Key": "etag-1"})
+    replayed = await post(api, body, **{"Idempotency-Key": "etag-1"})
+    assert created.status == replayed.status == 201
+    assert created.headers["ETag"] == replayed.headers["ETag"] == '"1"'
+    path = f"/v1/sms/campaigns/{(await created.json())['campaign_id']}"
+    cancelled = await api.client.delete(path, headers=api.auth)
+    assert cancelled.status == 200
+    version = (await cancelled.json())["version"]
+    assert cancelled.headers["ETag"] == f'"{version}"'
+    read = await api.client.get(path, headers=api.auth)
+    assert read.headers["ETag"] == cancelled.headers["ETag"]
+    # The OpenAPI document promises it (schemathesis holds every answer to that in CI).
+    document = await (await api.client.get("/v1/openapi.json")).json()
+    one = document["paths"]["/v1/sms/campaigns/{campaign_id}"]
+    answers = [
+        document["paths"]["/v1/sms/campaigns"]["post"]["responses"]["201"],
+        *(one[method]["responses"]["200"] for method in ("get", "patch", "delete")),
+    ]
+    assert all(answer["headers"]["ETag"]["required"] for answer in answers)
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer", "Basic abc", "Bearer nocolon", "Bearer key_nope:secret", "Bearer {key}:wrong"],
