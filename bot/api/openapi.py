@@ -1102,14 +1102,19 @@ DOCUMENT: dict[str, Any] = {
                             "type": "string",
                             "enum": [
                                 "name",
-                                "senders",
-                                "media",
+                                "from_numbers",
+                                "media_urls",
                                 "send_hours",
-                                "schedule",
+                                "scheduled_at",
                                 "recipients",
-                                "message",
+                                "message_template",
                             ],
                         },
+                        "description": (
+                            "the fields that changed, named as in the request and the campaign "
+                            "(recipients also for recipients_csv, from_numbers for from_number, "
+                            "scheduled_at for schedule_type now)"
+                        ),
                     },
                 },
                 "additionalProperties": False,
