@@ -59,6 +59,10 @@ CAMPAIGN_PROPERTIES: dict[str, Any] = {
         "description": "when the first of them may be texted",
     },
     "created_at": {"type": "string", "format": "date-time"},
+    "created_by": {
+        "type": "string",
+        "description": "who created it: api:KEY_ID (the API key) or slack:USER_ID (a Slack user)",
+    },
     "agent_id": NULLABLE_STRING,
     "version": {"type": "integer", "minimum": 1},
     "total_count": {"type": "integer", "minimum": 0},

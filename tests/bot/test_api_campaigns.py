@@ -51,7 +51,11 @@ async def test_create_with_the_seed_body(api: Api) -> None:
     assert body["estimated_cost"] == pytest.approx(0.0158)
     detail = await get_campaign(api.runtime.ctx, body["campaign_id"])
     assert detail.view.campaign.channel_id == "C0CAMPAIGNS"  # reports to SLACK_NOTIFY_CHANNEL
-    assert detail.view.campaign.created_by == f"api:{api.key_id}"
+    assert detail.view.campaign.created_by == body["created_by"] == f"api:{api.key_id}"
+    read = await (await api.client.get(f"/v1/sms/campaigns/{body['campaign_id']}",
+                                       headers=api.auth)).json()  # fmt: skip
+    listed = await (await api.client.get("/v1/sms/campaigns", headers=api.auth)).json()
+    assert read["created_by"] == listed["campaigns"][0]["created_by"] == f"api:{api.key_id}"
 
 
 async def test_create_with_pictures_is_an_mms_campaign(api: Api) -> None:
