@@ -856,6 +856,12 @@ DOCUMENT: dict[str, Any] = {
                         "in": "query",
                         "required": False,
                         "schema": {"type": "string", "enum": [s.value for s in RecipientStatus]},
+                        "description": (
+                            "Only these recipients. A count's name lists what that count "
+                            "counts: failed is failed, undelivered and sent (failed_count), "
+                            "pending is pending and queued (pending_count); queued, sent and "
+                            "undelivered list that status alone."
+                        ),
                     },
                 ],
                 "responses": {

@@ -322,6 +322,28 @@ async def test_get_shows_recipients_with_their_status(api: Api) -> None:
     assert "smsc_missing" in error["message"]
 
 
+async def test_a_status_filter_lists_what_the_count_of_that_name_counts(api: Api) -> None:
+    items = [{"phone": f"+4477009001{i:02d}"} for i in range(6)]
+    cid = (await (await post(api, {**SEED_BODY, "recipients": items})).json())["campaign_id"]
+    rows = (await get_campaign(api.runtime.ctx, cid)).recipients
+    settled = [RecipientStatus.FAILED, RecipientStatus.UNDELIVERED, RecipientStatus.SENT,
+               RecipientStatus.DELIVERED, RecipientStatus.QUEUED]  # fmt: skip
+    for row, status in zip(rows, settled, strict=False):
+        await apply_status_update(api.runtime.ctx, StatusUpdate(status, recipient_id=row.id))
+    detail = await (await api.client.get(f"/v1/sms/campaigns/{cid}", headers=api.auth)).json()
+
+    async def listed(status: str) -> list[str]:
+        url = f"/v1/sms/campaigns/{cid}?status={status}"
+        page = await (await api.client.get(url, headers=api.auth)).json()
+        return sorted(r["status"] for r in page["recipients"])
+
+    assert detail["failed_count"] == len(await listed("failed")) == 3
+    assert await listed("failed") == ["failed", "sent", "undelivered"]
+    assert detail["pending_count"] == len(await listed("pending")) == 2
+    assert detail["delivered_count"] == len(await listed("delivered")) == 1
+    assert await listed("sent") == ["sent"] and await listed("queued") == ["queued"]
+
+
 async def test_delete_cancels_and_a_second_delete_is_409(api: Api, clock: Clock) -> None:
     at = (clock.now + timedelta(hours=1)).isoformat()
     created = await (
