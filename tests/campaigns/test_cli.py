@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from textcast.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,3 +89,21 @@ def test_only_the_settings_it_uses_are_read(tmp_path: Path) -> None:
     result = run_check(path, **unrelated, ALLOWED_COUNTRIES="UK")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("textcast: ALLOWED_COUNTRIES is malformed: 'UK'")
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str = "textcast") -> set[str]:
+    """Every runnable command line, `textcast db upgrade` and the like."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= _commands(sub, f"{prefix} {name}") or {f"{prefix} {name}"}
+    return found
+
+
+def test_the_readme_lists_every_command() -> None:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("\n## Commands\n")
+    table = text[start : text.index("\n#", start + 12)]
+    listed = set(re.findall(r"`(textcast [a-z]+(?: [a-z]+)?)", table))
+    assert listed == _commands(build_parser())
