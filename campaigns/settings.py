@@ -390,6 +390,21 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(f"{name} is malformed: {message}{shown}", field=name) from None
 
 
+def load_only(*names: str) -> Settings:
+    """The settings `names`, read and checked as `load_settings` does, and every other one at
+    its default, unread: a command that needs a few (`textcast recipients check`) is not
+    stopped by a malformed setting it never uses."""
+    unknown = set(names) - set(Settings.model_fields)
+    if unknown:
+        raise ValueError(f"not settings: {sorted(unknown)}")  # a typo here would read nothing
+    unread = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in Settings.model_fields.items()
+        if name not in names
+    }
+    return load_settings(**unread)
+
+
 # Settings whose value is never printed, even when it is wrong.
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY|AUTH", re.IGNORECASE)
 

@@ -113,6 +113,25 @@ def error_of(status: RecipientStatus, code: int | None) -> tuple[int | None, str
     return None, None
 
 
+# What each of a campaign's counts counts, as the seed defines them (`sent` without a receipt
+# counts as failed). A recipient filter named like a count lists exactly what it counts, so the
+# API's `?status=failed` and `failed_count` never disagree.
+COUNTED_AS: Mapping[str, frozenset[RecipientStatus]] = {
+    "delivered": frozenset({RecipientStatus.DELIVERED}),
+    "failed": frozenset(
+        {RecipientStatus.FAILED, RecipientStatus.UNDELIVERED, RecipientStatus.SENT}
+    ),
+    "pending": frozenset({RecipientStatus.PENDING, RecipientStatus.QUEUED}),
+    "cancelled": frozenset({RecipientStatus.CANCELLED}),
+}
+
+
+def statuses_listed(status: RecipientStatus) -> frozenset[RecipientStatus]:
+    """The stored statuses a filter on `status` lists: a count's name, what that count counts
+    (`failed`: failed, undelivered and sent); `queued`, `sent`, `undelivered`: that one alone."""
+    return COUNTED_AS.get(status, frozenset({status}))
+
+
 @dataclass(frozen=True, slots=True)
 class Counts:
     """A campaign's counts, as the seed defines them: `sent` without a receipt counts as failed."""
@@ -139,19 +158,20 @@ class Counts:
     ) -> Counts:
         """`queued_with_sid`: of the `queued`, those Twilio has taken (they have a SID);
         `submitted`: every recipient with a SID."""
-        get = by_status.get
-        sent = get(RecipientStatus.SENT, 0)
+
+        def counted(count: str) -> int:
+            return sum(by_status.get(status, 0) for status in COUNTED_AS[count])
+
+        sent = by_status.get(RecipientStatus.SENT, 0)
         return cls(
             awaiting_receipt=queued_with_sid + sent,
             sent_no_receipt=sent,
             submitted=submitted,
             total=sum(by_status.values()),
-            delivered=get(RecipientStatus.DELIVERED, 0),
-            failed=get(RecipientStatus.FAILED, 0)
-            + get(RecipientStatus.UNDELIVERED, 0)
-            + get(RecipientStatus.SENT, 0),
-            pending=get(RecipientStatus.PENDING, 0) + get(RecipientStatus.QUEUED, 0),
-            cancelled=get(RecipientStatus.CANCELLED, 0),
+            delivered=counted("delivered"),
+            failed=counted("failed"),
+            pending=counted("pending"),
+            cancelled=counted("cancelled"),
         )
 
     def while_sending(self) -> Counts:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.slack.commands import COMMAND
+from bot.blocks.answers import HELP
+from bot.slack.commands import COMMAND, SUBCOMMANDS
 from bot.slack.shortcuts import NEW_CAMPAIGN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,3 +90,21 @@ def test_menus_that_load_their_options_are_given_the_address_to_ask() -> None:
     options_url = interactivity.get("message_menu_options_url", "")
     assert re.match(r"^https?://", options_url), "settings.interactivity.message_menu_options_url"
     assert options_url == interactivity["request_url"]  # Bolt answers both at /slack/events
+
+
+def _readme_section(heading: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n#", start + len(heading) + 2)
+    return text[start:end]
+
+
+def test_the_readme_the_usage_hint_and_help_list_every_sms_subcommand() -> None:
+    """What /sms accepts (its router) is what people are told it accepts, everywhere."""
+    accepted = set(SUBCOMMANDS)
+    table = re.findall(r"^\| `/sms (\w+)", _readme_section("### Commands"), re.MULTILINE)
+    assert set(table) == accepted
+    [command] = MANIFEST["features"]["slash_commands"]
+    hint = {part.split()[0] for part in command["usage_hint"].split(" | ")}
+    assert hint == accepted
+    assert {words.split()[1] for words, _ in HELP} == accepted

@@ -119,7 +119,9 @@ async def create(request: web.Request) -> web.Response:
     campaign = view.campaign
     if not view.replayed:
         await enqueue_confirmed(runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign)
-    headers = {"Idempotent-Replayed": "true"} if view.replayed else None
+    headers = {"ETag": etag(campaign.version)}
+    if view.replayed:
+        headers["Idempotent-Replayed"] = "true"
     return web.json_response(created_json(view, runtime.settings), status=201, headers=headers)
 
 
@@ -175,7 +177,10 @@ async def cancel(request: web.Request) -> web.Response:
         runtime.redis, runtime.settings.REDIS_NAMESPACE, campaign.id, campaign.version,
         change_of(_actor(request), unsent=cancelled),
     )  # fmt: skip
-    return web.json_response({**campaign_json(view, runtime.settings), "cancelled_now": cancelled})
+    return web.json_response(
+        {**campaign_json(view, runtime.settings), "cancelled_now": cancelled},
+        headers={"ETag": etag(campaign.version)},
+    )
 
 
 async def preview(request: web.Request) -> web.Response:

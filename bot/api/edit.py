@@ -29,6 +29,18 @@ from campaigns.settings import Settings
 
 MAX_VERSION_DIGITS = 9
 
+# An answer's `changed` names what changed by the fields a caller sends and reads back, not by
+# the service's own names for them (which Slack's notices also use).
+CHANGED_FIELDS = {
+    "name": "name",
+    "senders": "from_numbers",
+    "media": "media_urls",
+    "send_hours": "send_hours",
+    "schedule": "scheduled_at",
+    "recipients": "recipients",
+    "message": "message_template",
+}
+
 
 def expected_version(request: web.Request) -> int | None:
     """The version named by If-Match (`"3"`, or `*` for any), None when there is none."""
@@ -89,7 +101,7 @@ async def edit(request: web.Request) -> web.Response:
         await enqueue_show_change(runtime.redis, namespace, campaign.id, campaign.version,
                                   change_of(actor, changed=changed))  # fmt: skip
     return web.json_response(
-        {**created_json(view, runtime.settings), "changed": changed},
+        {**created_json(view, runtime.settings), "changed": [CHANGED_FIELDS[c] for c in changed]},
         headers={"ETag": etag(campaign.version)},
     )
 

@@ -59,6 +59,10 @@ CAMPAIGN_PROPERTIES: dict[str, Any] = {
         "description": "when the first of them may be texted",
     },
     "created_at": {"type": "string", "format": "date-time"},
+    "created_by": {
+        "type": "string",
+        "description": "who created it: api:KEY_ID (the API key) or slack:USER_ID (a Slack user)",
+    },
     "agent_id": NULLABLE_STRING,
     "version": {"type": "integer", "minimum": 1},
     "total_count": {"type": "integer", "minimum": 0},
@@ -276,6 +280,7 @@ EDIT_BODY = {
 ETAG = {
     "ETag": {
         "description": "the campaign's version in quotes: send it back as If-Match to edit",
+        "required": True,
         "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     }
 }
@@ -719,7 +724,8 @@ DOCUMENT: dict[str, Any] = {
                             "Created (or, for a repeated Idempotency-Key, the first one)",
                         ),
                         "headers": {
-                            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}
+                            **ETAG,
+                            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}},
                         },
                     },
                     "400": _error("Malformed request"),
@@ -850,6 +856,12 @@ DOCUMENT: dict[str, Any] = {
                         "in": "query",
                         "required": False,
                         "schema": {"type": "string", "enum": [s.value for s in RecipientStatus]},
+                        "description": (
+                            "Only these recipients. A count's name lists what that count "
+                            "counts: failed is failed, undelivered and sent (failed_count), "
+                            "pending is pending and queued (pending_count); queued, sent and "
+                            "undelivered list that status alone."
+                        ),
                     },
                 ],
                 "responses": {
@@ -911,9 +923,12 @@ DOCUMENT: dict[str, Any] = {
             "delete": {
                 "operationId": "cancelCampaign",
                 "responses": {
-                    "200": _json(
-                        "CancelledCampaign", "Cancelled; unsent recipients are now cancelled"
-                    ),
+                    "200": {
+                        **_json(
+                            "CancelledCampaign", "Cancelled; unsent recipients are now cancelled"
+                        ),
+                        "headers": ETAG,
+                    },
                     "401": UNAUTHORIZED,
                     "404": _error("No such campaign"),
                     "409": _error("Done, failed or already cancelled: nothing to cancel"),
@@ -1097,14 +1112,19 @@ DOCUMENT: dict[str, Any] = {
                             "type": "string",
                             "enum": [
                                 "name",
-                                "senders",
-                                "media",
+                                "from_numbers",
+                                "media_urls",
                                 "send_hours",
-                                "schedule",
+                                "scheduled_at",
                                 "recipients",
-                                "message",
+                                "message_template",
                             ],
                         },
+                        "description": (
+                            "the fields that changed, named as in the request and the campaign "
+                            "(recipients also for recipients_csv, from_numbers for from_number, "
+                            "scheduled_at for schedule_type now)"
+                        ),
                     },
                 },
                 "additionalProperties": False,

@@ -46,6 +46,7 @@ def campaign_json(view: CampaignView, settings: Settings) -> dict[str, Any]:
         "waiting_count": counts.waiting,
         "next_release_at": timestamp(counts.next_release),
         "created_at": timestamp(campaign.created_at),
+        "created_by": campaign.created_by,
         "agent_id": campaign.agent_id,
         "version": campaign.version,
         "total_count": counts.total,

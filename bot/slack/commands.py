@@ -1,7 +1,11 @@
 """`/sms` and its subcommands. Each answers at once (Slack wants it within 3 seconds); what it
 shows goes to the person who typed it only (ephemeral), through the command's response_url.
 
-    /sms new | list | status ID | edit ID | cancel ID | optout add|remove|list [NUMBER] | help
+    /sms new | list | status ID | edit ID | cancel ID | templates | contacts
+         | optout add|remove|list [NUMBER] | help
+
+Every subcommand is in SUBCOMMANDS (below); tests/test_manifest.py holds the README's table, the
+manifest's usage hint and `/sms help` to it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.answers import reply
-from bot.blocks.text import actor, context, escape, message, plural, section
+from bot.blocks.text import actor, context, escape, local_time, message, plural, section
 from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.dm_files import refused, upload_to_dm
@@ -76,7 +76,7 @@ async def _recent(runtime: Runtime, client: AsyncWebClient, body: dict[str, Any]
     found = await recent_opt_outs(runtime.ctx, limit=20)
     if not found:
         return reply("Nobody has opted out yet.")
-    lines = [f"• {o.phone} since {o.updated_at:%Y-%m-%d %H:%M} UTC" for o in found]
+    lines = [f"• {o.phone} since {local_time(o.updated_at)}" for o in found]
     spawn(_export(runtime, client, body["user_id"]), "suppression export")
     return message(plural(len(found), "opted-out number"),
                    [section("*Opted out, most recent first*\n" + "\n".join(lines)),
@@ -121,7 +121,7 @@ async def _history(runtime: Runtime, number: str) -> dict[str, Any]:
     if not events:
         return reply(f"{phone} has never opted out.")
     lines = [
-        f"• {e.at:%Y-%m-%d %H:%M} UTC: {'opted out' if e.opted_out else 'opted back in'}"
+        f"• {local_time(e.at)}: {'opted out' if e.opted_out else 'opted back in'}"
         f"{f' ({escape(e.keyword)})' if e.keyword else ''} {_how(e.source, e.actor)}"
         for e in events
     ]

@@ -24,7 +24,7 @@ from campaigns.service.cursors import (
     encode_cursor,
     not_ours,
 )
-from campaigns.status import RecipientStatus
+from campaigns.status import RecipientStatus, statuses_listed
 
 CAMPAIGN_ID = re.compile(r"[a-z0-9_]{1,64}")
 
@@ -96,10 +96,11 @@ async def get_campaign(
     cursor: str | None = None,
     status: str | None = None,
 ) -> CampaignDetail:
-    """One campaign, its counts, and a page of its recipients (optionally of one status)."""
+    """One campaign, its counts, and a page of its recipients (optionally those `status` lists:
+    a count's name lists what that count counts, `statuses_listed`)."""
     query = select(Recipient).where(Recipient.campaign_id == campaign_id).order_by(Recipient.id)
     if status:
-        query = query.where(Recipient.status == status)
+        query = query.where(Recipient.status.in_(statuses_listed(RecipientStatus(status))))
     if cursor:
         query = query.where(Recipient.id > decode_id_cursor(cursor))
     async with ctx.db.read() as session:

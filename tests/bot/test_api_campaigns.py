@@ -51,7 +51,11 @@ async def test_create_with_the_seed_body(api: Api) -> None:
     assert body["estimated_cost"] == pytest.approx(0.0158)
     detail = await get_campaign(api.runtime.ctx, body["campaign_id"])
     assert detail.view.campaign.channel_id == "C0CAMPAIGNS"  # reports to SLACK_NOTIFY_CHANNEL
-    assert detail.view.campaign.created_by == f"api:{api.key_id}"
+    assert detail.view.campaign.created_by == body["created_by"] == f"api:{api.key_id}"
+    read = await (await api.client.get(f"/v1/sms/campaigns/{body['campaign_id']}",
+                                       headers=api.auth)).json()  # fmt: skip
+    listed = await (await api.client.get("/v1/sms/campaigns", headers=api.auth)).json()
+    assert read["created_by"] == listed["campaigns"][0]["created_by"] == f"api:{api.key_id}"
 
 
 async def test_create_with_pictures_is_an_mms_campaign(api: Api) -> None:
@@ -195,6 +199,31 @@ async def test_an_idempotency_key_returns_the_first_campaign(api: Api) -> None:
     await error_of(await post(api, SEED_BODY, **{"Idempotency-Key": "k" * 256}), 400)
 
 
+async def test_every_answer_about_one_campaign_carries_its_etag(api: Api, clock: Clock) -> None:
+    """The create, its idempotent replay, a read and a cancel: each names the version it shows."""
+    at = (clock.now + timedelta(hours=1)).isoformat()
+    body = {**SEED_BODY, "schedule_type": "schedule", "scheduled_at": at}
+    created = await post(api, body, **{"Idempotency-Key": "etag-1"})
+    replayed = await post(api, body, **{"Idempotency-Key": "etag-1"})
+    assert created.status == replayed.status == 201
+    assert created.headers["ETag"] == replayed.headers["ETag"] == '"1"'
+    path = f"/v1/sms/campaigns/{(await created.json())['campaign_id']}"
+    cancelled = await api.client.delete(path, headers=api.auth)
+    assert cancelled.status == 200
+    version = (await cancelled.json())["version"]
+    assert cancelled.headers["ETag"] == f'"{version}"'
+    read = await api.client.get(path, headers=api.auth)
+    assert read.headers["ETag"] == cancelled.headers["ETag"]
+    # The OpenAPI document promises it (schemathesis holds every answer to that in CI).
+    document = await (await api.client.get("/v1/openapi.json")).json()
+    one = document["paths"]["/v1/sms/campaigns/{campaign_id}"]
+    answers = [
+        document["paths"]["/v1/sms/campaigns"]["post"]["responses"]["201"],
+        *(one[method]["responses"]["200"] for method in ("get", "patch", "delete")),
+    ]
+    assert all(answer["headers"]["ETag"]["required"] for answer in answers)
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer", "Basic abc", "Bearer nocolon", "Bearer key_nope:secret", "Bearer {key}:wrong"],
@@ -291,6 +320,28 @@ async def test_get_shows_recipients_with_their_status(api: Api) -> None:
         await api.client.get("/v1/sms/campaigns/smsc_missing", headers=api.auth), 404
     )
     assert "smsc_missing" in error["message"]
+
+
+async def test_a_status_filter_lists_what_the_count_of_that_name_counts(api: Api) -> None:
+    items = [{"phone": f"+4477009001{i:02d}"} for i in range(6)]
+    cid = (await (await post(api, {**SEED_BODY, "recipients": items})).json())["campaign_id"]
+    rows = (await get_campaign(api.runtime.ctx, cid)).recipients
+    settled = [RecipientStatus.FAILED, RecipientStatus.UNDELIVERED, RecipientStatus.SENT,
+               RecipientStatus.DELIVERED, RecipientStatus.QUEUED]  # fmt: skip
+    for row, status in zip(rows, settled, strict=False):
+        await apply_status_update(api.runtime.ctx, StatusUpdate(status, recipient_id=row.id))
+    detail = await (await api.client.get(f"/v1/sms/campaigns/{cid}", headers=api.auth)).json()
+
+    async def listed(status: str) -> list[str]:
+        url = f"/v1/sms/campaigns/{cid}?status={status}"
+        page = await (await api.client.get(url, headers=api.auth)).json()
+        return sorted(r["status"] for r in page["recipients"])
+
+    assert detail["failed_count"] == len(await listed("failed")) == 3
+    assert await listed("failed") == ["failed", "sent", "undelivered"]
+    assert detail["pending_count"] == len(await listed("pending")) == 2
+    assert detail["delivered_count"] == len(await listed("delivered")) == 1
+    assert await listed("sent") == ["sent"] and await listed("queued") == ["queued"]
 
 
 async def test_delete_cancels_and_a_second_delete_is_409(api: Api, clock: Clock) -> None:

@@ -58,7 +58,7 @@ async def test_an_edit_changes_what_it_names_and_makes_a_new_version(
     assert response.status == 200, await response.text()
     assert response.headers["ETag"] == '"2"'
     edited = await response.json()
-    assert edited["changed"] == ["name", "schedule", "message"]
+    assert edited["changed"] == ["name", "scheduled_at", "message_template"]  # as sent
     assert (edited["version"], edited["status"], edited["name"]) == (2, "scheduled", body["name"])
     assert edited["scheduled_at"] == later.replace(".000000", "")
     assert edited["message_template"] == body["message_template"]
@@ -69,6 +69,20 @@ async def test_an_edit_changes_what_it_names_and_makes_a_new_version(
     assert await start_job_exists(web, cid, 2)  # the old job (v1) finds a newer version: no-op
     entries = await audit_entries(web.runtime.ctx, campaign_id=cid)
     assert entries[0].action == "campaign.edit" and entries[0].actor == f"api:{web.key_id}"
+
+
+async def test_changed_names_the_fields_as_the_request_does(api: Api, clock: Clock) -> None:
+    cid = (await scheduled(api, clock))["campaign_id"]
+    body = {"from_numbers": ["+14155550101", "+14155550102"], "send_hours": "09:00-20:00",
+            "media_urls": ["https://cdn.example.com/a.jpg"],
+            "recipients_csv": "phone\n+447700900011\n"}  # fmt: skip
+    response = await patch(api, cid, body)
+    assert response.status == 200, await response.text()
+    changed = (await response.json())["changed"]
+    assert changed == ["from_numbers", "media_urls", "send_hours", "recipients"]
+    document = await (await api.client.get("/v1/openapi.json")).json()
+    accepted = document["components"]["schemas"]["EditCampaign"]["properties"]
+    assert set(changed) <= set(accepted)  # each can be sent back as it is named
 
 
 async def test_a_stale_if_match_is_412_and_changes_nothing(api: Api, clock: Clock) -> None:

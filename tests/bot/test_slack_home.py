@@ -4,6 +4,7 @@ web app against the Slack stand-in."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -331,7 +332,9 @@ async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox)
     assert "Nobody has opted out" in await answer("optout list")
     assert "+447700900123 is opted out" in await answer("optout add 07700 900123")
     assert "already opted out" in await answer("optout add +447700900123")
-    assert "+447700900123 since" in await answer("optout list")
+    # Times in each reader's own zone: Slack formats the instant (UTC only as the fallback).
+    local = r"<!date\^\d+\^\{date_short_pretty\} at \{time\}\|[^>]* UTC>"
+    assert re.search(rf"\+447700900123 since {local}", await answer("optout list"))
     # The whole list as a CSV, in Alice's DM with Textcast: not where the channel could open it.
     [upload] = await until(lambda: ALICE_DM in slack.workspace.channels
                            and [m for m in slack.messages(ALICE_DM) if m.files])  # fmt: skip
@@ -342,6 +345,7 @@ async def test_optout_add_list_history_and_remove(web: Api, slack: SlackSandbox)
     assert "is opted back in" in await answer("optout remove +447700900123")
     history = await answer("optout list +447700900123")
     assert history.index("opted out") < history.index("opted back in") and "in Slack by" in history
+    assert len(re.findall(rf"• {local}: opted", history)) == history.count("• ") >= 2
     assert "is not a phone number" in await answer("optout add banana")
     assert "Say what to do" in await answer("optout")
 

@@ -242,7 +242,7 @@ async def test_a_campaign_asleep_until_its_hours_says_it_waits_and_its_edit_is_w
         assert without_times(shown) == ASLEEP_TRANSCRIPT
         status, edited = await patch(stack, cid, {"message_template": "Hello {{first_name}}!"})
         assert status == 200, edited
-        assert edited["changed"] == ["message"] and edited["status"] == "running"
+        assert edited["changed"] == ["message_template"] and edited["status"] == "running"
         await stack.until_finished(cid, timeout=25)
         sandbox = stack.twilio.sandbox
         assert sorted(m.body for m in sandbox.messages()) == ["Hello James!", "Hello Sarah!"]
