@@ -115,6 +115,36 @@ def test_compose_sets_only_textcast_settings_and_valid_ones() -> None:
         Settings(_env_file=None, **known)  # type: ignore[call-arg]
 
 
+# Set by compose itself, over .env: where its postgres and redis are, and the address and port
+# its proxy and healthcheck reach the web process on.
+COMPOSE_OWN = {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"}
+# What every install needs, whichever way it sends (numbers or a Messaging Service) and talks to
+# Slack (HTTP or Socket Mode, or not at all): the only settings compose may require.
+EVERY_INSTALL = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+
+
+def passed_through(name: str, value: str) -> bool:
+    """`value` is `${NAME}` or `${NAME:?message}`: the same variable, as .env or the shell has it."""
+    return re.fullmatch(rf"\$\{{{name}(?::?\?[^}}]*)?\}}", value) is not None
+
+
+def test_every_setting_in_dot_env_reaches_the_textcast_services() -> None:
+    header = (ROOT / "compose.yaml").read_text().split("\n\n")[0]
+    assert "Compose v2.24 or later" in header, "env_file's `required:` needs Compose v2.24"
+    for name, service in TEXTCAST.items():
+        # The whole file, so any setting in the README's table works without editing compose.
+        assert service.get("env_file") == [{"path": ".env", "required": False}], name
+        env = environment(service)
+        for setting in readme_settings() | SETTINGS:
+            value = env.get(setting)
+            if value is None or setting in COMPOSE_OWN:
+                continue
+            # `environment:` wins over env_file: a value here must be .env's own.
+            assert passed_through(setting, value), f"{name}: {setting}: {value!r} hides .env's"
+        required = {key for key, value in env.items() if with_defaults(value) is None}
+        assert required <= EVERY_INSTALL, f"{name} requires {sorted(required - EVERY_INSTALL)}"
+
+
 def test_the_urls_point_at_the_compose_postgres_and_redis() -> None:
     postgres = environment(SERVICES["postgres"])
     for name, service in TEXTCAST.items():
