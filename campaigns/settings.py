@@ -170,6 +170,9 @@ class Settings(BaseSettings):
         default=Decimal("0.0200"), ge=0
     )  # a message, whatever its length
     PRICE_CURRENCY: str = "USD"
+    # The address the web process listens on: every interface by default (a container's, or a
+    # server's behind its proxy); 127.0.0.1 when the proxy runs on the same machine.
+    HOST: str = Field(default="0.0.0.0", pattern=r"^[A-Za-z0-9.:_-]+$")
     PORT: int = Field(default=3000, ge=1, le=65535)
     # The web process's defences against slow or greedy clients (bot/connection_guard.py).
     # A connection must send a whole request, headers and body, within this of its first byte.
