@@ -8,6 +8,7 @@ naming the setting and what is wrong: `load_settings` and `Settings.require` rai
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from campaigns.frequency import FrequencyCap, parse_frequency_cap
 from campaigns.recipients.destinations import Destinations
 from campaigns.recipients.phones import normalise
 from campaigns.send_hours import ANY, parse_send_hours
+from campaigns.setting_names import check_setting_names, default_env_file
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
@@ -379,7 +381,10 @@ _HINTS = {
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings; turn pydantic's report into one line naming the first bad setting."""
+    """Read the settings; turn pydantic's report into one line naming the first bad setting.
+    A name in .env or the environment that looks like a mistyped setting stops it first."""
+    env_file = default_env_file(overrides.get("_env_file", Settings.model_config["env_file"]))
+    check_setting_names(Settings.model_fields, os.environ, env_file)
     try:
         return Settings(**overrides)
     except ValidationError as error:
