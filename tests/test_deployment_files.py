@@ -248,3 +248,33 @@ def test_the_proxy_gives_up_on_slow_clients_before_the_web_process_does() -> Non
     assert seconds(caddy("keepalive")) < web_setting("KEEPALIVE_TIMEOUT_SECONDS")
     # All of Caddy's connections come from one address, which the web process caps.
     assert int(caddy("max_conns_per_host")) < web_setting("MAX_CONNECTIONS_PER_ADDRESS")
+
+
+# -- the README's systemd example ("Going live", step 5)
+
+
+def readme_block(language: str, containing: str) -> str:
+    """The README's one ```language block that contains `containing`, unindented."""
+    blocks = re.findall(rf"^( *)```{language}\n(.*?)^\1```", (ROOT / "README.md").read_text(),
+                        re.MULTILINE | re.DOTALL)  # fmt: skip
+    [(indent, block)] = [(indent, text) for indent, text in blocks if containing in text]
+    return "\n".join(line.removeprefix(indent) for line in block.splitlines())
+
+
+def test_the_systemd_example_makes_its_user_and_keeps_the_settings_to_it() -> None:
+    unit = dict(
+        line.split("=", 1)
+        for line in readme_block("ini", "ExecStart=").splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    setup = readme_block("sh", "useradd")
+    user, folder = unit["User"], unit["WorkingDirectory"]
+    assert re.search(rf"^useradd --system .*\b{user}$", setup, re.MULTILINE)
+    # The settings hold the secrets: the file and its folder are the user's alone.
+    assert re.search(rf"install -m 600 -o {user} -g {user} \S+ {folder}/\.env", setup)
+    assert re.search(rf"install -d -m 700 -o {user} -g {user} {folder}\b", setup)
+    # SQLite's file goes where the user may write, the unit's StateDirectory, not in /etc.
+    [url] = re.findall(r"DATABASE_URL=(\S+)", setup)
+    state = f"/var/lib/{unit['StateDirectory']}"
+    assert url == f"sqlite+aiosqlite:///{state}/textcast.db"
+    Settings(_env_file=None, DATABASE_URL=url)  # type: ignore[call-arg]
