@@ -90,7 +90,7 @@ async def until_stopped() -> None:
     await stop_signal().wait()
 
 
-async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = False) -> None:
+async def serve(settings: Settings, *, socket: bool = False) -> None:
     """Run the web process until SIGINT or SIGTERM; with `socket`, Slack over Socket Mode too."""
     if socket:
         slack_socket_mode.check_settings(settings)  # before anything starts
@@ -108,8 +108,8 @@ async def serve(settings: Settings, host: str = "0.0.0.0", *, socket: bool = Fal
     socket_mode: slack_socket_mode.SocketMode | None = None
     try:
         # Not web.TCPSite: bot/listener.py says why.
-        await GuardedSite(runner, host, settings.PORT, guard).start()
-        log.info("Textcast is listening on port %s", settings.PORT)
+        await GuardedSite(runner, settings.HOST, settings.PORT, guard).start()
+        log.info("Textcast is listening on port %s (address %s)", settings.PORT, settings.HOST)
         if socket:
             socket_mode = await slack_socket_mode.start_socket_mode(runtime)
         await stop.wait()

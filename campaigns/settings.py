@@ -8,6 +8,7 @@ naming the setting and what is wrong: `load_settings` and `Settings.require` rai
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from campaigns.frequency import FrequencyCap, parse_frequency_cap
 from campaigns.recipients.destinations import Destinations
 from campaigns.recipients.phones import normalise
 from campaigns.send_hours import ANY, parse_send_hours
+from campaigns.setting_names import check_setting_names, default_env_file
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
@@ -170,6 +172,9 @@ class Settings(BaseSettings):
         default=Decimal("0.0200"), ge=0
     )  # a message, whatever its length
     PRICE_CURRENCY: str = "USD"
+    # The address the web process listens on: every interface by default (a container's, or a
+    # server's behind its proxy); 127.0.0.1 when the proxy runs on the same machine.
+    HOST: str = Field(default="0.0.0.0", pattern=r"^[A-Za-z0-9.:_-]+$")
     PORT: int = Field(default=3000, ge=1, le=65535)
     # The web process's defences against slow or greedy clients (bot/connection_guard.py).
     # A connection must send a whole request, headers and body, within this of its first byte.
@@ -376,7 +381,10 @@ _HINTS = {
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings; turn pydantic's report into one line naming the first bad setting."""
+    """Read the settings; turn pydantic's report into one line naming the first bad setting.
+    A name in .env or the environment that looks like a mistyped setting stops it first."""
+    env_file = default_env_file(overrides.get("_env_file", Settings.model_config["env_file"]))
+    check_setting_names(Settings.model_fields, os.environ, env_file)
     try:
         return Settings(**overrides)
     except ValidationError as error:

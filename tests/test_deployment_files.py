@@ -115,6 +115,36 @@ def test_compose_sets_only_textcast_settings_and_valid_ones() -> None:
         Settings(_env_file=None, **known)  # type: ignore[call-arg]
 
 
+# Set by compose itself, over .env: where its postgres and redis are, and the address and port
+# its proxy and healthcheck reach the web process on.
+COMPOSE_OWN = {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"}
+# What every install needs, whichever way it sends (numbers or a Messaging Service) and talks to
+# Slack (HTTP or Socket Mode, or not at all): the only settings compose may require.
+EVERY_INSTALL = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+
+
+def passed_through(name: str, value: str) -> bool:
+    """`value` is `${NAME}` or `${NAME:?message}`: the same variable, as .env or the shell has it."""
+    return re.fullmatch(rf"\$\{{{name}(?::?\?[^}}]*)?\}}", value) is not None
+
+
+def test_every_setting_in_dot_env_reaches_the_textcast_services() -> None:
+    header = (ROOT / "compose.yaml").read_text().split("\n\n")[0]
+    assert "Compose v2.24 or later" in header, "env_file's `required:` needs Compose v2.24"
+    for name, service in TEXTCAST.items():
+        # The whole file, so any setting in the README's table works without editing compose.
+        assert service.get("env_file") == [{"path": ".env", "required": False}], name
+        env = environment(service)
+        for setting in readme_settings() | SETTINGS:
+            value = env.get(setting)
+            if value is None or setting in COMPOSE_OWN:
+                continue
+            # `environment:` wins over env_file: a value here must be .env's own.
+            assert passed_through(setting, value), f"{name}: {setting}: {value!r} hides .env's"
+        required = {key for key, value in env.items() if with_defaults(value) is None}
+        assert required <= EVERY_INSTALL, f"{name} requires {sorted(required - EVERY_INSTALL)}"
+
+
 def test_the_urls_point_at_the_compose_postgres_and_redis() -> None:
     postgres = environment(SERVICES["postgres"])
     for name, service in TEXTCAST.items():
@@ -218,3 +248,33 @@ def test_the_proxy_gives_up_on_slow_clients_before_the_web_process_does() -> Non
     assert seconds(caddy("keepalive")) < web_setting("KEEPALIVE_TIMEOUT_SECONDS")
     # All of Caddy's connections come from one address, which the web process caps.
     assert int(caddy("max_conns_per_host")) < web_setting("MAX_CONNECTIONS_PER_ADDRESS")
+
+
+# -- the README's systemd example ("Going live", step 5)
+
+
+def readme_block(language: str, containing: str) -> str:
+    """The README's one ```language block that contains `containing`, unindented."""
+    blocks = re.findall(rf"^( *)```{language}\n(.*?)^\1```", (ROOT / "README.md").read_text(),
+                        re.MULTILINE | re.DOTALL)  # fmt: skip
+    [(indent, block)] = [(indent, text) for indent, text in blocks if containing in text]
+    return "\n".join(line.removeprefix(indent) for line in block.splitlines())
+
+
+def test_the_systemd_example_makes_its_user_and_keeps_the_settings_to_it() -> None:
+    unit = dict(
+        line.split("=", 1)
+        for line in readme_block("ini", "ExecStart=").splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    setup = readme_block("sh", "useradd")
+    user, folder = unit["User"], unit["WorkingDirectory"]
+    assert re.search(rf"^useradd --system .*\b{user}$", setup, re.MULTILINE)
+    # The settings hold the secrets: the file and its folder are the user's alone.
+    assert re.search(rf"install -m 600 -o {user} -g {user} \S+ {folder}/\.env", setup)
+    assert re.search(rf"install -d -m 700 -o {user} -g {user} {folder}\b", setup)
+    # SQLite's file goes where the user may write, the unit's StateDirectory, not in /etc.
+    [url] = re.findall(r"DATABASE_URL=(\S+)", setup)
+    state = f"/var/lib/{unit['StateDirectory']}"
+    assert url == f"sqlite+aiosqlite:///{state}/textcast.db"
+    Settings(_env_file=None, DATABASE_URL=url)  # type: ignore[call-arg]

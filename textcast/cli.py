@@ -18,13 +18,15 @@ from sqlalchemy.exc import DBAPIError
 
 from campaigns.errors import LimitError, RecipientFileError, TextcastError
 from campaigns.logs import configure_logging
+from campaigns.missing_database import how_to_create, is_missing_database
 from campaigns.service import (
     Context,
-    audit_entries,
+    audit_page,
     create_api_key,
     list_api_keys,
     revoke_api_key,
 )
+from campaigns.service.cursors import MAX_PAGE
 from campaigns.settings import load_only, load_settings
 
 EXIT_USAGE = 2
@@ -130,7 +132,7 @@ def _apikey_list(_args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     async def run(ctx: Context) -> int:
-        entries = await audit_entries(
+        entries, more = await audit_page(
             ctx, actor=args.actor, campaign_id=args.campaign, limit=args.limit
         )
         if not entries:
@@ -139,9 +141,20 @@ def _audit(args: argparse.Namespace) -> int:
             details = json.dumps(entry.details, ensure_ascii=False, sort_keys=True)
             print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor}  {entry.action}  "
                   f"{entry.campaign_id or '-'}  {details}")  # fmt: skip
+        if more:
+            # On standard error, so the lines above stay the whole of standard output.
+            print(_more_audit(args.limit), file=sys.stderr)
         return 0
 
     return asyncio.run(_with_context(run))
+
+
+def _more_audit(limit: int) -> str:
+    if limit < MAX_PAGE:
+        return (
+            f"Showing the newest {limit}; older ones match too: --limit N shows up to {MAX_PAGE}."
+        )
+    return f"Showing the newest {limit}, the most it shows; narrow it with --actor or --campaign."
 
 
 def _recipients_check(args: argparse.Namespace) -> int:
@@ -243,13 +256,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TextcastError as error:
         print(f"textcast: {error.message}", file=sys.stderr)
         return EXIT_USAGE
-    except (OSError, DBAPIError) as error:
-        # The database or Redis did not answer: say so in one line, not a traceback.
-        reason = getattr(error, "orig", None) or error
-        print(f"textcast: cannot connect: {reason}", file=sys.stderr)
+    except DBAPIError as error:
+        if not is_missing_database(error):
+            return _cannot_connect(error)
+        # The settings loaded a moment ago, so they load again: the URL says where and as whom.
+        print(f"textcast: {how_to_create(load_settings().DATABASE_URL)}", file=sys.stderr)
         return 1
+    except OSError as error:
+        return _cannot_connect(error)
     except KeyboardInterrupt:
         return 130
+
+
+def _cannot_connect(error: Exception) -> int:
+    """The database or Redis did not answer: say so in one line, not a traceback."""
+    reason = getattr(error, "orig", None) or error
+    print(f"textcast: cannot connect: {reason}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -19,10 +19,13 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker, func
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.jobs import job_id, queue_name
-from campaigns.settings import Settings
+from campaigns.errors import TextcastError
+from campaigns.settings import Settings, without_password
 from worker.gateway import DEPARTURES
 from worker.jobs import (
     JOB_FUNCTIONS,
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # What a Redis that is away (refused, reset, timed out) raises through redis-py.
 REDIS_ERRORS = (RedisError, OSError)
+# Of those, the ones that mean Redis did not answer (a refused password too: its reason says so).
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 # How long the worker waits before it asks a Redis that did not answer again.
 REDIS_RETRY_SECONDS = 1.0
 
@@ -181,8 +186,21 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(YOUNG_GENERATION, older, oldest)
 
 
+class RedisNotAnswering(TextcastError):
+    """Redis did not answer as the worker started; the message names its address."""
+
+
 def run(settings: Settings) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    # arq logs each of its five tries to reach Redis at start; the line that says what is wrong
+    # is the one below, after the last.
+    logging.getLogger("arq.connections").setLevel(logging.ERROR)
     if settings.LOG_DEPARTURES:
         logging.getLogger(DEPARTURES).setLevel(logging.DEBUG)
-    create_worker(settings, own_process=True).run()
+    try:
+        create_worker(settings, own_process=True).run()
+    except RedisError as error:
+        # Only while starting: once running, SteadyWorker waits for a Redis that goes away.
+        url = without_password(settings.REDIS_URL)
+        what = "is not answering" if isinstance(error, REDIS_AWAY) else "refused the worker"
+        raise RedisNotAnswering(f"Redis at {url} {what} ({error})") from None

@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     async_default_handlers,
@@ -48,6 +49,19 @@ RATE_LIMIT_RETRIES = 2
 SLACK_APP = web.AppKey("slack_app", AsyncApp)
 
 
+class _WithoutUnusedTokenWarning(logging.Filter):
+    """Bolt takes SLACK_BOT_TOKEN from the environment by itself and, given the client we build
+    from that same token (for SLACK_API_URL and the retry handlers), warns at every start that
+    the token "will be unused": true, harmless, and alarming in a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+SLACK_LOG = logging.getLogger("textcast.slack")
+SLACK_LOG.addFilter(_WithoutUnusedTokenWarning())
+
+
 def create_slack_app(runtime: Runtime) -> AsyncApp | None:
     """The app with every listener registered; None unless both SLACK_BOT_TOKEN and
     SLACK_SIGNING_SECRET are set (a bot token alone still lets the worker report progress)."""
@@ -74,7 +88,7 @@ def build_slack_app(runtime: Runtime, *, signing_secret: str | None) -> AsyncApp
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         client=client,
-        logger=logging.getLogger("textcast.slack"),
+        logger=SLACK_LOG,
     )
     register_listeners(app, runtime)
     return app

@@ -151,13 +151,22 @@ async def audit_entries(
 ) -> list[AuditEntry]:
     """The audit log, newest first: everything one actor (`api:key_...`, `slack:U...`) or one
     campaign did or had done to it."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(checked_limit(limit))
+    entries, _ = await audit_page(ctx, actor=actor, campaign_id=campaign_id, limit=limit)
+    return entries
+
+
+async def audit_page(
+    ctx: Context, *, actor: str | None = None, campaign_id: str | None = None, limit: int = 50
+) -> tuple[list[AuditEntry], bool]:
+    """`audit_entries`, and whether older entries matched beyond `limit`."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(checked_limit(limit) + 1)
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if campaign_id:
         query = query.where(AuditEntry.campaign_id == campaign_id)
     async with ctx.db.read() as session:
-        return list((await session.execute(query)).scalars())
+        entries = list((await session.execute(query)).scalars())
+    return entries[:limit], len(entries) > limit
 
 
 # The report's order: what someone must look at first (the failed), then what is still open,

@@ -82,7 +82,12 @@ async def test_audit_shows_what_each_key_did(db: Database) -> None:
         ["api:key_reminders", "campaign.create"],
     ]
     assert all(view.campaign.id in line for line in lines)
+    assert shown.stderr == ""  # all of them shown
     one = await textcast(db.url, "audit", "--campaign", view.campaign.id, "--limit", "1")
     assert one.stdout.count("\n") == 1 and "campaign.cancel" in one.stdout
+    # It says it stopped at the limit, apart from the entries (standard output stays theirs).
+    assert one.stderr.splitlines() == [
+        "Showing the newest 1; older ones match too: --limit N shows up to 1000."
+    ]
     none = await textcast(db.url, "audit", "--actor", "api:key_nobody")
     assert none.stdout.strip() == "Nothing in the audit log matches."
