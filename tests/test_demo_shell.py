@@ -107,3 +107,44 @@ async def test_a_campaign_made_over_the_api_shows_in_the_terminal(terminal: Term
     created = await terminal.api("POST", "/v1/sms/campaigns", json=body)
     assert created["status"] in ("scheduled", "running")
     await terminal.shows("Made with curl")
+
+
+async def test_sms_new_is_filled_in_at_the_terminal_then_previewed_and_confirmed(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """Before, `/sms new` opened the form in the Slack stand-in and the terminal said nothing."""
+    people = tmp_path / "people.csv"
+    people.write_text("phone,first_name\n+15105550190,Ann\n+15105550191,Bob\n")
+    terminal.type("/sms new")
+    at = await terminal.answer("Campaign name", "Typed in the terminal")
+    at = await terminal.answer("Number of your choice [1]", "", at)  # the first: All numbers
+    at = await terminal.answer("Recipients", str(people), at)
+    at = await terminal.answer("Message", "Hi {{first_name}}, see you soon. Reply STOP to opt out.", at)  # fmt: skip
+    at = await terminal.answer("When: now, or a date and time in Europe/London", "", at)
+    at = await terminal.answer("agree to receive texts from you? (y/n)", "y", at)
+    preview_at = await terminal.shows("Hi Ann, see you soon.", at, timeout=30)
+    at = await terminal.answer("Confirm: send 2? (y/n)", "y", preview_at)
+    await terminal.shows("Typed in the terminal", at)  # the progress message, in #campaigns
+    campaigns = (await terminal.api("GET", "/v1/sms/campaigns"))["campaigns"]
+    made = [c for c in campaigns if c["name"] == "Typed in the terminal"]
+    assert len(made) == 1 and made[0]["status"] in ("running", "done")
+    assert made[0]["total_count"] == 2
+    transcript = terminal.out.getvalue()[preview_at:]
+    assert "2 recipients will be texted" in transcript
+
+
+async def test_a_refused_answer_is_asked_again_and_no_means_not_sent(terminal: Terminal) -> None:
+    terminal.type("/sms new")
+    at = await terminal.answer("Campaign name", "Bad date")
+    at = await terminal.answer("Number of your choice", "", at)
+    at = await terminal.answer("Recipients", "+15105550190", at)
+    at = await terminal.answer("Message", "Hello. Reply STOP to opt out.", at)
+    at = await terminal.answer("When", "2001-01-01 09:00", at)  # in the past
+    at = await terminal.answer("(y/n)", "y", at)
+    refused = await terminal.shows("Textcast refused the form", at)
+    at = await terminal.answer("When", "now", refused)
+    at = await terminal.answer("Confirm: send 1? (y/n)", "n", at)
+    assert "Campaign name" not in terminal.out.getvalue()[refused:at]  # only what was refused
+    await terminal.shows("Not sent: the campaign stays a draft.", at)
+    campaigns = (await terminal.api("GET", "/v1/sms/campaigns?status=draft"))["campaigns"]
+    assert [c["name"] for c in campaigns] == ["Bad date"]

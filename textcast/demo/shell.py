@@ -1,6 +1,6 @@
 """`textcast demo --keep-running`: after the campaign, everything stays up for the user to try:
-the API with a key, `/sms` commands typed here (sent as signed Slack requests), until
-Ctrl-C. What changes in #campaigns is printed, whoever changed it."""
+the API with a key, `/sms` commands typed here (sent as signed Slack requests; `/sms new`'s form
+is filled in here), until Ctrl-C. What changes in #campaigns is printed, whoever changed it."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import aiohttp
 
 from textcast.demo.feed import ChannelFeed
+from textcast.demo.form import Ask, ComposeAtTerminal
 from textcast.demo.person import Person, StuckError
 from textcast.demo.screen import Screen
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from textcast.demo.run import Stack
 
 PROMPT = "/sms> "
-Ask = Callable[[str], Awaitable[str | None]]
 API_EXAMPLE = {
     "name": "Hello from the API",
     "from_number": "+14155550100",
@@ -113,7 +113,7 @@ async def keep_running(stack: Stack, screen: Screen) -> None:
                 screen.say("What changes in #campaigns is printed here. Stop it with Ctrl-C.")
                 await asyncio.Event().wait()  # until a signal cancels the demo
             screen.say(
-                "Type a /sms command as Alice in #campaigns (/sms help, /sms list, /sms status ID);"
+                "Type a /sms command as Alice in #campaigns (/sms new, /sms list, /sms help);"
             )
             screen.say("what changes in the channel is printed. Ctrl-C stops everything.")
             await _commands(alice, feed, screen)
@@ -146,7 +146,13 @@ async def _commands(alice: Person, feed: ChannelFeed, screen: Screen) -> None:
 
 
 async def _command(alice: Person, feed: ChannelFeed, screen: Screen, words: str, ask: Ask) -> None:
-    """`/sms WORDS` as Alice, and what it changes."""
-    await alice.command(words)
+    """`/sms WORDS` as Alice, and what it changes: `/sms new`'s form is filled in here."""
+    if words.split()[0].lower() == "new":
+        with feed.held():  # the channel's changes would break into the questions
+            before = await alice.top_modal()
+            await alice.command(words)
+            await ComposeAtTerminal(alice, ask, screen.say).run(before)
+    else:
+        await alice.command(words)
     await asyncio.sleep(1.0)  # Textcast answers in the background; give it a second
     await feed.catch_up()
