@@ -88,6 +88,16 @@ def test_the_feed_prints_a_new_message_whole_and_an_edit_with_its_first_lines() 
     assert changes(after, after) == []
 
 
+def test_a_blank_line_in_a_message_does_not_cut_it_in_two() -> None:
+    before = BEFORE.replace("  *Sending*\n", "  *Sending*\n\n  2 messages sent\n")
+    after = before.replace("2 messages sent", "3 messages sent")
+    assert changes(before, after) == [
+        "Textcast [APP]:",
+        "  # Check-up reminders",
+        "  3 messages sent",
+    ]
+
+
 def test_the_feed_prints_a_thread_reply_under_its_message() -> None:
     after = BEFORE.replace(
         "Sending started\n", "Sending started\n  ↳ +15105550190 texted: Can I come later?\n"

@@ -106,7 +106,8 @@ def _entries(transcript: str) -> list[tuple[str, ...]]:
     its arrow), its content indented under it."""
     entries: list[list[str]] = []
     for line in transcript.splitlines():
-        starts = not line.startswith(" ") or line.lstrip().startswith(REPLY)
+        # A blank line belongs to the message it is in (a section's empty line).
+        starts = (bool(line) and not line.startswith(" ")) or line.lstrip().startswith(REPLY)
         if starts or not entries:
             entries.append([line])
         else:
