@@ -13,6 +13,7 @@ import sys
 import termios
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,22 @@ async def test_a_refused_answer_is_asked_again_and_no_means_not_sent(terminal: T
     await terminal.shows("Not sent: the campaign stays a draft.", at)
     campaigns = (await terminal.api("GET", "/v1/sms/campaigns?status=draft"))["campaigns"]
     assert [c["name"] for c in campaigns] == ["Bad date"]
+
+
+async def test_a_window_it_cannot_fill_in_is_shown_and_said_where_it_waits(
+    terminal: Terminal,
+) -> None:
+    """`/sms edit ID` opens the edit form in Slack: before, the terminal said nothing of it."""
+    later = datetime.now(UTC) + timedelta(hours=2)
+    body = {
+        "name": "Edit me",
+        "from_number": "+14155550100",
+        "message_template": "Hello. Reply STOP to opt out.",
+        "recipients": [{"phone": "+15105550190"}],
+        "schedule_type": "schedule",
+        "scheduled_at": later.isoformat(),
+    }
+    created = await terminal.api("POST", "/v1/sms/campaigns", json=body)
+    terminal.type(f"/sms edit {created['campaign_id']}")
+    at = await terminal.shows("Textcast opened a window in Slack: Edit campaign")
+    await terminal.shows("/_sandbox/views/U0ALICE", at)

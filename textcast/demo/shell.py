@@ -12,13 +12,14 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from textcast.demo.feed import ChannelFeed
 from textcast.demo.form import Ask, ComposeAtTerminal
 from textcast.demo.person import Person, StuckError
+from textcast.demo.scenario import view_text
 from textcast.demo.screen import Screen
 
 if TYPE_CHECKING:
@@ -147,12 +148,28 @@ async def _commands(alice: Person, feed: ChannelFeed, screen: Screen) -> None:
 
 async def _command(alice: Person, feed: ChannelFeed, screen: Screen, words: str, ask: Ask) -> None:
     """`/sms WORDS` as Alice, and what it changes: `/sms new`'s form is filled in here."""
+    before = await alice.top_modal()
     if words.split()[0].lower() == "new":
         with feed.held():  # the channel's changes would break into the questions
-            before = await alice.top_modal()
             await alice.command(words)
             await ComposeAtTerminal(alice, ask, screen.say).run(before)
     else:
         await alice.command(words)
     await asyncio.sleep(1.0)  # Textcast answers in the background; give it a second
+    if words.split()[0].lower() != "new":
+        await _window_opened(alice, screen, before)
     await feed.catch_up()
+
+
+async def _window_opened(alice: Person, screen: Screen, before: dict[str, Any] | None) -> None:
+    """A window the command opened in Slack (`/sms edit`'s form): shown, and where it waits."""
+    top = await alice.top_modal()
+    if top is None or (before is not None and top["id"] == before["id"]):
+        return
+    title = (top.get("title") or {}).get("text", "")
+    screen.say(f"Textcast opened a window in Slack: {title}")
+    screen.say(view_text(top))
+    screen.say(
+        "Only /sms new's form is filled in here; this one waits in the Slack stand-in: "
+        f"{alice.slack}/_sandbox/views/{alice.user}"
+    )
