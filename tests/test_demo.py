@@ -8,6 +8,7 @@ from pathlib import Path
 
 from campaigns.recipients import parse_recipients
 from tests.conftest import make_settings
+from textcast.demo.feed import changes
 from textcast.demo.redis_server import answers, demo_redis
 from textcast.demo.scenario import (
     ASKED_BY_PHONE,
@@ -58,3 +59,51 @@ async def test_a_redis_that_answers_is_used_and_left_alone(tmp_path: Path) -> No
     assert (redis.url, redis.started) == (redis_url, None)
     await redis.stop()
     assert await answers(redis_url)
+
+
+BEFORE = """#campaigns
+Textcast [APP]:
+  # Check-up reminders
+  *Sending*
+  ↳ Textcast [APP]: Sending started
+Alice Smith: thanks
+"""
+
+
+def test_the_feed_prints_a_new_message_whole_and_an_edit_with_its_first_lines() -> None:
+    after = (
+        BEFORE.replace("*Sending*", "*Done*").replace(
+            "Textcast [APP]:\n", "Textcast [APP] (edited):\n"
+        )
+        + "Textcast [APP] (only visible to Alice Smith):\n  No campaigns yet\n  Try /sms new\n"
+    )
+    assert changes(BEFORE, after) == [
+        "Textcast [APP] (edited):",
+        "  # Check-up reminders",
+        "  *Done*",
+        "Textcast [APP] (only visible to Alice Smith):",
+        "  No campaigns yet",
+        "  Try /sms new",
+    ]
+    assert changes(after, after) == []
+
+
+def test_a_blank_line_in_a_message_does_not_cut_it_in_two() -> None:
+    before = BEFORE.replace("  *Sending*\n", "  *Sending*\n\n  2 messages sent\n")
+    after = before.replace("2 messages sent", "3 messages sent")
+    assert changes(before, after) == [
+        "Textcast [APP]:",
+        "  # Check-up reminders",
+        "  3 messages sent",
+    ]
+
+
+def test_the_feed_prints_a_thread_reply_under_its_message() -> None:
+    after = BEFORE.replace(
+        "Sending started\n", "Sending started\n  ↳ +15105550190 texted: Can I come later?\n"
+    )
+    assert changes(BEFORE, after) == [
+        "Textcast [APP]:",
+        "  # Check-up reminders",
+        "  ↳ +15105550190 texted: Can I come later?",
+    ]

@@ -206,10 +206,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="run the sending worker (arq)").set_defaults(run=_worker)
 
-    sandbox = commands.add_parser("sandbox", help="run local stand-ins for Twilio and Slack")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--twilio-port", type=int, default=8701)
-    sandbox.add_argument("--slack-port", type=int, default=8702)
+    from sandbox import usage  # plain text: loads no vendor code
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run local stand-ins for Twilio and Slack",
+        description=usage.DESCRIPTION,
+        epilog=usage.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address both listen on (default 127.0.0.1: this machine only; 0.0.0.0: every "
+        "interface, e.g. in a container)",
+    )
+    sandbox.add_argument(
+        "--twilio-port",
+        type=int,
+        default=8701,
+        help="port of the Twilio stand-in (default 8701): TWILIO_API_URL points here",
+    )
+    sandbox.add_argument(
+        "--slack-port",
+        type=int,
+        default=8702,
+        help="port of the Slack stand-in (default 8702): SLACK_API_URL points at its /api/",
+    )
     sandbox.set_defaults(run=_sandbox)
 
     demo = commands.add_parser(

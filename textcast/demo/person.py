@@ -69,6 +69,19 @@ class Person:
 
         return await until(on_top, f"the {callback_id} modal", timeout)
 
+    async def top_modal(self) -> dict[str, Any] | None:
+        stack = await self.modals()
+        return stack[-1] if stack else None
+
+    async def new_modal(self, before: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
+        """The modal on top once it is another than `before` (what was on top until then)."""
+
+        async def opened() -> dict[str, Any] | None:
+            top = await self.top_modal()
+            return top if top and (before is None or top["id"] != before["id"]) else None
+
+        return await until(opened, "a modal to open", timeout)
+
     async def submit(self, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """She fills in `values` and presses the submit button; the errors shown, if any."""
         body = await self._post(

@@ -78,7 +78,7 @@ def _environment(folder: Path, redis_url: str, ports: dict[str, int]) -> dict[st
     return env
 
 
-async def _start(processes: Processes, folder: Path, redis: DemoRedis) -> Stack:
+async def start_stack(processes: Processes, folder: Path, redis: DemoRedis) -> Stack:
     ports = {name: free_port() for name in ("web", "twilio", "slack")}
     env = _environment(folder, redis.url, ports)
     processes.env = env
@@ -160,7 +160,7 @@ async def demo(keep: bool, live: bool) -> int:
     try:
         redis = await demo_redis(redis_url, folder)
         screen.say(f"Textcast demo in {folder}: SQLite there, Redis: {redis.description}.")
-        stack = await _start(processes, folder, redis)
+        stack = await start_stack(processes, folder, redis)
         screen.say("Started the Slack and Twilio stand-ins, the web process and a worker.")
         seen, stuck = await _play(screen, stack, processes)
         if seen is None:
