@@ -3,6 +3,8 @@
 SQLite: the schema is migrated once into a template file, and each test gets its own copy.
 PostgreSQL: one database is created and migrated for the run, each test starts on empty tables,
 and the database is dropped at the end. Either way every test goes through the real migrations.
+Redis: only REDIS_URL's database, under namespaces of each test's own, removed after it; a run
+that leaves a key fails (tests/redis_namespaces.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from campaigns.models import Base
 from campaigns.service import Context
 from campaigns.settings import Settings
 from sandbox.twilio import RunningTwilioSandbox
+from tests.redis_namespaces import (  # noqa: F401 (fixtures, for every test)
+    new_namespace,
+    redis_left_clean,
+    redis_namespaces_forgotten,
+)
 from worker.twilio_client import close_twilio_client, create_twilio_client
 
 BASE_URL = os.environ.get("DATABASE_URL") or "sqlite+aiosqlite:///"
@@ -124,6 +131,8 @@ def make_settings(**overrides: object) -> Settings:
         "PRICE_PER_SEGMENT": "0.0079",
         # Tests run at any hour of the real clock; the ones about sending hours set their own.
         "SEND_HOURS": "any",
+        # Never the shared Redis's default namespace: one of the test's own, removed after it.
+        "REDIS_NAMESPACE": overrides.get("REDIS_NAMESPACE") or new_namespace(),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
