@@ -19,7 +19,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from twilio.rest import Client
 
@@ -84,10 +83,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# DELETE, children first, then every sequence back to 1: as TRUNCATE ... RESTART IDENTITY, but
+# about 10 ms instead of about 140 (TRUNCATE makes new files for each table and index), before
+# each of some 1,800 tests. One round trip: asyncpg runs a script of several statements as is.
+_EMPTY_TABLES = "".join(
+    f'DELETE FROM "{table.name}";' for table in reversed(Base.metadata.sorted_tables)
+) + (
+    "SELECT setval(oid, 1, false) FROM pg_class"
+    " WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace;"
+)
+
+
 async def _empty_tables(db: Database) -> None:
-    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    async with db.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.execute(_EMPTY_TABLES)  # type: ignore[union-attr]
 
 
 @pytest.fixture
