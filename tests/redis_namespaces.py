@@ -62,6 +62,11 @@ def forget(namespaces: list[str]) -> None:
             _redis().delete(*keys[start : start + 1000])
 
 
+def forget_all_taken() -> None:
+    """For a script outside pytest (a bench playing a test's scenario): what it took, removed."""
+    forget(_taken)
+
+
 @pytest.fixture(autouse=True)
 def redis_namespaces_forgotten() -> Iterator[None]:
     """Set up before, and so torn down after, every other fixture of the test."""
