@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from campaigns.settings import Settings
 
@@ -50,7 +51,7 @@ def keys_under(pattern: str) -> list[bytes]:
     nothing)."""
     try:
         return list(_redis().scan_iter(match=pattern, count=1000))
-    except RedisConnectionError:
+    except (RedisConnectionError, RedisTimeoutError):
         return []
 
 
