@@ -9,11 +9,12 @@ import resource
 import signal
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.redis_namespaces import new_namespace
 
 
 def free_port() -> int:
@@ -57,7 +58,7 @@ async def bot_process(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TWILIO_"))},
         "DATABASE_URL": database_url,
-        "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
+        "REDIS_NAMESPACE": new_namespace(),
         "PORT": str(port),
         **{name: str(value) for name, value in settings.items()},
     }

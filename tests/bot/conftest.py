@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,7 +9,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_web_app
-from bot.jobs import queue_name
 from bot.runtime import Runtime
 from campaigns.db import Database
 from campaigns.service import create_api_key
@@ -36,7 +34,6 @@ def slack_settings(slack_url: str, request: pytest.FixtureRequest, **more: objec
     then the test's own param (`indirect=True`), on top."""
     return make_settings(
         SLACK_NOTIFY_CHANNEL=CAMPAIGNS,
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack_url,
@@ -46,9 +43,7 @@ def slack_settings(slack_url: str, request: pytest.FixtureRequest, **more: objec
 
 @pytest.fixture
 def api_settings() -> Settings:
-    return make_settings(
-        SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS", REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}"
-    )
+    return make_settings(SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS")
 
 
 @pytest.fixture
@@ -65,15 +60,6 @@ async def api(db: Database, api_settings: Settings, clock: Clock) -> AsyncIterat
 
 
 @pytest.fixture
-async def web(api: Api) -> AsyncIterator[Api]:
-    """The running web app; what the test left in its Redis namespace is removed after."""
-    try:
-        yield api
-    finally:
-        redis = api.runtime.redis
-        namespace = api.runtime.settings.REDIS_NAMESPACE
-        jobs = [job.decode() for job in await redis.zrange(queue_name(namespace), 0, -1)]
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
-        keys += [f"arq:job:{job}" for job in jobs]
-        if keys:
-            await redis.delete(*keys)
+def web(api: Api) -> Api:
+    """The running web app (its Redis namespace is removed after the test: tests/conftest.py)."""
+    return api

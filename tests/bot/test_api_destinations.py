@@ -4,8 +4,6 @@ satellite and foreign numbers row by row, and flags a number read as another cou
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from campaigns.recipients import check_recipient_list
@@ -29,7 +27,6 @@ SATELLITE = "a satellite phone: texts to it cost many times more than to a mobil
 def api_settings(request: pytest.FixtureRequest) -> Settings:
     return make_settings(
         SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS",
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         DEFAULT_REGION="US",
         SENDER_NUMBERS="+14155550100:5",
         **getattr(request, "param", {}),

@@ -3,7 +3,6 @@ refuses a create with the figures (422 over_budget) and stores nothing."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from tests.conftest import make_settings
 @pytest.fixture
 def api_settings() -> Settings:
     return make_settings(
-        SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS", REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
+        SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS",
         SEND_HOURS="08:00-21:00", MAX_CAMPAIGN_COST="0.02",
     )  # fmt: skip
 

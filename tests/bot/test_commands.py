@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from campaigns.db import Database
 from campaigns.models import ApiKey
 from campaigns.service import Context, authenticate
 from tests.conftest import make_settings
+from textcast.cli import main
 
 
 async def textcast(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own, as a user runs it."""
     env = {**os.environ, "DATABASE_URL": db_url}
     return await asyncio.to_thread(
         subprocess.run,
@@ -25,7 +30,26 @@ async def textcast(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-async def test_apikey_create_shows_the_secret_once_and_stores_a_hash(db: Database) -> None:
+async def textcast_here(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The same command line through `textcast.cli.main`, in this process: each test runs one
+    command in a process of its own, the rest here (a Python start with Textcast's imports
+    takes a second or more; several seconds on a busy CI machine)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    out, err = io.StringIO(), io.StringIO()
+
+    def run() -> int:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            return main(list(args))
+
+    code = await asyncio.to_thread(run)
+    return subprocess.CompletedProcess(["textcast", *args], code, out.getvalue(), err.getvalue())
+
+
+async def test_apikey_create_shows_the_secret_once_and_stores_a_hash(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     created = await textcast(db.url, "apikey", "create", "booking system")
     assert created.returncode == 0, created.stderr
     token = next(
@@ -39,15 +63,15 @@ async def test_apikey_create_shows_the_secret_once_and_stores_a_hash(db: Databas
     assert stored.id == key_id and stored.name == "booking system"
     assert secret not in stored.secret_hash
 
-    listed = await textcast(db.url, "apikey", "list")
+    listed = await textcast_here(monkeypatch, db.url, "apikey", "list")
     assert key_id in listed.stdout and "active" in listed.stdout
     assert secret not in listed.stdout
 
-    revoked = await textcast(db.url, "apikey", "revoke", key_id)
+    revoked = await textcast_here(monkeypatch, db.url, "apikey", "revoke", key_id)
     assert revoked.returncode == 0 and "Revoked" in revoked.stdout
     assert (await authenticate(ctx, token)) is None
-    assert "revoked" in (await textcast(db.url, "apikey", "list")).stdout
-    again = await textcast(db.url, "apikey", "revoke", key_id)
+    assert "revoked" in (await textcast_here(monkeypatch, db.url, "apikey", "list")).stdout
+    again = await textcast_here(monkeypatch, db.url, "apikey", "revoke", key_id)
     assert again.returncode == 2 and "already revoked" in again.stderr
 
 
@@ -59,7 +83,7 @@ async def test_the_bot_refuses_a_database_without_the_schema(tmp_path: Path) -> 
     )
 
 
-async def test_audit_shows_what_each_key_did(db: Database) -> None:
+async def test_audit_shows_what_each_key_did(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     from campaigns.recipients import check_recipient_list
     from campaigns.service import NewCampaign, cancel_campaign, create_campaign
 
@@ -83,11 +107,13 @@ async def test_audit_shows_what_each_key_did(db: Database) -> None:
     ]
     assert all(view.campaign.id in line for line in lines)
     assert shown.stderr == ""  # all of them shown
-    one = await textcast(db.url, "audit", "--campaign", view.campaign.id, "--limit", "1")
+    one = await textcast_here(
+        monkeypatch, db.url, "audit", "--campaign", view.campaign.id, "--limit", "1"
+    )
     assert one.stdout.count("\n") == 1 and "campaign.cancel" in one.stdout
     # It says it stopped at the limit, apart from the entries (standard output stays theirs).
     assert one.stderr.splitlines() == [
         "Showing the newest 1; older ones match too: --limit N shows up to 1000."
     ]
-    none = await textcast(db.url, "audit", "--actor", "api:key_nobody")
+    none = await textcast_here(monkeypatch, db.url, "audit", "--actor", "api:key_nobody")
     assert none.stdout.strip() == "Nothing in the audit log matches."

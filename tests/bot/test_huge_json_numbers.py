@@ -9,7 +9,6 @@ JSONDecodeError a syntax mistake raises.
 from __future__ import annotations
 
 import json
-import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -41,7 +40,6 @@ def api_settings() -> Settings:
     # Slack configured; no Slack API call is made by any request here.
     return make_settings(
         SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS",
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL="http://127.0.0.1:9/api/",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,14 +10,14 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from bot.jobs import enqueue_start, queue_name, start_job_id
+from tests.redis_namespaces import new_namespace, redis_url
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[tuple[ArqRedis, str]]:
-    namespace = f"test-{uuid.uuid4().hex[:12]}"
-    pool = await create_pool(RedisSettings.from_dsn("redis://127.0.0.1:6379/0"))
+    namespace = new_namespace()
+    pool = await create_pool(RedisSettings.from_dsn(redis_url()))
     yield pool, namespace
-    await pool.delete(queue_name(namespace), f"arq:job:{start_job_id(namespace, 'smsc_x', 1)}")
     await pool.aclose()
 
 

@@ -9,7 +9,6 @@ import gc
 import logging
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -31,7 +30,6 @@ def api_settings() -> Settings:
     # Slack configured; no Slack API call is made by any request here.
     return make_settings(
         SLACK_NOTIFY_CHANNEL="C0CAMPAIGNS",
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL="http://127.0.0.1:9/api/",

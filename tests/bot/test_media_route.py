@@ -4,7 +4,6 @@ with no credentials), and 404 with no file for anyone else."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -25,7 +24,6 @@ from tests.conftest import Clock, make_settings
 @pytest.fixture
 def api_settings() -> Settings:
     return make_settings(
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         TWILIO_AUTH_TOKEN="the-auth-token",
         PUBLIC_BASE_URL="https://sms.example.com",
     )
@@ -117,7 +115,7 @@ async def test_the_token_stays_out_of_the_log_and_a_body_is_refused(
 
 
 async def test_without_twilio_auth_token_nothing_is_served(db: Database, clock: Clock) -> None:
-    settings = make_settings(REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}")
+    settings = make_settings()
     runtime = await Runtime.start(settings, db=db, clock=clock)
     client = TestClient(TestServer(create_web_app(runtime)))
     await client.start_server()

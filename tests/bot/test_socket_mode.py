@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -33,6 +32,7 @@ from sandbox.slack import (
 from tests.bot.conftest import Api
 from tests.bot.test_slack_actions import campaign, notice, queued_jobs, until
 from tests.conftest import Clock, make_settings
+from tests.redis_namespaces import new_namespace
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
 
@@ -41,7 +41,6 @@ def api_settings(slack: SlackSandbox, request: pytest.FixtureRequest) -> Setting
     """Slack over Socket Mode only: no signing secret, so no /slack/events either."""
     values = {
         "SLACK_NOTIFY_CHANNEL": CAMPAIGNS,
-        "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_APP_TOKEN": APP_TOKEN,
         "SLACK_API_URL": slack.url,
@@ -180,7 +179,7 @@ async def test_textcast_bot_socket_connects_serves_healthz_and_stops_on_sigterm(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TWILIO_"))},
         "DATABASE_URL": db.url,
-        "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
+        "REDIS_NAMESPACE": new_namespace(),
         "PORT": str(port),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_APP_TOKEN": APP_TOKEN,

@@ -108,7 +108,6 @@ async def web_process(
 
 def twilio_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
-        "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
         "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
     }

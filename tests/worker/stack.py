@@ -11,7 +11,6 @@ import random
 import signal
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 from arq.connections import ArqRedis
 from arq.worker import Worker
-from redis.asyncio import Redis
 from twilio.rest import Client
 
 from bot.app import create_web_app
@@ -43,6 +41,7 @@ from campaigns.status import FINISHED
 from sandbox import slack as slack_stand_in
 from sandbox import twilio as twilio_sandbox
 from tests.conftest import make_settings
+from tests.redis_namespaces import new_namespace
 from worker.main import create_worker
 from worker.runtime import WorkerRuntime
 from worker.twilio_client import close_twilio_client, create_twilio_client
@@ -153,7 +152,7 @@ async def running_stack(
     """
     senders = senders or SENDERS
     port = free_port()
-    namespace = f"test-{uuid.uuid4().hex[:12]}"
+    namespace = new_namespace()
     services = {service: tuple(senders)} if service else {}
     twilio = await twilio_sandbox.start(
         config=twilio_sandbox.SandboxConfig(
@@ -202,7 +201,6 @@ async def running_stack(
     finally:
         await stack.stop_workers()
         await web.close()
-        await _forget_namespace(bot.redis, namespace)
         await bot.redis.aclose()
         await twilio.stop()
         if slack_sandbox is not None:
@@ -284,7 +282,7 @@ async def worker_runtime(
     db: Database, twilio: TwilioAccount, senders: dict[str, float], **overrides: Any
 ) -> AsyncIterator[WorkerRuntime]:
     """A worker process's runtime, in this process: for driving one `Driver` by hand."""
-    namespace = f"test-{uuid.uuid4().hex[:12]}"
+    namespace = new_namespace()
     settings = make_settings(**{
         "DATABASE_URL": db.url, "REDIS_NAMESPACE": namespace,
         "SENDER_NUMBERS": ",".join(f"{n}:{int(m)}" for n, m in senders.items()),
@@ -299,7 +297,6 @@ async def worker_runtime(
         yield rt
     finally:
         await close_twilio_client(rt.gateway.client)
-        await _forget_namespace(redis, namespace)
         await redis.aclose()
 
 
@@ -334,12 +331,6 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free port between 20000 and 32000")
-
-
-async def _forget_namespace(redis: Redis, namespace: str) -> None:
-    keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
 
 
 def people(count: int, start: int = 0) -> list[dict[str, Any]]:

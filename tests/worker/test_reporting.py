@@ -49,7 +49,6 @@ SENDER = "+14155550100"
 @pytest.fixture
 def settings(slack: SlackSandbox) -> Settings:
     return make_settings(
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         SLACK_BOT_TOKEN="xoxb-sandbox-bot-token",
         SLACK_API_URL=slack.url,
         PRICE_PER_SEGMENT="0.0079",
@@ -63,9 +62,6 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
     try:
         yield client
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{settings.REDIS_NAMESPACE}:*")]
-        if keys:
-            await client.delete(*keys)
         await client.aclose()
 
 

@@ -3,7 +3,6 @@ stand-in with the twilio SDK, no callbacks, and `poll_statuses` over real Redis.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Collection
 from dataclasses import replace
 from datetime import timedelta
@@ -44,7 +43,6 @@ PHONES = [f"+4477009000{i:02d}" for i in range(1, 6)]
 @pytest.fixture
 def settings() -> Settings:
     return make_settings(
-        REDIS_NAMESPACE=f"test-{uuid.uuid4().hex[:12]}",
         TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN,
     )
@@ -54,7 +52,6 @@ def settings() -> Settings:
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
     client = Redis.from_url(settings.REDIS_URL)
     yield client
-    await forget(client, settings)
     await client.aclose()
 
 

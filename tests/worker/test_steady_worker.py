@@ -6,7 +6,6 @@ for a job it starts, which a Redis error would leak for good.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from worker.main import create_worker
 
 async def test_a_redis_error_while_a_job_starts_costs_the_worker_no_place(tmp_path: Path) -> None:
     async with private_redis(tmp_path) as server:
-        settings = make_settings(REDIS_URL=server.url, REDIS_NAMESPACE=f"test-{uuid.uuid4().hex}")
+        settings = make_settings(REDIS_URL=server.url)
         pool = await create_pool(RedisSettings.from_dsn(server.url))
         worker = create_worker(settings, handle_signals=False, max_jobs=1, redis_pool=pool)
         try:
