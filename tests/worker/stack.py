@@ -268,7 +268,7 @@ async def stand_in_process(senders: dict[str, float]) -> AsyncIterator[StandInPr
     assert process.stdout is not None
     exported: dict[str, str] = {}
     try:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):  # an interpreter's start takes seconds on a busy machine
             while "SLACK_NOTIFY_CHANNEL" not in exported:
                 line = (await process.stdout.readline()).decode()
                 assert line, "textcast sandbox exited early"
