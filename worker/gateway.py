@@ -40,7 +40,8 @@ from campaigns.text import text_problem
 from worker.twilio_client import CONNECT_BY
 
 # One line per create as it leaves, with its sender and the wall clock (LOG_DEPARTURES): pacing is
-# judged by when requests leave, not by when a busy receiver noted them.
+# judged by when requests leave, not by when a busy receiver noted them. The record also carries
+# the recipient (`to`), never printed, for observers in the same process (tests).
 DEPARTURES = "worker.departures"
 departures = logging.getLogger(DEPARTURES)
 
@@ -181,7 +182,7 @@ class Gateway:
             form["StatusCallback"] = message.status_callback
         form["ValidityPeriod"] = message.validity_period
         if departures.isEnabledFor(logging.DEBUG):
-            departures.debug("%s at %.6f", message.sender, time.time())
+            departures.debug("%s at %.6f", message.sender, time.time(), extra={"to": message.to})
         try:
             created = await self._api.create_async(
                 method="POST", uri=self._messages_uri, data=form, headers=dict(_CREATE_HEADERS)

@@ -43,6 +43,17 @@ from sandbox.twilio.store import Duplicate, Message, MessageStore, Stage, Status
 MAX_VALIDITY_PERIOD = 36000
 
 
+class Arrival(NamedTuple):
+    """When a request reached the API, on the loop's clock and on the wall clock."""
+
+    at: float  # monotonic
+    wall: float
+
+    @classmethod
+    def now(cls) -> Arrival:
+        return cls(asyncio.get_running_loop().time(), time.time())
+
+
 class CreateRequest(NamedTuple):
     """A create request as it reached the API, whatever it was answered (a 429 creates nothing,
     but a request that left after it should not have is seen all the same)."""
@@ -136,7 +147,8 @@ class TwilioSandbox:
         """Validate a create request as Twilio does, store the message and hand it to the carrier.
 
         Raises TwilioApiError with Twilio's code for a request Twilio would refuse.
-        `requested_at` (loop time): when the request arrived, if earlier than now.
+        `requested_at` (loop time): when the request arrived, if earlier than now (the route
+        notes it before reading the body).
         """
         to = (form.get("To") or "").strip()
         if not to:
@@ -202,10 +214,13 @@ class TwilioSandbox:
         self.carrier.submit(message)
         return message
 
-    def create_later(self, form: Form, delay: float) -> asyncio.Task[Message]:
-        """`create_message(form)` after `delay` seconds, in a task that outlives the request."""
-
-        requested_at = asyncio.get_running_loop().time()
+    def create_later(
+        self, form: Form, delay: float, requested_at: float | None = None
+    ) -> asyncio.Task[Message]:
+        """`create_message(form)` after `delay` seconds, in a task that outlives the request
+        (`requested_at`, loop time: when it arrived; now if not given)."""
+        if requested_at is None:
+            requested_at = asyncio.get_running_loop().time()
 
         async def later() -> Message:
             await asyncio.sleep(delay)
@@ -302,11 +317,11 @@ class TwilioSandbox:
 
     # Observation -------------------------------------------------------------------------
 
-    def arrived(self, to: str | None) -> None:
-        """A create request has just arrived (called before faults decide its answer)."""
-        self.create_requests.append(
-            CreateRequest(asyncio.get_running_loop().time(), time.time(), to)
-        )
+    def arrived(self, to: str | None, arrival: Arrival | None = None) -> None:
+        """A create request has arrived (called before faults decide its answer); `arrival`:
+        when, if it was noted earlier than now."""
+        at, wall = arrival or Arrival.now()
+        self.create_requests.append(CreateRequest(at, wall, to))
 
     def messages(self, to: str | None = None) -> list[Message]:
         """Outbound messages created, oldest first (all, or those to one recipient)."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlencode, urlsplit
 
 from twilio.rest import Client
 
 from sandbox.twilio import RunningTwilioSandbox
 from sandbox.twilio.store import MessageStore
-from tests.sandbox.twilio_fixtures import FAST_NUMBER, HANDSET, SLOW_NUMBER
+from tests.sandbox.twilio_fixtures import FAST_NUMBER, HANDSET, SLOW_NUMBER, auth_headers
 
 
 async def test_five_mps_number_sends_at_most_five_segments_a_second(
@@ -78,3 +79,35 @@ def test_max_in_window_counts_a_half_open_window():
     assert store.max_in_window("+1", 0.1) == 2  # the two at 1.5
     assert store.max_in_window("+1", 10) == 8
     assert store.max_in_window("+2") == 0
+
+
+async def test_a_create_is_dated_when_it_reaches_the_api_not_when_its_body_was_read(
+    twilio_sandbox: RunningTwilioSandbox,
+):
+    """A stand-in short of CPU reads bodies late: a create is dated before any await, as a
+    request whose body comes late shows (its headers are in, the route has started)."""
+    sandbox = twilio_sandbox.sandbox
+    url = urlsplit(twilio_sandbox.url)
+    body = urlencode({"To": HANDSET, "From": FAST_NUMBER, "Body": "Hi"}).encode()
+    path = f"/2010-04-01/Accounts/{twilio_sandbox.account_sid}/Messages.json"
+    headers = {**auth_headers(twilio_sandbox), "Host": url.netloc, "Content-Length": len(body),
+               "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    loop = asyncio.get_running_loop()
+    try:
+        writer.write(head.encode() + b"\r\n")
+        await writer.drain()
+        sent_head = loop.time()
+        await asyncio.sleep(0.5)
+        body_sent = loop.time()
+        writer.write(body)
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.1 201")
+    finally:
+        writer.close()
+    (request,) = sandbox.create_requests
+    (message,) = sandbox.messages()
+    assert sent_head <= request.at < body_sent
+    assert message.arrived_at == request.at
+    assert sandbox.max_in_window(FAST_NUMBER, stage="api") == 1

@@ -6,11 +6,13 @@ Everything talks over real HTTP and real Redis, with its own Redis namespace per
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from sandbox import slack as slack_stand_in
 from sandbox import twilio as twilio_sandbox
 from tests.conftest import make_settings
 from tests.redis_namespaces import new_namespace
+from worker.gateway import DEPARTURES
 from worker.main import create_worker
 from worker.runtime import WorkerRuntime
 from worker.twilio_client import close_twilio_client, create_twilio_client
@@ -263,7 +266,7 @@ async def stand_in_process(senders: dict[str, float]) -> AsyncIterator[StandInPr
     assert process.stdout is not None
     exported: dict[str, str] = {}
     try:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):  # an interpreter's start takes seconds on a busy machine
             while "SLACK_NOTIFY_CHANNEL" not in exported:
                 line = (await process.stdout.readline()).decode()
                 assert line, "textcast sandbox exited early"
@@ -349,6 +352,50 @@ def departures(logs: list[Path]) -> dict[str, list[float]]:
                 sender, _, at = rest.rpartition(" at ")
                 left.setdefault(sender, []).append(float(at))
     return left
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """A create as it left a send loop running in this process."""
+
+    sender: str
+    to: str
+    at: float  # this process's monotonic clock: the event loop's
+    wall: float
+
+
+class _DepartureRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.left: list[Departure] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Called by the loop as the create leaves, so the monotonic clock read now is its time.
+        sender, wall = record.args  # type: ignore[misc]
+        self.left.append(Departure(sender, getattr(record, "to", ""), time.monotonic(), wall))
+
+
+@asynccontextmanager
+async def recorded_departures() -> AsyncIterator[list[Departure]]:
+    """Every create that leaves a send loop in this process while open (a `Driver` or a worker
+    from `Stack.start_worker`), in order: the clock pacing and "nothing sent after" are judged
+    on, where the stand-in may note a request late when it is short of CPU."""
+    logger = logging.getLogger(DEPARTURES)
+    recorder, level, propagate = _DepartureRecorder(), logger.level, logger.propagate
+    logger.addHandler(recorder)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # a line per create would flood a failed test's log
+    try:
+        yield recorder.left
+    finally:
+        logger.removeHandler(recorder)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def left_from(departures: list[Departure], sender: str) -> list[float]:
+    """When each create from `sender` left, on the monotonic clock."""
+    return [d.at for d in departures if d.sender == sender]
 
 
 def most_in_a_second(times: list[float]) -> int:

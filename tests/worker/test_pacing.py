@@ -5,6 +5,11 @@ most MPS segments in any 1-second window. The instants the loop woke to send (th
 process's clock) must never come before their slot; how late they come depends on the machine's
 load, so they are checked over a window shortened by the spread of that lateness, in which they
 can only exceed the MPS if they did not follow their slots.
+
+No time is lost: a slot that had to wait starts exactly when the number's previous one ended.
+Where the number was idle, the next slot was handed out at once (no wait): the sender asked
+late, as a loop starved by a busy machine does. Judged on the pacer's own answers, this holds
+under any load; the time a whole run takes does not.
 """
 
 from __future__ import annotations
@@ -13,10 +18,9 @@ import asyncio
 import hashlib
 import itertools
 import json
-import os
+import math
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +29,15 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from tests.redis_namespaces import new_namespace, redis_url
 from worker.pacing import LONGEST_MESSAGE, PACING_SCRIPT, Pacer
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-# Sleeps overshoot by a millisecond or two, by tens of milliseconds on a busy machine.
-MAX_LATENESS_SPREAD = 0.5
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
+    client = Redis.from_url(redis_url())
     try:
         yield client
     finally:
@@ -44,13 +46,8 @@ async def redis() -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def prefix(redis: Redis) -> AsyncIterator[str]:
-    prefix = f"test-pacing-{uuid.uuid4().hex[:12]}:"
-    try:
-        yield prefix
-    finally:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await redis.delete(*keys)
+    # Removed after the test with the rest of its namespace (tests/redis_namespaces.py).
+    yield f"{new_namespace()}:"
 
 
 async def prepared(redis: Redis, **options: Any) -> Pacer:
@@ -67,6 +64,7 @@ class Sent:
     cost: int
     at: float  # booked start, Redis clock
     sent: float  # when the loop woke to send, the sending process's clock
+    wait: float = 0.0  # how far ahead the slot was when booked (0: free at once)
 
 
 async def take(
@@ -81,7 +79,7 @@ async def take(
     while (slot := await pacer.reserve(candidates, cost, sticky=sticky)) is None:
         await asyncio.sleep(await pacer.next_free(candidates))
     await asyncio.sleep(slot.wait)
-    return Sent(slot.sender, cost, slot.at, clock())
+    return Sent(slot.sender, cost, slot.at, clock(), slot.wait)
 
 
 async def send_all(
@@ -121,13 +119,23 @@ def lateness_spread(sends: Sequence[Sent]) -> float:
 def assert_paced(sends: Sequence[Sent], mps: float, offset: float) -> None:
     early = offset - min(s.sent - s.at for s in sends)
     assert early < 0.001, f"a send went {early:.4f} s before its slot"
-    spread = lateness_spread(sends)
-    assert spread < MAX_LATENESS_SPREAD, f"sleeps were late by up to {spread:.3f} s apart"
     assert busiest([(s.at, s.cost) for s in sends], mps) <= mps
     # A woken send lies within `spread` of its slot, so a window `spread` shorter than a second
-    # maps into one second of slots (less a microsecond for the floats' rounding).
-    woke = busiest([(s.sent, s.cost) for s in sends], mps, 1.0 - spread - 1e-6)
-    assert woke <= mps
+    # maps into one second of slots (less a microsecond for the floats' rounding). A machine so
+    # busy that sleeps overshoot by a second apart leaves no such window: the slots, and no send
+    # before its slot, are then the whole check.
+    spread = lateness_spread(sends)
+    if spread < 1.0 - 1e-6:
+        woke = busiest([(s.sent, s.cost) for s in sends], mps, 1.0 - spread - 1e-6)
+        assert woke <= mps, f"{woke} woke in {1.0 - spread:.3f} s (sleeps {spread:.3f} s apart)"
+
+
+def assert_no_time_lost(sends: Sequence[Sent], mps: float) -> None:
+    """One number's sends, in order: each that waited for its slot starts when the one before
+    ended (a microsecond for Redis's clock); a gap only follows a sender that asked late."""
+    for before, after in itertools.pairwise(sends):
+        free = before.at + before.cost / mps
+        assert after.wait == 0.0 or after.at <= free + 1e-5, (before, after)
 
 
 def duration(sends: Sequence[Sent], mps: float) -> float:
@@ -147,9 +155,8 @@ async def test_one_sender_is_spaced_at_its_mps_and_loses_no_time(redis: Redis, p
     offset = await clock_offset(redis)
     sends = await send_all(pacer, [("+14155550100", 50)], [1] * 100)
     assert_paced(sends, 50, offset)
-    minimum = 100 / 50
-    took = duration(sends, 50)
-    assert minimum - lateness_spread(sends) <= took <= minimum * 1.02 + 0.05, took
+    assert_no_time_lost(sends, 50)
+    assert duration(sends, 50) >= 100 / 50 - lateness_spread(sends)
 
 
 async def test_a_message_costs_its_segments(redis: Redis, prefix: str) -> None:
@@ -157,7 +164,7 @@ async def test_a_message_costs_its_segments(redis: Redis, prefix: str) -> None:
     offset = await clock_offset(redis)
     sends = await send_all(pacer, [("+14155550100", 30)], [3] * 15)
     assert_paced(sends, 30, offset)
-    assert duration(sends, 30) <= 45 / 30 * 1.02 + 0.05
+    assert_no_time_lost(sends, 30)  # three segments' time each
 
 
 async def test_a_message_longer_than_a_second_of_mps_goes_then_holds_the_number(
@@ -181,15 +188,18 @@ async def send_until(pacer, mps, end):
     while (sent := await take(pacer, [("+14155550100", mps)], 1, clock=time.time)).sent < end:
         print(json.dumps([sent.at, sent.sent]))
 
-async def main(url, prefix, mps, start, seconds, tasks):
+async def main(url, prefix, mps, seconds, tasks):
     redis = Redis.from_url(url)
     pacer = Pacer(redis, prefix=prefix)
+    await redis.ping()
+    print("ready", flush=True)
+    start = float(await asyncio.to_thread(sys.stdin.readline))  # the same for both
     await asyncio.sleep(start - time.time())
     await asyncio.gather(*(send_until(pacer, mps, start + seconds) for _ in range(tasks)))
     await redis.aclose()
 
-url, prefix, mps, start, seconds, tasks = sys.argv[1:]
-asyncio.run(main(url, prefix, float(mps), float(start), float(seconds), int(tasks)))
+url, prefix, mps, seconds, tasks = sys.argv[1:]
+asyncio.run(main(url, prefix, float(mps), float(seconds), int(tasks)))
 """
 
 
@@ -197,17 +207,25 @@ async def test_two_processes_share_one_number_without_exceeding_or_wasting_it(
     redis: Redis, prefix: str
 ) -> None:
     mps, seconds = 40, 2.0
-    start = time.time() + 1.0  # time enough for both interpreters to start
     # A few sends in flight per process, as in the worker: a late wake-up then loses no capacity.
-    args = [REDIS_URL, prefix, str(mps), str(start), str(seconds), "3"]
+    args = [redis_url(), prefix, str(mps), str(seconds), "3"]
     offset = await clock_offset(redis, time.time)
     await prepared(redis, prefix=prefix)
+    pipes = {"stdin": asyncio.subprocess.PIPE, "stdout": asyncio.subprocess.PIPE}
     children = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-c", CHILD, *args, stdout=asyncio.subprocess.PIPE, cwd=ROOT
-        )
+        await asyncio.create_subprocess_exec(sys.executable, "-c", CHILD, *args, cwd=ROOT, **pipes)
         for _ in range(2)
     ]
+    # Both start together once both are up: an interpreter's start takes a second or more on a
+    # busy machine, and one that missed the start would prove nothing.
+    async with asyncio.timeout(60):
+        for child in children:
+            assert child.stdout is not None and await child.stdout.readline() == b"ready\n"
+    start = time.time() + 0.2
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(f"{start}\n".encode())
+        await child.stdin.drain()
     outputs = [await child.communicate() for child in children]
     assert [child.returncode for child in children] == [0, 0]
     per_process = [
@@ -227,10 +245,16 @@ async def test_several_numbers_add_up_and_each_keeps_its_own_mps(redis: Redis, p
     sends = await send_all(pacer, pool, [1] * 90)
     for sender, mps in pool:
         own = [s for s in sends if s.sender == sender]
-        assert len(own) == 30
+        # About a third each: the soonest free goes next, and a late wake-up may change which.
+        assert len(own) >= 25, [s.sender for s in sends]
         assert_paced(own, mps, offset)
-    took = sends[-1].sent + 1 / 20 - sends[0].sent
-    assert took <= 90 / 60 * 1.02 + 0.05, took
+    # They add up: a message waits only while every number is busy, and then for the first
+    # number free again.
+    free: dict[str, float] = {}
+    for sent in sends:
+        soonest = min(free.get(sender, -math.inf) for sender, _ in pool)
+        assert sent.wait == 0.0 or sent.at <= soonest + 1e-5, sent
+        free[sent.sender] = sent.at + 1 / 20
 
 
 # The tests below make their calls back to back and read the outcome from the numbers' order.

@@ -21,7 +21,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.send_hours import parse_send_hours
 from campaigns.service import campaign_report, get_campaign
 from sandbox.slack import CAMPAIGNS
-from tests.worker.stack import Stack, people, running_stack
+from tests.worker.stack import Stack, people, recorded_departures, running_stack
 
 ONE = "+14155550100"
 LONDONER, PARISIAN = "+447400000001", "+447400000002"
@@ -86,13 +86,14 @@ async def test_a_message_outside_its_hours_waits_for_them_and_goes_when_they_ope
 async def test_a_long_wait_ends_the_send_loop_and_the_sweep_wakes_the_campaign(
     db: Database,
 ) -> None:
-    # Asleep when the wait is 4 sweeps or more: with a sweep a second, 6 s is long.
-    hours, opens = window_opening_in(6)
+    # Asleep when the wait is 4 sweeps or more: with a sweep a second, 10 s is long, even if a
+    # busy machine takes 5 s to claim.
+    hours, opens = window_opening_in(10)
     async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=1) as stack:
         await stack.start_worker()
         cid = await stack.create(name="Reminder", message_template="Hi {{first_name}}",
                                  recipients=recipients(), from_number=ONE)  # fmt: skip
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(20):
             while (asleep := await wake_at(db, cid)) is None:
                 await asyncio.sleep(0.05)
         assert abs(asleep.timestamp() - opens) < 1.5
@@ -117,9 +118,9 @@ def window_closing_in(seconds: float) -> tuple[str, float, datetime]:
     return hours, closes.timestamp(), opening.astimezone(UTC)
 
 
-# A create that passed its check before the close still travels to Twilio: over the loopback,
-# to a stand-in in this process, that takes milliseconds; 0.1 s also covers this machine being
-# busy with other tests. Anything later left after the close.
+# A create that passed its check before the close is dated as it leaves the send loop (the stand-in
+# in this loop may note it late): milliseconds after its check; 0.1 s also covers this machine
+# being busy with other tests. Anything later left after the close.
 ON_THE_WIRE = 0.1
 
 
@@ -127,15 +128,18 @@ async def test_a_message_whose_hours_close_while_twilio_says_429_waits_for_the_n
     db: Database,
 ) -> None:
     hours, closes, opening = window_closing_in(2)
-    async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours) as stack:
+    async with (
+        running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours) as stack,
+        recorded_departures() as left,
+    ):
         sandbox = stack.twilio.sandbox
         sandbox.set_faults(rate_429=0.5)  # half the creates: "Too Many Requests", retried
         await stack.start_worker()
         cid = await stack.create(name="Closing", message_template="Hi {{n}}",
                                  recipients=people(40), from_number=ONE)  # fmt: skip
         await asyncio.sleep(max(0.0, closes - time.time()) + 2.0)
-        late = [r.wall - closes for r in sandbox.create_requests if r.wall > closes + ON_THE_WIRE]
-        assert sandbox.create_requests, "nothing was tried before the close"
+        late = [d.wall - closes for d in left if d.wall > closes + ON_THE_WIRE]
+        assert left, "nothing was tried before the close"
         assert late == [], f"{len(late)} creates after the close, the latest {max(late):.2f} s"
         # Every recipient not sent waits for the next opening, as one held at the claim.
         async with asyncio.timeout(5):
@@ -217,21 +221,22 @@ async def test_a_campaign_asleep_until_its_hours_says_it_waits_and_its_edit_is_w
     it is waiting, not sending, and when the first texts go in London; an edit is taken until
     the first text leaves, and what goes out is the edited message; the time it took counts
     from the first text, not the wait."""
-    hours, opens = window_opening_in(6)
+    # A long wait (4 sweeps or more) even if a busy machine takes 5 s to claim.
+    hours, opens = window_opening_in(10)
     async with running_stack(db, senders={ONE: 10.0}, SEND_HOURS=hours, SWEEP_SECONDS=1,
                              slack=True) as stack:  # fmt: skip
         assert stack.slack is not None
         await stack.start_worker()
         cid = await stack.create(name="Reminder", message_template="Hi {{first_name}}",
                                  recipients=LONDONERS, from_number=ONE)  # fmt: skip
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(20):
             while await wake_at(db, cid) is None:
                 await asyncio.sleep(0.05)
-        async with asyncio.timeout(5):  # posted in the background: it may follow the wake time
+        async with asyncio.timeout(15):  # posted in the background: it may follow the wake time
             while not stack.slack.messages(CAMPAIGNS):
                 await asyncio.sleep(0.05)
         [progress] = stack.slack.messages(CAMPAIGNS)
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(15):
             while "Waiting for sending hours" not in stack.slack.transcript(CAMPAIGNS):
                 await asyncio.sleep(0.05)
         shown = stack.slack.transcript(CAMPAIGNS)
@@ -248,7 +253,8 @@ async def test_a_campaign_asleep_until_its_hours_says_it_waits_and_its_edit_is_w
         assert sorted(m.body for m in sandbox.messages()) == ["Hello James!", "Hello Sarah!"]
         assert all(m.created_wall >= opens - 0.5 for m in sandbox.messages())
         report = await campaign_report(stack.ctx, cid)
-        assert report.duration is not None and report.duration.total_seconds() < 3, report
+        # Two texts at 10 a second, far from the 10 s wait (a busy machine's claims included).
+        assert report.duration is not None and report.duration.total_seconds() < 5, report
         assert progress.ts == stack.slack.messages(CAMPAIGNS)[0].ts
 
 
