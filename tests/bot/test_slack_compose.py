@@ -61,7 +61,8 @@ CSV = "phone,first_name\n+447700900001,Sarah\n+447700900002,James\nnot a number,
       "+447700900001,Again\n"  # fmt: skip
 
 
-async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+async def until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    # Only a failure waits this long; on a loaded machine (load 6 on 2 cores) 5 s was missed.
     async with asyncio.timeout(timeout):
         while not (found := condition()):
             await asyncio.sleep(0.02)

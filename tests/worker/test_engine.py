@@ -101,7 +101,12 @@ async def test_a_cancel_releases_requests_waiting_for_their_slot(
     assert len(stand_in.sandbox.messages()) == sent == len(left)
     # Judged by when they left: the stand-in, in this loop, may note one late.
     assert all(d.at - cancelled_at < 1.0 for d in left), max(d.at for d in left) - cancelled_at
-    assert await statuses(runtime, driver.cid) == {"sent": sent, "cancelled": 12 - sent}
+    counted = await statuses(runtime, driver.cid)
+    assert counted.get("cancelled") == 12 - sent, counted
+    # What left is recorded with its SID or, when its answer was lost on a starved machine (seen
+    # once, with two CI runs and stress on 2 cores), in doubt until a lookup: never cancelled,
+    # never sent again.
+    assert counted.get("sent", 0) + counted.get("queued", 0) == sent, counted
 
 
 async def test_a_slice_that_ends_gives_waiting_recipients_back(
