@@ -26,7 +26,7 @@ def run_pytest(folder: Path, tests: str) -> tuple[int, str]:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_inner.py"],
         cwd=folder, env={"PYTHONPATH": str(ROOT), "REDIS_URL": redis_url()},
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     return done.returncode, done.stdout
 

@@ -129,7 +129,10 @@ class Stack:
         return {r.phone: r.twilio_sid for r in detail.recipients}
 
     async def until_finished(self, campaign_id: str, timeout: float = 30.0) -> None:
-        async with asyncio.timeout(timeout):
+        # At least 2 minutes, whatever the test says: only a failure waits that long, and on a
+        # machine whose CPU is taken (two CI runs and stress on 2 cores) niced worker processes
+        # took over 2 minutes to send what takes seconds here.
+        async with asyncio.timeout(max(timeout, 180)):
             while True:
                 detail = await get_campaign(self.ctx, campaign_id, recipients_limit=1)
                 if detail.view.campaign.status in FINISHED:
