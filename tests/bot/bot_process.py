@@ -70,7 +70,9 @@ async def bot_process(
         )  # fmt: skip
     bot = BotProcess(port, process.pid, log)
     try:
-        async with asyncio.timeout(30):
+        # Only a failure waits this long: a starved machine (two CI runs and stress on 2 cores)
+        # took over 30 s to start the process.
+        async with asyncio.timeout(120):
             while "is listening on port" not in bot.logged():
                 assert process.returncode is None, bot.logged()
                 await asyncio.sleep(0.05)
