@@ -81,7 +81,7 @@ async def test_an_uploaded_png_reaches_twilio_as_a_link_it_can_fetch(db: Databas
         token = sent[0].media_urls[0].removeprefix(base)
         file_id, expires_text, signature = token.split(".")
         for refused in (
-            base, base.rstrip("/"), base + file_id, base + f"{file_id}.{expires_text}.x{signature[1:]}",
+            base, base.rstrip("/"), base + file_id, base + f"{file_id}.{expires_text}.{forged(signature)}",
             base + f"{file_id}.{int(expires_text) + 86_400}.{signature}",
         ):  # fmt: skip
             status, _, body = await fetch(refused)
@@ -154,3 +154,9 @@ async def test_a_campaign_whose_uploads_cannot_be_linked_pauses_and_sends_nothin
         reason = detail.view.campaign.pause_reason or ""
         assert "uploaded pictures cannot be sent" in reason and "PUBLIC_BASE_URL" not in reason
         assert stack.twilio.sandbox.messages() == []
+
+
+def forged(signature: str) -> str:
+    """`signature` with its first character changed (to "x", or "y" when it already is "x": a
+    signature that began with "x" once made the "forged" one the real one, 1 run in 64)."""
+    return ("y" if signature[0] == "x" else "x") + signature[1:]
