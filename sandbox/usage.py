@@ -39,7 +39,8 @@ TWILIO_ROUTES = (
         "GET|POST",
         "/sandbox/faults",
         "make Twilio's API misbehave: JSON fields such as rate_429 "
-        "(a share of sends refused as too many), latency_ms, drop_rate (connections cut)",
+        "(a share of sends refused as too many), latency_ms, read_latency_ms (slow lists), "
+        "drop_rate (connections cut)",
     ),
     ("POST", "/sandbox/inbound-url", 'where texts to our numbers are posted: {"url": ...}'),
     ("POST", "/sandbox/reset", "forget messages, opt-outs and queues"),

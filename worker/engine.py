@@ -579,10 +579,7 @@ class Driver:
         # meanwhile, or too late for its slot: nothing is sent, and it is booked again.
         late = self._loop.time() - slot > MAX_START_DELAY
         if self.stopping or late or not self._may_send() or work.id not in self.held:
-            if work.id in self.held:
-                lane.lost += late
-                self.ready.appendleft(work)
-                self._wake.set()
+            self._book_again(work, lane, late)
             return
         if self.rt.stops.stopped(work.claim.phone) and not await self._still_send(work):
             return
@@ -599,12 +596,24 @@ class Driver:
         except Unsendable as error:  # nothing left: this recipient fails, the others go on
             attempt = Attempt(Kind.REFUSED, reason=error.reason)
         else:
-            attempt = await self._send(work, message)
+            # Checked once more when its connection is had: a request that waited for one (a
+            # new connection, on a starved machine) must not leave long after its slot.
+            attempt = await self._send(work, message, leave_by=slot + MAX_START_DELAY)
+            if attempt.kind is Kind.LATE:  # nothing was written
+                self._book_again(work, lane, late=True)
+                return
         try:
             await self._outcome(work, sender, attempt)
         except Exception:
             log.exception("recording what happened to %s failed", mask(work.claim.phone))
             self._settle_anyway(work, sender, attempt)
+
+    def _book_again(self, work: Work, lane: Lane[Work], late: bool) -> None:
+        """Nothing was sent: a recipient still held goes back to be booked, first in line."""
+        if work.id in self.held:
+            lane.lost += late
+            self.ready.appendleft(work)
+            self._wake.set()
 
     async def _still_send(self, work: Work) -> bool:
         """The number opted out since its claim was screened (a STOP came mid-batch): asked of
@@ -626,9 +635,11 @@ class Driver:
             return False
         return True
 
-    async def _send(self, work: Work, message: Outgoing) -> Attempt:
+    async def _send(self, work: Work, message: Outgoing, leave_by: float) -> Attempt:
         try:
-            return await self.rt.gateway.send(message, connect_by=self._connect_by(work))
+            return await self.rt.gateway.send(
+                message, connect_by=self._connect_by(work), leave_by=leave_by
+            )
         except Exception:
             # Not one of the outcomes the gateway knows: whether it was sent is unknown.
             log.exception("sending to %s failed unexpectedly", mask(work.claim.phone))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -37,7 +37,7 @@ from campaigns.smart_encoding import same_text
 from campaigns.status import TWILIO_STATUS, RecipientStatus
 from campaigns.templates import Template
 from campaigns.text import text_problem
-from worker.twilio_client import CONNECT_BY
+from worker.twilio_client import CONNECT_BY, LEAVING, Leaving, LeftLate
 
 # One line per create as it leaves, with its sender and the wall clock (LOG_DEPARTURES): pacing is
 # judged by when requests leave, not by when a busy receiver noted them. The record also carries
@@ -69,6 +69,7 @@ class Kind(StrEnum):
     REFUSED = "refused"  # permanent: fail the recipient with the code
     ACCOUNT = "account"  # the account or number is refused: pause, the recipient goes back
     TRANSIENT = "transient"  # not created; retry after a backoff
+    LATE = "late"  # not created: it could not leave in time for its slot; booked again at once
     UNKNOWN = "unknown"  # may have been created: quarantine until a lookup settles it
 
 
@@ -164,14 +165,28 @@ class Gateway:
             # the credentials either.
             log.warning("Twilio could not be reached at start-up (%r); starting anyway", error)
 
-    async def send(self, message: Outgoing, *, connect_by: float | None = None) -> Attempt:
+    async def send(
+        self, message: Outgoing, *, connect_by: float | None = None, leave_by: float | None = None
+    ) -> Attempt:
         """Create the message. `connect_by` (loop time): if no connection to Twilio is had by
-        then, the create is dropped unsent (TRANSIENT) instead of leaving late."""
-        token = CONNECT_BY.set(connect_by)
+        then, the create is dropped unsent (TRANSIENT) instead of leaving late. `leave_by` (loop
+        time, for a create paced to a slot): had later, the connection is not used and the create
+        is dropped unsent (LATE)."""
+        connecting = CONNECT_BY.set(connect_by)
+        leaving = LEAVING.set(Leaving(by=leave_by, noted=self._departure(message)))
         try:
             return await self._create(message)
         finally:
-            CONNECT_BY.reset(token)
+            LEAVING.reset(leaving)
+            CONNECT_BY.reset(connecting)
+
+    @staticmethod
+    def _departure(message: Outgoing) -> Callable[[], None] | None:
+        if not departures.isEnabledFor(logging.DEBUG):
+            return None
+        return lambda: departures.debug(
+            "%s at %.6f", message.sender, time.time(), extra={"to": message.to}
+        )
 
     async def _create(self, message: Outgoing) -> Attempt:
         form: dict[str, object] = {"To": message.to, "Body": message.body}
@@ -181,8 +196,6 @@ class Gateway:
         if message.status_callback:
             form["StatusCallback"] = message.status_callback
         form["ValidityPeriod"] = message.validity_period
-        if departures.isEnabledFor(logging.DEBUG):
-            departures.debug("%s at %.6f", message.sender, time.time(), extra={"to": message.to})
         try:
             created = await self._api.create_async(
                 method="POST", uri=self._messages_uri, data=form, headers=dict(_CREATE_HEADERS)
@@ -191,6 +204,9 @@ class Gateway:
             # Twilio's legacy body and an RFC 9457 problem body carry the same status and code;
             # a page that is not JSON (a proxy's) only its status.
             return _failed(error.status, error.code)
+        except LeftLate:
+            # Checked once the connection was had, before any byte of the request was written.
+            return Attempt(Kind.LATE, reason="it could not leave in time for its slot")
         except aiohttp.ClientConnectorError:
             # The connection was never made, so nothing was sent.
             return Attempt(Kind.TRANSIENT, reason="could not connect to Twilio")

@@ -21,10 +21,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
-from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, TCPConnector
+from aiohttp import ClientRequest, ClientSession, ClientTimeout, DummyCookieJar, TCPConnector
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -39,6 +43,49 @@ _logger = logging.getLogger("textcast.twilio")
 # The loop time by which a request must have its connection, for a create whose sender holds
 # its recipient only until a lease runs out (worker/gateway.py sets it around one create).
 CONNECT_BY: ContextVar[float | None] = ContextVar("connect_by", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaving:
+    """What a paced create asks of the moment it leaves (worker/gateway.py sets it around one)."""
+
+    by: float | None = None  # loop time: not written at all if it would leave later (LeftLate)
+    noted: Callable[[], None] | None = None  # called as it leaves, for the departures log
+
+
+LEAVING: ContextVar[Leaving | None] = ContextVar("leaving", default=None)
+
+
+class LeftLate(Exception):
+    """A paced create had its connection only after `Leaving.by`: it was not written."""
+
+
+class _PacedConnector(TCPConnector):
+    """A connector that makes the last check of a paced create once its connection is had.
+
+    What follows `connect()` in aiohttp (setting the response's parameters, then writing the
+    headers) runs without yielding to the event loop, so this is the latest moment anything
+    can be decided: a create that waited for a connection (a new one is a TCP and TLS handshake,
+    which a starved machine makes slowly) would otherwise leave long after its slot, and crowd
+    the second after it. The connection goes back to the pool unused.
+    """
+
+    async def connect(
+        self,
+        req: ClientRequest,
+        traces: list[Trace],
+        timeout: ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
+    ) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        leaving = LEAVING.get()
+        if leaving is None:
+            return connection
+        if leaving.by is not None and asyncio.get_running_loop().time() > leaving.by:
+            connection.release()
+            raise LeftLate("the request could not leave in time for its slot")
+        if leaving.noted is not None:
+            leaving.noted()
+        return connection
 
 
 class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
@@ -57,7 +104,7 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
         super().__init__(pool_connections=False, timeout=timeout, logger=_logger)
         # Twilio sets no cookies worth keeping: a dummy jar skips two cookie passes per request.
         self.session = ClientSession(
-            connector=TCPConnector(limit=max_connections), cookie_jar=DummyCookieJar()
+            connector=_PacedConnector(limit=max_connections), cookie_jar=DummyCookieJar()
         )
 
     async def request(

@@ -157,6 +157,8 @@ async def list_messages(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     account_sid = _authenticated(request)
     sandbox.reads += 1
+    if sandbox.faults.read_latency:
+        await asyncio.sleep(sandbox.faults.read_latency)
     sandbox.list_filters.append(dict(request.query))
     refusal = sandbox.faults.refusal(create=False)
     if refusal is not None:
@@ -175,6 +177,8 @@ async def fetch_message(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     account_sid = _authenticated(request)
     sandbox.reads += 1
+    if sandbox.faults.read_latency:
+        await asyncio.sleep(sandbox.faults.read_latency)
     refusal = sandbox.faults.refusal(create=False)
     if refusal is not None:
         raise refusal

@@ -108,6 +108,7 @@ class Faults:
     rate_429: float = 0.0  # answer 429 / 20429 without creating the message
     rate_500: float = 0.0  # answer 500 / 20500 without creating the message
     latency_ms: float = 0.0  # wait this long before answering a create
+    read_latency_ms: float = 0.0  # wait this long before answering a list or a fetch
     drop_rate: float = 0.0  # create the message, then close the connection without answering
     on_reads: bool = False  # also answer fetches and lists with 429 / 500 at those rates
     # A slow Twilio: hold a create for `late_ms` (longer than the client waits), then create the
@@ -151,7 +152,7 @@ class Faults:
             _check_rate(name, getattr(self, name))
         if self.rate_429 + self.rate_500 > 1:
             raise ValueError("rate_429 + rate_500 cannot exceed 1")
-        for name in ("latency_ms", "late_ms", "list_lag_ms"):
+        for name in ("latency_ms", "read_latency_ms", "late_ms", "list_lag_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} cannot be negative")
         if self.fail_next < 0 or self.odd_next < 0:

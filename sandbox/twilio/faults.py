@@ -31,7 +31,8 @@ class FaultInjector:
 
     def clear(self) -> Faults:
         return self.update(
-            rate_429=0.0, rate_500=0.0, latency_ms=0.0, drop_rate=0.0, on_reads=False,
+            rate_429=0.0, rate_500=0.0, latency_ms=0.0, read_latency_ms=0.0, drop_rate=0.0,
+            on_reads=False,
             late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
             error_shape="legacy", odd_next=0,
             garbled_fields={}, garbled_page_fields={},
@@ -50,6 +51,10 @@ class FaultInjector:
     @property
     def latency(self) -> float:
         return self.faults.latency_ms / 1000
+
+    @property
+    def read_latency(self) -> float:
+        return self.faults.read_latency_ms / 1000
 
     @property
     def error_shape(self) -> Shape:

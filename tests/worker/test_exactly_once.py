@@ -356,6 +356,7 @@ async def test_stalls_on_a_crowded_number_cost_only_the_slots_they_covered(db: D
         campaign = await new_running_campaign(rt.ctx, people(150), [ONE])
         driver = Driver(rt, campaign)
         loop = asyncio.create_task(driver.run())
+        lag = asyncio.create_task(loop_lag(seconds=0.005))
         await asyncio.sleep(0.8)  # running at its MPS for a while: crowded
         for _ in range(3):
             # A busy worker: requests due meanwhile wake late, and would go out together.
@@ -363,6 +364,8 @@ async def test_stalls_on_a_crowded_number_cost_only_the_slots_they_covered(db: D
             await asyncio.sleep(0.4)
         async with asyncio.timeout(20):
             assert await loop is False
+        lag.cancel()
+        late, wakes = await lag
         summary = await twilio.get("/sandbox/summary")
         assert summary["messages"] == 150 and summary["duplicates"] == []
         times = left_from(left, ONE)
@@ -371,17 +374,66 @@ async def test_stalls_on_a_crowded_number_cost_only_the_slots_they_covered(db: D
         # take seconds of their own on a busy database.
         took = max(times) - min(times)
         print(f"150 at 49 MPS with 3 stalls: {driver.late_slots} slots lost, schedule pushed "
-              f"back {driver.pushed_back:.2f} s, sent over {took:.2f} s")  # fmt: skip
+              f"back {driver.pushed_back:.2f} s, sent over {took:.2f} s, the loop woke late "
+              f"{wakes} times by {late:.2f} s in all")  # fmt: skip
         # The requests due during each 150 ms stall go when it ends, with the number's schedule
         # pushed back by as much: the stalls cost their time, and no slot. Giving each late
         # request's slot up instead, and booking again one by one, wasted 106 and took 5.3 s.
         # The stalls covered 3 x 0.15 s x 49 = 22 slots; a busy machine's own stalls add to
         # theirs (11 lost on a loaded machine, 23 under stress --cpu 4 on PostgreSQL).
         assert driver.late_slots <= 40, driver.late_slots
-        assert driver.pushed_back < 3 * (0.15 + 0.05)
+        # The schedule moved back by as much as the loop was late, no more: the stalls, and on a
+        # busy machine its own (0.61 s on a loaded CI, against 0.45 s of stalls), each with the
+        # allowance for the late requests to leave (PUSH_MARGIN and a little per request).
+        assert driver.pushed_back < late + wakes * 0.015 + 0.05
         # How long it took is printed, not asserted: a starved machine loses time outside the
         # pacer (9.6 s with no slot lost, two CI runs and stress on 2 cores), and speed is
         # bench/sending.py's to report. Unloaded: (149 + lost) / 48.02 s + the push-backs.
+
+
+async def test_a_request_that_waits_past_its_slot_for_a_connection_is_booked_again(
+    db: Database,
+) -> None:
+    # Lookups on the worker's connection pool, which Twilio answers slowly, hold every
+    # connection for 1.5 s: the creates due meanwhile get one only long after their slots.
+    # Sent then, they would go out together, beside the slots booked after them.
+    async with (
+        stand_in_process({ONE: 20}) as twilio,
+        worker_runtime(db, twilio, {ONE: 20}, WORKER_MAX_IN_FLIGHT=4) as rt,
+        recorded_departures() as left,
+    ):
+        campaign = await new_running_campaign(rt.ctx, people(60), [ONE])
+        driver = Driver(rt, campaign)
+        loop = asyncio.create_task(driver.run())
+        await asyncio.sleep(0.5)  # sending at its MPS
+        await twilio.post("/sandbox/faults", {"read_latency_ms": 1500})
+        lists = rt.gateway.client.messages
+        await asyncio.gather(*(lists.page_async(to=ONE, page_size=1) for _ in range(4)))
+        async with asyncio.timeout(30):
+            assert await loop is False
+        summary = await twilio.get("/sandbox/summary")
+        assert summary["messages"] == 60 and summary["duplicates"] == []
+        times = left_from(left, ONE)
+        assert len(times) == 60 and most_in_a_second(times) <= 20
+        assert driver.late_slots >= 1  # some did wait for a connection, and lost their slot
+        detail = await get_campaign(rt.ctx, campaign.id, recipients_limit=1)
+        assert detail.view.campaign.status == "done"
+
+
+async def loop_lag(seconds: float) -> tuple[float, int]:
+    """Until cancelled, how late this event loop woke from naps of `seconds`: in all, counting
+    the wakes over 10 ms late (a lane woken later than that pushes its schedule back), and how
+    many there were."""
+    loop = asyncio.get_running_loop()
+    late, wakes = 0.0, 0
+    try:
+        while True:
+            start = loop.time()
+            await asyncio.sleep(seconds)
+            if (over := loop.time() - start - seconds) > 0.010:
+                late, wakes = late + over, wakes + 1
+    except asyncio.CancelledError:
+        return late, wakes
 
 
 # 8. What Twilio's codes mean: a full queue is retried, an account-wide refusal pauses at once ----
