@@ -180,6 +180,33 @@ async def test_a_create_that_cannot_get_a_connection_in_time_is_never_sent(
     assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001"]
 
 
+async def test_a_create_that_gets_its_connection_after_its_leave_by_is_never_sent(
+    stand_in: RunningTwilioSandbox,
+) -> None:
+    """The pool is full (one connection, held by a slow create): the next, paced to a slot, gets
+    the connection after its `leave_by` and is dropped unwritten, as late; the connection is
+    not lost with it, and the next create uses it."""
+    stand_in.sandbox.set_faults(latency_ms=500)
+    client = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url,
+                                  timeout=5, max_connections=1)  # fmt: skip
+    gateway = Gateway(client)
+    loop = asyncio.get_running_loop()
+    try:
+        first = asyncio.create_task(gateway.send(outgoing(to="+447700900001")))
+        await asyncio.sleep(0.1)  # the first holds the only connection
+        second = await gateway.send(outgoing(to="+447700900002"), leave_by=loop.time() + 0.1)
+        assert (await first).kind is Kind.SUBMITTED
+        stand_in.sandbox.set_faults(latency_ms=0)
+        async with asyncio.timeout(2):  # the one connection went back to the pool
+            third = await gateway.send(outgoing(to="+447700900003"), leave_by=loop.time() + 1)
+    finally:
+        await close_twilio_client(client)
+    assert second.kind is Kind.LATE
+    assert third.kind is Kind.SUBMITTED
+    await asyncio.sleep(0.5)  # had the second been written, it would have been created by now
+    assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001", "+447700900003"]
+
+
 @pytest.mark.parametrize(
     ("shape", "status", "code", "kind", "kept"),
     [
