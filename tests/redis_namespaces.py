@@ -55,12 +55,15 @@ def keys_under(pattern: str) -> list[bytes]:
         return []
 
 
+def _delete(keys: list[bytes] | list[str]) -> None:
+    for start in range(0, len(keys), 1000):  # one command per thousand keys
+        _redis().delete(*keys[start : start + 1000])
+
+
 def forget(namespaces: list[str]) -> None:
     for namespace in namespaces:
         # `*NS:*`: the namespace's own keys and arq's `arq:KIND:NS:...` beside them.
-        keys = keys_under(f"*{namespace}:*")
-        for start in range(0, len(keys), 1000):
-            _redis().delete(*keys[start : start + 1000])
+        _delete(keys_under(f"*{namespace}:*"))
 
 
 def forget_all_taken() -> None:
@@ -81,7 +84,6 @@ def redis_left_clean() -> Iterator[None]:
     yield
     left = sorted(key.decode() for key in keys_under(f"*test-{RUN}-*"))
     if left:
-        for start in range(0, len(left), 1000):
-            _redis().delete(*left[start : start + 1000])
+        _delete(left)
         shown = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
         pytest.fail(f"the run left {len(left)} key(s) in Redis (REDIS_URL): {shown}")

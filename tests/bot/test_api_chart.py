@@ -192,8 +192,11 @@ async def test_charts_past_the_bound_are_503_with_retry_after_at_once(api: Api) 
         await submit(api.runtime.ctx, cid, 2)
     in_hand = [asyncio.create_task(chart_of(api, cid)) for cid in cids[:JOBS]]
     try:
-        async with asyncio.timeout(10):
-            while renderer.drawings < 2:  # two drawing, the rest waiting for a slot
+        charts = api.client.app[CHARTS]
+        async with asyncio.timeout(30):
+            # Two drawing, the rest waiting for a slot: every request in hand, not only the
+            # first two (on a busy database the others may still be checking their key).
+            while renderer.drawings < 2 or len(charts._jobs) < JOBS:
                 await asyncio.sleep(0.02)
         refused = await chart_of(api, cids[JOBS])
         error = await error_of(refused, 503)
