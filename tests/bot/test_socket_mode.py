@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 
@@ -32,6 +31,7 @@ from sandbox.slack import (
 from tests.bot.conftest import Api
 from tests.bot.test_slack_actions import campaign, notice, queued_jobs, until
 from tests.conftest import Clock, make_settings
+from tests.ports import free_port
 from tests.redis_namespaces import new_namespace
 from tests.sandbox.slack_fixtures import slack_config_fixture, slack_fixture  # noqa: F401
 
@@ -164,12 +164,6 @@ async def test_a_missing_or_refused_app_token_stops_start_up_with_one_line(
 
 
 # -- the command
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def test_textcast_bot_socket_connects_serves_healthz_and_stops_on_sigterm(

@@ -17,7 +17,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tests.worker.stack import free_port
+from tests.ports import free_port
 
 
 @dataclass

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -43,6 +41,7 @@ from campaigns.status import FINISHED
 from sandbox import slack as slack_stand_in
 from sandbox import twilio as twilio_sandbox
 from tests.conftest import make_settings
+from tests.ports import free_port
 from tests.redis_namespaces import new_namespace
 from worker.gateway import DEPARTURES
 from worker.main import create_worker
@@ -322,21 +321,6 @@ async def new_running_campaign(
     started = await start_campaign(ctx, view.campaign.id)
     assert started.campaign is not None
     return started.campaign
-
-
-def free_port() -> int:
-    """A port free now, below the kernel's ephemeral range (32768 and up on Linux): a port the
-    kernel hands out could be taken, before the web app binds it, as the local end of any
-    connection this process makes (seen once: EADDRINUSE)."""
-    for _ in range(200):
-        port = random.randint(20_000, 32_000)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def people(count: int, start: int = 0) -> list[dict[str, Any]]:
