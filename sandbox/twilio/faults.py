@@ -32,8 +32,7 @@ class FaultInjector:
     def clear(self) -> Faults:
         return self.update(
             rate_429=0.0, rate_500=0.0, latency_ms=0.0, read_latency_ms=0.0, drop_rate=0.0,
-            on_reads=False,
-            late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
+            on_reads=False, late_rate=0.0, late_ms=0.0, list_lag_ms=0.0, read_fail_rate=0.0, fail_next=0,
             error_shape="legacy", odd_next=0,
             garbled_fields={}, garbled_page_fields={},
             list_order="date_sent", max_page_size=MAX_PAGE_SIZE, clock_offset_s=0.0,

@@ -14,7 +14,7 @@ from twilio.rest import Client
 
 from campaigns.status import RecipientStatus
 from sandbox.twilio import RunningTwilioSandbox, SandboxConfig, start
-from worker.gateway import CredentialsRefused, Gateway, Kind, Outgoing
+from worker.gateway import Attempt, CredentialsRefused, Gateway, Kind, Outgoing
 from worker.twilio_client import close_twilio_client, create_twilio_client
 
 SENDER = "+14155550100"
@@ -156,6 +156,24 @@ async def test_the_start_up_check_refuses_wrong_credentials_only(
         await close_twilio_client(right)
 
 
+@asynccontextmanager
+async def one_connection_held(
+    stand_in: RunningTwilioSandbox, latency_ms: float
+) -> AsyncIterator[tuple[Gateway, asyncio.Task[Attempt]]]:
+    """A gateway whose pool has one connection, held by a first create (to +447700900001) that
+    the stand-in answers after `latency_ms`."""
+    stand_in.sandbox.set_faults(latency_ms=latency_ms)
+    client = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url,
+                                  timeout=5, max_connections=1)  # fmt: skip
+    gateway = Gateway(client)
+    try:
+        first = asyncio.create_task(gateway.send(outgoing(to="+447700900001")))
+        await asyncio.sleep(0.1)  # the first holds the only connection
+        yield gateway, first
+    finally:
+        await close_twilio_client(client)
+
+
 async def test_a_create_that_cannot_get_a_connection_in_time_is_never_sent(
     stand_in: RunningTwilioSandbox,
 ) -> None:
@@ -163,18 +181,10 @@ async def test_a_create_that_cannot_get_a_connection_in_time_is_never_sent(
     only until its `connect_by`, then is dropped before any byte leaves, as transient. Without
     the bound it would leave whenever the connection came free, however long after its sender
     last checked that its claim was still its own."""
-    stand_in.sandbox.set_faults(latency_ms=800)
-    client = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url,
-                                  timeout=5, max_connections=1)  # fmt: skip
-    gateway = Gateway(client)
     loop = asyncio.get_running_loop()
-    try:
-        first = asyncio.create_task(gateway.send(outgoing(to="+447700900001")))
-        await asyncio.sleep(0.1)  # the first holds the only connection
+    async with one_connection_held(stand_in, latency_ms=800) as (gateway, first):
         second = await gateway.send(outgoing(to="+447700900002"), connect_by=loop.time() + 0.2)
         assert (await first).kind is Kind.SUBMITTED
-    finally:
-        await close_twilio_client(client)
     assert second.kind is Kind.TRANSIENT and "in time" in (second.reason or "")
     await asyncio.sleep(1.0)  # had it been queued, it would have been created by now
     assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001"]
@@ -186,21 +196,13 @@ async def test_a_create_that_gets_its_connection_after_its_leave_by_is_never_sen
     """The pool is full (one connection, held by a slow create): the next, paced to a slot, gets
     the connection after its `leave_by` and is dropped unwritten, as late; the connection is
     not lost with it, and the next create uses it."""
-    stand_in.sandbox.set_faults(latency_ms=500)
-    client = create_twilio_client(stand_in.account_sid, stand_in.auth_token, stand_in.url,
-                                  timeout=5, max_connections=1)  # fmt: skip
-    gateway = Gateway(client)
     loop = asyncio.get_running_loop()
-    try:
-        first = asyncio.create_task(gateway.send(outgoing(to="+447700900001")))
-        await asyncio.sleep(0.1)  # the first holds the only connection
+    async with one_connection_held(stand_in, latency_ms=500) as (gateway, first):
         second = await gateway.send(outgoing(to="+447700900002"), leave_by=loop.time() + 0.1)
         assert (await first).kind is Kind.SUBMITTED
         stand_in.sandbox.set_faults(latency_ms=0)
         async with asyncio.timeout(2):  # the one connection went back to the pool
             third = await gateway.send(outgoing(to="+447700900003"), leave_by=loop.time() + 1)
-    finally:
-        await close_twilio_client(client)
     assert second.kind is Kind.LATE
     assert third.kind is Kind.SUBMITTED
     await asyncio.sleep(0.5)  # had the second been written, it would have been created by now
