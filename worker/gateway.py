@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -170,8 +169,9 @@ class Gateway:
     ) -> Attempt:
         """Create the message. `connect_by` (loop time): if no connection to Twilio is had by
         then, the create is dropped unsent (TRANSIENT) instead of leaving late. `leave_by` (loop
-        time, for a create paced to a slot): had later, the connection is not used and the create
-        is dropped unsent (LATE)."""
+        time, for a create paced to a slot): if its bytes would be written later (its connection
+        came late, or the process stalled before writing them), none are, and the create is
+        dropped unsent (LATE)."""
         connecting = CONNECT_BY.set(connect_by)
         leaving = LEAVING.set(Leaving(by=leave_by, noted=self._departure(message)))
         try:
@@ -181,11 +181,11 @@ class Gateway:
             CONNECT_BY.reset(connecting)
 
     @staticmethod
-    def _departure(message: Outgoing) -> Callable[[], None] | None:
+    def _departure(message: Outgoing) -> Callable[[float], None] | None:
         if not departures.isEnabledFor(logging.DEBUG):
             return None
-        return lambda: departures.debug(
-            "%s at %.6f", message.sender, time.time(), extra={"to": message.to}
+        return lambda left_at: departures.debug(
+            "%s at %.6f", message.sender, left_at, extra={"to": message.to}
         )
 
     async def _create(self, message: Outgoing) -> Attempt:

@@ -21,13 +21,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
-from aiohttp import ClientRequest, ClientSession, ClientTimeout, DummyCookieJar, TCPConnector
+from aiohttp import (
+    ClientConnectionError,
+    ClientRequest,
+    ClientSession,
+    ClientTimeout,
+    DummyCookieJar,
+    TCPConnector,
+)
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.connector import Connection
+from aiohttp.payload import BytesPayload
 from aiohttp.tracing import Trace
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -50,7 +60,11 @@ class Leaving:
     """What a paced create asks of the moment it leaves (worker/gateway.py sets it around one)."""
 
     by: float | None = None  # loop time: not written at all if it would leave later (LeftLate)
-    noted: Callable[[], None] | None = None  # called as it leaves, for the departures log
+    # Called once it has left, with the wall-clock time it left at, for the departures log.
+    noted: Callable[[float], None] | None = None
+
+    def late(self) -> bool:
+        return self.by is not None and asyncio.get_running_loop().time() > self.by
 
 
 LEAVING: ContextVar[Leaving | None] = ContextVar("leaving", default=None)
@@ -61,14 +75,9 @@ class LeftLate(Exception):
 
 
 class _PacedConnector(TCPConnector):
-    """A connector that makes the last check of a paced create once its connection is had.
-
-    What follows `connect()` in aiohttp (setting the response's parameters, then writing the
-    headers) runs without yielding to the event loop, so this is the latest moment anything
-    can be decided: a create that waited for a connection (a new one is a TCP and TLS handshake,
-    which a starved machine makes slowly) would otherwise leave long after its slot, and crowd
-    the second after it. The connection goes back to the pool unused.
-    """
+    """A connector that checks a paced create once its connection is had: one that waited for a
+    connection (a new one is a TCP and TLS handshake, which a starved machine makes slowly) is
+    dropped there, and the connection goes back to the pool unused for the next one."""
 
     async def connect(
         self,
@@ -78,14 +87,38 @@ class _PacedConnector(TCPConnector):
     ) -> Connection:
         connection = await super().connect(req, traces, timeout)
         leaving = LEAVING.get()
-        if leaving is None:
-            return connection
-        if leaving.by is not None and asyncio.get_running_loop().time() > leaving.by:
+        if leaving is not None and leaving.late():
             connection.release()
             raise LeftLate("the request could not leave in time for its slot")
-        if leaving.noted is not None:
-            leaving.noted()
         return connection
+
+
+class _PacedForm(BytesPayload):
+    """A paced create's form, checked for the last time as its bytes are written.
+
+    aiohttp holds a request's headers back to send them with its body, and writes the body in a
+    task of its own, at least one turn of the event loop after the connection was had (on
+    Python 3.11). A process stopped or starved in between (SIGSTOP, a long GC pause, a frozen
+    VM) would send the request whenever it woke, past its slot, and past its lease when the stop
+    was long: by then another loop may have taken the recipient over and sent it. Here nothing
+    yields between the check and the socket write (aiohttp's `StreamWriter.write` ends in the
+    transport's `write`), so a late create is not written at all: not its headers either, and
+    the connection is closed with it.
+    """
+
+    def __init__(self, value: bytes, leaving: Leaving) -> None:
+        super().__init__(value, content_type=FORM)
+        self._leaving = leaving
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        if self._leaving.late():
+            raise LeftLate("the request could not leave in time for its slot")
+        left_at = time.time()
+        await super().write_with_length(writer, content_length)
+        if self._leaving.noted is not None:
+            self._leaving.noted(left_at)
 
 
 class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
@@ -137,24 +170,33 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
             credentials = f"{auth[0]}:{auth[1]}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
         body: object = data
+        leaving = LEAVING.get()
         if isinstance(data, dict) and headers.get("Content-Type") == FORM:
             # What aiohttp's FormData would send, without building a multipart writer (and a
             # uuid4 boundary) per request that the form never uses.
             body = urlencode(data, doseq=True).encode()
+            if leaving is not None:
+                body = _PacedForm(body, leaving)
         target = self._target(url)
         if _logger.isEnabledFor(logging.DEBUG):
             _logger.debug("Twilio %s %s", method.upper(), urlsplit(target).path)
-        async with self.session.request(
-            method.upper(),
-            target,
-            params=params,
-            data=body,
-            headers=headers,
-            timeout=client_timeout,
-            allow_redirects=allow_redirects,
-        ) as response:
-            text = await response.text(encoding="utf-8", errors="replace")  # JSON is UTF-8
-            return Response(response.status, text, response.headers)
+        try:
+            async with self.session.request(
+                method.upper(),
+                target,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=client_timeout,
+                allow_redirects=allow_redirects,
+            ) as response:
+                text = await response.text(encoding="utf-8", errors="replace")  # JSON is UTF-8
+                return Response(response.status, text, response.headers)
+        except ClientConnectionError as error:
+            # aiohttp reports what the body's writing raised as a connection error caused by it.
+            if isinstance(error.__cause__, LeftLate):
+                raise error.__cause__ from None
+            raise
 
     def _target(self, url: str) -> str:
         if self.api_url is None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -207,6 +209,34 @@ async def test_a_create_that_gets_its_connection_after_its_leave_by_is_never_sen
     assert third.kind is Kind.SUBMITTED
     await asyncio.sleep(0.5)  # had the second been written, it would have been created by now
     assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900001", "+447700900003"]
+
+
+async def test_a_create_stalled_after_it_had_its_connection_is_never_sent_late(
+    client: Client, stand_in: RunningTwilioSandbox
+) -> None:
+    """The whole process stalls (SIGSTOP, a long GC pause, a frozen VM) after a paced create had
+    its connection and before its bytes were written, and wakes past its `leave_by`: it is not
+    written (aiohttp writes a request a turn of the event loop after the connection is had).
+    Written, it would leave whenever the process woke, past its slot and its lease, when
+    another loop may have sent the recipient already."""
+    connector = client.http_client.session.connector
+    connect = connector.connect
+
+    async def connect_then_stall(*args: Any, **kwargs: Any) -> Any:
+        connection = await connect(*args, **kwargs)
+        time.sleep(0.3)  # noqa: ASYNC251 - the whole process stops, the event loop with it
+        return connection
+
+    gateway = Gateway(client)
+    loop = asyncio.get_running_loop()
+    connector.connect = connect_then_stall
+    late = await gateway.send(outgoing(to="+447700900002"), leave_by=loop.time() + 0.1)
+    connector.connect = connect
+    on_time = await gateway.send(outgoing(to="+447700900003"), leave_by=loop.time() + 1)
+    assert late.kind is Kind.LATE
+    assert on_time.kind is Kind.SUBMITTED
+    await asyncio.sleep(0.5)  # had the late one been written, it would have been created by now
+    assert [m.to for m in stand_in.sandbox.messages()] == ["+447700900003"]
 
 
 @pytest.mark.parametrize(
