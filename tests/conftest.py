@@ -28,6 +28,7 @@ from campaigns.models import Base
 from campaigns.service import Context
 from campaigns.settings import Settings
 from sandbox.twilio import RunningTwilioSandbox
+from tests.hung_tasks import pytest_runtest_protocol  # noqa: F401 (a hook, for every test)
 from tests.redis_namespaces import (  # noqa: F401 (fixtures, for every test)
     new_namespace,
     redis_left_clean,
