@@ -872,7 +872,9 @@ class Driver:
         self.retry_due = [w for w in self.retry_due if w.id not in lost]
         self.unscreened = [w for w in self.unscreened if w.id not in lost]
         for rid in lost:
-            self.held.pop(rid, None)  # one in flight: its write is refused, its lookup settles it
+            # One in flight: a SID Twilio gives it is still written while nobody else owns the
+            # recipient (campaigns/service/claims.py); anything else is refused, for a lookup.
+            self.held.pop(rid, None)
 
     async def _flush(self) -> None:
         await self._hold_out_of_hours()

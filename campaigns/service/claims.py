@@ -6,8 +6,9 @@ a worker's own:
 1. A recipient is claimed (pending -> queued) with its loop's token and a lease before any
    request for it is made. The loop renews the lease while it holds the claim, waiting or in
    flight, and makes no request once its lease may have run out.
-2. Every later write about a claimed recipient is conditional on the token (or, for a result
-   that carries a SID, on that SID): a loop that lost its claim can neither send nor record it.
+2. Every later write about a claimed recipient is conditional on the token: a loop that lost
+   its claim can neither send it nor record anything of it, but for a SID Twilio gave it (a
+   message that exists), written while nobody owns the recipient (see `_SUBMITTED`).
 3. A request whose outcome is unknown (a timeout, a dropped connection, a 5xx), and a claim whose
    lease ran out (its loop died or stalled), are quarantined: owned by nobody and never resent on
    a guess, until a lookup in Twilio made long enough after the last request could have left for
@@ -385,8 +386,14 @@ def _claimed() -> ColumnElement[bool]:
     )
 
 
+_PENDING = literal_column(f"'{RecipientStatus.PENDING.value}'")
+
 # A status callback may have attached the SID (and moved the status) before this write: the row
-# is then matched by its SID, and only what the callback could not know is added.
+# is then matched by its SID, and only what the callback could not know is added. A loop that
+# lost its claim while its request was out (it stalled past its lease) still holds the truth
+# about it: the SID is written if nobody owns the recipient (quarantined, waiting for a lookup
+# that would only find this very message, or pending again after a lookup that missed it, when
+# it would be sent twice), never over another loop's claim.
 _SUBMITTED = (
     update(_TABLE)
     .where(
@@ -398,9 +405,15 @@ _SUBMITTED = (
                 _TABLE.c.twilio_sid.is_(None),
             ),
             _TABLE.c.twilio_sid == bindparam("sid"),
+            and_(
+                _TABLE.c.claim_token.is_(None),
+                _TABLE.c.status.in_([_QUEUED, _PENDING]),
+                _TABLE.c.twilio_sid.is_(None),
+            ),
         ),
     )
     .values(
+        status=case((_TABLE.c.status == _PENDING, _QUEUED), else_=_TABLE.c.status),
         twilio_sid=bindparam("sid"),
         sender=bindparam("sender"),
         segments=func.coalesce(bindparam("segs"), _TABLE.c.segments),

@@ -221,3 +221,37 @@ async def test_expired_claims_are_found_however_their_lease_was_left(ctx: Contex
             update(Recipient).where(Recipient.id == claimed[0].id).values(lease_until=None)
         )
     assert await quarantine_expired(ctx, cid, wait=5) == 1
+
+
+async def test_a_sid_a_stalled_loop_holds_is_written_while_nobody_owns_the_recipient(
+    ctx: Context,
+) -> None:
+    """A loop stalled past its lease with its requests out: Twilio made the messages, and the
+    loop holds their SIDs. What it holds is the truth: written once its claim is quarantined
+    (no lookup needed), or once a lookup that missed the message made it pending again (it
+    would be sent twice), but never over another loop's claim; nothing else it holds is."""
+    cid = await running(ctx, 4)
+    retaken, missed, failed, quarantined = await claim_batch(ctx, cid, 4, token=A, lease=0.2)
+    await asyncio.sleep(0.3)
+    assert await quarantine_expired(ctx, cid, wait=0) == 4
+    # Three are looked up, found absent and made pending again; loop B claims one of them.
+    looked_up = await take_checks(ctx, cid, token="settler", lease=60, limit=3)
+    assert [c.id for c in looked_up] == [retaken.id, missed.id, failed.id]
+    assert await release_claims(ctx, cid, [c.id for c in looked_up], token="settler") == 3
+    assert [c.id for c in await claim_batch(ctx, cid, 1, token=B, lease=60)] == [retaken.id]
+    sids = {r: f"SM{i}" + "0" * 31 for i, r in enumerate((quarantined.id, missed.id, retaken.id))}
+    await record_results(
+        ctx,
+        [SendResult(r, Outcome.SUBMITTED, sender="+14155550100", twilio_sid=sid)
+         for r, sid in sids.items()]
+        + [SendResult(failed.id, Outcome.FAILED, error_reason="x")],
+        token=A,
+    )  # fmt: skip
+    stored = await rows(ctx, cid)
+    for rid in (quarantined.id, missed.id):
+        row = stored[rid]
+        assert (row.status, row.twilio_sid, row.claim_token, row.check_at) == (
+            "queued", sids[rid], None, None,
+        )  # fmt: skip
+    assert (stored[retaken.id].claim_token, stored[retaken.id].twilio_sid) == (B, None)
+    assert (stored[failed.id].status, stored[failed.id].error_reason) == ("pending", None)
