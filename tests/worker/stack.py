@@ -131,12 +131,23 @@ class Stack:
         # At least 2 minutes, whatever the test says: only a failure waits that long, and on a
         # machine whose CPU is taken (two CI runs and stress on 2 cores) niced worker processes
         # took over 2 minutes to send what takes seconds here.
-        async with asyncio.timeout(max(timeout, 180)):
-            while True:
-                detail = await get_campaign(self.ctx, campaign_id, recipients_limit=1)
-                if detail.view.campaign.status in FINISHED:
-                    return
-                await asyncio.sleep(0.1)
+        detail = None
+        try:
+            async with asyncio.timeout(max(timeout, 180)):
+                while True:
+                    detail = await get_campaign(self.ctx, campaign_id, recipients_limit=1)
+                    if detail.view.campaign.status in FINISHED:
+                        return
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            if detail is None:
+                raise
+            # Where it stood says why: paused (and the reason), or still sending, and how far.
+            campaign, counts = detail.view.campaign, detail.view.counts
+            raise AssertionError(
+                f"campaign {campaign_id} not finished: {campaign.status} "
+                f"({campaign.pause_reason or 'no pause reason'}), {counts}"
+            ) from None
 
 
 @asynccontextmanager
