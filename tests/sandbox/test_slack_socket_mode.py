@@ -207,7 +207,7 @@ async def test_disconnect_asks_the_app_to_move_and_then_closes(
 
 async def test_slack_sdks_client_acks_and_reconnects_on_refresh(slack: SlackSandbox) -> None:
     client = SocketModeClient(
-        app_token=APP_TOKEN, web_client=AsyncWebClient(base_url=slack.url), ping_interval=1
+        app_token=APP_TOKEN, web_client=AsyncWebClient(base_url=slack.url), ping_interval=5
     )
     received: list[dict[str, Any]] = []
 

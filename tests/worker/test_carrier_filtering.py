@@ -52,7 +52,14 @@ async def until_status(stack: Stack, cid: str, status: str, timeout: float) -> N
 
 
 async def test_carriers_filtering_as_spam_pause_the_campaign_and_say_so(db: Database) -> None:
-    async with running_stack(db, senders={ONE: 50.0}, callbacks=True, slack=True) as stack:
+    # Only the spam rule may pause it here (the next test covers the other): with the list's
+    # 72% undelivered, the undelivered rule trips at the first 50 receipts too, and which one
+    # speaks first depends on which receipts come back first. Under load in CI, the first 60
+    # held only 3 filtered, and it paused as "not reaching phones".
+    only_spam = {"AUTO_PAUSE_UNDELIVERED_RATE": 1.0}
+    async with running_stack(
+        db, senders={ONE: 50.0}, callbacks=True, slack=True, **only_spam
+    ) as stack:
         assert stack.slack is not None
         fail_like_a_filtered_list(stack, 600)
         await stack.start_worker()
