@@ -3,7 +3,6 @@
     proxy = await TcpProxy.start("127.0.0.1", 6379)   # then connect to proxy.port instead
     proxy.cut()                  # every open connection is closed at once
     await proxy.down_for(1.5)    # ...and for 1.5 s new ones are closed as soon as they come
-    proxy.reply_delay = 0.06     # every answer comes 60 ms late: a slow network, a busy server
 
 It forwards bytes both ways and knows nothing of the protocol, so the client sees what it would
 see if the server crashed or the network dropped: a reset connection, then refused attempts.
@@ -22,7 +21,6 @@ class TcpProxy:
         self.port = 0
         self.refusing = False
         self.cuts = 0  # connections closed by `cut` or refused while down
-        self.reply_delay = 0.0  # seconds each chunk from the server is held before it goes on
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
 
@@ -68,7 +66,7 @@ class TcpProxy:
         self._open.update((writer, upstream_writer))
         await asyncio.gather(
             self._pipe(reader, upstream_writer),
-            self._pipe(upstream_reader, writer, delayed=self),
+            self._pipe(upstream_reader, writer),
             return_exceptions=True,
         )
         for side in (writer, upstream_writer):
@@ -76,13 +74,9 @@ class TcpProxy:
             side.transport.abort()
 
     @staticmethod
-    async def _pipe(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delayed: TcpProxy | None = None
-    ) -> None:
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(CHUNK):
-                if delayed is not None and delayed.reply_delay > 0:
-                    await asyncio.sleep(delayed.reply_delay)
                 writer.write(data)
                 await writer.drain()
         finally:

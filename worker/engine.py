@@ -466,12 +466,11 @@ class Driver:
         except BaseException:
             self.ready.extendleft(reversed(batch))
             raise
-        # A slot goes no sooner than its wait from the pacer's answer, and counts as late from
-        # when it may really have started (see Pacer.book).
+        # The waits count from the script's instant: from now, they err late, never early.
         now = loop.time()
         for work, slot in zip(batch, slots, strict=False):
             lane = self._lane(slot.sender)
-            lane.add(work, work.claim.segments, slot.due, early=slot.early)
+            lane.add(work, work.claim.segments, now + slot.wait)
             self._lane_filled[slot.sender].set()
         self.ready.extendleft(reversed(batch[len(slots) :]))
         if len(slots) < len(batch):

@@ -36,7 +36,7 @@ Item = TypeVar("Item")
 class Due(Generic[Item]):
     """What a lane hands out at a given moment."""
 
-    go: list[tuple[Item, float]] = field(default_factory=list)  # (request, its slot's start)
+    go: list[tuple[Item, float]] = field(default_factory=list)  # (request, its slot's time)
     push: float = 0.0  # seconds to push the number's schedule back before they go
     cost: int = 0  # their segments, all together
     again: list[Item] = field(default_factory=list)  # lost their slot: to be booked again
@@ -44,17 +44,8 @@ class Due(Generic[Item]):
 
 @dataclass(slots=True)
 class Booked:
-    due: float  # the soonest the slot may surely be used, on this event loop's clock
+    due: float  # the slot's start on this event loop's clock
     cost: int  # segments the slot was booked for
-    # How much sooner than `due` the slot may really have started: the pacer's clock is read
-    # somewhere within the booking's round trip, so a slot's time on this loop's clock is known
-    # only to within it. Never sent before `due` (too early for the slot before it), its
-    # lateness counts from `due - early` (too late would crowd the slot after it).
-    early: float = 0.0
-
-    @property
-    def start(self) -> float:
-        return self.due - self.early
 
 
 @dataclass
@@ -67,17 +58,16 @@ class Lane(Generic[Item]):
     def __len__(self) -> int:
         return len(self.waiting)
 
-    def add(self, item: Item, cost: int, due: float, early: float = 0.0) -> None:
-        """Queue `item` for a slot booked for `cost` segments, to go at `due`, which may be as
-        much as `early` after the slot's real start (slots come in order)."""
-        self.slots.append(Booked(due, cost, early))
+    def add(self, item: Item, cost: int, due: float) -> None:
+        """Queue `item` for a slot booked at `due` for `cost` segments (slots come in order)."""
+        self.slots.append(Booked(due, cost))
         self.waiting.append((item, cost))
 
     def next_due(self) -> float | None:
         return self.slots[0].due if self.slots else None
 
     def take_due(self, now: float) -> Due[Item]:
-        """What goes now (each with its slot's start), how far the schedule must be pushed back
+        """What goes now (each with its slot's time), how far the schedule must be pushed back
         first, and what lost its slot and must be booked again (oldest first).
 
         Call it at or after `next_due()`.
@@ -89,14 +79,14 @@ class Lane(Generic[Item]):
             due += 1
         if not due:
             return Due()
-        late = now - self.slots[0].start
+        late = now - self.slots[0].due
         if late > PUSH_LIMIT:
             return Due(again=self._repack(now + RECOVERY + MAX_LATENESS))
         go: list[tuple[Item, float]] = []
         cost = 0
         for _ in range(due):
             item, size = self.waiting.popleft()
-            go.append((item, self.slots.popleft().start))
+            go.append((item, self.slots.popleft().due))
             cost += size
         if late <= MAX_LATENESS:
             return Due(go=go)
@@ -105,7 +95,7 @@ class Lane(Generic[Item]):
     def _repack(self, now: float) -> list[Item]:
         """Give up the slots whose time has passed by `now`, and hand the rest out again in order,
         each to the next request it is big enough for; the requests left over are returned."""
-        fresh: list[Booked | None] = [s for s in self.slots if now - s.start <= MAX_LATENESS]
+        fresh: list[Booked | None] = [s for s in self.slots if now - s.due <= MAX_LATENESS]
         pairs: list[tuple[Booked, tuple[Item, int]]] = []
         rebook: list[Item] = []
         first = 0  # fresh[:first] are all taken

@@ -21,7 +21,6 @@ in ordinary times (its key expired, the epoch in place) is free at once.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from campaigns.limits import MAX_BODY_CHARS
-from worker.redis_clock import Reading, RedisClock
 
 # The most segments one message can have: the longest body Twilio takes, at 67 characters a
 # segment (UCS-2). A message booked just before a flush may hold its number this long at its MPS.
@@ -39,9 +37,7 @@ LONGEST_MESSAGE = -(-MAX_BODY_CHARS // UCS2_SEGMENT_CHARS)
 # KEYS: one pacing key per candidate, then the epoch key.
 # ARGV: burst, horizon_us, tolerance_us, book (1 = reserve, 0 = only look), the number of
 #       candidates, each candidate's MPS, then per message: cost, sticky (1-based candidate,
-#       0 = none). ARGV[#ARGV - 1]: guard_us, how long each number booked holds past the last
-#       slot booked on it in this call (see `Pacer.book`). ARGV[#ARGV]: the longest message's
-#       segments (LONGEST_MESSAGE).
+#       0 = none). ARGV[#ARGV]: the longest message's segments (LONGEST_MESSAGE).
 # Returns {candidate, wait_us, start_us} for each message booked, in order. When a message cannot
 # be booked (its soonest slot is beyond the horizon, or book is 0) the list ends with
 # {0, wait_us, start_us} of the soonest candidate, and the messages after it are not looked at.
@@ -53,7 +49,6 @@ local horizon = tonumber(ARGV[2])
 local tolerance = tonumber(ARGV[3])
 local book = ARGV[4] == '1'
 local count = tonumber(ARGV[5])
-local guard = tonumber(ARGV[#ARGV - 1])
 local longest = tonumber(ARGV[#ARGV])
 
 local epoch = tonumber(redis.call('GET', KEYS[count + 1]) or '-1')
@@ -77,7 +72,7 @@ for i = 1, count do
 end
 
 local reply = {}
-for first = 6 + count, #ARGV - 2, 2 do
+for first = 6 + count, #ARGV - 1, 2 do
     local cost = tonumber(ARGV[first])
     local sticky = tonumber(ARGV[first + 1])
     local soonest = 0
@@ -112,7 +107,6 @@ for first = 6 + count, #ARGV - 2, 2 do
 end
 
 for i in pairs(booked) do
-    tats[i] = tats[i] + guard
     -- Once its TAT has passed a key says nothing an absent key would not: let it expire then.
     local ttl_ms = math.ceil((tats[i] - now) / 1000) + 1
     redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', ttl_ms)
@@ -145,23 +139,11 @@ return tat
 _MICROSECONDS = 1_000_000
 
 
-# A slot's time known to within this needs no guard: the lateness a lane allows (worker/lanes.py's
-# MAX_LATENESS, 10 ms) covers it, with half of it left for the lane's own.
-GUARD_FREE = 0.005
-GUARD_MAX = 0.250  # a longer guard is no better: the booking horizon is as long
-
-
 @dataclass(frozen=True, slots=True)
 class Slot:
     sender: str
     wait: float  # seconds from now until this send may go (0.0 = now); the slot is booked
     at: float = 0.0  # the booked start in Redis `TIME` seconds: one clock for every process
-    # On the event loop's clock: the soonest the slot may surely be used (its wait from the
-    # answer), and how much sooner its real start may have been, beyond the guard booked after
-    # it (see `Pacer.book`).
-    due: float = 0.0
-    early: float = 0.0
-    guard: float = 0.0  # seconds the sender is held past this slot, the last of its call on it
 
 
 class Pacer:
@@ -180,7 +162,6 @@ class Pacer:
         self._redis = redis
         self._script = redis.register_script(PACING_SCRIPT)
         self._push_back = redis.register_script(PUSH_BACK_SCRIPT)
-        self.clock = RedisClock()
 
     def key(self, sender: str) -> str:
         return f"{self.prefix}pace:{sender}"
@@ -227,8 +208,23 @@ class Pacer:
         as many as fit within the horizon: fewer than asked (none at all when the soonest number
         is beyond the horizon) means sleep `next_free` and ask again for the rest.
         """
-        slots, _ = await self.book(candidates, messages, tolerance=tolerance)
-        return slots
+        if any(cost < 1 for cost, _ in messages):
+            raise ValueError("a message costs at least 1 segment")
+        senders = [sender for sender, _ in candidates]
+        index = {sender: i for i, sender in enumerate(senders, start=1)}
+        reply = await self._run(
+            candidates,
+            [(cost, index.get(sticky, 0) if sticky else 0) for cost, sticky in messages],
+            book=True,
+            tolerance=tolerance,
+        )
+        # The wait counts from the script's instant, so sleeping it from the reply errs late by
+        # the reply's travel time, never early.
+        return [
+            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
+            for chosen, wait_us, start_us in reply
+            if chosen
+        ]
 
     async def book(
         self,
@@ -238,55 +234,24 @@ class Pacer:
         tolerance: float = 0.5,
     ) -> tuple[list[Slot], float]:
         """`reserve_many`, and the seconds until the soonest candidate is free when not every
-        message could be booked (0.0 when all were): one round trip either way.
-
-        Each slot's time on this event loop's clock is known only as well as the offset between
-        Redis's clock and the loop's (worker/redis_clock.py), usually to within a millisecond:
-        `due` is the latest it can be (never sooner), and it may have started up to the offset's
-        width before. Sent that late, next to the slot after it, which another process may use
-        on time, it would crowd that second. So when the offset is known less well than
-        GUARD_FREE (a starved machine, a slow link to Redis), each number booked here is held a
-        guard longer after its last slot in this call (once a call, not a slot: a call's slots
-        on a number are consecutive, and as late as each other). Whatever the guard does not
-        cover is the slots' `early`: the lane counts them that much late, and pushes the
-        number's schedule back before they go.
-        """
+        message could be booked (0.0 when all were): one round trip either way."""
         if any(cost < 1 for cost, _ in messages):
             raise ValueError("a message costs at least 1 segment")
         senders = [sender for sender, _ in candidates]
         index = {sender: i for i, sender in enumerate(senders, start=1)}
-        loop = asyncio.get_running_loop()
-        asked = loop.time()
-        guard = self.guard(asked)
         reply = await self._run(
             candidates,
             [(cost, index.get(sticky, 0) if sticky else 0) for cost, sticky in messages],
             book=True,
             tolerance=tolerance,
-            guard=guard,
         )
-        if not reply:
-            return [], 0.0
-        _, wait_us, start_us = reply[0]
-        offset = self.clock.read(Reading(asked, loop.time(), (start_us - wait_us) / _MICROSECONDS))
-        early = max(0.0, offset.width - guard)
-        booked = [(chosen, wait_us, start_us) for chosen, wait_us, start_us in reply if chosen]
-        last = {chosen: i for i, (chosen, _, _) in enumerate(booked)}
         slots = [
-            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS,
-                 due=start_us / _MICROSECONDS - offset.low, early=early,
-                 guard=guard if last[chosen] == i else 0.0)
-            for i, (chosen, wait_us, start_us) in enumerate(booked)
-        ]  # fmt: skip
-        rest = reply[-1][1] / _MICROSECONDS if not reply[-1][0] else 0.0
+            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
+            for chosen, wait_us, start_us in reply
+            if chosen
+        ]
+        rest = reply[-1][1] / _MICROSECONDS if reply and not reply[-1][0] else 0.0
         return slots, rest
-
-    def guard(self, now: float) -> float:
-        """Seconds each number booked now is held past its last slot in a call: see `book`."""
-        offset = self.clock.offset(now)
-        if offset is None:  # no round trip lately: the call's own will tell
-            return 0.0
-        return min(GUARD_MAX, max(0.0, offset.width - GUARD_FREE))
 
     async def push_back(self, sender: str, mps: float, delay: float, cost: int) -> None:
         """Requests woken `delay` seconds late, `cost` segments in all, go now: move the
@@ -313,7 +278,7 @@ class Pacer:
 
     async def next_free(self, candidates: Sequence[tuple[str, float]]) -> float:
         """Seconds until the soonest candidate could take a 1-segment message (0.0 = now)."""
-        reply = await self._run(candidates, [(1, 0)], book=False, tolerance=0.0, guard=0.0)
+        reply = await self._run(candidates, [(1, 0)], book=False, tolerance=0.0)
         _, wait_us, _ = reply[-1]
         return wait_us / _MICROSECONDS
 
@@ -324,7 +289,6 @@ class Pacer:
         *,
         book: bool,
         tolerance: float,
-        guard: float,
     ) -> list[tuple[int, int, int]]:
         if not candidates:
             raise ValueError("no candidate senders")
@@ -342,7 +306,6 @@ class Pacer:
                 len(candidates),
                 *(repr(float(mps)) for _, mps in candidates),
                 *(value for message in messages for value in message),
-                round(guard * _MICROSECONDS),
                 LONGEST_MESSAGE,
             ],
         )

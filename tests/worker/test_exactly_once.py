@@ -32,7 +32,6 @@ from campaigns.service.claims import UNKNOWN_OUTCOME, claim_batch
 from campaigns.service.sending import pause_campaign, resume_campaign
 from campaigns.status import CampaignStatus
 from sandbox.slack import CAMPAIGNS
-from tests.redis_namespaces import new_namespace, redis_url
 from tests.worker.stack import (
     Stack,
     left_from,
@@ -45,7 +44,6 @@ from tests.worker.stack import (
     worker_runtime,
 )
 from worker.engine import Driver
-from worker.runtime import WorkerRuntime
 
 ONE = "+14155550100"
 BUSY = {ONE: 50.0}
@@ -420,68 +418,6 @@ async def test_a_request_that_waits_past_its_slot_for_a_connection_is_booked_aga
         assert driver.late_slots >= 1  # some did wait for a connection, and lost their slot
         detail = await get_campaign(rt.ctx, campaign.id, recipients_limit=1)
         assert detail.view.campaign.status == "done"
-
-
-async def test_a_slot_booked_over_a_slow_round_trip_to_redis_crowds_no_second(
-    db: Database,
-) -> None:
-    # A worker reaches Redis over a slow link (each answer 60 ms late), on a 5 MPS number that
-    # another worker uses every other slot, on time. The pacer's clock is read somewhere within
-    # the round trip: a slot timed from the answer leaves up to 60 ms after its real start, next
-    # to the other worker's slot after it, and puts six creates in one second.
-    from urllib.parse import urlsplit, urlunsplit
-
-    from sandbox.proxy import TcpProxy
-
-    configured = urlsplit(redis_url())
-    proxy = await TcpProxy.start(configured.hostname or "127.0.0.1", configured.port or 6379)
-    proxy.reply_delay = 0.06
-    slow_url = urlunsplit(configured._replace(netloc=f"127.0.0.1:{proxy.port}"))
-    shared = new_namespace()
-    try:
-        async with (
-            stand_in_process({ONE: 5}) as twilio,
-            worker_runtime(db, twilio, {ONE: 5}, REDIS_NAMESPACE=shared) as quick,
-            worker_runtime(
-                db, twilio, {ONE: 5}, REDIS_NAMESPACE=shared, REDIS_URL=slow_url
-            ) as slow,
-            recorded_departures() as left,
-        ):
-            campaign = await new_running_campaign(slow.ctx, people(15), [ONE])
-            driver = Driver(slow, campaign)
-            loop = asyncio.create_task(driver.run())
-            on_time = asyncio.create_task(every_other_slot(quick, ONE, driver.pool[0][1]))
-            async with asyncio.timeout(30):
-                assert await loop is False
-            on_time.cancel()
-            others = await on_time
-            summary = await twilio.get("/sandbox/summary")
-            assert summary["messages"] == 15 and summary["duplicates"] == []
-            times = left_from(left, ONE)
-            assert len(times) == 15 and len(others) >= 5
-            assert most_in_a_second(times + others) <= 5
-            print(f"slots given up: {driver.late_slots}, schedule pushed back "
-                  f"{driver.pushed_back:.3f} s")  # fmt: skip
-    finally:
-        await proxy.stop()
-
-
-async def every_other_slot(rt: WorkerRuntime, sender: str, paced: float) -> list[float]:
-    """Another worker's creates on `sender` (paced at `paced` a second), each at its slot's
-    time (as if sent then, at once), one every 0.4 s, until cancelled: when each would have
-    left."""
-    loop = asyncio.get_running_loop()
-    left: list[float] = []
-    try:
-        while True:
-            while (slot := await rt.pacer.reserve([(sender, paced)], 1)) is None:
-                free_in = await rt.pacer.next_free([(sender, paced)])
-                await asyncio.sleep(max(0.001, free_in - rt.pacer.horizon))
-            await asyncio.sleep(slot.wait)
-            left.append(loop.time())
-            await asyncio.sleep(0.3)
-    except asyncio.CancelledError:
-        return left
 
 
 async def loop_lag(seconds: float) -> tuple[float, int]:

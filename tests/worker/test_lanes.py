@@ -79,20 +79,3 @@ def test_removed_items_take_their_slots_with_them() -> None:
     assert [item for item, _ in lane.waiting] == [Item(0), Item(2)]
     assert [slot.due for slot in lane.slots] == [1.0, 1.2]
     assert lane.drain() == [Item(0), Item(2)] and lane.next_due() is None
-
-
-def test_a_slot_booked_over_a_slow_round_trip_counts_its_lateness_from_the_ask() -> None:
-    """The pacer's clock was read somewhere within a 30 ms booking round trip: the slot goes no
-    sooner than its wait from the reply, and its lateness counts from its wait from the ask, so
-    the schedule is pushed back by it (a slot sent 30 ms late unpushed crowds the next one)."""
-    lane: Lane[Item] = Lane("+14155550100")
-    lane.add(Item(0), 1, due=1.03, early=0.03)
-    lane.add(Item(1), 1, due=1.23, early=0.03)
-    assert lane.next_due() == 1.03
-    handed = lane.take_due(1.03)
-    assert handed.go == [(Item(0), pytest.approx(1.0))]
-    assert handed.push == pytest.approx(0.03) and handed.cost == 1
-    quick: Lane[Item] = Lane("+14155550100")
-    quick.add(Item(0), 1, due=1.001, early=0.001)  # a usual round trip: as it is
-    handed = quick.take_due(1.001)
-    assert handed.go == [(Item(0), pytest.approx(1.0))] and handed.push == 0.0

@@ -30,7 +30,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.redis_namespaces import new_namespace, redis_url
-from worker.pacing import GUARD_FREE, LONGEST_MESSAGE, PACING_SCRIPT, Pacer
+from worker.pacing import LONGEST_MESSAGE, PACING_SCRIPT, Pacer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,6 @@ class Sent:
     at: float  # booked start, Redis clock
     sent: float  # when the loop woke to send, the sending process's clock
     wait: float = 0.0  # how far ahead the slot was when booked (0: free at once)
-    guard: float = 0.0  # how long the number was held after it (see Pacer.book)
 
 
 async def take(
@@ -80,7 +79,7 @@ async def take(
     while (slot := await pacer.reserve(candidates, cost, sticky=sticky)) is None:
         await asyncio.sleep(await pacer.next_free(candidates))
     await asyncio.sleep(slot.wait)
-    return Sent(slot.sender, cost, slot.at, clock(), slot.wait, slot.guard)
+    return Sent(slot.sender, cost, slot.at, clock(), slot.wait)
 
 
 async def send_all(
@@ -133,11 +132,9 @@ def assert_paced(sends: Sequence[Sent], mps: float, offset: float) -> None:
 
 def assert_no_time_lost(sends: Sequence[Sent], mps: float) -> None:
     """One number's sends, in order: each that waited for its slot starts when the one before
-    ended (a microsecond for Redis's clock), and its guard, which only a round trip to Redis
-    slower than `GUARD_FREE` brings (a loaded machine); a gap only follows a sender that asked
-    late."""
+    ended (a microsecond for Redis's clock); a gap only follows a sender that asked late."""
     for before, after in itertools.pairwise(sends):
-        free = before.at + before.cost / mps + before.guard
+        free = before.at + before.cost / mps
         assert after.wait == 0.0 or after.at <= free + 1e-5, (before, after)
 
 
@@ -415,34 +412,3 @@ async def test_pushing_back_moves_every_later_slot_and_covers_the_burst(
     await idle.push_back("+14155550100", 10.0, delay=0.001, cost=5)
     (next_one,) = await idle.reserve_many(sender, [(1, None)])
     assert next_one.wait == pytest.approx(0.5, abs=0.02)
-
-
-async def test_a_number_booked_over_a_slow_round_trip_is_held_a_guard_longer(prefix: str) -> None:
-    """Redis's clock is read somewhere within the round trip: a slot is known on the worker's
-    clock only to within it. Over a link where every answer comes 30 ms late, no round trip
-    tells the clocks' offset better: the first slot says so (`early`); from then on each call
-    holds the number a guard longer after its last slot on it (the offset's width less
-    GUARD_FREE), so that a slot sent that late crowds nobody's slot after it."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from sandbox.proxy import TcpProxy
-
-    configured = urlsplit(redis_url())
-    proxy = await TcpProxy.start(configured.hostname or "127.0.0.1", configured.port or 6379)
-    proxy.reply_delay = 0.03
-    slow = Redis.from_url(urlunsplit(configured._replace(netloc=f"127.0.0.1:{proxy.port}")))
-    sender = [("+14155550100", 10.0)]
-    try:
-        pacer = await prepared(slow, prefix=prefix, horizon=2.0)
-        (first,) = await pacer.reserve_many(sender, [(1, None)])
-        assert first.guard == 0.0 and first.early >= 0.03  # no round trip known yet
-        second, third = await pacer.reserve_many(sender, [(1, None), (1, None)])
-        assert second.guard == 0.0 and third.guard >= 0.03 - GUARD_FREE  # once, after the last
-        assert third.early < first.early  # covered by the guard, but for what it lets through
-        assert third.at == pytest.approx(second.at + 0.1, abs=1e-5)  # none within a call
-        (fourth,) = await pacer.reserve_many(sender, [(1, None)])
-        assert fourth.at == pytest.approx(third.at + 0.1 + third.guard, abs=1e-5)
-        assert second.at == pytest.approx(first.at + 0.1, abs=1e-5)  # the first call had none
-    finally:
-        await slow.aclose()
-        await proxy.stop()
