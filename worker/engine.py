@@ -99,6 +99,11 @@ PACING_MARGIN = 0.02
 # the launches that follow it.
 PUSH_MARGIN = 0.005
 PUSH_PER_REQUEST = 0.0003
+# And this many times the process's recent lag (worker/lag.py), up to LAG_CEILING: a push and the
+# pacer's horizon must stay under a second (see Pacer.push_back). Above 1, so that a lag that
+# grows is caught up with in a push or two rather than chased slot by slot.
+LAG_FACTOR = 1.5
+LAG_CEILING = 0.200
 
 
 @dataclass(eq=False, slots=True)
@@ -512,22 +517,30 @@ class Driver:
             if (wait := due - loop.time()) > 0:
                 await asyncio.sleep(wait)
                 continue
-            handed = lane.take_due(loop.time())
-            if handed.push:
-                handed = await self._push_back(lane, handed)
-            for work, slot in handed.go:
-                self._launch(work, lane, slot)
+            now = loop.time()
+            handed = lane.take_due(now, self.rt.lag.expected(now))
+            # Each goes with the loop time it must be written by, or is booked again.
+            leaving = [(work, slot + MAX_START_DELAY) for work, slot in handed.go]
+            if handed.pushed:
+                leaving = await self._push_back(lane, handed, now)
+            for work, leave_by in leaving:
+                self._launch(work, lane, leave_by, handed_at=now)
             if handed.again:
                 self.ready.extendleft(reversed(handed.again))
                 self._wake.set()
 
-    async def _push_back(self, lane: Lane[Work], handed: Due[Work]) -> Due[Work]:
-        """Requests woken late go now, once the number's schedule is pushed back as far; they
-        count as due now for the check made right before each leaves."""
-        started = self._loop.time()
+    async def _push_back(
+        self, lane: Lane[Work], handed: Due[Work], started: float
+    ) -> list[tuple[Work, float]]:
+        """Requests woken late (or that this busy process would write late) go now, once the
+        number's schedule is pushed back as far, each with the loop time it must leave by."""
         # The schedule moves back by the lateness and by the time they take to leave: the round
-        # trip, and each request's turn on the event loop.
-        allowance = PUSH_MARGIN + PUSH_PER_REQUEST * len(handed.go)
+        # trip, each request's turn on the event loop, and the lag this process has shown lately.
+        allowance = (
+            PUSH_MARGIN
+            + PUSH_PER_REQUEST * len(handed.go)
+            + min(LAG_CEILING, LAG_FACTOR * self.rt.lag.expected(started))
+        )
         try:
             await self.rt.pacer.push_back(
                 lane.sender, self._mps[lane.sender], handed.push + allowance, handed.cost
@@ -536,11 +549,11 @@ class Driver:
             log.warning("campaign %s: could not move %s's schedule back: %r", self.cid,
                         lane.sender, error)  # fmt: skip
             lane.lost += len(handed.go)
-            return Due(again=[work for work, _ in handed.go])
+            handed.again.extend(work for work, _ in handed.go)
+            return []
         self.pushed_back += handed.push + allowance
         # A request that leaves later than the allowance is booked again (see _request).
-        leave_by = started + allowance - MAX_START_DELAY
-        return Due(go=[(work, leave_by) for work, _ in handed.go])
+        return [(work, started + allowance) for work, _ in handed.go]
 
     def _tick_in_background(self) -> None:
         # Slack may answer 429 and make the reporter wait: sending never waits with it.
@@ -549,9 +562,9 @@ class Driver:
 
     # --- one request -----------------------------------------------------------------------------
 
-    def _launch(self, work: Work, lane: Lane[Work], slot: float) -> None:
+    def _launch(self, work: Work, lane: Lane[Work], leave_by: float, handed_at: float) -> None:
         self.in_flight += 1
-        task = asyncio.create_task(self._request(work, lane, slot))
+        task = asyncio.create_task(self._request(work, lane, leave_by, handed_at))
         self._tasks.add(task)
         task.add_done_callback(self._landed)
 
@@ -573,11 +586,16 @@ class Driver:
             media_urls=self.media.urls(),
         )
 
-    async def _request(self, work: Work, lane: Lane[Work], slot: float) -> None:
+    async def _request(
+        self, work: Work, lane: Lane[Work], leave_by: float, handed_at: float
+    ) -> None:
         # Checked again right before the request leaves: this task may have waited its turn
         # behind others (after a stall, many run at once). Stopped, lease at risk, taken over
         # meanwhile, or too late for its slot: nothing is sent, and it is booked again.
-        late = self._loop.time() - slot > MAX_START_DELAY
+        now = self._loop.time()
+        late = now > leave_by
+        if late:
+            self.rt.lag.seen(now - handed_at, now)
         if self.stopping or late or not self._may_send() or work.id not in self.held:
             self._book_again(work, lane, late)
             return
@@ -598,7 +616,9 @@ class Driver:
         else:
             # Checked once more when its connection is had: a request that waited for one (a
             # new connection, on a starved machine) must not leave long after its slot.
-            attempt = await self._send(work, message, leave_by=slot + MAX_START_DELAY)
+            attempt = await self._send(work, message, leave_by=leave_by)
+            if attempt.checked_at is not None:
+                self.rt.lag.seen(attempt.checked_at - handed_at, attempt.checked_at)
             if attempt.kind is Kind.LATE:  # nothing was written
                 self._book_again(work, lane, late=True)
                 return
@@ -967,8 +987,10 @@ class Driver:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self.late_slots or self.pushed_back:
             log.info("campaign %s: %d send slots given up, and the numbers' schedules moved "
-                     "back %.2f s, for requests woken late (the worker is busy)", self.cid,
-                     self.late_slots, self.pushed_back)  # fmt: skip
+                     "back %.2f s, for requests woken late (the worker is busy; requests are "
+                     "written %.0f ms after they are handed out these days)", self.cid,
+                     self.late_slots, self.pushed_back,
+                     1000 * self.rt.lag.expected(self._loop.time()))  # fmt: skip
         if self.stopping:
             await self.rt.reporter.tick(self.cid, force=True)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -81,6 +81,8 @@ class Attempt:
     code: int | None = None
     reason: str | None = None
     sender: str | None = None  # for a message found by reconciling: who sent it
+    # A paced create: loop time of the last check before it left (or where it was found late).
+    checked_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +175,16 @@ class Gateway:
         came late, or the process stalled before writing them), none are, and the create is
         dropped unsent (LATE)."""
         connecting = CONNECT_BY.set(connect_by)
-        leaving = LEAVING.set(Leaving(by=leave_by, noted=self._departure(message)))
+        paced = Leaving(by=leave_by, noted=self._departure(message))
+        leaving = LEAVING.set(paced)
         try:
-            return await self._create(message)
+            attempt = await self._create(message)
         finally:
             LEAVING.reset(leaving)
             CONNECT_BY.reset(connecting)
+        if paced.checked is None:
+            return attempt
+        return replace(attempt, checked_at=paced.checked)
 
     @staticmethod
     def _departure(message: Outgoing) -> Callable[[float], None] | None:

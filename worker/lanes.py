@@ -3,7 +3,8 @@
 The pacer in Redis books slots; a lane hands them out. A request goes at its slot's time. Woken
 a little late (the event loop was busy), the requests due go at once, all of them, and the
 number's schedule moves back by as much (`Pacer.push_back`), so that no second holds more than
-its MPS and no slot is lost. Woken very late (a stall: a long GC pause, a blocking call, a
+its MPS and no slot is lost. The same happens on time when the process has lately been slow to
+write what it hands out (worker/lag.py): the requests would reach the wire late. Woken very late (a stall: a long GC pause, a blocking call, a
 stopped process), the slots whose time has passed are given up, for every campaign on the
 number, but the requests behind them are not: each moves up to the next slot this lane booked,
 and only the ones left without a slot are booked again, in one round trip.
@@ -38,6 +39,7 @@ class Due(Generic[Item]):
 
     go: list[tuple[Item, float]] = field(default_factory=list)  # (request, its slot's time)
     push: float = 0.0  # seconds to push the number's schedule back before they go
+    pushed: bool = False  # they go only once the schedule is pushed back (by `push` and more)
     cost: int = 0  # their segments, all together
     again: list[Item] = field(default_factory=list)  # lost their slot: to be booked again
 
@@ -66,11 +68,13 @@ class Lane(Generic[Item]):
     def next_due(self) -> float | None:
         return self.slots[0].due if self.slots else None
 
-    def take_due(self, now: float) -> Due[Item]:
+    def take_due(self, now: float, lag: float = 0.0) -> Due[Item]:
         """What goes now (each with its slot's time), how far the schedule must be pushed back
         first, and what lost its slot and must be booked again (oldest first).
 
-        Call it at or after `next_due()`.
+        `lag`: how long the process takes these days to write a request it hands out (see
+        worker/lag.py). If that would write them past MAX_START_DELAY, the schedule is pushed
+        back first too, even if they are on time now. Call it at or after `next_due()`.
         """
         due = 0
         while due < len(self.slots) and self.slots[due].due <= now:
@@ -88,9 +92,9 @@ class Lane(Generic[Item]):
             item, size = self.waiting.popleft()
             go.append((item, self.slots.popleft().due))
             cost += size
-        if late <= MAX_LATENESS:
+        if late <= MAX_LATENESS and late + lag <= MAX_START_DELAY:
             return Due(go=go)
-        return Due(go=go, push=late, cost=cost)
+        return Due(go=go, push=max(late, 0.0), cost=cost, pushed=True)
 
     def _repack(self, now: float) -> list[Item]:
         """Give up the slots whose time has passed by `now`, and hand the rest out again in order,

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
@@ -22,6 +22,7 @@ from campaigns.service import Context, sync_sender_numbers
 from campaigns.settings import Settings, SettingsError
 from charts.renderer import ChartRenderer
 from worker.gateway import CredentialsRefused, Gateway
+from worker.lag import Lag
 from worker.pacing import Pacer
 from worker.reporting import Reporter
 from worker.slack_client import create_slack_client
@@ -85,6 +86,7 @@ class WorkerRuntime:
     reporter: Reporting
     worker_id: str
     stops: StopWatch  # recent opt-outs, checked right before each request leaves
+    lag: Lag = field(default_factory=Lag)  # how late this process writes requests lately
 
     @property
     def namespace(self) -> str:

@@ -55,16 +55,21 @@ _logger = logging.getLogger("textcast.twilio")
 CONNECT_BY: ContextVar[float | None] = ContextVar("connect_by", default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Leaving:
     """What a paced create asks of the moment it leaves (worker/gateway.py sets it around one)."""
 
     by: float | None = None  # loop time: not written at all if it would leave later (LeftLate)
     # Called once it has left, with the wall-clock time it left at, for the departures log.
     noted: Callable[[float], None] | None = None
+    # Loop time of the last check: as its bytes were written, or where it was found late.
+    checked: float | None = None
 
     def late(self) -> bool:
-        return self.by is not None and asyncio.get_running_loop().time() > self.by
+        if self.by is None:
+            return False
+        self.checked = asyncio.get_running_loop().time()
+        return self.checked > self.by
 
 
 LEAVING: ContextVar[Leaving | None] = ContextVar("leaving", default=None)

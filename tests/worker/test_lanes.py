@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from worker.lanes import MAX_LATENESS, PUSH_LIMIT, RECOVERY, Lane
+from worker.lanes import MAX_LATENESS, MAX_START_DELAY, PUSH_LIMIT, RECOVERY, Lane
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,19 @@ def test_woken_late_the_due_requests_go_at_once_with_the_schedule_pushed_back() 
     assert handed.push == pytest.approx(0.032) and handed.cost == 8
     assert handed.again == [] and lane.lost == 0  # no slot lost
     assert lane.next_due() == pytest.approx(1.04)  # the rest keep theirs
+
+
+def test_a_process_that_writes_requests_late_pushes_the_schedule_back_even_on_time() -> None:
+    lane = lane_of(3)
+    handed = lane.take_due(1.0, lag=MAX_START_DELAY / 2)  # written within the slot's allowance
+    assert items(handed.go) == [Item(0)] and not handed.pushed
+    # Busier now: a request handed out on time would be written 30 ms late, and lose its slot.
+    handed = lane.take_due(1.1, lag=0.030)
+    assert items(handed.go) == [Item(1)] and handed.pushed
+    assert handed.push == 0.0 and handed.cost == 1  # on time: the lag is what moves it back
+    handed = lane.take_due(1.2 + MAX_LATENESS / 2, lag=MAX_START_DELAY - MAX_LATENESS / 4)
+    assert handed.pushed and handed.push == pytest.approx(MAX_LATENESS / 2)
+    assert lane.lost == 0
 
 
 def test_after_a_stall_the_slots_it_covered_are_lost_and_the_rest_move_up() -> None:
