@@ -46,11 +46,32 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+async def _close_without_waiting(self: Any) -> None:
+    """Stop the connection's thread (it closes the connection first), without awaiting it.
+
+    SQLAlchemy closes a connection it gives up on (a query cancelled midway) "gracefully", in a
+    task of its own that awaits aiosqlite's `close()`, and stops the thread at once besides. The
+    thread then often stops before `close()` reaches the end, where it waits for a second stop
+    that the stopped thread never answers, and the task waits forever: seen in CI, where the
+    event loop's shutdown then hung on it for good (a worker on SQLite would not have exited).
+    Stopping the thread is all the graceful close does here: SQLite rolls back what was not
+    committed when the connection closes.
+    """
+    self._terminate_force_close()
+
+
+def _never_wait_to_terminate() -> None:
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+    AsyncAdapt_aiosqlite_connection._terminate_graceful_close = _close_without_waiting  # type: ignore[method-assign]
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         make_private(engine.url.database)  # before SQLite creates it world-readable
         _configure_sqlite(engine)
+        _never_wait_to_terminate()
     return engine
 
 
