@@ -60,7 +60,7 @@ from campaigns.settings import Settings
 from campaigns.status import CampaignStatus
 from campaigns.templates import Template, compile_template
 from worker.gateway import Attempt, Kind, Outgoing, Unsendable, message_body
-from worker.lanes import MAX_START_DELAY, Due, Lane
+from worker.lanes import MAX_LATENESS, MAX_START_DELAY, Due, Lane
 from worker.media_links import MediaLinks, PicturesUnreachable
 from worker.runtime import WorkerRuntime
 from worker.settling import Settler
@@ -153,6 +153,7 @@ class Driver:
     book_after: float = 0.0  # the pacer has nothing near: book again after this
     errors: int = 0  # the loop's own steps that failed in a row (database, Redis)
     pushed_back: float = 0.0  # seconds the numbers' schedules moved back for late requests
+    pushed_for_lag: float = 0.0  # of which, for the time this process takes to write them
 
     def __post_init__(self) -> None:
         settings = self.rt.settings
@@ -518,7 +519,7 @@ class Driver:
                 await asyncio.sleep(wait)
                 continue
             now = loop.time()
-            handed = lane.take_due(now, self.rt.lag.expected(now))
+            handed = lane.take_due(now, self.rt.lag.expected())
             # Each goes with the loop time it must be written by, or is booked again.
             leaving = [(work, slot + MAX_START_DELAY) for work, slot in handed.go]
             if handed.pushed:
@@ -536,11 +537,8 @@ class Driver:
         number's schedule is pushed back as far, each with the loop time it must leave by."""
         # The schedule moves back by the lateness and by the time they take to leave: the round
         # trip, each request's turn on the event loop, and the lag this process has shown lately.
-        allowance = (
-            PUSH_MARGIN
-            + PUSH_PER_REQUEST * len(handed.go)
-            + min(LAG_CEILING, LAG_FACTOR * self.rt.lag.expected(started))
-        )
+        for_lag = min(LAG_CEILING, LAG_FACTOR * self.rt.lag.expected())
+        allowance = PUSH_MARGIN + PUSH_PER_REQUEST * len(handed.go) + for_lag
         try:
             await self.rt.pacer.push_back(
                 lane.sender, self._mps[lane.sender], handed.push + allowance, handed.cost
@@ -552,6 +550,8 @@ class Driver:
             handed.again.extend(work for work, _ in handed.go)
             return []
         self.pushed_back += handed.push + allowance
+        # What the process's lag cost: the whole push when they were on time.
+        self.pushed_for_lag += allowance if handed.push <= MAX_LATENESS else for_lag
         # A request that leaves later than the allowance is booked again (see _request).
         return [(work, started + allowance) for work, _ in handed.go]
 
@@ -595,7 +595,7 @@ class Driver:
         now = self._loop.time()
         late = now > leave_by
         if late:
-            self.rt.lag.seen(now - handed_at, now)
+            self.rt.lag.seen(now - handed_at)
         if self.stopping or late or not self._may_send() or work.id not in self.held:
             self._book_again(work, lane, late)
             return
@@ -618,7 +618,7 @@ class Driver:
             # new connection, on a starved machine) must not leave long after its slot.
             attempt = await self._send(work, message, leave_by=leave_by)
             if attempt.checked_at is not None:
-                self.rt.lag.seen(attempt.checked_at - handed_at, attempt.checked_at)
+                self.rt.lag.seen(attempt.checked_at - handed_at)
             if attempt.kind is Kind.LATE:  # nothing was written
                 self._book_again(work, lane, late=True)
                 return
@@ -990,7 +990,7 @@ class Driver:
                      "back %.2f s, for requests woken late (the worker is busy; requests are "
                      "written %.0f ms after they are handed out these days)", self.cid,
                      self.late_slots, self.pushed_back,
-                     1000 * self.rt.lag.expected(self._loop.time()))  # fmt: skip
+                     1000 * self.rt.lag.expected())  # fmt: skip
         if self.stopping:
             await self.rt.reporter.tick(self.cid, force=True)
 

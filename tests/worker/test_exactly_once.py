@@ -374,8 +374,9 @@ async def test_stalls_on_a_crowded_number_cost_only_the_slots_they_covered(db: D
         # take seconds of their own on a busy database.
         took = max(times) - min(times)
         print(f"150 at 49 MPS with 3 stalls: {driver.late_slots} slots lost, schedule pushed "
-              f"back {driver.pushed_back:.2f} s, sent over {took:.2f} s, the loop woke late "
-              f"{wakes} times by {late:.2f} s in all")  # fmt: skip
+              f"back {driver.pushed_back:.2f} s ({driver.pushed_for_lag:.2f} s for the process's "
+              f"lag), sent over {took:.2f} s, the loop woke late {wakes} times by {late:.2f} s "
+              "in all")  # fmt: skip
         # The requests due during each 150 ms stall go when it ends, with the number's schedule
         # pushed back by as much: the stalls cost their time, and no slot. Giving each late
         # request's slot up instead, and booking again one by one, wasted 106 and took 5.3 s.
@@ -384,8 +385,9 @@ async def test_stalls_on_a_crowded_number_cost_only_the_slots_they_covered(db: D
         assert driver.late_slots <= 40, driver.late_slots
         # The schedule moved back by as much as the loop was late, no more: the stalls, and on a
         # busy machine its own (0.61 s on a loaded CI, against 0.45 s of stalls), each with the
-        # allowance for the late requests to leave (PUSH_MARGIN and a little per request).
-        assert driver.pushed_back < late + wakes * 0.015 + 0.05
+        # allowance for the late requests to leave (PUSH_MARGIN and a little per request). On a
+        # starved machine, also by the time it takes to write what it hands out (worker/lag.py).
+        assert driver.pushed_back - driver.pushed_for_lag < late + wakes * 0.015 + 0.05
         # How long it took is printed, not asserted: a starved machine loses time outside the
         # pacer (9.6 s with no slot lost, two CI runs and stress on 2 cores), and speed is
         # bench/sending.py's to report. Unloaded: (149 + lost) / 48.02 s + the push-backs.
@@ -461,7 +463,8 @@ async def test_an_account_wide_refusal_pauses_the_campaign_on_the_first_one(
         cid = await stack.create(name="Creds", message_template="Hi {{n}}",
                                  recipients=people(20), from_number=ONE)  # fmt: skip
         await until(lambda: _status_is(stack, cid, "paused"))
-        await asyncio.sleep(1.0)
+        # The loop gives back what it held (a second, or more on a loaded machine).
+        await until(lambda: _none_held(stack, cid))
         detail = await get_campaign(stack.ctx, cid, recipients_limit=50)
         assert "Twilio refused to send" in (detail.view.campaign.pause_reason or "")
         assert "sign in to Twilio" in (detail.view.campaign.pause_reason or "")
@@ -477,6 +480,12 @@ async def test_an_account_wide_refusal_pauses_the_campaign_on_the_first_one(
 
 async def _status_is(stack: Stack, campaign_id: str, status: str) -> bool:
     return (await get_campaign(stack.ctx, campaign_id)).view.campaign.status == status
+
+
+async def _none_held(stack: Stack, campaign_id: str) -> bool:
+    """No recipient claimed and not sent: the loop that stopped has given them back."""
+    detail = await get_campaign(stack.ctx, campaign_id, recipients_limit=100)
+    return not [r for r in detail.recipients if r.status == "queued" and not r.twilio_sid]
 
 
 # 9. Late, opted out, cancelled, abandoned -----------------------------------------------------

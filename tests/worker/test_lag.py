@@ -1,20 +1,27 @@
-"""The process's recent lag: the longest one seen, fading with time."""
+"""The process's lag: what it takes these days to write a request it hands out, not one stall."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from worker.lag import DECAY_SECONDS, Lag
+from worker.lag import SAMPLES, Lag
 
 
-def test_the_longest_recent_lag_counts_and_fades() -> None:
+def test_a_starved_process_shows_its_lag() -> None:
     lag = Lag()
-    assert lag.expected(100.0) == 0.0
-    lag.seen(0.040, now=100.0)
-    lag.seen(0.010, now=100.5)  # shorter: the 40 ms still counts
-    assert lag.expected(100.5) == pytest.approx(0.040 * math.exp(-0.5 / DECAY_SECONDS))
-    assert lag.expected(100.0 + 5 * DECAY_SECONDS) < 0.001  # a stall long past counts no more
-    lag.seen(0.080, now=101.0)
-    assert lag.expected(101.0) == pytest.approx(0.080)
+    assert lag.expected() == 0.0
+    for i in range(SAMPLES):
+        lag.seen(0.080 + 0.001 * (i % 7))
+    assert lag.expected() == pytest.approx(0.083, abs=0.002)
+
+
+def test_one_stall_is_not_the_lag_and_a_lasting_one_is() -> None:
+    lag = Lag()
+    for _ in range(SAMPLES):
+        lag.seen(0.002)
+    for _ in range(12):  # the requests a 150 ms stall caught: at 49 MPS, a quarter second's
+        lag.seen(0.150)
+    assert lag.expected() == pytest.approx(0.002)
+    for _ in range(8):  # and then it stayed slow
+        lag.seen(0.150)
+    assert lag.expected() == pytest.approx(0.150)
