@@ -551,7 +551,8 @@ class Driver:
             return []
         self.pushed_back += handed.push + allowance
         # What the process's lag cost: the whole push when they were on time.
-        self.pushed_for_lag += allowance if handed.push <= MAX_LATENESS else for_lag
+        on_time = handed.push <= MAX_LATENESS
+        self.pushed_for_lag += handed.push + allowance if on_time else for_lag
         # A request that leaves later than the allowance is booked again (see _request).
         return [(work, started + allowance) for work, _ in handed.go]
 
