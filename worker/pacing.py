@@ -208,23 +208,8 @@ class Pacer:
         as many as fit within the horizon: fewer than asked (none at all when the soonest number
         is beyond the horizon) means sleep `next_free` and ask again for the rest.
         """
-        if any(cost < 1 for cost, _ in messages):
-            raise ValueError("a message costs at least 1 segment")
-        senders = [sender for sender, _ in candidates]
-        index = {sender: i for i, sender in enumerate(senders, start=1)}
-        reply = await self._run(
-            candidates,
-            [(cost, index.get(sticky, 0) if sticky else 0) for cost, sticky in messages],
-            book=True,
-            tolerance=tolerance,
-        )
-        # The wait counts from the script's instant, so sleeping it from the reply errs late by
-        # the reply's travel time, never early.
-        return [
-            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
-            for chosen, wait_us, start_us in reply
-            if chosen
-        ]
+        slots, _ = await self.book(candidates, messages, tolerance=tolerance)
+        return slots
 
     async def book(
         self,
@@ -245,6 +230,8 @@ class Pacer:
             book=True,
             tolerance=tolerance,
         )
+        # The wait counts from the script's instant, so sleeping it from the reply errs late by
+        # the reply's travel time, never early.
         slots = [
             Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
             for chosen, wait_us, start_us in reply
