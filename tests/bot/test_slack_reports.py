@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -301,11 +301,20 @@ async def test_edit_refuses_a_running_campaign_and_says_why(web: Api, slack: Sla
 
 
 def _closed_in_london() -> str:
-    """SEND_HOURS that open six hours after the tests' fixed clock in London (for two hours):
-    closed at its time. (Not the real clock's: from 02:00 to 03:59 UTC those hours held 09:00,
-    the fixed clock's time, and the campaign was sending.)"""
-    opens = FIXED_NOW.astimezone(ZoneInfo("Europe/London")) + timedelta(hours=6)
-    return f"{opens:%H:00}-{opens + timedelta(hours=2):%H:00}"
+    """SEND_HOURS of two hours in London, closed both at the tests' fixed clock (the preview
+    judges by it) and, for an hour or more, at the real clock (claims judge by the database's):
+    the first such window from six hours after the fixed clock. (Once the real clock alone was
+    left out: the test failed whenever it ran between 15:00 and 17:00 in London.)"""
+    london = ZoneInfo("Europe/London")
+    fixed = FIXED_NOW.astimezone(london).hour
+    real = datetime.now(london).hour
+    taken = {fixed, real, (real + 1) % 24}
+    opens = next(
+        hour
+        for hour in (h % 24 for h in range(fixed + 6, fixed + 30))
+        if hour <= 21 and taken.isdisjoint({hour, hour + 1})
+    )
+    return f"{opens:02d}:00-{opens + 2:02d}:00"
 
 
 @pytest.mark.parametrize("api_settings", [{"SEND_HOURS": _closed_in_london()}], indirect=True)
