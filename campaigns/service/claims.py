@@ -8,7 +8,7 @@ a worker's own:
    flight, and makes no request once its lease may have run out.
 2. Every later write about a claimed recipient is conditional on the token: a loop that lost
    its claim can neither send it nor record anything of it, but for a SID Twilio gave it (a
-   message that exists), written while nobody owns the recipient (see `_SUBMITTED`).
+   message that exists), written while nobody owns the recipient (see `_submitted`).
 3. A request whose outcome is unknown (a timeout, a dropped connection, a 5xx), and a claim whose
    lease ran out (its loop died or stalled), are quarantined: owned by nobody and never resent on
    a guess, until a lookup in Twilio made long enough after the last request could have left for
@@ -24,14 +24,19 @@ a worker's own:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Integer,
+    SmallInteger,
+    String,
+    Update,
     and_,
     bindparam,
     case,
@@ -44,6 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from campaigns.models import Campaign, Recipient, UTCDateTime
 from campaigns.send_hours import (
@@ -54,6 +60,7 @@ from campaigns.send_hours import (
     zones_for,
 )
 from campaigns.service.context import Context
+from campaigns.service.set_writes import batch_rows, ids_in, lock_recipients
 from campaigns.status import CampaignStatus, RecipientStatus
 
 log = logging.getLogger(__name__)
@@ -242,10 +249,19 @@ async def renew_claims(ctx: Context, campaign_id: str, *, token: str, lease: flo
     async with ctx.db.transaction() as session:
         now = await ctx.db.now(session)
         await _touch(session, campaign_id, now)
+        renew = update(Recipient).values(lease_until=now + timedelta(seconds=lease))
+        if ctx.db.dialect == "postgresql":
+            # Locked in id order first, as result writes lock them (set_writes.py): an UPDATE
+            # alone locks in the order its plan reads the rows.
+            held = await lock_recipients(session, Recipient.campaign_id == campaign_id,
+                                         _held_by(token))  # fmt: skip
+            if held:
+                await session.execute(
+                    renew.where(ids_in(held)).execution_options(synchronize_session=False)
+                )
+            return set(held)
         rows = await session.execute(
-            update(Recipient)
-            .where(Recipient.campaign_id == campaign_id, _held_by(token))
-            .values(lease_until=now + timedelta(seconds=lease))
+            renew.where(Recipient.campaign_id == campaign_id, _held_by(token))
             .returning(Recipient.id)
             .execution_options(synchronize_session=False)
         )
@@ -377,9 +393,9 @@ _SETTLED = {**_NO_OWNER, "unknown_since": null(), "check_at": null()}
 _QUEUED = literal_column(f"'{RecipientStatus.QUEUED.value}'")
 
 
-def _claimed() -> ColumnElement[bool]:
+def _claimed(rid: ColumnElement[int]) -> ColumnElement[bool]:
     return and_(
-        _TABLE.c.id == bindparam("rid"),
+        _TABLE.c.id == rid,
         _TABLE.c.claim_token == bindparam("token"),
         _TABLE.c.status == _QUEUED,
         _TABLE.c.twilio_sid.is_(None),
@@ -387,6 +403,11 @@ def _claimed() -> ColumnElement[bool]:
 
 
 _PENDING = literal_column(f"'{RecipientStatus.PENDING.value}'")
+_NOW = bindparam("now", type_=UTCDateTime())
+
+# Each statement is built from the values of one result: bound parameters, run once per result
+# (SQLite), or the columns of the batch unnested (PostgreSQL: one statement per batch).
+
 
 # A status callback may have attached the SID (and moved the status) before this write: the row
 # is then matched by its SID, and only what the callback could not know is added. A loop that
@@ -394,65 +415,90 @@ _PENDING = literal_column(f"'{RecipientStatus.PENDING.value}'")
 # about it: the SID is written if nobody owns the recipient (quarantined, waiting for a lookup
 # that would only find this very message, or pending again after a lookup that missed it, when
 # it would be sent twice), never over another loop's claim.
-_SUBMITTED = (
-    update(_TABLE)
-    .where(
-        _TABLE.c.id == bindparam("rid"),
-        or_(
-            and_(
-                _TABLE.c.claim_token == bindparam("token"),
-                _TABLE.c.status == _QUEUED,
-                _TABLE.c.twilio_sid.is_(None),
+def _submitted(row: Mapping[str, ColumnElement[Any]]) -> Update:
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == row["rid"],
+            or_(
+                and_(
+                    _TABLE.c.claim_token == bindparam("token"),
+                    _TABLE.c.status == _QUEUED,
+                    _TABLE.c.twilio_sid.is_(None),
+                ),
+                _TABLE.c.twilio_sid == row["sid"],
+                and_(
+                    _TABLE.c.claim_token.is_(None),
+                    _TABLE.c.status.in_([_QUEUED, _PENDING]),
+                    _TABLE.c.twilio_sid.is_(None),
+                ),
             ),
-            _TABLE.c.twilio_sid == bindparam("sid"),
-            and_(
-                _TABLE.c.claim_token.is_(None),
-                _TABLE.c.status.in_([_QUEUED, _PENDING]),
-                _TABLE.c.twilio_sid.is_(None),
+        )
+        .values(
+            status=case((_TABLE.c.status == _PENDING, _QUEUED), else_=_TABLE.c.status),
+            twilio_sid=row["sid"],
+            sender=row["sender"],
+            segments=func.coalesce(row["segs"], _TABLE.c.segments),
+            # What quarantine noted is no longer true; what a callback wrote stays.
+            error_code=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_code),
+            error_reason=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_reason),
+            # The first write of the SID says when Twilio took it; one recorded again keeps that.
+            sent_at=func.coalesce(_TABLE.c.sent_at, _NOW),
+            updated_at=_NOW,
+            **_SETTLED,
+        )
+    )
+
+
+def _failed(row: Mapping[str, ColumnElement[Any]]) -> Update:
+    return (
+        update(_TABLE)
+        .where(_claimed(row["rid"]))
+        .values(
+            status=literal_column(f"'{RecipientStatus.FAILED.value}'"),
+            sender=func.coalesce(row["sender"], _TABLE.c.sender),
+            error_code=row["code"],
+            error_reason=row["reason"],
+            updated_at=_NOW,
+            **_SETTLED,
+        )
+    )
+
+
+def _unknown(row: Mapping[str, ColumnElement[Any]]) -> Update:
+    return (
+        update(_TABLE)
+        .where(_claimed(row["rid"]))
+        .values(
+            unknown_since=func.coalesce(
+                _TABLE.c.unknown_since, bindparam("since", type_=UTCDateTime())
             ),
-        ),
+            check_at=row["check_at"],
+            sender=func.coalesce(row["sender"], _TABLE.c.sender),
+            error_code=row["code"],
+            error_reason=row["reason"],
+            updated_at=_NOW,
+            **_NO_OWNER,
+        )
     )
-    .values(
-        status=case((_TABLE.c.status == _PENDING, _QUEUED), else_=_TABLE.c.status),
-        twilio_sid=bindparam("sid"),
-        sender=bindparam("sender"),
-        segments=func.coalesce(bindparam("segs"), _TABLE.c.segments),
-        # What quarantine noted is no longer true; what a callback wrote stays.
-        error_code=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_code),
-        error_reason=case((_TABLE.c.twilio_sid.is_(None), null()), else_=_TABLE.c.error_reason),
-        # The first write of the SID says when Twilio took it; one recorded again keeps that.
-        sent_at=func.coalesce(_TABLE.c.sent_at, bindparam("now", type_=UTCDateTime())),
-        updated_at=bindparam("now"),
-        **_SETTLED,
-    )
-)
-_FAILED = (
-    update(_TABLE)
-    .where(_claimed())
-    .values(
-        status=literal_column(f"'{RecipientStatus.FAILED.value}'"),
-        sender=func.coalesce(bindparam("sender"), _TABLE.c.sender),
-        error_code=bindparam("code"),
-        error_reason=bindparam("reason"),
-        updated_at=bindparam("now"),
-        **_SETTLED,
-    )
-)
-_UNKNOWN = (
-    update(_TABLE)
-    .where(_claimed())
-    .values(
-        unknown_since=func.coalesce(
-            _TABLE.c.unknown_since, bindparam("since", type_=UTCDateTime())
-        ),
-        check_at=bindparam("check_at"),
-        sender=func.coalesce(bindparam("sender"), _TABLE.c.sender),
-        error_code=bindparam("code"),
-        error_reason=bindparam("reason"),
-        updated_at=bindparam("now"),
-        **_NO_OWNER,
-    )
-)
+
+
+_COLUMNS: dict[Outcome, dict[str, TypeEngine[Any]]] = {
+    Outcome.SUBMITTED: {"rid": BigInteger(), "sid": String(), "sender": String(),
+                        "segs": SmallInteger()},
+    Outcome.FAILED: {"rid": BigInteger(), "sender": String(), "code": Integer(),
+                     "reason": String()},
+    Outcome.UNKNOWN: {"rid": BigInteger(), "sender": String(), "code": Integer(),
+                      "reason": String(), "check_at": UTCDateTime()},
+}  # fmt: skip
+_BUILD = {Outcome.SUBMITTED: _submitted, Outcome.FAILED: _failed, Outcome.UNKNOWN: _unknown}
+# SQLite: run once per result, each value a parameter.
+_ONE_BY_ONE = {
+    kind: build({key: bindparam(key, type_=kind_type) for key, kind_type in _COLUMNS[kind].items()})
+    for kind, build in _BUILD.items()
+}
+# PostgreSQL: the whole batch in one statement, its values as arrays.
+_AS_A_SET = {kind: build(batch_rows("u", **_COLUMNS[kind]).c) for kind, build in _BUILD.items()}
 
 
 def _reason(text: str | None) -> str | None:
@@ -509,41 +555,39 @@ def _about_the_data(error: DBAPIError) -> bool:
 
 
 async def _write(ctx: Context, results: Sequence[SendResult], token: str) -> None:
-    now = ctx.now()
-    by_kind: dict[Outcome, list[SendResult]] = {kind: [] for kind in Outcome}
-    for result in results:
-        by_kind[result.outcome].append(result)
+    postgresql = ctx.db.dialect == "postgresql"
     async with ctx.db.transaction() as session:
         connection = await session.connection()
-        if ok := by_kind[Outcome.SUBMITTED]:
-            await connection.execute(
-                _SUBMITTED,
-                [
-                    {"rid": r.recipient_id, "token": token, "sid": r.twilio_sid,
-                     "sender": r.sender, "segs": r.segments, "now": now}
-                    for r in ok
-                ],
-            )  # fmt: skip
-        if bad := by_kind[Outcome.FAILED]:
-            await connection.execute(
-                _FAILED,
-                [
-                    {"rid": r.recipient_id, "token": token, "sender": r.sender,
-                     "code": r.error_code, "reason": _reason(r.error_reason), "now": now}
-                    for r in bad
-                ],
-            )  # fmt: skip
-        if unsure := by_kind[Outcome.UNKNOWN]:
-            clock = await ctx.db.now(session)
-            await connection.execute(
-                _UNKNOWN,
-                [
-                    {"rid": r.recipient_id, "token": token, "sender": r.sender,
-                     "code": r.error_code, "reason": _reason(r.error_reason), "now": now,
-                     "since": clock, "check_at": clock + timedelta(seconds=r.check_in)}
-                    for r in unsure
-                ],
-            )  # fmt: skip
+        shared: dict[str, Any] = {"token": token, "now": ctx.now()}
+        if any(r.outcome is Outcome.UNKNOWN for r in results):
+            shared["since"] = await ctx.db.now(session)
+        if postgresql:
+            # One order for every writer (campaigns/service/set_writes.py): renewals lock these too.
+            await lock_recipients(session, ids_in([r.recipient_id for r in results]))
+        for kind, rows in _values_by_kind(results, shared.get("since")).items():
+            if postgresql:
+                arrays = {f"{key}s": [row[key] for row in rows] for key in _COLUMNS[kind]}
+                await connection.execute(_AS_A_SET[kind], {**arrays, **shared})
+            else:
+                await connection.execute(_ONE_BY_ONE[kind], [{**row, **shared} for row in rows])
+
+
+def _values_by_kind(
+    results: Sequence[SendResult], clock: datetime | None
+) -> dict[Outcome, list[dict[str, Any]]]:
+    """What each statement writes of each result; `clock`: the database's, for lookups' times."""
+    by_kind: dict[Outcome, list[dict[str, Any]]] = {}
+    for r in results:
+        values: dict[str, Any] = {"rid": r.recipient_id, "sender": r.sender}
+        if r.outcome is Outcome.SUBMITTED:
+            values.update(sid=r.twilio_sid, segs=r.segments)
+        else:
+            values.update(code=r.error_code, reason=_reason(r.error_reason))
+        if r.outcome is Outcome.UNKNOWN:
+            assert clock is not None
+            values["check_at"] = clock + timedelta(seconds=r.check_in)
+        by_kind.setdefault(r.outcome, []).append(values)
+    return by_kind
 
 
 async def _write_unrecordable(

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, bindparam, literal_column, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, String, any_, bindparam, literal_column, or_, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from campaigns.models import Recipient, utcnow
 from campaigns.service.context import Context
+from campaigns.service.set_writes import ids_in, lock_recipients
 from campaigns.status import RANK, RecipientStatus, statuses_below
 
 
@@ -57,13 +59,29 @@ async def apply_status_updates(ctx: Context, batch: Sequence[StatusUpdate]) -> i
     groups: dict[tuple[RecipientStatus, bool], list[StatusUpdate]] = {}
     for news in _furthest(batch):
         groups.setdefault((news.status, news.twilio_sid is not None), []).append(news)
-    apply = _apply_postgresql if ctx.db.dialect == "postgresql" else _apply_executemany
+    postgresql = ctx.db.dialect == "postgresql"
+    apply = _apply_postgresql if postgresql else _apply_executemany
     moved = 0
     async with ctx.db.transaction() as session:
         connection = await session.connection()
+        if postgresql:
+            # Result writes and lease renewals change these rows too: all lock in id order.
+            await _lock(session, [news for items in groups.values() for news in items])
         for (status, by_sid), items in groups.items():
             moved += await apply(connection, status, by_sid, items)
     return moved
+
+
+async def _lock(session: AsyncSession, batch: Sequence[StatusUpdate]) -> None:
+    sids = [news.twilio_sid for news in batch if news.twilio_sid is not None]
+    ids = [news.recipient_id for news in batch if news.recipient_id is not None]
+    found = []
+    if sids:
+        found.append(Recipient.twilio_sid == any_(bindparam("sids", sids, type_=ARRAY(String))))
+    if ids:
+        found.append(ids_in(ids))
+    if found:
+        await lock_recipients(session, or_(*found))
 
 
 def _status_in(statuses: Sequence[RecipientStatus]) -> ColumnElement[bool]:
