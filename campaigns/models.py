@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -38,6 +39,10 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# A recipient claimed that Twilio has no message for yet (as far as we know): held by a send loop,
+# or waiting for a lookup. Written as SQL for the partial index that holds only these rows.
+UNSETTLED = f"status = '{RecipientStatus.QUEUED.value}' AND twilio_sid IS NULL"
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -154,6 +159,16 @@ class Recipient(Base):
         UniqueConstraint("campaign_id", "phone"),
         # A reply or a STOP finds the campaigns that texted its number.
         Index("ix_recipients_phone", "phone"),
+        # Claimed without a SID: what the worker's once-a-second settle queries look for, without
+        # reading the queued rows that have a SID (claims.py; migration 0016).
+        Index(
+            "ix_recipients_unsettled",
+            "campaign_id",
+            "check_at",
+            "id",
+            postgresql_where=text(UNSETTLED),
+            sqlite_where=text(UNSETTLED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

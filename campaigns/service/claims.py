@@ -100,6 +100,15 @@ def _held_by(token: str | ColumnElement[str]) -> ColumnElement[bool]:
     )
 
 
+def _unsettled() -> ColumnElement[bool]:
+    """Claimed, and no SID: held by a loop or waiting for a lookup (models.UNSETTLED). The status
+    is written as a literal, so that the planner sees the partial index `ix_recipients_unsettled`
+    serves the query even in a prepared statement's generic plan (a parameter could be any
+    status), and SQLite, which needs the index's terms in the query, sees them."""
+    queued = literal_column(f"'{RecipientStatus.QUEUED.value}'")
+    return and_(Recipient.status == queued, Recipient.twilio_sid.is_(None))
+
+
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [list(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
 
@@ -637,8 +646,7 @@ async def quarantine_expired(ctx: Context, campaign_id: str, *, wait: float) -> 
             select(Recipient.id, Recipient.claim_token, Recipient.lease_until)
             .where(
                 Recipient.campaign_id == campaign_id,
-                Recipient.status == RecipientStatus.QUEUED,
-                Recipient.twilio_sid.is_(None),
+                _unsettled(),
                 Recipient.claim_token.is_not(None),
                 or_(Recipient.lease_until.is_(None), Recipient.lease_until < now),
             )
@@ -654,8 +662,7 @@ async def quarantine_expired(ctx: Context, campaign_id: str, *, wait: float) -> 
             .where(
                 _TABLE.c.id == bindparam("rid"),
                 _TABLE.c.claim_token == bindparam("token"),
-                _TABLE.c.status == RecipientStatus.QUEUED,
-                _TABLE.c.twilio_sid.is_(None),
+                _unsettled(),
                 or_(_TABLE.c.lease_until.is_(None), _TABLE.c.lease_until < bindparam("now")),
             )
             .values(
@@ -697,8 +704,7 @@ async def take_checks(
             select(Recipient.id)
             .where(
                 Recipient.campaign_id == campaign_id,
-                Recipient.status == RecipientStatus.QUEUED,
-                Recipient.twilio_sid.is_(None),
+                _unsettled(),
                 Recipient.claim_token.is_(None),
                 or_(Recipient.check_at.is_(None), Recipient.check_at <= now),
             )
@@ -714,8 +720,7 @@ async def take_checks(
             update(Recipient)
             .where(
                 Recipient.id.in_(ids),
-                Recipient.status == RecipientStatus.QUEUED,
-                Recipient.twilio_sid.is_(None),
+                _unsettled(),
                 Recipient.claim_token.is_(None),
             )
             .values(claim_token=token, lease_until=now + timedelta(seconds=lease))
@@ -758,8 +763,7 @@ async def next_check_in(ctx: Context, campaign_id: str) -> float | None:
                 )
             ).where(
                 Recipient.campaign_id == campaign_id,
-                Recipient.status == RecipientStatus.QUEUED,
-                Recipient.twilio_sid.is_(None),
+                _unsettled(),
             )
         )  # fmt: skip
     if soonest is None:
@@ -789,9 +793,11 @@ async def has_unsettled_claims(ctx: Context, campaign_id: str) -> bool:
             select(Recipient.id)
             .where(
                 Recipient.campaign_id == campaign_id,
-                Recipient.status == RecipientStatus.QUEUED,
-                Recipient.twilio_sid.is_(None),
+                _unsettled(),
             )
+            # In the partial index's order: else, with fresh statistics, PostgreSQL expects
+            # to meet one soon in a scan of the whole table, and reads every row before.
+            .order_by(Recipient.check_at)
             .limit(1)
         )
     return found is not None

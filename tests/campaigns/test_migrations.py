@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, column, inspect, select, table, text
+from sqlalchemy import JSON, column, event, inspect, select, table, text
 
 from campaigns import migrate
 from campaigns.db import Database
 from campaigns.migrate import SchemaOutOfDate
 from campaigns.models import Base, Campaign, UTCDateTime
+from campaigns.service import Context
+from campaigns.service.claims import (
+    has_unsettled_claims,
+    next_check_in,
+    quarantine_expired,
+    take_checks,
+)
+from tests.campaigns.test_claims import running
 from tests.conftest import ON_POSTGRES
 
 
@@ -202,3 +211,37 @@ OLD_CAMPAIGNS = table(
 )  # fmt: skip
 AUDIT = table("audit_log", column("campaign_id"), column("actor"), column("action"),
               column("at", UTCDateTime), column("details", JSON))  # fmt: skip
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="SQLite's planner, without statistics, takes the unique index on the SID whatever else",
+)
+async def test_the_settle_queries_read_only_unsettled_recipients(ctx: Context) -> None:
+    """The worker's once-a-second questions (which leases ran out, which lookups are due, when is
+    the next) use the partial index of claimed rows without a SID, not the queued rows that have
+    one (migration 0016): their plans name it, with the real queries and their parameters."""
+    campaign_id = await running(ctx)
+    asked: list[tuple[str, Any]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "recipients" in statement:
+            asked.append((statement, parameters))
+
+    engine = ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        await quarantine_expired(ctx, campaign_id, wait=5)
+        await take_checks(ctx, campaign_id, token="loop-a", lease=30, limit=50)
+        await next_check_in(ctx, campaign_id)
+        await has_unsettled_claims(ctx, campaign_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    assert len(asked) == 4, asked
+    async with ctx.db.engine.connect() as connection:
+        for statement, parameters in asked:
+            # Empty tables are scanned whatever the indexes: make the planner show its choice.
+            await connection.execute(text("SET enable_seqscan = off"))
+            found = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plan = " ".join(found.scalars())
+            assert "ix_recipients_unsettled" in plan, (statement, plan)
