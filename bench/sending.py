@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,11 +166,14 @@ class Part:
 
 
 @asynccontextmanager
-async def part(sandbox: Sandbox, senders: dict[str, int], redis_url: str) -> AsyncIterator[Part]:
+async def part(
+    sandbox: Sandbox, senders: dict[str, int], redis_url: str, database_url: str | None = None
+) -> AsyncIterator[Part]:
+    """A database (SQLite in the part's folder, or `database_url`, empty), migrated."""
     with tempfile.TemporaryDirectory(prefix="textcast-bench-") as tmp:
         workdir = Path(tmp)
         values = {
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+            "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
             "REDIS_URL": redis_url,
             "REDIS_NAMESPACE": f"bench-sending-{uuid.uuid4().hex[:8]}",
             "SENDER_NUMBERS": senders_setting(senders),
@@ -215,12 +218,14 @@ class Worker:
 
 
 @asynccontextmanager
-async def worker(part: Part, name: str = "worker") -> AsyncIterator[Worker]:
-    """`python -m worker` with the part's settings, up and polling its queue."""
+async def worker(
+    part: Part, name: str = "worker", command: Sequence[str] = ("-m", "worker")
+) -> AsyncIterator[Worker]:
+    """`python -m worker` (or `command`) with the part's settings, up and polling its queue."""
     log = part.workdir / f"{name}.log"
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker",
+            sys.executable, *command,
             env=clean_env(**part.env), cwd=part.workdir, stdout=out, stderr=out,
         )  # fmt: skip
     running = Worker(process, log)

@@ -10,7 +10,8 @@ recipients with their Twilio SIDs written straight into the database, then fires
 from a separate process over `--connections` keep-alive connections, each signed as Twilio signs
 it (`RequestValidator.compute_signature` over PUBLIC_BASE_URL). Prints callbacks ingested per
 second, from the first request to the last answer (and an answer is only sent once its update
-is committed), and checks that every recipient ended in the status it was sent.
+is committed), the SQL statements the web process sent per callback (target: at most 0.05, on
+PostgreSQL), and checks that every recipient ended in the status it was sent.
 
 The load generator writes its HTTP/1.1 requests by hand on asyncio streams: aiohttp's client
 (`--client aiohttp`) needs about twice the CPU per request, and on a 2-core machine it tops out
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import statement_counter
 from aiohttp import ClientSession, TCPConnector, web
 from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
@@ -232,6 +234,7 @@ async def run(
     client: str,
     profile: str | None,
 ) -> None:
+    statement_counter.count_this_process()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         db = Database(database_url)
@@ -259,6 +262,7 @@ async def run(
                 target=fire,
                 args=(f"http://127.0.0.1:{port}{PATH}", plan, connections, client, results),
             )
+            before = statement_counter.snapshot()
             profiler = cProfile.Profile() if profile else None
             if profiler is not None:
                 profiler.enable()
@@ -269,6 +273,7 @@ async def run(
                 profiler.disable()
                 profiler.dump_stats(profile)
             batches = runner.app[BATCHER].batches
+            used = statement_counter.snapshot() - before
             by_status = await check(runtime, campaign_id, plan)
         finally:
             await runner.cleanup()
@@ -286,6 +291,11 @@ async def run(
     )
     print(
         f"batches              {batches:6,}   (mean {sent / max(batches, 1):,.0f} callbacks per batch)"
+    )
+    statements = sum(n for what, n in used.items() if what != "COMMIT")
+    print(
+        f"SQL statements       {statements / sent:6.3f} per callback   target <= 0.05   "
+        f"({', '.join(f'{what} {n:,}' for what, n in used.most_common(4))})"
     )
     print(f"latency p50 / p99    {fired['p50'] * 1000:6.1f} ms / {fired['p99'] * 1000:.1f} ms")
     summary = ", ".join(f"{count:,} {status}" for status, count in sorted(by_status.items()))

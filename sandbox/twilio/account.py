@@ -384,6 +384,7 @@ class TwilioSandbox:
             "in_flight": self.carrier.in_flight,
             "callbacks_pending": self.callbacks.pending,
             "callbacks_dropped": self.callbacks.dropped,
+            "callbacks_posted": self.callbacks.posted,
             "faults_injected": dict(self.faults.injected),
             "reads": self.reads,
             "opt_outs": [list(pair) for pair in self.optouts.pairs()],

@@ -49,6 +49,7 @@ class StatusCallbacks:
         self.rng = rng
         self.pending = 0  # callbacks decided but not yet answered
         self.dropped = 0  # callbacks never posted (CarrierConfig.callback_drop_rate)
+        self.posted = 0  # callbacks posted and answered (whatever the answer)
         self._epoch = 0
         self._held: dict[str, Webhook] = {}
         self._session: ClientSession | None = None
@@ -80,6 +81,7 @@ class StatusCallbacks:
             while not queue.empty():
                 queue.get_nowait()
         self.pending = 0
+        self.posted = 0
 
     async def post(self, webhook: Webhook) -> WebhookAnswer:
         """Post one webhook now and wait for the answer."""
@@ -156,6 +158,7 @@ class StatusCallbacks:
             message.callbacks.append(CallbackAttempt(status, loop.time(), result))
             if epoch == self._epoch:
                 self.pending -= 1
+                self.posted += 1
 
 
 def status_params(message: Message, account_sid: str) -> dict[str, str]:

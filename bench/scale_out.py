@@ -1,0 +1,380 @@
+"""Scaling out on PostgreSQL: what each message costs the database, and how it grows.
+
+    .venv/bin/python bench/scale_out.py [--only 1,2] [--quick] [--database-url URL]
+                                        [--redis-url URL]
+
+1. Database work per message. One worker process sends a campaign to the stand-in (10 numbers
+   at 1,000 MPS, no latency, so pacing is not what limits) while one web process takes every
+   status callback the stand-in's carrier posts (queued, sent, delivered). Both processes run
+   under `bench/statement_counter.py`, which counts every statement they send to PostgreSQL
+   (an executemany once per row, as the server runs it). Targets: at most 0.1 statements per
+   message sent by the worker, at most 0.05 per status callback taken by the web process.
+2. The plans of the worker's once-a-second settle queries (`quarantine_expired`, `take_checks`,
+   `next_check_in`) on a campaign of 100,000 recipients, half of them submitted and still
+   queued (their callbacks not in), before and after ANALYZE. Target: no plan reads the
+   campaign's queued rows (a scan that grows with the campaign); each reads only the rows
+   claimed or waiting for a lookup.
+
+Each part has its own PostgreSQL database (created, migrated with `campaigns.migrate.upgrade`,
+dropped afterwards), its own stand-in process and its own Redis namespace. `--quick` runs
+smaller sizes and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sending import (
+    FAST,
+    Part,
+    Sandbox,
+    check_sent,
+    clean_env,
+    draft,
+    figure,
+    part,
+    sandbox,
+    send,
+    worker,
+)
+from sqlalchemy import event, func, select, text
+from web_process import free_port, until_healthy
+
+from campaigns.models import UNSETTLED, Recipient
+from campaigns.service import Context
+from campaigns.service.claims import (
+    has_unsettled_claims,
+    next_check_in,
+    quarantine_expired,
+    take_checks,
+)
+
+BENCH = Path(__file__).resolve().parent
+COUNTER = str(BENCH / "statement_counter.py")
+STATEMENTS_TARGET = 0.1  # per message sent
+CALLBACK_STATEMENTS_TARGET = 0.05  # per status callback taken
+
+
+# A PostgreSQL database of its own ---------------------------------------------------------------
+
+
+def _admin_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@asynccontextmanager
+async def database(url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server `url` names; its SQLAlchemy URL. Dropped after."""
+    name = f"bench_scale_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_admin_dsn(url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+# Counting statements in a running process -------------------------------------------------------
+
+
+def read_counts(path: Path) -> Counter[str]:
+    try:
+        return Counter(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return Counter()
+
+
+async def settled_counts(path: Path) -> Counter[str]:
+    """The counts once the process has written them again (it does every half second)."""
+    await asyncio.sleep(0.6)
+    return read_counts(path)
+
+
+def statements(counts: Counter[str]) -> int:
+    return sum(n for what, n in counts.items() if what != "COMMIT")
+
+
+def busiest(counts: Counter[str], per: int, top: int = 4) -> str:
+    kinds = [(what, n) for what, n in counts.most_common() if what != "COMMIT"][:top]
+    return ", ".join(f"{what} {n / per:.3f}" for what, n in kinds)
+
+
+@asynccontextmanager
+async def web(bench: Part, counts: Path, port: int) -> AsyncIterator[str]:
+    """`textcast bot` under the counter, on `port`; its base URL."""
+    log = bench.workdir / "web.log"
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, COUNTER, str(counts), "-m", "textcast.cli", "bot",
+            env=clean_env(**bench.env, PORT=str(port), HOST="127.0.0.1"),
+            cwd=bench.workdir, stdout=out, stderr=out,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await until_healthy(base, tries=300)
+        yield base
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+# Part 1: database work per message --------------------------------------------------------------
+
+
+async def callbacks_taken(stand_in: Sandbox, timeout: float = 120) -> int:
+    """Wait until the stand-in's carrier has settled every message and posted every callback;
+    how many it posted."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = await stand_in.get("/sandbox/summary")
+        if (not stats["in_flight"] and not stats["callbacks_pending"]) or (
+            time.monotonic() > deadline
+        ):
+            return stats["callbacks_posted"]
+        await asyncio.sleep(0.25)
+
+
+async def database_work(quick: bool, database_url: str, redis_url: str, workdir: Path) -> None:
+    count = 3_000 if quick else 20_000
+    quick_note = " (QUICK)" if quick else ""
+    print(f"1. Database work: {count:,} messages, one worker and one web process{quick_note}")
+    async with (
+        sandbox(FAST, workdir) as stand_in,
+        database(database_url) as url,
+        part(stand_in, FAST, redis_url, url) as bench,
+    ):
+        worker_counts, web_counts = bench.workdir / "worker.json", bench.workdir / "web.json"
+        campaign_id = await draft(bench.ctx, count)
+        port = free_port()
+        # Both processes: the web process checks each callback's signature against it.
+        bench.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        async with web(bench, web_counts, port):
+            async with worker(bench, command=(COUNTER, str(worker_counts), "-m", "worker")):
+                before, web_before = await settled_counts(worker_counts), read_counts(web_counts)
+                sent = await send(bench, stand_in, campaign_id)
+                check_sent(sent)
+                after = await settled_counts(worker_counts)
+                posted = await callbacks_taken(stand_in)
+                web_after = await settled_counts(web_counts)
+                statuses = await final_statuses(bench.ctx, campaign_id)
+    used, web_used = after - before, web_after - web_before
+    per_message = statements(used) / sent.messages
+    figure("sent", f"{sent.messages:,} messages at {sent.rate:,.0f}/s")
+    figure(
+        "worker: SQL statements per message",
+        f"{per_message:.3f}",
+        f"<= {STATEMENTS_TARGET}",
+        per_message <= STATEMENTS_TARGET,
+    )
+    figure("worker: transactions per message", f"{used['COMMIT'] / sent.messages:.3f}")
+    print(f"   (the most frequent, per message: {busiest(used, sent.messages)})")
+    per_callback = statements(web_used) / max(posted, 1)
+    figure(
+        "web: SQL statements per status callback",
+        f"{per_callback:.3f} over {posted:,} callbacks",
+        f"<= {CALLBACK_STATEMENTS_TARGET}",
+        per_callback <= CALLBACK_STATEMENTS_TARGET,
+    )
+    print(f"   (the most frequent, per callback: {busiest(web_used, max(posted, 1))})")
+    print(f"   (recipients' statuses at the end: {dict(statuses)})")
+
+
+async def final_statuses(ctx: Context, campaign_id: str) -> Counter[str]:
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(Recipient.status, func.count())
+            .where(Recipient.campaign_id == campaign_id)
+            .group_by(Recipient.status)
+        )
+        return Counter({status: n for status, n in rows})
+
+
+# Part 2: the settle queries' plans ----------------------------------------------------------
+
+SETTLE_INDEX = "ix_recipients_unsettled"
+HELD, QUARANTINED = 500, 100  # claims a loop holds, and recipients waiting for a lookup
+
+
+async def settle_statements(ctx: Context, campaign_id: str) -> list[tuple[str, Any]]:
+    """The statements the worker's settle questions send, as they send them (none changes
+    anything here: no lease has run out, no lookup is due)."""
+    asked: list[tuple[str, Any]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "recipients" in statement:
+            asked.append((statement, parameters))
+
+    engine = ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        assert await quarantine_expired(ctx, campaign_id, wait=5) == 0
+        assert await take_checks(ctx, campaign_id, token="bench", lease=30, limit=50) == []
+        await next_check_in(ctx, campaign_id)
+        await has_unsettled_claims(ctx, campaign_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    return asked
+
+
+async def stage(ctx: Context, campaign_id: str, count: int) -> None:
+    """Half the campaign submitted and still queued (no callback yet), a loop's claims held, a
+    few waiting for a lookup, the rest pending: a large campaign halfway through."""
+    submitted = count // 2
+    async with ctx.db.transaction() as session:
+        first = await session.scalar(
+            select(func.min(Recipient.id)).where(Recipient.campaign_id == campaign_id)
+        )
+        await session.execute(
+            text(
+                "UPDATE recipients SET status = 'queued', twilio_sid = 'SM' || id, sent_at = now() "
+                "WHERE campaign_id = :c AND id < :held"
+            ),
+            {"c": campaign_id, "held": first + submitted},
+        )
+        await session.execute(
+            text(
+                "UPDATE recipients SET status = 'queued', claim_token = 'loop', claimed_at = now(), "
+                "lease_until = now() + interval '30 seconds' "
+                "WHERE campaign_id = :c AND id >= :held AND id < :waiting"
+            ),
+            {"c": campaign_id, "held": first + submitted,
+             "waiting": first + submitted + HELD},
+        )  # fmt: skip
+        await session.execute(
+            text(
+                "UPDATE recipients SET status = 'queued', unknown_since = now(), "
+                "check_at = now() + interval '60 seconds' "
+                "WHERE campaign_id = :c AND id >= :waiting AND id < :rest"
+            ),
+            {"c": campaign_id, "waiting": first + submitted + HELD,
+             "rest": first + submitted + HELD + QUARANTINED},
+        )  # fmt: skip
+
+
+async def explain(ctx: Context, asked: list[tuple[str, Any]]) -> list[tuple[float, str]]:
+    """Each statement run under EXPLAIN ANALYZE (rolled back: FOR UPDATE locks nothing for
+    long): its time in ms and its plan's nodes."""
+    found = []
+    async with ctx.db.engine.connect() as connection:
+        for statement, parameters in asked:
+            transaction = await connection.begin()
+            rows = await connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) {statement}", parameters
+            )
+            lines = list(rows.scalars())
+            await transaction.rollback()
+            ms = next(float(line.split()[2]) for line in lines if "Execution Time" in line)
+            nodes = [
+                line.strip().removeprefix("->").strip()
+                for line in lines
+                if ("Scan" in line or "Index" in line) and "Cond" not in line
+            ]
+            found.append((ms, "; ".join(nodes)))
+    return found
+
+
+def print_plans(label: str, plans: list[tuple[float, str]], names: list[str]) -> bool:
+    print(f"   {label}:")
+    reads_queue = False
+    for name, (ms, plan) in zip(names, plans, strict=True):
+        scans = SETTLE_INDEX not in plan or "Seq Scan" in plan
+        reads_queue |= scans
+        print(f"     {name:<20} {ms:7.2f} ms  {plan}")
+    return not reads_queue
+
+
+async def settle_plans(quick: bool, database_url: str, redis_url: str, workdir: Path) -> None:
+    count = 20_000 if quick else 100_000
+    quick_note = " (QUICK)" if quick else ""
+    print(
+        f"2. Settle queries: a campaign of {count:,}, {count // 2:,} submitted and queued, "
+        f"{HELD} held, {QUARANTINED} waiting for a lookup{quick_note}"
+    )
+    names = ["quarantine_expired", "take_checks", "next_check_in", "has_unsettled_claims"]
+    async with (
+        sandbox(FAST, workdir) as stand_in,
+        database(database_url) as url,
+        part(stand_in, FAST, redis_url, url) as bench,
+    ):
+        ctx = bench.ctx
+        async with ctx.db.transaction() as session:  # statistics only when this bench says
+            await session.execute(text("ALTER TABLE recipients SET (autovacuum_enabled = false)"))
+        campaign_id = await draft(ctx, count)
+        await stage(ctx, campaign_id, count)
+        asked = await settle_statements(ctx, campaign_id)
+        plans = {}
+        for analysed in (False, True):
+            plans[analysed, True] = await explain(ctx, asked)
+            await index(ctx, drop=True)  # as it was before migration 0016
+            plans[analysed, False] = await explain(ctx, asked)
+            await index(ctx, drop=False)
+            async with ctx.db.engine.connect() as connection:
+                await connection.execute(text("ANALYZE recipients"))
+                await connection.commit()
+    ok = True
+    for analysed in (False, True):
+        when = "analysed" if analysed else "never analysed"
+        print_plans(f"{when}, without the partial index (before migration 0016)",
+                    plans[analysed, False], names)  # fmt: skip
+        ok &= print_plans(f"{when}, with it", plans[analysed, True], names)
+    figure("queued rows read", "none" if ok else "some", "none", ok)
+
+
+async def index(ctx: Context, *, drop: bool) -> None:
+    """Drop the partial index, or make it again as migration 0016 does."""
+    async with ctx.db.transaction() as session:
+        if drop:
+            await session.execute(text(f"DROP INDEX {SETTLE_INDEX}"))
+        else:
+            await session.execute(
+                text(f"CREATE INDEX {SETTLE_INDEX} ON recipients (campaign_id, check_at, id) "
+                     f"WHERE {UNSETTLED}")
+            )  # fmt: skip
+
+
+# Running --------------------------------------------------------------------------------------
+
+
+async def run(parts: set[int], quick: bool, database_url: str, redis_url: str) -> None:
+    workdir = Path(os.environ.get("TMPDIR", "/tmp"))
+    print(f"Scale-out benchmark on PostgreSQL, {os.cpu_count()} cores")
+    if 1 in parts:
+        await database_work(quick, database_url, redis_url, workdir)
+    if 2 in parts:
+        await settle_plans(quick, database_url, redis_url, workdir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default="1,2", help="parts to run, e.g. 1,2")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+        help="a PostgreSQL server to make the benchmark's databases on",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    parts = {int(p) for p in args.only.split(",")}
+    asyncio.run(run(parts, args.quick, args.database_url, args.redis_url))
+
+
+if __name__ == "__main__":
+    main()
