@@ -72,7 +72,9 @@ async def attach_sids(ctx: Context, found: Sequence[tuple[int, str, str | None]]
         taken = set(held.scalars())
         now = ctx.now()
         connection = await session.connection()
-        for rid, sid, to in found:  # few (a race's losers), and asyncpg cannot count executemany
+        # Few (a race's losers), and asyncpg cannot count executemany. In id order, as every
+        # writer of many recipients locks them (set_writes.py): the sender writes these too.
+        for rid, sid, to in sorted(found, key=lambda one: one[0]):
             if sid in taken:  # already some recipient's: never two rows on one message
                 continue
             where = [
