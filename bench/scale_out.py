@@ -136,7 +136,7 @@ async def web(bench: Part, counts: Path, port: int) -> AsyncIterator[str]:
 # Part 1: database work per message --------------------------------------------------------------
 
 
-async def callbacks_taken(stand_in: Sandbox, timeout: float = 120) -> int:
+async def callbacks_taken(stand_in: Sandbox, timeout: float = 900) -> int:
     """Wait until the stand-in's carrier has settled every message and posted every callback;
     how many it posted."""
     deadline = time.monotonic() + timeout
@@ -169,28 +169,35 @@ async def database_work(quick: bool, database_url: str, redis_url: str, workdir:
                 sent = await send(bench, stand_in, campaign_id)
                 check_sent(sent)
                 after = await settled_counts(worker_counts)
+                started = time.monotonic()
                 posted = await callbacks_taken(stand_in)
+                waited = time.monotonic() - started
                 web_after = await settled_counts(web_counts)
                 statuses = await final_statuses(bench.ctx, campaign_id)
     used, web_used = after - before, web_after - web_before
     per_message = statements(used) / sent.messages
     figure("sent", f"{sent.messages:,} messages at {sent.rate:,.0f}/s")
     figure(
-        "worker: SQL statements per message",
+        "SQL per message (worker)",
         f"{per_message:.3f}",
         f"<= {STATEMENTS_TARGET}",
         per_message <= STATEMENTS_TARGET,
     )
-    figure("worker: transactions per message", f"{used['COMMIT'] / sent.messages:.3f}")
+    figure("commits per message (worker)", f"{used['COMMIT'] / sent.messages:.3f}")
     print(f"   (the most frequent, per message: {busiest(used, sent.messages)})")
     per_callback = statements(web_used) / max(posted, 1)
     figure(
-        "web: SQL statements per status callback",
-        f"{per_callback:.3f} over {posted:,} callbacks",
+        "SQL per callback (web)",
+        f"{per_callback:.3f}",
         f"<= {CALLBACK_STATEMENTS_TARGET}",
         per_callback <= CALLBACK_STATEMENTS_TARGET,
     )
-    print(f"   (the most frequent, per callback: {busiest(web_used, max(posted, 1))})")
+    print(
+        f"   ({posted:,} callbacks; the most frequent, per callback: "
+        f"{busiest(web_used, max(posted, 1))}; "
+        f"{posted / max(web_used['COMMIT'], 1):.1f} callbacks a transaction, the stand-in posting "
+        f"16 at a time; the last posted {waited:.0f} s after the last message was sent)"
+    )
     print(f"   (recipients' statuses at the end: {dict(statuses)})")
 
 
