@@ -26,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.jobs import job_id, queue_name
 from campaigns.errors import TextcastError
 from campaigns.settings import Settings, without_password
+from worker.elsewhere import RunningElsewhere
 from worker.gateway import DEPARTURES
 from worker.jobs import (
     JOB_FUNCTIONS,
@@ -131,7 +132,8 @@ class SteadyWorker(Worker):
     """arq's Worker, which waits for Redis when it is away instead of exiting.
 
     Overrides only the poll (each turn of arq's main loop: read the queue, start jobs, record
-    health, enqueue cron jobs) and the start of jobs, where arq leaks a place on a Redis error.
+    health, enqueue cron jobs) and the start of jobs, where arq leaks a place on a Redis error
+    and asks Redis about every job in progress anywhere at every poll (worker/elsewhere.py).
     """
 
     _away_since: float | None = None
@@ -150,8 +152,19 @@ class SteadyWorker(Worker):
             log.warning("Redis is back after %.1f s", time.monotonic() - self._away_since)
             self._away_since = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._elsewhere = RunningElsewhere()
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        for one in job_ids:
+        """arq's, but for jobs that run here or, for sure, elsewhere: it asks about neither."""
+        queued = {one.decode(): one for one in job_ids}
+        await self._elsewhere.still_running(self.pool, set(queued))
+        for queued_id, one in queued.items():
+            if queued_id in self._elsewhere or self._running_here(queued_id):
+                continue
+            room = self.job_counter < self.max_jobs
+            before = self.tasks.get(queued_id)
             try:
                 await super().start_jobs([one])
             except REDIS_ERRORS:
@@ -161,6 +174,12 @@ class SteadyWorker(Worker):
                 self.job_counter -= 1
                 self.sem.release()
                 raise
+            if room and self.tasks.get(queued_id) is before:
+                self._elsewhere.remember(queued_id)  # in progress in another worker
+
+    def _running_here(self, queued_id: str) -> bool:
+        task = self.tasks.get(queued_id)
+        return task is not None and not task.done()
 
     async def close(self) -> None:
         try:
