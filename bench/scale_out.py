@@ -31,11 +31,12 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from redis.asyncio import Redis
 from sending import (
     FAST,
     Part,
@@ -50,16 +51,20 @@ from sending import (
     worker,
 )
 from sqlalchemy import event, func, select, text
-from web_process import free_port, until_healthy
+from web_process import ROOT, free_port, until_healthy
 
+from bot.jobs import enqueue_start
 from campaigns.models import UNSETTLED, Recipient
-from campaigns.service import Context
+from campaigns.service import Context, launch_campaign
 from campaigns.service.claims import (
     has_unsettled_claims,
     next_check_in,
     quarantine_expired,
     take_checks,
 )
+
+sys.path.insert(0, str(ROOT))  # the tests' private Redis server serves here too
+from tests.worker.private_redis import private_redis
 
 BENCH = Path(__file__).resolve().parent
 COUNTER = str(BENCH / "statement_counter.py")
@@ -354,6 +359,79 @@ async def index(ctx: Context, *, drop: bool) -> None:
             )  # fmt: skip
 
 
+# Part 3: Redis polling ------------------------------------------------------------------------
+
+ONE_SLOW = {"+14155550100": 1}  # one number at 1 MPS, shared: each campaign runs for minutes
+POLLERS = {"after": ("-m", "worker"), "before": (str(BENCH / "plain_poll_worker.py"),)}
+
+
+async def redis_commands(redis: Redis) -> Counter[str]:
+    stats = await redis.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()
+                    if name != "cmdstat_info"})  # fmt: skip
+
+
+async def commands_a_second(redis: Redis, seconds: float) -> tuple[float, Counter[str]]:
+    before = await redis_commands(redis)
+    await asyncio.sleep(seconds)
+    used = await redis_commands(redis) - before
+    return sum(used.values()) / seconds, used
+
+
+async def running_campaigns(bench: Part, stand_in: Sandbox, count: int) -> None:
+    """`count` campaigns launched, each with a send loop running (their drive jobs in arq)."""
+    ids = [await draft(bench.ctx, 200) for _ in range(count)]
+    for campaign_id in ids:
+        view = await launch_campaign(bench.ctx, campaign_id, "bench", consent_confirmed=True)
+        await enqueue_start(bench.redis, bench.namespace, campaign_id, view.campaign.version)
+    async with asyncio.timeout(60):
+        while (await stand_in.get("/sandbox/summary"))["messages"] < count:
+            await asyncio.sleep(0.2)
+
+
+async def polling(
+    workers: int, poller: str, window: float, database_url: str, workdir: Path
+) -> tuple[float, float, Counter[str]]:
+    """Commands a second with `workers` worker processes, idle and then busy."""
+    async with (
+        private_redis(workdir) as redis_server,
+        sandbox(ONE_SLOW, workdir) as stand_in,
+        database(database_url) as url,
+        part(stand_in, ONE_SLOW, redis_server.url, url) as bench,
+        AsyncExitStack() as stack,
+    ):
+        for n in range(workers):
+            await stack.enter_async_context(worker(bench, f"worker{n}", POLLERS[poller]))
+        client = Redis.from_url(redis_server.url)
+        try:
+            await asyncio.sleep(2)  # past the start-up sweeps
+            idle, _ = await commands_a_second(client, window)
+            await running_campaigns(bench, stand_in, workers)
+            busy, used = await commands_a_second(client, window)
+        finally:
+            await client.aclose()
+    return idle, busy, used
+
+
+async def redis_polling(quick: bool, database_url: str, workdir: Path) -> None:
+    sizes = [1, 2, 4] if quick else [1, 2, 4, 8]
+    window = 5.0 if quick else 10.0
+    quick_note = " (QUICK)" if quick else ""
+    print(
+        f"3. Redis polling: commands a second over {window:.0f} s, with N workers idle, then with "
+        f"N campaigns sending (one number at 1 MPS between them){quick_note}"
+    )
+    print(f"   {'workers':<9}{'idle before':>12}{'idle after':>12}{'busy before':>13}"
+          f"{'busy after':>12}   busiest after")  # fmt: skip
+    for workers in sizes:
+        old_idle, old_busy, _ = await polling(workers, "before", window, database_url, workdir)
+        idle, busy, used = await polling(workers, "after", window, database_url, workdir)
+        top = ", ".join(f"{name} {n / window:.0f}" for name, n in used.most_common(3))
+        print(
+            f"   {workers:<9}{old_idle:>12.0f}{idle:>12.0f}{old_busy:>13.0f}{busy:>12.0f}   {top}"
+        )
+
+
 # Running --------------------------------------------------------------------------------------
 
 
@@ -364,11 +442,13 @@ async def run(parts: set[int], quick: bool, database_url: str, redis_url: str) -
         await database_work(quick, database_url, redis_url, workdir)
     if 2 in parts:
         await settle_plans(quick, database_url, redis_url, workdir)
+    if 3 in parts:
+        await redis_polling(quick, database_url, workdir)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="1,2", help="parts to run, e.g. 1,2")
+    parser.add_argument("--only", default="1,2,3", help="parts to run, e.g. 1,3")
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument(
         "--database-url",
