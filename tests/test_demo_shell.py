@@ -9,6 +9,7 @@ import contextlib
 import io
 import os
 import pty
+import socket
 import sys
 import termios
 from collections.abc import AsyncIterator
@@ -21,8 +22,9 @@ import aiohttp
 import pytest
 
 from tests.conftest import make_settings
+from textcast.demo import run
 from textcast.demo.processes import Processes
-from textcast.demo.redis_server import demo_redis
+from textcast.demo.redis_server import demo_redis, free_port
 from textcast.demo.run import Stack, start_stack
 from textcast.demo.screen import Screen
 from textcast.demo.shell import keep_running
@@ -168,3 +170,27 @@ async def test_a_window_it_cannot_fill_in_is_shown_and_said_where_it_waits(
     terminal.type(f"/sms edit {created['campaign_id']}")
     at = await terminal.shows("Textcast opened a window in Slack: Edit campaign")
     await terminal.shows("/_sandbox/views/U0ALICE", at)
+
+
+async def test_the_stack_starts_on_new_ports_when_one_is_taken_before_it_binds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port found free can be taken by another program before the stand-in binds it (CI13: the
+    demo's sandbox exited with "address already in use"): the stack starts again elsewhere."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    first = iter([taken.getsockname()[1]])  # the first port handed out is one in use
+    monkeypatch.setattr(run, "free_port", lambda: next(first, None) or free_port())
+    redis = await demo_redis(make_settings().REDIS_URL, tmp_path)
+    processes = Processes(tmp_path, {})
+    try:
+        stack = await start_stack(processes, tmp_path, redis)
+        async with aiohttp.ClientSession() as http, http.get(f"{stack.web_url}/healthz") as health:
+            assert health.status == 200
+        assert str(taken.getsockname()[1]) not in stack.web_url
+    finally:
+        taken.close()
+        await processes.stop()
+        await redis.forget(processes.env.get("REDIS_NAMESPACE", "none"))
+        await redis.stop()

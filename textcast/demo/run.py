@@ -78,7 +78,25 @@ def _environment(folder: Path, redis_url: str, ports: dict[str, int]) -> dict[st
     return env
 
 
+# A port found free can be taken by another program before our process binds it (CI ran the
+# tests of two databases at once, and the sandbox of one demo found its port in use).
+PORT_TRIES = 3
+
+
 async def start_stack(processes: Processes, folder: Path, redis: DemoRedis) -> Stack:
+    """The stand-ins, the web process and a worker, up; on new ports if one was taken meanwhile."""
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            return await _start_on_free_ports(processes, folder, redis)
+        except ProcessFailedError as error:
+            if attempt == PORT_TRIES or "address already in use" not in str(error).lower():
+                raise
+            await processes.stop()
+            processes.running.clear()
+    raise AssertionError("unreachable")
+
+
+async def _start_on_free_ports(processes: Processes, folder: Path, redis: DemoRedis) -> Stack:
     ports = {name: free_port() for name in ("web", "twilio", "slack")}
     env = _environment(folder, redis.url, ports)
     processes.env = env
