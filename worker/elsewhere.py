@@ -28,9 +28,6 @@ class RunningElsewhere:
     def remember(self, job_id: str) -> None:
         self._ids.add(job_id)
 
-    def forget(self, job_id: str) -> None:
-        self._ids.discard(job_id)
-
     def __contains__(self, job_id: object) -> bool:
         return job_id in self._ids
 

@@ -138,6 +138,10 @@ class SteadyWorker(Worker):
 
     _away_since: float | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._elsewhere = RunningElsewhere()
+
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
@@ -151,10 +155,6 @@ class SteadyWorker(Worker):
         if self._away_since is not None:
             log.warning("Redis is back after %.1f s", time.monotonic() - self._away_since)
             self._away_since = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._elsewhere = RunningElsewhere()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's, but for jobs that run here or, for sure, elsewhere: it asks about neither."""
