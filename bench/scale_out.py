@@ -78,6 +78,7 @@ from worker.engine import PACING_MARGIN
 
 sys.path.insert(0, str(ROOT))  # the tests' private Redis server serves here too
 from tests.worker.private_redis import private_redis
+from tests.worker.stack import departures
 
 BENCH = Path(__file__).resolve().parent
 COUNTER = str(BENCH / "statement_counter.py")
@@ -374,6 +375,27 @@ async def index(ctx: Context, *, drop: bool) -> None:
 
 # Part 3: Redis polling ------------------------------------------------------------------------
 
+
+@asynccontextmanager
+async def alone(
+    senders: dict[str, int], database_url: str, workdir: Path
+) -> AsyncIterator[tuple[Sandbox, Part, Redis, AsyncExitStack]]:
+    """A part on a Redis server of its own (its command counts are the part's alone): the
+    stand-in, the part, a client of that Redis, and a stack for the workers started in it."""
+    async with (
+        private_redis(workdir) as redis_server,
+        sandbox(senders, workdir) as stand_in,
+        database(database_url) as url,
+        part(stand_in, senders, redis_server.url, url) as bench,
+        AsyncExitStack() as stack,
+    ):
+        client = Redis.from_url(redis_server.url)
+        try:
+            yield stand_in, bench, client, stack
+        finally:
+            await client.aclose()
+
+
 ONE_SLOW = {"+14155550100": 1}  # one number at 1 MPS, shared: each campaign runs for minutes
 POLLERS = {"after": ("-m", "worker"), "before": (str(BENCH / "plain_poll_worker.py"),)}
 
@@ -406,23 +428,13 @@ async def polling(
     workers: int, poller: str, window: float, database_url: str, workdir: Path
 ) -> tuple[float, float, Counter[str]]:
     """Commands a second with `workers` worker processes, idle and then busy."""
-    async with (
-        private_redis(workdir) as redis_server,
-        sandbox(ONE_SLOW, workdir) as stand_in,
-        database(database_url) as url,
-        part(stand_in, ONE_SLOW, redis_server.url, url) as bench,
-        AsyncExitStack() as stack,
-    ):
+    async with alone(ONE_SLOW, database_url, workdir) as (stand_in, bench, redis, stack):
         for n in range(workers):
             await stack.enter_async_context(worker(bench, f"worker{n}", POLLERS[poller]))
-        client = Redis.from_url(redis_server.url)
-        try:
-            await asyncio.sleep(2)  # past the start-up sweeps
-            idle, _ = await commands_a_second(client, window)
-            await running_campaigns(bench, stand_in, workers)
-            busy, used = await commands_a_second(client, window)
-        finally:
-            await client.aclose()
+        await asyncio.sleep(2)  # past the start-up sweeps
+        idle, _ = await commands_a_second(redis, window)
+        await running_campaigns(bench, stand_in, workers)
+        busy, used = await commands_a_second(redis, window)
     return idle, busy, used
 
 
@@ -461,43 +473,21 @@ def busiest_second(times: list[float]) -> int:
     return most
 
 
-def departures(logs: list[Path]) -> dict[str, list[float]]:
-    """When each create left, by sender (masked, as the worker logs it with LOG_DEPARTURES)."""
-    left: dict[str, list[float]] = {}
-    for log in logs:
-        for line in log.read_text().splitlines():
-            _, found, rest = line.partition(" worker.departures: ")
-            if found:
-                sender, _, at = rest.rpartition(" at ")
-                left.setdefault(sender, []).append(float(at))
-    return left
-
-
 async def paced_run(
     workers: int, count: int, database_url: str, workdir: Path
 ) -> tuple[Sent, int, float]:
     """One campaign over PACED, driven by `workers` processes (a send loop in each): what was
     sent, the most creates one number sent in any second, and Redis commands per message."""
-    async with (
-        private_redis(workdir) as redis_server,
-        sandbox(PACED, workdir) as stand_in,
-        database(database_url) as url,
-        part(stand_in, PACED, redis_server.url, url) as bench,
-        AsyncExitStack() as stack,
-    ):
+    async with alone(PACED, database_url, workdir) as (stand_in, bench, redis, stack):
         bench.env.update(LOG_DEPARTURES="true", WORKER_DRIVERS_PER_CAMPAIGN=str(workers))
         campaign_id = await draft(bench.ctx, count)
         logs = []
         for n in range(workers):
             running = await stack.enter_async_context(worker(bench, f"worker{n}"))
             logs.append(running.log)
-        client = Redis.from_url(redis_server.url)
-        try:
-            before = await redis_commands(client)
-            sent = await send(bench, stand_in, campaign_id)
-            used = await redis_commands(client) - before
-        finally:
-            await client.aclose()
+        before = await redis_commands(redis)
+        sent = await send(bench, stand_in, campaign_id)
+        used = await redis_commands(redis) - before
         check_sent(sent)
         most = max(busiest_second(times) for times in departures(logs).values())
     return sent, most, sum(used.values()) / sent.messages
