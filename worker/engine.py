@@ -467,18 +467,16 @@ class Driver:
         # Taken out while the pacer is asked: others add to `ready` meanwhile.
         batch = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
         messages = [(w.claim.segments, self._sticky(w.claim.phone)) for w in batch]
-        asked = loop.time()
         try:
             slots, rest = await self.rt.pacer.book(self.pool, messages)
         except BaseException:
             self.ready.extendleft(reversed(batch))
             raise
-        # The waits count from the script's instant, somewhere in the round trip: from now they
-        # err late, never early, by up to the round trip, which the lanes count as lateness.
+        # The waits count from the script's instant: from now, they err late, never early.
         now = loop.time()
         for work, slot in zip(batch, slots, strict=False):
             lane = self._lane(slot.sender)
-            lane.add(work, work.claim.segments, now + slot.wait, uncertain=now - asked)
+            lane.add(work, work.claim.segments, now + slot.wait)
             self._lane_filled[slot.sender].set()
         self.ready.extendleft(reversed(batch[len(slots) :]))
         if len(slots) < len(batch):
