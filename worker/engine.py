@@ -472,11 +472,10 @@ class Driver:
         except BaseException:
             self.ready.extendleft(reversed(batch))
             raise
-        # The waits count from the script's instant: from now, they err late, never early.
         now = loop.time()
         for work, slot in zip(batch, slots, strict=False):
             lane = self._lane(slot.sender)
-            lane.add(work, work.claim.segments, now + slot.wait)
+            lane.add(work, work.claim.segments, slot.due, slot.earliest)
             self._lane_filled[slot.sender].set()
         self.ready.extendleft(reversed(batch[len(slots) :]))
         if len(slots) < len(batch):

@@ -21,6 +21,7 @@ in ordinary times (its key expired, the epoch in place) is free at once.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from campaigns.limits import MAX_BODY_CHARS
+from worker.redis_clock import RedisClock
 
 # The most segments one message can have: the longest body Twilio takes, at 67 characters a
 # segment (UCS-2). A message booked just before a flush may hold its number this long at its MPS.
@@ -142,8 +144,12 @@ _MICROSECONDS = 1_000_000
 @dataclass(frozen=True, slots=True)
 class Slot:
     sender: str
-    wait: float  # seconds from now until this send may go (0.0 = now); the slot is booked
+    wait: float  # seconds from the script's instant until this send may go (0.0 = at once)
     at: float = 0.0  # the booked start in Redis `TIME` seconds: one clock for every process
+    # The start on this process's event loop clock (see worker/redis_clock.py): `due` is the
+    # latest it may be (go then, never early), `earliest` the soonest (judge lateness from it).
+    due: float = 0.0
+    earliest: float = 0.0
 
 
 class Pacer:
@@ -160,6 +166,7 @@ class Pacer:
         self.horizon = horizon
         self.burst = burst
         self._redis = redis
+        self.clock = RedisClock()
         self._script = redis.register_script(PACING_SCRIPT)
         self._push_back = redis.register_script(PUSH_BACK_SCRIPT)
 
@@ -224,21 +231,27 @@ class Pacer:
             raise ValueError("a message costs at least 1 segment")
         senders = [sender for sender, _ in candidates]
         index = {sender: i for i, sender in enumerate(senders, start=1)}
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
         reply = await self._run(
             candidates,
             [(cost, index.get(sticky, 0) if sticky else 0) for cost, sticky in messages],
             book=True,
             tolerance=tolerance,
         )
-        # The wait counts from the script's instant, so sleeping it from the reply errs late by
-        # the reply's travel time, never early.
-        slots = [
-            Slot(senders[chosen - 1], wait_us / _MICROSECONDS, start_us / _MICROSECONDS)
-            for chosen, wait_us, start_us in reply
-            if chosen
-        ]
+        answered = loop.time()
+        if reply:  # every entry's start minus its wait is the script's instant
+            _, wait_us, start_us = reply[0]
+            self.clock.seen(asked, answered, (start_us - wait_us) / _MICROSECONDS)
+        slots = [self._slot(senders[chosen - 1], wait_us, start_us, answered)
+                 for chosen, wait_us, start_us in reply if chosen]  # fmt: skip
         rest = reply[-1][1] / _MICROSECONDS if reply and not reply[-1][0] else 0.0
         return slots, rest
+
+    def _slot(self, sender: str, wait_us: int, start_us: int, now: float) -> Slot:
+        at = start_us / _MICROSECONDS
+        due, earliest = self.clock.on_loop(at, now)
+        return Slot(sender, wait_us / _MICROSECONDS, at, due, earliest)
 
     async def push_back(self, sender: str, mps: float, delay: float, cost: int) -> None:
         """Requests woken `delay` seconds late, `cost` segments in all, go now: move the

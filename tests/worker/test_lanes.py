@@ -92,3 +92,18 @@ def test_removed_items_take_their_slots_with_them() -> None:
     assert [item for item, _ in lane.waiting] == [Item(0), Item(2)]
     assert [slot.due for slot in lane.slots] == [1.0, 1.2]
     assert lane.drain() == [Item(0), Item(2)] and lane.next_due() is None
+
+
+def test_a_slot_known_only_roughly_is_judged_late_from_the_soonest_it_may_be() -> None:
+    """Redis's clock is known on the loop's only to within a round trip: a slot goes at the
+    latest it may be, and must leave within MAX_START_DELAY of the soonest (CI16: six creates in
+    0.999 s at 5 MPS from two workers); when the two are far apart, the schedule is pushed."""
+    lane: Lane[Item] = Lane("+14155550100")
+    lane.add(Item(0), 1, due=1.0, earliest=0.998)  # known closely: as it is
+    lane.add(Item(1), 1, due=1.2, earliest=1.2 - MAX_LATENESS - 0.002)  # known roughly
+    assert lane.next_due() == 1.0  # never early
+    quick = lane.take_due(1.0)
+    assert quick.go == [(Item(0), 0.998)] and not quick.pushed
+    slow = lane.take_due(1.2)
+    assert slow.go == [(Item(1), pytest.approx(1.2 - MAX_LATENESS - 0.002))]
+    assert slow.pushed and slow.push == pytest.approx(MAX_LATENESS + 0.002)

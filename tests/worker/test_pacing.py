@@ -412,3 +412,30 @@ async def test_pushing_back_moves_every_later_slot_and_covers_the_burst(
     await idle.push_back("+14155550100", 10.0, delay=0.001, cost=5)
     (next_one,) = await idle.reserve_many(sender, [(1, None)])
     assert next_one.wait == pytest.approx(0.5, abs=0.02)
+
+
+async def test_a_slot_booked_on_a_slow_answer_is_placed_by_the_quick_ones(
+    redis: Redis, prefix: str
+) -> None:
+    """The pacer's wait counts from its script's instant, somewhere in the round trip. A reply
+    read 60 ms late (a starved loop) dated from its answer would put its slot 60 ms late beside
+    the slots of quick bookings: the loop's clock is learnt from the quick ones."""
+    sender = [("+14155550100", 10.0)]
+    pacer = await prepared(redis, prefix=prefix, horizon=2.0)
+    loop = asyncio.get_running_loop()
+    (quick,) = await pacer.reserve_many(sender, [(1, None)])
+    assert 0 <= quick.due - quick.earliest < 0.05  # within its own round trip
+    run = pacer._run
+
+    async def read_late(*args: Any, **kwargs: Any) -> list[tuple[int, int, int]]:
+        reply = await run(*args, **kwargs)
+        await asyncio.sleep(0.060)
+        return reply
+
+    pacer._run = read_late  # type: ignore[method-assign]
+    (slow,) = await pacer.reserve_many(sender, [(1, None)])
+    answered = loop.time()
+    assert slow.at - quick.at == pytest.approx(0.1, abs=1e-5)
+    # Where the quick booking put Redis's clock, up to its round trip and the drift allowed.
+    assert slow.due - quick.due == pytest.approx(0.1, abs=quick.due - quick.earliest + 0.001)
+    assert slow.due < answered + slow.wait - 0.040  # not dated from the late answer
