@@ -178,11 +178,19 @@ async def test_a_worker_stalled_past_its_lease_sends_nothing_it_lost(
             await stop_all(workers)
         assert_everyone_once(stack, 300)
         sends_per_second_within(stack, logs, SHARED)
-        stalled = logs[stalled_one].read_text()
         # It woke up holding claims that were no longer its: it found them taken over when it
         # renewed its leases, or (when its booked requests woke first) gave their slots up as
-        # too late. Which comes first is a matter of milliseconds; both send nothing.
-        assert "taken over" in stalled or "send slots given up" in stalled
+        # too late. Which comes first is a matter of milliseconds; both send nothing. On SQLite
+        # the stall may catch it inside a write (under load, CI): it keeps the database's one
+        # write lock, the other worker cannot renew its leases either, and it is the other
+        # whose claims are taken over when the stalled one wakes. Either way, someone's were.
+        texts = [log.read_text() for log in logs]
+        stalled = texts[stalled_one]
+        assert (
+            "taken over" in stalled
+            or "send slots given up" in stalled
+            or (db.dialect == "sqlite" and any("taken over" in text for text in texts))
+        ), stalled
         # How the other loop took them (their lease ran out under its claim, a lookup, a fresh
         # claim of what went back to pending) depends on milliseconds and is not logged the same
         # way each time: what matters is that nobody was sent twice, checked above.
