@@ -7,6 +7,7 @@ does not match.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -39,6 +40,7 @@ from bot.slack import (
     texts,
 )
 from bot.slack.nesting import nested_deeper_than
+from bot.slack.slow_answers import ARRIVED
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ def register(web_app: web.Application, runtime: Runtime) -> None:
     verifier = SignatureVerifier(runtime.settings.SLACK_SIGNING_SECRET or "")
 
     async def slack_events(request: web.Request) -> web.Response:
+        arrived = asyncio.get_running_loop().time()
         # Checked here before Bolt sees the request: Bolt would answer a non-numeric timestamp
         # with a 500 and log a refused request's whole body; here it is one line (access_log).
         body = await request.read()  # at most the route's limit (`body_limits`)
@@ -148,6 +151,7 @@ def register(web_app: web.Application, runtime: Runtime) -> None:
             return error_response(
                 400, "invalid_request", "The request body is malformed: it is nested too deep."
             )
+        bolt_request.context[ARRIVED] = arrived  # Slack's 3 seconds count from here
         bolt_response = await slack_app.async_dispatch(bolt_request)
         user = bolt_request.context.user_id
         if user:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -70,6 +71,7 @@ from bot.slack.slow_answers import (
     INLINE_SECONDS,
     Outcome,
     answer_in_time,
+    arrived,
     small_upload,
 )
 from campaigns.content_checks import plain_characters
@@ -306,7 +308,9 @@ def cheap_errors(form: Submitted, now: datetime, *, kept: int) -> dict[str, str]
 
 
 def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
-    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         view = body["view"]
         user_id = body["user"]["id"]
         metadata = Metadata.load(view.get("private_metadata"))
@@ -331,7 +335,7 @@ def _submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         # the preview replaces it when ready.
         await answer_in_time(
             ack, client, view["id"], work,
-            budget=INLINE_SECONDS if _small(form) else 0.0,
+            budget=INLINE_SECONDS if _small(form) else 0.0, since=arrived(context),
             waiting=checking_view(metadata, f"Checking {_size(form)}…"),
             failed=notice_view("Something went wrong", SOMETHING_WENT_WRONG, metadata),
         )  # fmt: skip

@@ -27,6 +27,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -61,7 +62,13 @@ from bot.runtime import Runtime
 from bot.slack.background import spawn
 from bot.slack.downloads import download
 from bot.slack.permissions import NotAllowed, require_permission
-from bot.slack.slow_answers import INLINE_SECONDS, Outcome, answer_in_time, small_upload
+from bot.slack.slow_answers import (
+    INLINE_SECONDS,
+    Outcome,
+    answer_in_time,
+    arrived,
+    small_upload,
+)
 from campaigns.errors import TextcastError
 from campaigns.offload import off_loop
 from campaigns.recipients import parse_recipients
@@ -231,7 +238,9 @@ def _text(values: dict[str, Any], block: str) -> str:
 
 
 def _template_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
-    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         view, user_id = body["view"], body["user"]["id"]
         values = view["state"]["values"]
         name, message = _text(values, TEMPLATE_NAME), _text(values, TEMPLATE_BODY)
@@ -244,7 +253,7 @@ def _template_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         work = spawn(_save(runtime, user_id, name, message, metadata), f"template for {user_id}")
         waiting = working_view(TEMPLATE_TITLE, "Saving the template…", metadata)
         await answer_in_time(ack, client, view["id"], work, budget=INLINE_SECONDS,
-                             waiting=waiting, failed=FAILED)  # fmt: skip
+                             since=arrived(context), waiting=waiting, failed=FAILED)  # fmt: skip
 
     return listener
 
@@ -312,7 +321,9 @@ def cheap_import_errors(form: ImportForm) -> dict[str, str]:
 
 
 def _import_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
-    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         view, user_id = body["view"], body["user"]["id"]
         form = ImportForm.read(view["state"]["values"])
         errors = cheap_import_errors(form)
@@ -328,7 +339,7 @@ def _import_submitted(runtime: Runtime):  # type: ignore[no-untyped-def]
         work = spawn(_import(runtime, client, user_id, form, metadata), f"import for {user_id}")
         what = "Importing the file…" if form.files else "Importing the numbers…"
         budget = INLINE_SECONDS if small_upload(form.files) else 0.0
-        await answer_in_time(ack, client, view["id"], work, budget=budget,
+        await answer_in_time(ack, client, view["id"], work, budget=budget, since=arrived(context),
                              waiting=working_view(IMPORT_TITLE, what, metadata), failed=FAILED)  # fmt: skip
 
     return listener
