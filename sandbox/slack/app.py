@@ -281,9 +281,19 @@ class SlackSandbox:
             timeout=timeout,
         )
 
-    def socket_connections(self) -> int:
-        """How many Socket Mode connections the app holds open."""
-        return sum(1 for c in self.socket_mode.connections if not c.socket.closed)
+    def socket_connections(self, *, staying: bool = False) -> int:
+        """How many Socket Mode connections the app holds open (`staying`: only those not told
+        to leave by a `disconnect`)."""
+        return sum(
+            1
+            for c in self.socket_mode.connections
+            if not c.socket.closed and not (staying and c.leaving)
+        )
+
+    def socket_moved_on(self) -> bool:
+        """After a `disconnect`: the app holds one connection, a new one (the old one alone is
+        still open until the app has made the new one)."""
+        return self.socket_connections() == self.socket_connections(staying=True) == 1
 
     async def socket_disconnect(
         self, reason: str = "refresh_requested", *, close_after: float | None = 10.0
