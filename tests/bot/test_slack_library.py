@@ -241,7 +241,13 @@ async def test_a_bad_import_is_refused_inline_and_stores_nothing(
     form = await until(showing(slack, IMPORT_FORM))
     filled = {GROUP_NAME: "Newsletter", CONSENT_SOURCE: "web form", **values}
     errors = await submit(web, slack, form, filled)
-    assert set(errors) == {block} and words in errors[block]
+    if not errors and block == CONTACTS_PASTE and values:
+        # Found only once the numbers are read: a starved web process may not have read them
+        # within its 1.5 s, and answers with the working view, then the form with the problem.
+        await until(lambda: words in str((top_view(slack) or {}).get("blocks")))
+        assert top_view(slack)["callback_id"] == IMPORT_FORM
+    else:
+        assert set(errors) == {block} and words in errors[block]
     assert await list_contact_groups(web.runtime.ctx) == []
 
 
