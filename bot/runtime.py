@@ -32,7 +32,7 @@ class Runtime:
         clock: Callable[[], datetime] = utcnow,
     ) -> Runtime:
         """Connect, refuse an out-of-date schema, and record the configured sender numbers."""
-        db = db or Database(settings.DATABASE_URL)
+        db = db or Database.configured(settings)
         await migrate.ensure_schema_current(db)
         redis = ArqRedis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
         # Opt-outs made here are announced to the send loops before they are acknowledged.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
@@ -24,7 +24,17 @@ from sqlalchemy.ext.asyncio import (
 
 from campaigns.sqlite_file import make_private
 
+if TYPE_CHECKING:
+    from campaigns.settings import Settings
+
 BUSY_TIMEOUT_SECONDS = 30
+# Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction) each transaction may
+# run on another server connection than the last. asyncpg names and caches its prepared
+# statements per client connection, so a statement prepared on one server connection was
+# looked for on another: "prepared statement "__asyncpg_stmt_8__" does not exist" (or "already
+# exists") within a few concurrent transactions. Without either cache, asyncpg and SQLAlchemy
+# use the unnamed statement, which lives only until the next one, inside the transaction.
+TRANSACTION_POOLER_ARGS = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
 _READ_ONLY = "textcast_read_only"
 
 
@@ -66,7 +76,10 @@ def _never_wait_to_terminate() -> None:
     AsyncAdapt_aiosqlite_connection._terminate_graceful_close = _close_without_waiting  # type: ignore[method-assign]
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, pool_mode: str = "session", **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; `pool_mode` "transaction" when it is a pooler in that mode."""
+    if pool_mode == "transaction":
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **TRANSACTION_POOLER_ARGS}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         make_private(engine.url.database)  # before SQLite creates it world-readable
@@ -78,10 +91,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 class Database:
     """An engine and the two kinds of transaction the service layer uses."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, pool_mode: str = "session", **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = create_engine(url, **engine_kwargs)
+        self.pool_mode = pool_mode
+        self.engine = create_engine(url, pool_mode=pool_mode, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Database:
+        """The database the settings name, as they say to reach it."""
+        return cls(settings.DATABASE_URL, pool_mode=settings.DATABASE_POOL_MODE)
 
     @property
     def dialect(self) -> str:

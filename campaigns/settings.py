@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     )
 
     DATABASE_URL: str = "sqlite+aiosqlite:///./textcast.db"
+    # "transaction" when DATABASE_URL is a pooler that hands each transaction to any server
+    # connection (PgBouncer's pool_mode = transaction): no statement then outlives its own
+    # transaction (see campaigns/db.py).
+    DATABASE_POOL_MODE: Literal["session", "transaction"] = "session"
     REDIS_URL: str = "redis://localhost:6379/0"
     # Every Redis key and the job queue start with this, so two installs (or test runs) can share
     # one Redis.
@@ -230,6 +234,17 @@ class Settings(BaseSettings):
     # (ALLOWED_SLACK_USERS / _USERGROUP), else @here.
     APPROVERS_SLACK_USERGROUP: str | None = None
     SWEEP_SECONDS: int = Field(default=15, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _pool_mode_needs_postgresql(self) -> Settings:
+        if self.DATABASE_POOL_MODE == "transaction" and not self.DATABASE_URL.startswith(
+            "postgresql"
+        ):
+            raise ValueError(
+                "DATABASE_POOL_MODE: transaction is for PostgreSQL behind a pooler such as "
+                "PgBouncer; SQLite needs none (leave it unset)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lookups_wait_for_late_creates(self) -> Settings:

@@ -37,7 +37,7 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     from campaigns.db import Database
 
     async def run() -> tuple[str | None, str]:
-        db = Database(load_settings().DATABASE_URL)
+        db = Database.configured(load_settings())
         try:
             return await migrate.upgrade(db)
         finally:
@@ -64,7 +64,7 @@ async def _with_context(run: Callable[[Context], Awaitable[int]]) -> int:
     from campaigns.db import Database
 
     settings = load_settings()
-    db = Database(settings.DATABASE_URL)
+    db = Database.configured(settings)
     try:
         await migrate.ensure_schema_current(db)
         return await run(Context(db=db, settings=settings))

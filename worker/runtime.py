@@ -99,7 +99,7 @@ class WorkerRuntime:
         settings.require("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
         if not settings.SENDER_NUMBERS and not settings.TWILIO_MESSAGING_SERVICE_SID:
             settings.require("SENDER_NUMBERS")
-        db = db or Database(settings.DATABASE_URL)
+        db = db or Database.configured(settings)
         await migrate.ensure_schema_current(db)
         ctx = Context(db=db, settings=settings, stops=RedisStops(redis, settings.REDIS_NAMESPACE))
         await sync_sender_numbers(ctx)

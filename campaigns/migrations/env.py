@@ -34,8 +34,8 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_on_url(url: str) -> None:
-    engine = create_engine(url)
+async def _run_on_url(url: str, pool_mode: str) -> None:
+    engine = create_engine(url, pool_mode=pool_mode)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
@@ -50,11 +50,13 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
+    pool_mode = "session"
     if not url:
         from campaigns.settings import load_settings
 
-        url = load_settings().DATABASE_URL
-    asyncio.run(_run_on_url(url))
+        settings = load_settings()
+        url, pool_mode = settings.DATABASE_URL, settings.DATABASE_POOL_MODE
+    asyncio.run(_run_on_url(url, pool_mode))
 
 
 if context.is_offline_mode():
