@@ -1,7 +1,7 @@
 """Scaling out on PostgreSQL: what each message costs the database, and how it grows.
 
-    .venv/bin/python bench/scale_out.py [--only 1,2,3,4] [--quick] [--database-url URL]
-                                        [--redis-url URL]
+    .venv/bin/python bench/scale_out.py [--only 1,2,3,4,5] [--quick] [--database-url URL]
+                                        [--redis-url URL] [--pgbouncer]
 
 1. Database work per message. One worker process sends a campaign to the stand-in (10 numbers
    at 1,000 MPS, no latency, so pacing is not what limits) while one web process takes every
@@ -24,6 +24,11 @@
    LOG_DEPARTURES lines) and Redis commands per message. Targets (issue 24, not met yet):
    within 2% of the minimum whatever the workers, never over a number's MPS, at most 2 Redis
    commands per message.
+5. Latency-bound: 100,000 recipients over 20 numbers at 1,000 MPS with 150 ms on every create,
+   driven by 1, 2 and 4 worker processes, each under the statement counter: messages a second
+   and how they scale, SQL statements, Redis commands and worker CPU per message, duplicates.
+   `--pgbouncer`: the workers reach PostgreSQL through PgBouncer in transaction mode
+   (`DATABASE_POOL_MODE=transaction`, tests/pgbouncer.py starts it).
 
 Each part has its own PostgreSQL database (created, migrated with `campaigns.migrate.upgrade`,
 dropped afterwards), its own stand-in process and its own Redis namespace (parts 3 and 4: a
@@ -43,6 +48,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +83,7 @@ from campaigns.service.claims import (
 from worker.engine import PACING_MARGIN
 
 sys.path.insert(0, str(ROOT))  # the tests' private Redis server serves here too
+from tests.pgbouncer import start_pgbouncer
 from tests.worker.private_redis import private_redis
 from tests.worker.stack import departures
 
@@ -516,10 +523,86 @@ async def paced(quick: bool, database_url: str, workdir: Path) -> None:
     )
 
 
+# Part 5: latency-bound scale-out ----------------------------------------------------------------
+
+LATENT = {f"+1415556{index:04d}": 1_000 for index in range(100, 120)}  # 20 numbers at 1,000 MPS
+LATENCY_MS = 150
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class ScaleRun:
+    sent: Sent
+    statements: float  # per message, every worker's together
+    redis: float  # commands per message
+    cpu_ms: float  # worker CPU per message, every worker's together
+
+
+async def scale_run(
+    workers: int, count: int, database_url: str, workdir: Path, pooled: bool
+) -> ScaleRun:
+    """One campaign over LATENT with 150 ms on every create, driven by `workers` processes (a
+    send loop in each), each under the statement counter; through PgBouncer if `pooled`."""
+    async with alone(LATENT, database_url, workdir) as (stand_in, bench, redis, stack):
+        await stand_in.post("/sandbox/faults", {"latency_ms": LATENCY_MS})
+        bench.env.update(WORKER_DRIVERS_PER_CAMPAIGN=str(workers))
+        if pooled:
+            pooler = await start_pgbouncer(bench.env["DATABASE_URL"], 4)
+            stack.push_async_callback(pooler.stop)
+            bench.env.update(DATABASE_URL=pooler.url, DATABASE_POOL_MODE="transaction")
+        campaign_id = await draft(bench.ctx, count)
+        counts = [bench.workdir / f"worker{n}.json" for n in range(workers)]
+        running = [
+            await stack.enter_async_context(
+                worker(bench, f"worker{n}", command=(COUNTER, str(path), "-m", "worker"))
+            )
+            for n, path in enumerate(counts)
+        ]
+        before = [await settled_counts(path) for path in counts]
+        cpu_before = [cpu_seconds(w.process.pid) for w in running]
+        redis_before = await redis_commands(redis)
+        sent = await send(bench, stand_in, campaign_id)
+        redis_used = await redis_commands(redis) - redis_before
+        cpu = sum(cpu_seconds(w.process.pid) - c for w, c in zip(running, cpu_before, strict=True))
+        used = sum(
+            (await settled_counts(path) - b for path, b in zip(counts, before, strict=True)),
+            Counter(),
+        )
+        check_sent(sent)
+    per = sent.messages
+    return ScaleRun(sent, statements(used) / per, sum(redis_used.values()) / per, cpu * 1000 / per)
+
+
+async def scale_out(quick: bool, database_url: str, workdir: Path, pooled: bool) -> None:
+    count = 10_000 if quick else 100_000
+    quick_note = " (QUICK)" if quick else ""
+    through = ", through PgBouncer in transaction mode (4 server connections)" if pooled else ""
+    print(
+        f"5. Latency-bound: {count:,} recipients over {len(LATENT)} numbers at 1,000 MPS, "
+        f"{LATENCY_MS} ms on every create, one send loop per worker{through}{quick_note}"
+    )
+    print(f"   {'workers':<9}{'messages/s':>11}{'scale':>7}{'SQL/message':>13}"
+          f"{'Redis/message':>15}{'CPU ms/message':>16}{'duplicates':>12}")  # fmt: skip
+    first = None
+    for workers in (1, 2, 4):
+        run = await scale_run(workers, count, database_url, workdir, pooled)
+        first = first or run.sent.rate
+        print(f"   {workers:<9}{run.sent.rate:>11.0f}{run.sent.rate / first:>7.2f}"
+              f"{run.statements:>13.3f}{run.redis:>15.2f}{run.cpu_ms:>16.3f}"
+              f"{run.sent.duplicates:>12}")  # fmt: skip
+
+
 # Running --------------------------------------------------------------------------------------
 
 
-async def run(parts: set[int], quick: bool, database_url: str, redis_url: str) -> None:
+async def run(
+    parts: set[int], quick: bool, database_url: str, redis_url: str, pooled: bool
+) -> None:
     workdir = Path(os.environ.get("TMPDIR", "/tmp"))
     print(f"Scale-out benchmark on PostgreSQL, {os.cpu_count()} cores")
     if 1 in parts:
@@ -530,11 +613,13 @@ async def run(parts: set[int], quick: bool, database_url: str, redis_url: str) -
         await redis_polling(quick, database_url, workdir)
     if 4 in parts:
         await paced(quick, database_url, workdir)
+    if 5 in parts:
+        await scale_out(quick, database_url, workdir, pooled)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="1,2,3,4", help="parts to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5", help="parts to run, e.g. 1,3")
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument(
         "--database-url",
@@ -544,9 +629,12 @@ def main() -> None:
         help="a PostgreSQL server to make the benchmark's databases on",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--pgbouncer", action="store_true", help="part 5's workers reach PostgreSQL through one"
+    )
     args = parser.parse_args()
     parts = {int(p) for p in args.only.split(",")}
-    asyncio.run(run(parts, args.quick, args.database_url, args.redis_url))
+    asyncio.run(run(parts, args.quick, args.database_url, args.redis_url, args.pgbouncer))
 
 
 if __name__ == "__main__":

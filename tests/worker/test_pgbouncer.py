@@ -3,37 +3,27 @@
 Such a pooler hands each transaction to whichever server connection is free, so nothing may
 outlive its transaction. asyncpg's prepared statements did: named and cached per client
 connection, they were looked for (or made again) on another server connection. The fault is
-made to happen first, with one server connection shared by every client, then a campaign is
-sent through the pooler by two real worker processes and the web app, with the migrations run
-through it too.
+made to happen first, then a campaign is sent through the pooler by two real worker processes
+and the web app, with the migrations run through it too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import signal
-import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from campaigns import migrate
 from campaigns.db import Database
 from tests.conftest import ON_POSTGRES
-from tests.ports import free_port
+from tests.pgbouncer import PGBOUNCER, start_pgbouncer
 from tests.worker.stack import people, running_stack
 from tests.worker.test_recovery import assert_everyone_once, started
-
-PGBOUNCER = shutil.which("pgbouncer") or (
-    "/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None
-)
 
 pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="PgBouncer pools PostgreSQL connections only"),
@@ -41,60 +31,6 @@ pytestmark = [
         PGBOUNCER is None, reason="pgbouncer is not installed (.ci/run installs it)"
     ),
 ]
-
-
-@dataclass
-class Pooler:
-    url: str  # DATABASE_URL through it
-    process: asyncio.subprocess.Process
-    drain: asyncio.Task[bytes]  # reads its output, so that its pipe never fills
-    folder: Path
-
-    async def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        await self.process.wait()
-        await self.drain
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _config(database_url: str, port: int, server_connections: int) -> Path:
-    """Its configuration, in a folder of its own, readable by the user it runs as: PgBouncer
-    will not run as root (it is told `-u nobody`)."""
-    url = make_url(database_url)
-    folder = Path(tempfile.mkdtemp(prefix="textcast-pgbouncer-"))
-    folder.chmod(0o755)
-    config = folder / "pgbouncer.ini"
-    config.write_text(
-        "[databases]\n"
-        f"{url.database} = host={url.host or '127.0.0.1'} port={url.port or 5432} "
-        f"dbname={url.database} user={url.username or 'postgres'}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        "auth_type = any\npool_mode = transaction\n"
-        f"default_pool_size = {server_connections}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
-        "max_client_conn = 200\n"
-    )
-    config.chmod(0o644)
-    return config
-
-
-async def start_pgbouncer(database_url: str, server_connections: int) -> Pooler:
-    port = free_port()
-    config = _config(database_url, port, server_connections)
-    as_user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    process = await asyncio.create_subprocess_exec(
-        PGBOUNCER or "pgbouncer", *as_user, str(config), stderr=asyncio.subprocess.PIPE
-    )
-    assert process.stderr is not None
-    async with asyncio.timeout(30):
-        while b"process up" not in (line := await process.stderr.readline()):
-            assert line, "pgbouncer exited at start"
-    pooled = (
-        make_url(database_url)
-        .set(host="127.0.0.1", port=port)
-        .render_as_string(hide_password=False)
-    )
-    return Pooler(pooled, process, asyncio.create_task(process.stderr.read()), config.parent)
 
 
 @pytest.fixture
