@@ -40,7 +40,8 @@ from worker.twilio_client import CONNECT_BY, LEAVING, Leaving, LeftLate
 
 # One line per create as it leaves, with its sender and the wall clock (LOG_DEPARTURES): pacing is
 # judged by when requests leave, not by when a busy receiver noted them. The record also carries
-# the recipient (`to`), never printed, for observers in the same process (tests).
+# the recipient (`to`) and the monotonic time it left (`left`), never printed, for observers in
+# the same process (tests).
 DEPARTURES = "worker.departures"
 departures = logging.getLogger(DEPARTURES)
 
@@ -187,11 +188,11 @@ class Gateway:
         return replace(attempt, checked_at=paced.checked)
 
     @staticmethod
-    def _departure(message: Outgoing) -> Callable[[float], None] | None:
+    def _departure(message: Outgoing) -> Callable[[float, float], None] | None:
         if not departures.isEnabledFor(logging.DEBUG):
             return None
-        return lambda left_at: departures.debug(
-            "%s at %.6f", message.sender, left_at, extra={"to": message.to}
+        return lambda left_at, monotonic: departures.debug(
+            "%s at %.6f", message.sender, left_at, extra={"to": message.to, "left": monotonic}
         )
 
     async def _create(self, message: Outgoing) -> Attempt:

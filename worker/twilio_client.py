@@ -60,8 +60,11 @@ class Leaving:
     """What a paced create asks of the moment it leaves (worker/gateway.py sets it around one)."""
 
     by: float | None = None  # loop time: not written at all if it would leave later (LeftLate)
-    # Called once it has left, with the wall-clock time it left at, for the departures log.
-    noted: Callable[[float], None] | None = None
+    # Called once it has left, with the times it left at (the wall clock's, for the departures
+    # log, and the monotonic clock's, for observers in this process), both read between the
+    # last check and the write: what follows the write (the log itself, a preemption) is not
+    # departure time.
+    noted: Callable[[float, float], None] | None = None
     # Loop time of the last check: as its bytes were written, or where it was found late.
     checked: float | None = None
 
@@ -120,10 +123,10 @@ class _PacedForm(BytesPayload):
     ) -> None:
         if self._leaving.late():
             raise LeftLate("the request could not leave in time for its slot")
-        left_at = time.time()
+        left_at, left_monotonic = time.time(), time.monotonic()
         await super().write_with_length(writer, content_length)
         if self._leaving.noted is not None:
-            self._leaving.noted(left_at)
+            self._leaving.noted(left_at, left_monotonic)
 
 
 class TextcastTwilioHttpClient(AsyncTwilioHttpClient):

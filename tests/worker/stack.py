@@ -368,9 +368,10 @@ class _DepartureRecorder(logging.Handler):
         self.left: list[Departure] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        # Called by the loop as the create leaves, so the monotonic clock read now is its time.
+        # The monotonic time read as the create was written, before this log record was made.
         sender, wall = record.args  # type: ignore[misc]
-        self.left.append(Departure(sender, getattr(record, "to", ""), time.monotonic(), wall))
+        left = getattr(record, "left", None) or time.monotonic()
+        self.left.append(Departure(sender, getattr(record, "to", ""), left, wall))
 
 
 @asynccontextmanager
