@@ -569,10 +569,9 @@ async def scale_run(
         sent = await send(bench, stand_in, campaign_id)
         redis_used = await redis_commands(redis) - redis_before
         cpu = sum(cpu_seconds(w.process.pid) - c for w, c in zip(running, cpu_before, strict=True))
-        used = sum(
-            (await settled_counts(path) - b for path, b in zip(counts, before, strict=True)),
-            Counter(),
-        )
+        used: Counter[str] = Counter()
+        for path, counted in zip(counts, before, strict=True):
+            used += await settled_counts(path) - counted
         check_sent(sent)
     per = sent.messages
     return ScaleRun(sent, statements(used) / per, sum(redis_used.values()) / per, cpu * 1000 / per)
