@@ -9,8 +9,6 @@ and the web app, with the migrations run through it too.
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from campaigns.db import Database
 from tests.conftest import ON_POSTGRES
 from tests.pgbouncer import PGBOUNCER, start_pgbouncer
 from tests.worker.stack import people, running_stack
-from tests.worker.test_recovery import assert_everyone_once, started
+from tests.worker.test_recovery import assert_everyone_once, started, stop_all
 
 pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="PgBouncer pools PostgreSQL connections only"),
@@ -87,9 +85,7 @@ async def test_two_workers_send_a_campaign_through_pgbouncer_in_transaction_mode
                                          recipients=people(120), from_number="all")  # fmt: skip
                 await stack.until_finished(cid, timeout=90)
             finally:
-                for worker in workers:
-                    worker.send_signal(signal.SIGTERM)
-                await asyncio.gather(*(worker.wait() for worker in workers))
+                await stop_all(workers)
             assert_everyone_once(stack, 120)
             for log in logs:
                 assert "prepared statement" not in log.read_text()
