@@ -93,7 +93,6 @@ class Database:
 
     def __init__(self, url: str, *, pool_mode: str = "session", **engine_kwargs: Any) -> None:
         self.url = url
-        self.pool_mode = pool_mode
         self.engine = create_engine(url, pool_mode=pool_mode, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -243,15 +243,18 @@ class Pacer:
         if reply:  # every entry's start minus its wait is the script's instant
             _, wait_us, start_us = reply[0]
             self.clock.seen(asked, answered, (start_us - wait_us) / _MICROSECONDS)
-        slots = [self._slot(senders[chosen - 1], wait_us, start_us, answered)
-                 for chosen, wait_us, start_us in reply if chosen]  # fmt: skip
+        # Redis's clock minus the loop's, (at least, at most): a slot at Redis time `at` is at
+        # `at - low` on the loop's at the latest, `at - high` at the soonest.
+        low, high = self.clock.distance(answered)
+        slots = []
+        for chosen, wait_us, start_us in reply:
+            if chosen:
+                at = start_us / _MICROSECONDS
+                slots.append(
+                    Slot(senders[chosen - 1], wait_us / _MICROSECONDS, at, at - low, at - high)
+                )
         rest = reply[-1][1] / _MICROSECONDS if reply and not reply[-1][0] else 0.0
         return slots, rest
-
-    def _slot(self, sender: str, wait_us: int, start_us: int, now: float) -> Slot:
-        at = start_us / _MICROSECONDS
-        due, earliest = self.clock.on_loop(at, now)
-        return Slot(sender, wait_us / _MICROSECONDS, at, due, earliest)
 
     async def push_back(self, sender: str, mps: float, delay: float, cost: int) -> None:
         """Requests woken `delay` seconds late, `cost` segments in all, go now: move the

@@ -45,17 +45,15 @@ class RedisClock:
         """A script read Redis's clock at `redis_now` between loop times `asked` and `answered`."""
         bound = Bound(answered, redis_now - answered, redis_now - asked)
         self._forget_before(answered - WINDOW)
-        low, high = self._interval(answered)
+        low, high = self.distance(answered)
         if bound.high < low or bound.low > high:
             self._bounds.clear()  # a clock was stepped: the old bounds say nothing now
         self._bounds.append(bound)
 
-    def on_loop(self, redis_time: float, now: float) -> tuple[float, float]:
-        """Redis's `redis_time` on the loop's clock: (the latest it may be, the soonest)."""
-        low, high = self._interval(now)
-        return redis_time - low, redis_time - high
-
-    def _interval(self, now: float) -> tuple[float, float]:
+    def distance(self, now: float) -> tuple[float, float]:
+        """Redis's clock minus the loop's, as known at loop time `now`: (at least, at most). A
+        Redis time `t` is on the loop's clock at `t - low` at the latest, `t - high` at the
+        soonest; one booking's slots all convert with it, worked out once."""
         if not self._bounds:
             return float("-inf"), float("inf")
         low = max(b.low - DRIFT * (now - b.seen) for b in self._bounds)
