@@ -92,7 +92,7 @@ async def run(recipients: int, mps: float, tasks: int, scale: float, url: str) -
     try:
         await asyncio.gather(*(sender_task(pacer, pool, queue, sends) for _ in range(tasks)))
     finally:
-        await redis.delete(*(pacer.key(number) for number in NUMBERS), pacer.epoch_key)
+        await redis.delete(pacer.schedule_key)
         await redis.aclose()
 
     total_mps = sum(rate for _, rate in pool)

@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -480,9 +481,7 @@ def busiest_second(times: list[float]) -> int:
     return most
 
 
-async def paced_run(
-    workers: int, count: int, database_url: str, workdir: Path
-) -> tuple[Sent, int, float]:
+async def paced_run(workers: int, count: int, database_url: str, workdir: Path) -> PacedRun:
     """One campaign over PACED, driven by `workers` processes (a send loop in each): what was
     sent, the most creates one number sent in any second, and Redis commands per message."""
     async with alone(PACED, database_url, workdir) as (stand_in, bench, redis, stack):
@@ -497,7 +496,33 @@ async def paced_run(
         used = await redis_commands(redis) - before
         check_sent(sent)
         most = max(busiest_second(times) for times in departures(logs).values())
-    return sent, most, sum(used.values()) / sent.messages
+        lost, pushed = given_up(logs)
+    top = ", ".join(f"{name} {n / sent.messages:.2f}" for name, n in used.most_common(4))
+    return PacedRun(sent, most, sum(used.values()) / sent.messages, top, lost, pushed)
+
+
+@dataclass
+class PacedRun:
+    sent: Sent
+    most: int  # the most creates one number sent in any second
+    redis: float  # Redis commands a message
+    top: str  # the commands most used, a message each
+    lost: int  # send slots given up, every loop together
+    pushed: float  # seconds the numbers' schedules were moved back, every loop together
+
+
+GIVEN_UP = re.compile(
+    r"(\d+) send slots given up, and the numbers' schedules moved back ([\d.]+) s"
+)
+
+
+def given_up(logs: list[Path]) -> tuple[int, float]:
+    """What the send loops logged as they ended: slots given up, seconds pushed back."""
+    found = [GIVEN_UP.search(line) for log in logs for line in log.read_text().splitlines()]
+    return (
+        sum(int(match[1]) for match in found if match),
+        sum(float(match[2]) for match in found if match),
+    )
 
 
 async def paced(quick: bool, database_url: str, workdir: Path) -> None:
@@ -512,10 +537,16 @@ async def paced(quick: bool, database_url: str, workdir: Path) -> None:
     )
     print(f"   {'workers':<9}{'messages/s':>11}{'x minimum':>11}{'most a second':>15}"
           f"{'Redis per message':>19}")  # fmt: skip
+    runs = []
     for workers in (1, 2, 4):
-        sent, most, per_message = await paced_run(workers, count, database_url, workdir)
-        print(f"   {workers:<9}{sent.rate:>11.0f}{sent.seconds / minimum:>11.3f}"
-              f"{most:>9} of {next(iter(PACED.values()))}{per_message:>19.2f}")  # fmt: skip
+        run = await paced_run(workers, count, database_url, workdir)
+        runs.append((workers, run))
+        print(f"   {workers:<9}{run.sent.rate:>11.0f}{run.sent.seconds / minimum:>11.3f}"
+              f"{run.most:>9} of {next(iter(PACED.values()))}{run.redis:>19.2f}")  # fmt: skip
+    for workers, run in runs:
+        print(f"   ({workers} worker{'s' if workers > 1 else ''}: {run.lost} slots given up and "
+              f"{run.pushed:.2f} s of pushing back in all; first create after "
+              f"{run.sent.first * 1000:.0f} ms; Redis a message: {run.top})")  # fmt: skip
     print(
         f"   (the engine paces {PACING_MARGIN:.0%} under each number's MPS, so "
         f"{1 / (1 - PACING_MARGIN):.4f} x minimum is the least it can take; a second is judged "

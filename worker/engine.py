@@ -30,7 +30,7 @@ from campaigns.frequency import FREQUENCY_CAP
 from campaigns.models import Campaign
 from campaigns.privacy import mask
 from campaigns.recipients.destinations import Destinations
-from campaigns.senders import SenderMode, sticky_sender
+from campaigns.senders import SenderMode, StickyPicker
 from campaigns.service import opted_out_among, record_opt_out
 from campaigns.service.claims import (
     OPTED_OUT,
@@ -104,6 +104,10 @@ PUSH_PER_REQUEST = 0.0003
 # grows is caught up with in a push or two rather than chased slot by slot.
 LAG_FACTOR = 1.5
 LAG_CEILING = 0.200
+# A loop whose lanes hold slots up to the pacer's horizon books again when this share of the
+# horizon has gone by (see Driver._book).
+REFILL = 0.5
+UNPICKED = ""  # Work.sticky before it is asked: never a number, nor a Messaging Service SID
 
 
 @dataclass(eq=False, slots=True)
@@ -114,6 +118,9 @@ class Work:
     tries: int = 0  # requests Twilio refused for now
     # Loop time after which no request for it may leave: its sending hours close (see _claim).
     send_by: float = math.inf
+    # The number it goes from when that number is free soon enough (see Driver._sticky): asked
+    # once, when it is first booked. UNPICKED until then; None when the pool has one number.
+    sticky: str | None = UNPICKED
 
     @property
     def id(self) -> int:
@@ -129,6 +136,7 @@ class Driver:
     template: Template = field(init=False)
     pool: list[tuple[str, float]] = field(init=False)
     weights: list[tuple[str, int]] = field(init=False)  # the pool as preferred_senders takes it
+    picker: StickyPicker | None = field(init=False)  # None: one number, nothing to pick
     window: FailureWindow = field(init=False)
     receipts: ReceiptWindow = field(init=False)  # the carriers' receipts of what it sent
     recheck: Destinations | None = field(init=False)  # what new claims are checked against
@@ -168,6 +176,7 @@ class Driver:
                 for phone in self.campaign.from_numbers
             ]
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
+        self.picker = StickyPicker(self.weights) if len(self.weights) > 1 else None
         self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
         self.receipts = ReceiptWindow(settings.AUTO_PAUSE_RECEIPTS)
@@ -464,9 +473,11 @@ class Driver:
         # few at a time rather than one Redis round trip each, unless the lanes run dry.
         if room <= 0 or (room < min(len(self.ready), self._chunk()) and booked):
             return
-        # Taken out while the pacer is asked: others add to `ready` meanwhile.
-        batch = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
-        messages = [(w.claim.segments, self._sticky(w.claim.phone)) for w in batch]
+        # Taken out while the pacer is asked: others add to `ready` meanwhile. No more than can
+        # be booked within the horizon: the rest would be sent to Redis only to come back.
+        count = min(room, len(self.ready), self._fits())
+        batch = [self.ready.popleft() for _ in range(count)]
+        messages = [(w.claim.segments, self._sticky(w)) for w in batch]
         try:
             slots, rest = await self.rt.pacer.book(self.pool, messages)
         except BaseException:
@@ -479,10 +490,20 @@ class Driver:
             self._lane_filled[slot.sender].set()
         self.ready.extendleft(reversed(batch[len(slots) :]))
         if len(slots) < len(batch):
-            # Until the soonest slot comes within the horizon: booked then, it is taken at its
-            # time, not whenever this loop wakes up.
-            self.book_after = now + max(0.001, rest - self.rt.pacer.horizon)
+            # Until the soonest slot has come well within the horizon: booked then, it is
+            # taken at its time, not whenever this loop wakes up, and the lanes still hold what
+            # was booked up to it. Not sooner: each booking is a round trip that reads every
+            # number's schedule, and one for each slot that comes free would cost Redis tens
+            # of commands a message.
+            horizon = self.rt.pacer.horizon
+            self.book_after = now + max(0.001, rest - horizon + horizon * REFILL)
         self._tick_in_background()
+
+    def _fits(self) -> int:
+        # The most one booking can place within the pacer's horizon: every number's share of
+        # it, and one more each (a number free now takes one at once).
+        horizon = self.rt.pacer.horizon
+        return max(1, sum(math.ceil(mps * horizon) + 1 for _, mps in self.pool))
 
     def _chunk(self) -> int:
         return max(1, min(16, self._batch_size() // 8))
@@ -495,10 +516,10 @@ class Driver:
             self._dispatchers.append(asyncio.create_task(self._dispatch(lane)))
         return lane
 
-    def _sticky(self, phone: str) -> str | None:
-        if len(self.weights) == 1:
-            return None
-        return sticky_sender(phone, self.weights)
+    def _sticky(self, work: Work) -> str | None:
+        if work.sticky == UNPICKED:
+            work.sticky = self.picker(work.claim.phone) if self.picker else None
+        return work.sticky
 
     async def _dispatch(self, lane: Lane[Work]) -> None:
         """Hand out one sender's slots: each request at its slot's time, or booked again."""

@@ -1,7 +1,10 @@
 """Per-sender pacing shared by every worker process: GCRA in one Redis script, on Redis's clock.
 
-Each sender number has one key holding its theoretical arrival time (TAT): the instant, in
-microseconds of Redis `TIME`, from which the number is free again. A message of `cost` segments
+Each sender number has a theoretical arrival time (TAT): the instant, in microseconds of Redis
+`TIME`, from which the number is free again. Every number's is a field of one hash, the
+schedule, so that a booking reads and writes all its candidates in one command each: with a key
+per number, a booking over twenty numbers cost Redis some forty commands, and several loops
+booking a few messages each cost it up to eighteen commands a message. A message of `cost` segments
 starting at `start` moves it to `max(TAT, start) + cost / MPS`, so segments never go closer than
 1/MPS apart, whichever process books them. Only slots close at hand are booked (`horizon`): a
 worker never holds a slot far ahead while other workers could have used the number sooner.
@@ -9,14 +12,15 @@ worker never holds a slot far ahead while other workers could have used the numb
 One call books a run of messages (`reserve_many`), in order, as if each had made its own call at
 the same instant: a fast campaign makes one Redis round trip per batch, not one per message.
 
-After a Redis flush (or a restart that comes back empty) the keys are gone, but the send loops
-still hold the slots they booked before it, up to a horizon ahead, and a message's segments
-hold the number for `cost / MPS` after its start. An absent key cannot say whether its number
-is idle or was just flushed, so a key of its own, the epoch, tells the two apart: it never
-expires, and its absence means the flush. The first call that finds it absent writes the
-instant, and until `horizon + LONGEST_MESSAGE / MPS` after it, a number without a key starts
-no sooner than that: every slot booked before the flush is behind it by then. A number idle
-in ordinary times (its key expired, the epoch in place) is free at once.
+After a Redis flush (or a restart that comes back empty) the schedule is gone, but the send
+loops still hold the slots they booked before it, up to a horizon ahead, and a message's
+segments hold the number for `cost / MPS` after its start. A field of its own, the epoch, tells
+a number never booked from a flush: its absence means the flush. The first call that finds it
+absent writes the instant, and until `horizon + LONGEST_MESSAGE / MPS` after it, a number
+without a field starts no sooner than that: every slot booked before the flush is behind it by
+then. A number idle in ordinary times (a TAT long past, or none, with the epoch in place) is
+free at once. Fields are never removed: a TAT in the past says what an absent one would, and
+the hash holds one field for each number ever used.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from worker.redis_clock import RedisClock
 UCS2_SEGMENT_CHARS = 67
 LONGEST_MESSAGE = -(-MAX_BODY_CHARS // UCS2_SEGMENT_CHARS)
 
-# KEYS: one pacing key per candidate, then the epoch key.
+# KEYS: the schedule (a hash: each number's TAT, and the epoch under EPOCH_FIELD).
 # ARGV: burst, horizon_us, tolerance_us, book (1 = reserve, 0 = only look), the number of
-#       candidates, each candidate's MPS, then per message: cost, sticky (1-based candidate,
-#       0 = none). ARGV[#ARGV]: the longest message's segments (LONGEST_MESSAGE).
+#       candidates, each candidate's field (its number), each candidate's MPS, then per
+#       message: cost, sticky (1-based candidate, 0 = none). ARGV[#ARGV]: the longest message's
+#       segments (LONGEST_MESSAGE).
 # Returns {candidate, wait_us, start_us} for each message booked, in order. When a message cannot
 # be booked (its soonest slot is beyond the horizon, or book is 0) the list ends with
 # {0, wait_us, start_us} of the soonest candidate, and the messages after it are not looked at.
@@ -53,28 +58,28 @@ local book = ARGV[4] == '1'
 local count = tonumber(ARGV[5])
 local longest = tonumber(ARGV[#ARGV])
 
-local epoch = tonumber(redis.call('GET', KEYS[count + 1]) or '-1')
-if epoch < 0 then
-    -- Flushed: the loops may still hold slots booked before (see the module's docstring).
+local stored = redis.call('HMGET', KEYS[1], '@epoch', unpack(ARGV, 6, 5 + count))
+local epoch = tonumber(stored[1] or '-1')
+local flushed = epoch < 0
+if flushed then
+    -- The loops may still hold slots booked before (see the module's docstring).
     epoch = now
-    redis.call('SET', KEYS[count + 1], string.format('%d', now))
 end
 
 local tats, intervals, starts, booked = {}, {}, {}, {}
 for i = 1, count do
-    intervals[i] = 1000000 / tonumber(ARGV[5 + i])
-    -- An absent key: the number is free once whatever was booked before a flush is over (long
-    -- ago, for a number merely idle).
-    local stored = redis.call('GET', KEYS[i])
-    if stored then
-        tats[i] = tonumber(stored)
+    intervals[i] = 1000000 / tonumber(ARGV[5 + count + i])
+    -- An absent field: the number is free once whatever was booked before a flush is over
+    -- (long ago, for a number never booked since the epoch).
+    if stored[i + 1] then
+        tats[i] = tonumber(stored[i + 1])
     else
         tats[i] = epoch + horizon + math.ceil(longest * intervals[i])
     end
 end
 
 local reply = {}
-for first = 6 + count, #ARGV - 1, 2 do
+for first = 6 + 2 * count, #ARGV - 1, 2 do
     local cost = tonumber(ARGV[first])
     local sticky = tonumber(ARGV[first + 1])
     local soonest = 0
@@ -108,37 +113,45 @@ for first = 6 + count, #ARGV - 1, 2 do
     reply[#reply + 1] = start
 end
 
+local writes = {}
+if flushed then
+    writes[#writes + 1] = '@epoch'
+    writes[#writes + 1] = string.format('%d', now)
+end
 for i in pairs(booked) do
-    -- Once its TAT has passed a key says nothing an absent key would not: let it expire then.
-    local ttl_ms = math.ceil((tats[i] - now) / 1000) + 1
-    redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', ttl_ms)
+    writes[#writes + 1] = ARGV[5 + i]
+    writes[#writes + 1] = string.format('%d', tats[i])
+end
+if #writes > 0 then
+    redis.call('HSET', KEYS[1], unpack(writes))
 end
 return reply
 """
 
-# KEYS: the sender's pacing key, the epoch key. ARGV: delay_us, burst_us (the late requests'
-# segments / MPS), guard_us (what an absent key stands for after a flush, as in PACING_SCRIPT).
+# KEYS: the schedule. ARGV: the sender's field, delay_us, burst_us (the late requests'
+# segments / MPS), guard_us (what an absent field stands for after a flush, as in PACING_SCRIPT).
 # Late requests go now, all at once: every slot booked from now on moves back by `delay`, and at
 # least behind the burst, so that no second holds more than the MPS (see `push_back`).
 PUSH_BACK_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local epoch = tonumber(redis.call('GET', KEYS[2]) or '-1')
+local stored = redis.call('HMGET', KEYS[1], '@epoch', ARGV[1])
+local epoch = tonumber(stored[1] or '-1')
 if epoch < 0 then
     epoch = now
-    redis.call('SET', KEYS[2], string.format('%d', now))
+    redis.call('HSET', KEYS[1], '@epoch', string.format('%d', now))
 end
-local stored = redis.call('GET', KEYS[1])
-local tat = epoch + tonumber(ARGV[3])
-if stored then
-    tat = tonumber(stored)
+local tat = epoch + tonumber(ARGV[4])
+if stored[2] then
+    tat = tonumber(stored[2])
 end
-tat = math.ceil(math.max(tat + tonumber(ARGV[1]), now + tonumber(ARGV[2])))
-redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+tat = math.ceil(math.max(tat + tonumber(ARGV[2]), now + tonumber(ARGV[3])))
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', tat))
 return tat
 """
 
 _MICROSECONDS = 1_000_000
+EPOCH_FIELD = "@epoch"  # never a number, nor a Messaging Service SID (the scripts spell it too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,20 +183,17 @@ class Pacer:
         self._script = redis.register_script(PACING_SCRIPT)
         self._push_back = redis.register_script(PUSH_BACK_SCRIPT)
 
-    def key(self, sender: str) -> str:
-        return f"{self.prefix}pace:{sender}"
-
     @property
-    def epoch_key(self) -> str:
-        # Under pace: with the numbers' keys, so that whatever takes those away takes it too.
-        return f"{self.prefix}pace:@epoch"
+    def schedule_key(self) -> str:
+        """The hash of every number's TAT (its field is the number), and the epoch's."""
+        return f"{self.prefix}pace:@schedule"
 
     async def prepare(self) -> None:
         """A worker starting up: a namespace without an epoch that has no worker yet has never
         been paced, so nothing is booked in it and its numbers are free now. (A worker that
         starts in the moment after a flush, while others still hold slots, lets them be; see
         the README.)"""
-        await self._redis.set(self.epoch_key, "0", nx=True)
+        await self._redis.hsetnx(self.schedule_key, EPOCH_FIELD, "0")
 
     async def reserve(
         self,
@@ -271,8 +281,9 @@ class Pacer:
         if delay <= 0:
             return
         await self._push_back(
-            keys=[self.key(sender), self.epoch_key],
+            keys=[self.schedule_key],
             args=[
+                sender,
                 round(delay * _MICROSECONDS),
                 round(cost / mps * _MICROSECONDS),
                 round(self.horizon * _MICROSECONDS) + math.ceil(LONGEST_MESSAGE / mps * 1e6),
@@ -300,13 +311,14 @@ class Pacer:
         if not messages:
             return []
         flat = await self._script(
-            keys=[*(self.key(sender) for sender, _ in candidates), self.epoch_key],
+            keys=[self.schedule_key],
             args=[
                 self.burst,
                 round(self.horizon * _MICROSECONDS),
                 round(tolerance * _MICROSECONDS),
                 1 if book else 0,
                 len(candidates),
+                *(sender for sender, _ in candidates),
                 *(repr(float(mps)) for _, mps in candidates),
                 *(value for message in messages for value in message),
                 LONGEST_MESSAGE,

@@ -81,3 +81,13 @@ def test_the_sticky_sender_is_the_first_preferred_one() -> None:
     for i in range(2_000):
         phone = f"+447400{i:06d}"
         assert sticky_sender(phone, pool) == preferred_senders(phone, pool)[0]
+
+
+def test_a_recipient_keeps_the_number_earlier_versions_gave_it() -> None:
+    # What the sticky choice was before it was computed once per pool (StickyPicker): a change
+    # of hash would move recipients to new numbers between one campaign and the next.
+    weights = [1, 5, 25, 25, 10, 3]
+    pool = [(f"+141555501{i:02d}", w) for i, w in enumerate(weights)]
+    before = "4 2 3 4 2 5 2 4 2 2 4 2 2 3 1 2 3 4 3 4".split()
+    picked = [sticky_sender(f"+4477009{i:05d}", pool) for i in range(0, 40_000, 2_000)]
+    assert picked == [f"+141555501{n.zfill(2)}" for n in before]

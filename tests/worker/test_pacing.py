@@ -293,13 +293,10 @@ async def test_nothing_is_booked_beyond_the_horizon(redis: Redis, prefix: str) -
     slots = [await pacer.reserve(pool, 1) for _ in range(6)]
     # slow books 0 and 0.8 s ahead, fast 0, 0.4 and 0.8 s; then slow is at 1.6 s, fast at 1.2 s.
     assert [slot.sender if slot else None for slot in slots] == [slow, fast, fast, slow, fast, None]
-    keys = [pacer.key(sender) for sender, _ in pool]
-    before = await redis.mget(keys)
-    ttls = [await redis.pttl(key) for key in keys]
+    fields = [sender for sender, _ in pool]
+    before = await redis.hmget(pacer.schedule_key, fields)
     assert await pacer.reserve(pool, 1) is None
-    assert await redis.mget(keys) == before
-    after = [await redis.pttl(key) for key in keys]
-    assert all(0 < ttl <= was for ttl, was in zip(after, ttls, strict=True)), (ttls, after)
+    assert await redis.hmget(pacer.schedule_key, fields) == before
 
     fast_free = int(before[1]) / 1e6  # the key holds when fast is free again, in Redis time
     earlier = await redis_now(redis)
@@ -309,10 +306,21 @@ async def test_nothing_is_booked_beyond_the_horizon(redis: Redis, prefix: str) -
     assert await pacer.next_free([("+14155550199", 1.0)]) == 0.0
 
 
-async def test_keys_expire_once_the_number_is_free_again(redis: Redis, prefix: str) -> None:
+async def test_every_number_is_paced_in_one_key_and_free_once_its_time_has_passed(
+    redis: Redis, prefix: str
+) -> None:
     pacer = await prepared(redis, prefix=prefix)
-    await pacer.reserve([("+14155550100", 10.0)], 2)
-    assert 0 < await redis.pttl(pacer.key("+14155550100")) <= 201
+    pool = [(f"+141555501{i:02d}", 10.0) for i in range(20)]
+    slots = await pacer.reserve_many(pool, [(2, None)] * 20)
+    assert len({slot.sender for slot in slots}) == 20
+    # One hash for the twenty numbers: a booking reads and writes them in a command each.
+    assert [key async for key in redis.scan_iter(match=f"{prefix}*")] == [
+        pacer.schedule_key.encode()
+    ]
+    await asyncio.sleep(0.25)  # two segments at 10 MPS: the numbers are free again
+    assert await pacer.next_free(pool) == 0.0
+    again = await pacer.reserve_many(pool, [(1, None)] * 20)
+    assert [slot.wait for slot in again] == [0.0] * 20
 
 
 async def test_after_a_flush_pacing_starts_behind_every_slot_booked_before_it(
@@ -326,8 +334,8 @@ async def test_after_a_flush_pacing_starts_behind_every_slot_booked_before_it(
             break  # booked up to the horizon
     else:
         pytest.fail("the horizon never filled up")
-    held_until = int(await redis.get(pacer.key("+14155550100"))) / 1e6  # Redis time
-    # A flush: every key, the epoch with the numbers' keys, and the scripts.
+    held_until = int(await redis.hget(pacer.schedule_key, "+14155550100")) / 1e6  # Redis time
+    # A flush: every key (the schedule, with its epoch), and the scripts.
     await redis.delete(*[key async for key in redis.scan_iter(match=f"{prefix}*")])
     await redis.script_flush()
     sha = hashlib.sha1(PACING_SCRIPT.encode()).hexdigest()
@@ -351,10 +359,10 @@ async def test_pushing_back_after_a_flush_starts_behind_the_slots_booked_before(
     redis: Redis, prefix: str
 ) -> None:
     pacer = await prepared(redis, prefix=prefix, horizon=0.25)
-    await redis.delete(pacer.key("+14155550100"), pacer.epoch_key)  # flushed
+    await redis.delete(pacer.schedule_key)  # flushed
     flushed_at = await redis_now(redis)
     await pacer.push_back("+14155550100", 10.0, delay=0.1, cost=1)
-    tat = int(await redis.get(pacer.key("+14155550100"))) / 1e6
+    tat = int(await redis.hget(pacer.schedule_key, "+14155550100")) / 1e6
     guard = 0.25 + LONGEST_MESSAGE / 10
     assert flushed_at + guard + 0.1 <= tat <= flushed_at + guard + 0.15
 
