@@ -22,14 +22,15 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from campaigns.delivery_errors import OPTED_OUT
-from campaigns.service import Context, StatusUpdate, apply_status_updates
+from campaigns.service import Context, StatusUpdate
 from campaigns.service.status_news import (
-    attach_sids,
+    attach_sids_by_campaign,
     campaigns_by_sid,
     campaigns_of_sids,
     record_refused_numbers,
     status_news_key,
 )
+from campaigns.service.status_updates import apply_status_news
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +177,16 @@ class StatusBatcher:
     async def _apply(
         self, items: list[Callback], *, lookup: bool
     ) -> tuple[int, dict[str, str] | None]:
-        """Apply the updates; returns how many recipients moved, and each known SID's campaign
-        if it had to be looked up."""
-        moved = await apply_status_updates(self.ctx, [item.update for item in items])
+        """Apply the updates; returns how many recipients moved, and each SID's campaign when
+        it is known (every SID's, when any had to be looked up).
+
+        On PostgreSQL the usual batch is one statement, which also says whose each SID is."""
+        moved, campaign_of = await apply_status_news(self.ctx, [item.update for item in items])
         sids = {_sid(item) for item in items}
-        if moved == len(sids) and not lookup:
-            return moved, None  # each SID moved a recipient, so none is unknown: the usual case
-        campaign_of = await campaigns_by_sid(self.ctx, sids)
+        if campaign_of is None:  # SQLite: which SIDs are known takes a look
+            if moved == len(sids) and not lookup:
+                return moved, None  # each SID moved a recipient, so none is unknown
+            campaign_of = await campaigns_by_sid(self.ctx, sids)
         early = [
             item
             for item in items
@@ -191,11 +195,14 @@ class StatusBatcher:
         if early:
             # Applied again even where nothing was attached: the sender may have written the
             # SID itself since the first apply.
-            await attach_sids(
+            attached = await attach_sids_by_campaign(
                 self.ctx, [(item.recipient_id or 0, _sid(item), item.to) for item in early]
             )
-            moved += await apply_status_updates(self.ctx, [item.update for item in early])
-            campaign_of = await campaigns_by_sid(self.ctx, sids)
+            again, found = await apply_status_news(self.ctx, [item.update for item in early])
+            moved += again
+            campaign_of |= (attached or {}) | (found or {})
+            if found is None:  # SQLite
+                campaign_of |= await campaigns_by_sid(self.ctx, sids - campaign_of.keys())
         unknown = len(sids) - len(campaign_of)
         if unknown:
             log.info("%d status callbacks name a message Textcast did not send", unknown)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, select, text, update
 
 from campaigns.errors import InputError
 from campaigns.models import Recipient, UTCDateTime
@@ -64,6 +64,8 @@ async def attach_sids(ctx: Context, found: Sequence[tuple[int, str, str | None]]
     """
     if not found:
         return 0
+    if ctx.db.dialect == "postgresql":
+        return len(await _attach_postgresql(ctx, found))
     attached = 0
     async with ctx.db.transaction() as session:
         held = await session.execute(
@@ -102,6 +104,65 @@ async def attach_sids(ctx: Context, found: Sequence[tuple[int, str, str | None]]
             attached += max(result.rowcount, 0)
             taken.add(sid)
     return attached
+
+
+async def attach_sids_by_campaign(
+    ctx: Context, found: Sequence[tuple[int, str, str | None]]
+) -> dict[str, str] | None:
+    """`attach_sids`, and on PostgreSQL the campaign of each SID attached (None on SQLite)."""
+    if ctx.db.dialect != "postgresql":
+        await attach_sids(ctx, found)
+        return None
+    return dict(await _attach_postgresql(ctx, found)) if found else {}
+
+
+# The conditions attach_sids checks, in one statement: the rows are locked in id order first (the
+# sender writes them too), and each is judged again on its newest version as it is updated.
+_ATTACH = f"""
+WITH f AS (
+    SELECT * FROM unnest(CAST(:rids AS bigint[]), CAST(:sids AS text[]), CAST(:tos AS text[]))
+        AS f(rid, sid, dest)
+),
+locked AS MATERIALIZED (
+    SELECT r.id, f.sid FROM recipients AS r JOIN f ON r.id = f.rid
+    WHERE r.twilio_sid IS NULL AND r.status IN ('{RecipientStatus.QUEUED.value}', '{RecipientStatus.PENDING.value}')
+        AND (f.dest IS NULL OR r.phone = f.dest)
+        AND NOT EXISTS (SELECT 1 FROM recipients AS x WHERE x.twilio_sid = f.sid)
+    ORDER BY r.id FOR UPDATE OF r
+)
+UPDATE recipients AS r SET twilio_sid = l.sid, sent_at = COALESCE(r.sent_at, :now),
+    status = '{RecipientStatus.QUEUED.value}', claim_token = NULL, lease_until = NULL,
+    unknown_since = NULL, check_at = NULL, error_code = NULL, error_reason = NULL
+FROM locked AS l
+WHERE r.id = l.id AND r.twilio_sid IS NULL
+    AND r.status IN ('{RecipientStatus.QUEUED.value}', '{RecipientStatus.PENDING.value}')
+RETURNING r.twilio_sid, r.campaign_id
+"""
+
+
+async def _attach_postgresql(
+    ctx: Context, found: Sequence[tuple[int, str, str | None]]
+) -> list[tuple[str, str]]:
+    # One pairing per recipient and per SID, the first given, as the loop below keeps.
+    rids: set[int] = set()
+    sids: set[str] = set()
+    kept = []
+    for rid, sid, to in sorted(found, key=lambda one: one[0]):
+        if rid not in rids and sid not in sids:
+            rids.add(rid)
+            sids.add(sid)
+            kept.append((rid, sid, to))
+    async with ctx.db.transaction() as session:
+        result = await session.execute(
+            text(_ATTACH),
+            {
+                "rids": [rid for rid, _, _ in kept],
+                "sids": [sid for _, sid, _ in kept],
+                "tos": [to for _, _, to in kept],
+                "now": ctx.now(),
+            },
+        )
+        return [(sid, campaign) for sid, campaign in result.all()]
 
 
 async def record_refused_numbers(ctx: Context, refused: Iterable[tuple[str, str | None]]) -> int:
