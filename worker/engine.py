@@ -177,6 +177,10 @@ class Driver:
             ]
         self.weights = [(sender, max(1, round(mps))) for sender, mps in self.pool]
         self.picker = StickyPicker(self.weights) if len(self.weights) > 1 else None
+        # The most one booking can place within the pacer's horizon: every number's share of
+        # it, and one more each (a number free now takes one at once).
+        horizon = self.rt.pacer.horizon
+        self._fits = max(1, sum(math.ceil(mps * horizon) + 1 for _, mps in self.pool))
         self._mps = dict(self.pool)
         self.window = FailureWindow(settings.AUTO_PAUSE_WINDOW)
         self.receipts = ReceiptWindow(settings.AUTO_PAUSE_RECEIPTS)
@@ -475,7 +479,7 @@ class Driver:
             return
         # Taken out while the pacer is asked: others add to `ready` meanwhile. No more than can
         # be booked within the horizon: the rest would be sent to Redis only to come back.
-        count = min(room, len(self.ready), self._fits())
+        count = min(room, len(self.ready), self._fits)
         batch = [self.ready.popleft() for _ in range(count)]
         messages = [(w.claim.segments, self._sticky(w)) for w in batch]
         try:
@@ -498,12 +502,6 @@ class Driver:
             horizon = self.rt.pacer.horizon
             self.book_after = now + max(0.001, rest - horizon + horizon * REFILL)
         self._tick_in_background()
-
-    def _fits(self) -> int:
-        # The most one booking can place within the pacer's horizon: every number's share of
-        # it, and one more each (a number free now takes one at once).
-        horizon = self.rt.pacer.horizon
-        return max(1, sum(math.ceil(mps * horizon) + 1 for _, mps in self.pool))
 
     def _chunk(self) -> int:
         return max(1, min(16, self._batch_size() // 8))
