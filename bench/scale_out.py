@@ -62,6 +62,7 @@ from sending import (
     Sent,
     check_sent,
     clean_env,
+    cpu_seconds,
     draft,
     figure,
     part,
@@ -559,12 +560,6 @@ async def paced(quick: bool, database_url: str, workdir: Path) -> None:
 
 LATENT = {f"+1415556{index:04d}": 1_000 for index in range(100, 120)}  # 20 numbers at 1,000 MPS
 LATENCY_MS = 150
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU the process has used so far (/proc/PID/stat, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -159,6 +159,38 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
         timeout: float | None = None,  # noqa: ASYNC109 - the SDK's signature
         allow_redirects: bool = False,
     ) -> Response:
+        headers = dict(headers or {})
+        if auth is not None:
+            headers["Authorization"] = basic_auth(*auth)
+        body: object = data
+        if isinstance(data, dict) and headers.get("Content-Type") == FORM:
+            # What aiohttp's FormData would send, without building a multipart writer (and a
+            # uuid4 boundary) per request that the form never uses.
+            body = urlencode(data, doseq=True).encode()
+        target = self.target(url)
+        if _logger.isEnabledFor(logging.DEBUG):
+            _logger.debug("Twilio %s %s", method.upper(), urlsplit(target).path)
+        return await self._send(
+            method.upper(), target, params, body, headers, timeout, allow_redirects
+        )
+
+    async def post_form(self, target: str, form: bytes, headers: dict[str, str]) -> Response:
+        """POST an encoded form to an address `target` made already, with headers made already
+        (authorization included): a create's request without the SDK's per-call building of
+        its address and headers. The same timeouts, no retries, and the same checks as it
+        leaves as `request`."""
+        return await self._send("POST", target, None, form, headers, None, False)
+
+    async def _send(
+        self,
+        method: str,
+        target: str,
+        params: dict[str, object] | None,
+        body: object,
+        headers: dict[str, str],
+        timeout: float | None,  # noqa: ASYNC109 - the SDK's per-call timeout
+        allow_redirects: bool,
+    ) -> Response:
         seconds = timeout if timeout is not None else self.timeout
         if seconds is not None and seconds <= 0:
             raise ValueError(seconds)
@@ -172,25 +204,12 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
         client_timeout = ClientTimeout(
             total=None, connect=_until(CONNECT_BY.get()), sock_connect=seconds, sock_read=seconds
         )
-        headers = dict(headers or {})
-        if auth is not None:
-            # aiohttp 3.14 deprecates its `auth` argument; the header is the same on every version.
-            credentials = f"{auth[0]}:{auth[1]}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
-        body: object = data
         leaving = LEAVING.get()
-        if isinstance(data, dict) and headers.get("Content-Type") == FORM:
-            # What aiohttp's FormData would send, without building a multipart writer (and a
-            # uuid4 boundary) per request that the form never uses.
-            body = urlencode(data, doseq=True).encode()
-            if leaving is not None:
-                body = _PacedForm(body, leaving)
-        target = self._target(url)
-        if _logger.isEnabledFor(logging.DEBUG):
-            _logger.debug("Twilio %s %s", method.upper(), urlsplit(target).path)
+        if leaving is not None and isinstance(body, bytes):  # a create's form
+            body = _PacedForm(body, leaving)
         try:
             async with self.session.request(
-                method.upper(),
+                method,
                 target,
                 params=params,
                 data=body,
@@ -206,7 +225,8 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
                 raise error.__cause__ from None
             raise
 
-    def _target(self, url: str) -> str:
+    def target(self, url: str) -> str:
+        """Where a request for Twilio's `url` goes: there, or at `api_url` when one was given."""
         if self.api_url is None:
             return url
         base = self.api_url
@@ -217,6 +237,13 @@ class TextcastTwilioHttpClient(AsyncTwilioHttpClient):
         parts = urlsplit(url)
         path = base.path.rstrip("/") + parts.path
         return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+def basic_auth(username: str, password: str) -> str:
+    """The Authorization header's value for HTTP basic authentication (aiohttp 3.14 deprecates
+    its `auth` argument; the header is the same on every version)."""
+    credentials = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
 
 
 def _until(deadline: float | None) -> float | None:

@@ -79,7 +79,7 @@ async def test_twilio_url_is_left_alone():
         assert isinstance(http_client, AsyncTwilioHttpClient)
         assert http_client.api_url is None
         url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?To=1"
-        assert http_client._target(url) == url
+        assert http_client.target(url) == url
     finally:
         await close_twilio_client(client)
 

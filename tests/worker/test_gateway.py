@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from aiohttp import web
@@ -130,6 +131,47 @@ async def test_a_2xx_that_names_no_message_is_unknown(
         await close_twilio_client(client)
         await runner.cleanup()
     assert attempt.kind is Kind.UNKNOWN and reason in (attempt.reason or "")
+
+
+async def test_a_create_sends_what_the_sdk_would_send() -> None:
+    """The gateway posts creates itself (the SDK's layers cost a tenth of a create's CPU): the
+    same address, body and headers as `client.messages.create_async`, the SDK's own rules for
+    the answer."""
+    seen: list[tuple[str, str, dict[str, str]]] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        kept = ("Authorization", "User-Agent", "X-Twilio-Client", "Accept-Charset",
+                "Content-Type", "Accept")  # fmt: skip
+        headers = {name: request.headers.get(name, "") for name in kept}
+        seen.append((request.path_qs, await request.text(), headers))
+        return web.json_response({"sid": "SM" + "a" * 32, "status": "queued"}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = create_twilio_client(
+        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
+    )
+    try:
+        gateway = Gateway(client)
+        assert gateway._direct is not None  # the engine's client: creates go the short way
+        ours = await gateway.send(outgoing(callback="https://example.com/s?rid=1"))
+        await client.messages.create_async(
+            to=HANDSET, from_=SENDER, body="Hi Sam, 20% off",
+            status_callback="https://example.com/s?rid=1", validity_period=600,
+        )  # fmt: skip
+    finally:
+        await close_twilio_client(client)
+        await runner.cleanup()
+    assert ours.kind is Kind.SUBMITTED and ours.sid == "SM" + "a" * 32
+    (path, body, headers), sdk = seen
+    assert (path, parse_qs(body), headers) == (sdk[0], parse_qs(sdk[1]), sdk[2])
+    assert path == "/2010-04-01/Accounts/" + "AC" + "1" * 32 + "/Messages.json"
+    assert (
+        headers["Authorization"].startswith("Basic ") and "twilio-python" in headers["User-Agent"]
+    )
 
 
 async def test_no_connection_is_transient() -> None:
