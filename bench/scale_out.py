@@ -1,7 +1,7 @@
 """Scaling out on PostgreSQL: what each message costs the database, and how it grows.
 
     .venv/bin/python bench/scale_out.py [--only 1,2,3,4,5] [--quick] [--database-url URL]
-                                        [--redis-url URL] [--pgbouncer]
+                                        [--redis-url URL] [--pgbouncer] [--callbacks-at-once N]
 
 1. Database work per message. One worker process sends a campaign to the stand-in (10 numbers
    at 1,000 MPS, no latency, so pacing is not what limits) while one web process takes every
@@ -9,6 +9,8 @@
    under `bench/statement_counter.py`, which counts every statement they send to PostgreSQL
    (an executemany once per row, as the server runs it). Targets: at most 0.1 statements per
    message sent by the worker, at most 0.05 per status callback taken by the web process.
+   The stand-in posts 16 callbacks at once, each waiting for its answer (`--callbacks-at-once`:
+   another number; Twilio documents no limit, its callbacks come from many hosts at once).
 2. The plans of the worker's once-a-second settle queries (`quarantine_expired`, `take_checks`,
    `next_check_in`) on a campaign of 100,000 recipients, half of them submitted and still
    queued (their callbacks not in), before and after ANALYZE. Target: no plan reads the
@@ -177,7 +179,9 @@ async def callbacks_taken(stand_in: Sandbox, timeout: float = 900) -> int:
         await asyncio.sleep(0.25)
 
 
-async def database_work(quick: bool, database_url: str, redis_url: str, workdir: Path) -> None:
+async def database_work(
+    quick: bool, database_url: str, redis_url: str, workdir: Path, at_once: int = 16
+) -> None:
     count = 3_000 if quick else 20_000
     quick_note = " (QUICK)" if quick else ""
     print(f"1. Database work: {count:,} messages, one worker and one web process{quick_note}")
@@ -186,11 +190,16 @@ async def database_work(quick: bool, database_url: str, redis_url: str, workdir:
         database(database_url) as url,
         part(stand_in, FAST, redis_url, url) as bench,
     ):
+        await stand_in.post("/sandbox/carrier", {"callback_concurrency": at_once})
         worker_counts, web_counts = bench.workdir / "worker.json", bench.workdir / "web.json"
         campaign_id = await draft(bench.ctx, count)
         port = free_port()
         # Both processes: the web process checks each callback's signature against it.
         bench.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        # The stand-in posts every callback from one address, with no proxy in between to hold
+        # them to the web process's cap on one address's connections (the README's set-up).
+        cap = int(bench.env.get("MAX_CONNECTIONS_PER_ADDRESS", "32"))
+        bench.env["MAX_CONNECTIONS_PER_ADDRESS"] = str(max(cap, 2 * at_once))
         async with web(bench, web_counts, port):
             async with worker(bench, command=(COUNTER, str(worker_counts), "-m", "worker")):
                 before, web_before = await settled_counts(worker_counts), read_counts(web_counts)
@@ -224,7 +233,7 @@ async def database_work(quick: bool, database_url: str, redis_url: str, workdir:
         f"   ({posted:,} callbacks; the most frequent, per callback: "
         f"{busiest(web_used, max(posted, 1))}; "
         f"{posted / max(web_used['COMMIT'], 1):.1f} callbacks a transaction, the stand-in posting "
-        f"16 at a time; the last posted {waited:.0f} s after the last message was sent)"
+        f"{at_once} at a time; the last posted {waited:.0f} s after the last message was sent)"
     )
     print(f"   (recipients' statuses at the end: {dict(statuses)})")
 
@@ -627,12 +636,12 @@ async def scale_out(quick: bool, database_url: str, workdir: Path, pooled: bool)
 
 
 async def run(
-    parts: set[int], quick: bool, database_url: str, redis_url: str, pooled: bool
+    parts: set[int], quick: bool, database_url: str, redis_url: str, pooled: bool, at_once: int
 ) -> None:
     workdir = Path(os.environ.get("TMPDIR", "/tmp"))
     print(f"Scale-out benchmark on PostgreSQL, {os.cpu_count()} cores")
     if 1 in parts:
-        await database_work(quick, database_url, redis_url, workdir)
+        await database_work(quick, database_url, redis_url, workdir, at_once)
     if 2 in parts:
         await settle_plans(quick, database_url, redis_url, workdir)
     if 3 in parts:
@@ -658,9 +667,18 @@ def main() -> None:
     parser.add_argument(
         "--pgbouncer", action="store_true", help="part 5's workers reach PostgreSQL through one"
     )
+    parser.add_argument(
+        "--callbacks-at-once",
+        type=int,
+        default=16,
+        help="status callbacks the stand-in posts at once in part 1 (default 16)",
+    )
     args = parser.parse_args()
     parts = {int(p) for p in args.only.split(",")}
-    asyncio.run(run(parts, args.quick, args.database_url, args.redis_url, args.pgbouncer))
+    asyncio.run(
+        run(parts, args.quick, args.database_url, args.redis_url, args.pgbouncer,
+            args.callbacks_at_once)
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Webhooks the stand-in posts: status callbacks and inbound messages, signed as Twilio signs.
 
 Every request goes through one shared aiohttp session with a connection limit. Status callbacks
-are posted by a fixed set of worker tasks; the callbacks of one message always go to the same
-worker, so they arrive in the order the statuses changed unless the carrier config asks for them
-to be delayed, duplicated, reordered or dropped. A dropped callback is never posted, then or later
+are posted by a set of worker tasks, as many as the carrier config's `callback_concurrency`; the
+callbacks of one message always go to the same worker, so they arrive in the order the statuses
+changed unless the carrier config asks for them to be delayed, duplicated, reordered or
+dropped. A dropped callback is never posted, then or later
 (Twilio does not promise to post a lost one again); it is counted in `dropped`.
 """
 
@@ -26,7 +27,6 @@ from sandbox.twilio.store import CallbackAttempt, Message
 
 _logger = logging.getLogger("sandbox.twilio.callbacks")
 _USER_AGENT = "TwilioProxy/1.1"
-_WORKERS = 16
 
 
 class Webhook(NamedTuple):
@@ -61,14 +61,21 @@ class StatusCallbacks:
             connector=TCPConnector(limit=self.config.callback_connections),
             timeout=ClientTimeout(total=self.config.callback_timeout),
         )
-        self._queues = [asyncio.Queue() for _ in range(_WORKERS)]
-        self._workers = [asyncio.create_task(self._work(queue)) for queue in self._queues]
+        self._grow(self.config.carrier.callback_concurrency)
+
+    def _grow(self, workers: int) -> None:
+        """At least `workers` workers: more are started as the carrier config asks for them,
+        and none is stopped (when it asks for fewer, the others are left idle)."""
+        while len(self._queues) < workers:
+            queue: asyncio.Queue[tuple[int, Message, str, Webhook]] = asyncio.Queue()
+            self._queues.append(queue)
+            self._workers.append(asyncio.create_task(self._work(queue)))
 
     async def stop(self) -> None:
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        self._queues, self._workers = [], []
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -143,7 +150,12 @@ class StatusCallbacks:
     def _route(self, epoch: int, message: Message, batch: list[Webhook]) -> None:
         if epoch != self._epoch:
             return
-        queue = self._queues[hash(message.sid) % len(self._queues)]
+        workers = self.config.carrier.callback_concurrency
+        if self._session is not None:  # stopped: nothing is posted any more
+            self._grow(workers)
+        if len(self._queues) < workers:
+            return
+        queue = self._queues[hash(message.sid) % workers]
         for webhook in batch:
             queue.put_nowait((epoch, message, webhook.params["MessageStatus"], webhook))
 

@@ -55,6 +55,9 @@ class RecipientFailure:
         _check_rate("rate", self.rate)
 
 
+MAX_CALLBACK_CONCURRENCY = 1000
+
+
 @dataclass
 class CarrierConfig:
     """How the simulated carrier moves messages along, and how it reports back."""
@@ -75,10 +78,21 @@ class CarrierConfig:
     # Chance a status callback is never posted at all. Twilio does not promise to post a lost
     # callback again, so a dropped one is never retried: only asking Twilio recovers it.
     callback_drop_rate: float = 0.0
+    # Status callbacks posted at once, each waiting for its answer. Twilio documents no limit
+    # (its callbacks come from many hosts as statuses change); 16 keeps the tests' pace. One
+    # message's callbacks go one after another whatever the number: change it between
+    # campaigns, not while one's callbacks are on their way.
+    callback_concurrency: int = 16
 
     def __post_init__(self) -> None:
         if self.step_delay < 0 or self.callback_delay < 0:
             raise ValueError("step_delay and callback_delay cannot be negative")
+        self.callback_concurrency = int(self.callback_concurrency)
+        if not 1 <= self.callback_concurrency <= MAX_CALLBACK_CONCURRENCY:
+            raise ValueError(
+                f"callback_concurrency must be 1 to {MAX_CALLBACK_CONCURRENCY}, "
+                f"not {self.callback_concurrency}"
+            )
         for name in (
             "failure_rate",
             "callback_duplicate_rate",

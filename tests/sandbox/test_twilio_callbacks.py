@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -211,3 +212,46 @@ async def test_callback_answers_are_recorded(
     assert [attempt.result for attempt in answered.callbacks] == [200] * 3
     assert all(isinstance(attempt.result, str) for attempt in failed.callbacks)
     assert failed.status == "delivered"
+
+
+@pytest.mark.parametrize("concurrency", [4, 32])
+async def test_callbacks_are_posted_as_many_at_once_as_asked_each_message_in_order(
+    twilio: Client, twilio_sandbox: RunningTwilioSandbox, concurrency: int
+):
+    """Twilio documents no limit on callbacks at once; the stand-in posts as many as asked (a
+    benchmark asks for more than the tests' 16), and still one message's in order."""
+    at_once = most = 0
+    statuses: dict[str, list[str]] = {}
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal at_once, most
+        form = await request.post()
+        statuses.setdefault(str(form["MessageSid"]), []).append(str(form["MessageStatus"]))
+        at_once += 1
+        most = max(most, at_once)
+        await asyncio.sleep(0.1)
+        at_once -= 1
+        return web.Response(text="<Response/>", content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/status", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        twilio_sandbox.sandbox.set_carrier(callback_concurrency=concurrency)
+        callback = f"http://127.0.0.1:{runner.addresses[0][1]}/status"
+        sids = [await _send(twilio, callback, to=f"+4477009001{i:02d}") for i in range(60)]
+        async with asyncio.timeout(20):
+            while sum(map(len, statuses.values())) < 3 * len(sids):
+                await asyncio.sleep(0.05)
+    finally:
+        await runner.cleanup()
+    assert concurrency / 2 < most <= concurrency
+    assert all(statuses[sid] == HAPPY_PATH for sid in sids)
+
+
+async def test_callbacks_at_once_must_be_a_sensible_number(twilio_sandbox: RunningTwilioSandbox):
+    for wrong in (0, 1001):
+        with pytest.raises(ValueError, match="callback_concurrency"):
+            twilio_sandbox.sandbox.set_carrier(callback_concurrency=wrong)
