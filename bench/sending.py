@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import gc
 import os
 import re
@@ -67,7 +66,7 @@ from campaigns.settings import Settings
 from campaigns.status import FINISHED
 from worker.engine import PACING_MARGIN
 from worker.main import tune_garbage_collector
-from worker.twilio_client import close_twilio_client, create_twilio_client
+from worker.twilio_client import basic_auth, close_twilio_client, create_twilio_client
 
 BENCH = Path(__file__).resolve().parent
 FAST = {f"+1415555{index:04d}": 1000 for index in range(100, 110)}  # 10 numbers at 1,000 MPS
@@ -407,8 +406,7 @@ async def bare_rate(sandbox: Sandbox, senders: list[str], count: int) -> Rate:
     env = sandbox.env
     sid, token = env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]
     url = f"{env['TWILIO_API_URL'].rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
-    auth = "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode("ascii")
-    headers = {"Authorization": auth, "Accept": "application/json"}
+    headers = {"Authorization": basic_auth(sid, token), "Accept": "application/json"}
     connector = aiohttp.TCPConnector(limit=RAW_IN_FLIGHT)
     async with aiohttp.ClientSession(connector=connector) as http:
 

@@ -145,10 +145,11 @@ def _is_service(sender: str) -> bool:
 class Gateway:
     def __init__(self, client: Client) -> None:
         self.client = client
-        # Creates go through the SDK's API version object: the same request, authentication and
-        # errors as `client.messages.create_async`, without the MessageInstance it would build
-        # from the answer (three date parses and some forty attributes: 20 of the ~250 µs of
-        # CPU a create takes), of which the engine reads three fields.
+        # Creates skip `client.messages.create_async`: the MessageInstance it would build from
+        # the answer (three date parses and some forty attributes: 20 of the ~250 µs of CPU a
+        # create takes) gives the engine three fields. They are posted by DirectCreate, or by
+        # the SDK's API version object where it cannot serve: the same request, authentication
+        # and errors either way.
         self._api = client.api.v2010
         self._messages_uri = f"/Accounts/{client.account_sid}/Messages.json"
         self._direct = _direct_create(client, self._api, self._messages_uri)

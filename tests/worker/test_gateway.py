@@ -44,10 +44,10 @@ async def client(stand_in: RunningTwilioSandbox) -> AsyncIterator[Client]:
 async def answering(
     answer: Callable[[web.Request], Awaitable[web.Response]],
 ) -> AsyncIterator[Client]:
-    """A twilio client pointed at a server that answers every GET with `answer`: for answers
-    the stand-in would never give (a proxy's page, fields Twilio leaves out)."""
+    """A twilio client pointed at a server that answers every request with `answer`: for
+    answers the stand-in would never give (a proxy's page, fields Twilio leaves out)."""
     app = web.Application()
-    app.router.add_get("/{tail:.*}", answer)
+    app.router.add_route("*", "/{tail:.*}", answer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -118,18 +118,8 @@ async def test_a_2xx_that_names_no_message_is_unknown(
     async def answer(_: web.Request) -> web.Response:
         return web.Response(status=201, text=body, content_type=content_type)
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    client = create_twilio_client("AC" + "1" * 32, "token", url)
-    try:
+    async with answering(answer) as client:
         attempt = await Gateway(client).send(outgoing())
-    finally:
-        await close_twilio_client(client)
-        await runner.cleanup()
     assert attempt.kind is Kind.UNKNOWN and reason in (attempt.reason or "")
 
 
@@ -146,15 +136,7 @@ async def test_a_create_sends_what_the_sdk_would_send() -> None:
         seen.append((request.path_qs, await request.text(), headers))
         return web.json_response({"sid": "SM" + "a" * 32, "status": "queued"}, status=201)
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    client = create_twilio_client(
-        "AC" + "1" * 32, "token", f"http://127.0.0.1:{runner.addresses[0][1]}"
-    )
-    try:
+    async with answering(answer) as client:
         gateway = Gateway(client)
         assert gateway._direct is not None  # the engine's client: creates go the short way
         ours = await gateway.send(outgoing(callback="https://example.com/s?rid=1"))
@@ -162,9 +144,6 @@ async def test_a_create_sends_what_the_sdk_would_send() -> None:
             to=HANDSET, from_=SENDER, body="Hi Sam, 20% off",
             status_callback="https://example.com/s?rid=1", validity_period=600,
         )  # fmt: skip
-    finally:
-        await close_twilio_client(client)
-        await runner.cleanup()
     assert ours.kind is Kind.SUBMITTED and ours.sid == "SM" + "a" * 32
     (path, body, headers), sdk = seen
     assert (path, parse_qs(body), headers) == (sdk[0], parse_qs(sdk[1]), sdk[2])
